@@ -1,0 +1,85 @@
+"""nbsched: a scheduler for people who work in Jupyter, with APScheduler 4's architecture.
+
+The core (this package) imports neither IPython, ipywidgets nor pandas; the notebook layer
+(``%load_ext nbsched``, :mod:`nbsched.widgets`, :func:`timeline`, :func:`preview`) loads them
+when it is used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ._enums import CoalescePolicy as CoalescePolicy
+from ._enums import ConflictPolicy as ConflictPolicy
+from ._enums import JobOutcome as JobOutcome
+from ._enums import ResumeFrom as ResumeFrom
+from ._enums import RunState as RunState
+from ._exceptions import ConflictingIdError as ConflictingIdError
+from ._exceptions import DataStoreError as DataStoreError
+from ._exceptions import DeserializationError as DeserializationError
+from ._exceptions import JobCancelled as JobCancelled
+from ._exceptions import JobDeadlineMissed as JobDeadlineMissed
+from ._exceptions import JobLookupError as JobLookupError
+from ._exceptions import JobResultNotReady as JobResultNotReady
+from ._exceptions import NbschedError as NbschedError
+from ._exceptions import ScheduleLookupError as ScheduleLookupError
+from ._exceptions import SchedulerNotRunningError as SchedulerNotRunningError
+from ._exceptions import SerializationError as SerializationError
+from ._exceptions import TaskLookupError as TaskLookupError
+from ._exceptions import TriggerContractError as TriggerContractError
+from ._structures import Job as Job
+from ._structures import JobResult as JobResult
+from ._structures import Schedule as Schedule
+from ._structures import ScheduleResult as ScheduleResult
+from ._structures import Task as Task
+
+if TYPE_CHECKING:
+    from ._clock import Clock as Clock
+    from ._clock import FakeClock as FakeClock
+    from ._clock import SystemClock as SystemClock
+    from ._schedulers.async_ import AsyncScheduler as AsyncScheduler
+    from ._schedulers.sync import Scheduler as Scheduler
+    from .timelines import preview as preview
+    from .timelines import timeline as timeline
+
+__version__ = "0.1.0"
+
+# Names loaded on first use, so that ``import nbsched`` stays light (no anyio event loop
+# machinery, and never pandas) until a scheduler or a timeline is actually needed.
+_LAZY = {
+    "AsyncScheduler": "._schedulers.async_",
+    "Scheduler": "._schedulers.sync",
+    "Clock": "._clock",
+    "SystemClock": "._clock",
+    "FakeClock": "._clock",
+    "timeline": ".timelines",
+    "preview": ".timelines",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'nbsched' has no attribute {name!r}")
+    value = getattr(import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbsched``: start a scheduler on the kernel's event loop, register magics."""
+    from .notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext nbsched``: stop the kernel's scheduler cleanly."""
+    from .notebook import unload_ipython_extension as unload
+
+    unload(ipython)
