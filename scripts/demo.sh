@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main demo: set up a virtualenv with nbsched, show a trigger preview in the terminal, then
+# open the quickstart notebook in JupyterLab (in-memory store; nothing else to install).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --python-only
+.venv/bin/python -m nbsched preview "0 9 * * mon-fri" --tz Europe/Berlin -n 5
+exec .venv/bin/jupyter lab notebooks/01-quickstart.ipynb "$@"
