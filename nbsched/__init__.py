@@ -35,11 +35,13 @@ from ._structures import ScheduleResult as ScheduleResult
 from ._structures import Task as Task
 
 if TYPE_CHECKING:
+    from ._chart import timeline_chart as timeline_chart
     from ._clock import Clock as Clock
     from ._clock import FakeClock as FakeClock
     from ._clock import SystemClock as SystemClock
     from ._schedulers.async_ import AsyncScheduler as AsyncScheduler
     from ._schedulers.sync import Scheduler as Scheduler
+    from .timelines import atimeline as atimeline
     from .timelines import preview as preview
     from .timelines import timeline as timeline
 
@@ -55,6 +57,8 @@ _LAZY = {
     "FakeClock": "._clock",
     "timeline": ".timelines",
     "preview": ".timelines",
+    "atimeline": ".timelines",
+    "timeline_chart": "._chart",
 }
 
 

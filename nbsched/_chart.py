@@ -1,0 +1,212 @@
+"""A chart of a timeline: one lane per schedule, a marker per fire, a line for now.
+
+Built with Altair (a Vega-Lite spec) and shown through the ``application/vnd.vegalite.v5+json``
+mime type, which JupyterLab 4, Notebook 7 and VS Code render with their built-in renderers:
+nothing to install in the front end, no JavaScript fetched from a CDN. (Altair 6's own default
+repr is HTML that loads Vega from a CDN, which fails offline, and its v6 mime type is not
+rendered by JupyterLab 4; the chart only uses marks that Vega-Lite 5 and 6 share.)
+
+Times are drawn at their wall-clock position in one display zone (the timeline's zone by
+default), so a chart of a Europe/Berlin cron trigger reads like a Berlin clock, across DST
+changes too; the tooltip gives every fire time with its UTC offset.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone, tzinfo
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from ._converters import as_timezone
+
+__all__ = ["TimelineChart", "timeline_chart", "VEGALITE_MIME", "STATUS_COLOURS"]
+
+VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+
+#: Marker colour of each status: upcoming fires, paused schedules, and past runs by outcome.
+STATUS_COLOURS = {
+    "upcoming": "#4c78a8",
+    "paused": "#bab0ac",
+    "success": "#54a24b",
+    "error": "#e45756",
+    "missed_start_deadline": "#f58518",
+    "cancelled": "#9d755d",
+    "abandoned": "#b279a2",
+    "deserialization_failed": "#72b7b2",
+}
+
+
+def _wall(times: pd.Series, zone: tzinfo) -> list[str]:
+    # The wall-clock time in ``zone``, written as if it were UTC: with a "utc" scale the
+    # browser then labels the axis in that zone, whatever the browser's own zone is.
+    local = times.dt.tz_convert(zone)
+    return [
+        t.to_pydatetime().replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+        for t in local
+    ]
+
+
+def _label(times: pd.Series, zone: tzinfo) -> list[str]:
+    return [t.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)") for t in times.dt.tz_convert(zone)]
+
+
+class TimelineChart:
+    """A timeline chart; displays itself as a Vega-Lite chart in Jupyter front ends.
+
+    :ivar chart: the Altair chart (change it, then display the ``TimelineChart`` again, or
+        display ``chart`` directly in front ends that fetch Vega itself)
+    :ivar data: the rows drawn (``schedule_id``, ``status``, ``wall``, ``when``, ...)
+    """
+
+    def __init__(self, chart: alt.TopLevelMixin, data: pd.DataFrame, summary: str) -> None:
+        self.chart = chart
+        self.data = data
+        self.summary = summary
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Vega-Lite spec (schema v5)."""
+        spec = self.chart.to_dict()
+        spec["$schema"] = _SCHEMA
+        return spec
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {VEGALITE_MIME: self.to_dict(), "text/plain": self.summary}
+
+    def __repr__(self) -> str:
+        return self.summary
+
+
+def _as_frame(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    if isinstance(data, pd.DataFrame):
+        return data, None
+    from .timelines import _is_scheduler, past_runs, timeline
+
+    frame = timeline(data)
+    return frame, past_runs(data) if _is_scheduler(data) else None
+
+
+def timeline_chart(
+    data: Any,
+    *,
+    runs: pd.DataFrame | None = None,
+    now: datetime | None = None,
+    tz: str | tzinfo | None = None,
+    title: str | None = None,
+    width: int = 640,
+) -> TimelineChart:
+    """Draw a timeline: one lane per schedule, a marker per fire, a dashed red line for now.
+
+    :param data: a :func:`nbsched.timeline` DataFrame, or anything :func:`nbsched.timeline`
+        accepts (a scheduler's past runs are drawn too when :func:`nbsched.timelines.track_runs`
+        has been recording them)
+    :param runs: past runs to draw, coloured by outcome: a DataFrame with ``schedule_id``,
+        ``fire_time`` and ``outcome`` (a :class:`~nbsched.JobOutcome` name)
+    :param now: where to draw the "now" line (default: the current time); it is left out when
+        it lies far outside the drawn fire times
+    :param tz: the zone whose wall clock the time axis shows (default: the data's zone)
+    :param title: the chart title
+    :param width: width in pixels
+    :return: a :class:`TimelineChart`
+    :raises ValueError: ``data`` lacks the ``schedule_id`` or ``fire_time`` column
+    """
+    frame, found_runs = _as_frame(data)
+    if runs is None:
+        runs = found_runs
+    for name in ("schedule_id", "fire_time"):
+        if name not in frame.columns:
+            raise ValueError(
+                f"data: the DataFrame has no {name!r} column (columns: "
+                f"{list(frame.columns)}); pass what nbsched.timeline() returns"
+            )
+    if not isinstance(frame["fire_time"].dtype, pd.DatetimeTZDtype):
+        raise ValueError("data: the 'fire_time' column must hold tz-aware datetimes")
+    if tz is not None:
+        zone = as_timezone(tz, argument="tz")
+    else:
+        zone = frame["fire_time"].dt.tz or timezone.utc
+
+    upcoming = pd.DataFrame(
+        {
+            "schedule_id": frame["schedule_id"].astype(str),
+            "status": [
+                "paused" if p else "upcoming" for p in frame.get("paused", [False] * len(frame))
+            ],
+            "trigger": frame["trigger"].astype(str) if "trigger" in frame else "",
+            "fire_time": frame["fire_time"].dt.tz_convert("UTC"),
+        }
+    )
+    parts = [upcoming]
+    if runs is not None and len(runs):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "schedule_id": runs["schedule_id"].astype(str),
+                    "status": runs["outcome"].astype(str),
+                    "trigger": "",
+                    "fire_time": pd.to_datetime(runs["fire_time"], utc=True),
+                }
+            )
+        )
+    rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else upcoming
+    rows = rows.sort_values("fire_time", kind="stable", ignore_index=True)
+    rows["wall"] = _wall(rows["fire_time"], zone)
+    rows["when"] = _label(rows["fire_time"], zone)
+    lanes = list(dict.fromkeys(rows["schedule_id"]))
+    statuses = [s for s in STATUS_COLOURS if s in set(rows["status"])]
+    statuses += sorted(set(rows["status"]) - set(statuses))
+    colours = [STATUS_COLOURS.get(s, "#888888") for s in statuses]
+
+    records = rows.drop(columns=["fire_time"]).to_dict(orient="records")
+    zone_name = str(zone)
+    x = alt.X("wall:T", title=f"time ({zone_name})", scale=alt.Scale(type="utc"))
+    points = (
+        alt.Chart(alt.Data(values=records))
+        .mark_point(filled=True, size=90, opacity=0.9)
+        .encode(
+            x=x,
+            y=alt.Y("schedule_id:N", title=None, sort=lanes),
+            color=alt.Color(
+                "status:N",
+                title="status",
+                scale=alt.Scale(domain=statuses or ["upcoming"], range=colours or ["#4c78a8"]),
+            ),
+            tooltip=[
+                alt.Tooltip("schedule_id:N", title="schedule"),
+                alt.Tooltip("when:N", title="fire time"),
+                alt.Tooltip("status:N"),
+                alt.Tooltip("trigger:N"),
+            ],
+        )
+    )
+    layers: list[Any] = []
+    now_utc = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    if _now_in_view(now_utc, rows["fire_time"]):
+        now_series = pd.Series([pd.Timestamp(now_utc)])
+        now_record = {"wall": _wall(now_series, zone)[0], "when": _label(now_series, zone)[0]}
+        layers.append(
+            alt.Chart(alt.Data(values=[now_record]))
+            .mark_rule(color="#d62728", strokeDash=[5, 4], strokeWidth=2)
+            .encode(x=x, tooltip=[alt.Tooltip("when:N", title="now")])
+        )
+    layers.append(points)
+    height = max(60, 34 * max(1, len(lanes)))
+    chart = alt.layer(*layers).properties(width=width, height=height)
+    if title:
+        chart = chart.properties(title=title)
+    fires = int((rows["status"].isin(["upcoming", "paused"])).sum())
+    summary = (
+        f"<nbsched timeline chart: {fires} upcoming fire(s), {len(rows) - fires} past run(s), "
+        f"{len(lanes)} lane(s), times in {zone_name}>"
+    )
+    return TimelineChart(chart, rows, summary)
+
+
+def _now_in_view(now: datetime, times: pd.Series) -> bool:
+    if not len(times):
+        return True
+    first, last = times.min(), times.max()
+    margin = max(last - first, pd.Timedelta(minutes=1))
+    return bool(first - margin <= now <= last + margin)

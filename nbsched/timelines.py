@@ -1,0 +1,528 @@
+"""Upcoming fire times as a pandas DataFrame, and previews of triggers with their contract check.
+
+:func:`timeline` turns a trigger, a :class:`~nbsched.Schedule`, a list (or a ``{name: ...}``
+mapping) of them, or a scheduler into a DataFrame of fire times. It always works on copies of
+the triggers (:func:`~nbsched._marshalling.clone_trigger`), so a live schedule's trigger is never
+advanced. :func:`preview` is for prototyping a trigger: the next fire times, a chart and the
+result of :func:`nbsched.testing.check_trigger`, in one rich output.
+
+This module imports pandas; ``import nbsched`` does not import it (the names are lazy).
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ._converters import as_aware_datetime, as_timezone
+from ._marshalling import clone_trigger
+from ._structures import Schedule
+from .abc import Trigger
+
+if TYPE_CHECKING:
+    from ._chart import TimelineChart
+
+__all__ = [
+    "COLUMNS",
+    "RunHistory",
+    "TriggerPreview",
+    "atimeline",
+    "describe_trigger",
+    "past_runs",
+    "preview",
+    "timeline",
+    "track_runs",
+]
+
+#: The columns of every DataFrame :func:`timeline` returns, in order.
+COLUMNS = ["schedule_id", "fire_time", "trigger", "paused", "n"]
+
+#: Fire times per schedule when neither ``end`` nor ``limit`` is given.
+DEFAULT_LIMIT = 20
+#: Most fire times one schedule may contribute when only ``end`` bounds it.
+MAX_FIRES_PER_SCHEDULE = 10_000
+#: Most ``next()`` calls spent skipping fire times before ``start``.
+MAX_SKIPPED = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Lane:
+    """One row of the timeline: a trigger copy and where its sequence starts."""
+
+    schedule_id: str
+    trigger: Trigger  # a clone; advancing it is harmless
+    first: datetime | None  # the schedule's stored next fire time, already taken from trigger
+    use_first: bool
+    paused: bool
+    label: str
+
+
+def describe_trigger(trigger: Trigger) -> str:
+    """A short readable description of ``trigger`` (its ``str()``, or its class name)."""
+    text = str(trigger)
+    if text.startswith("<") and " object at 0x" in text:
+        return type(trigger).__name__
+    return text
+
+
+def _is_scheduler(obj: Any) -> bool:
+    return callable(getattr(obj, "get_schedules", None)) and hasattr(obj, "data_store")
+
+
+def _lane_for_schedule(schedule: Schedule) -> _Lane:
+    # A stored schedule's trigger has already produced ``next_fire_time``; a schedule built by
+    # hand and never stored has neither fire time and its trigger is fresh.
+    fresh = schedule.next_fire_time is None and schedule.last_fire_time is None
+    return _Lane(
+        schedule_id=schedule.id,
+        trigger=clone_trigger(schedule.trigger),
+        first=schedule.next_fire_time,
+        use_first=not fresh,
+        paused=schedule.paused,
+        label=describe_trigger(schedule.trigger),
+    )
+
+
+def _lane_for_trigger(name: str, trigger: Trigger) -> _Lane:
+    return _Lane(
+        schedule_id=name,
+        trigger=clone_trigger(trigger),
+        first=None,
+        use_first=False,
+        paused=False,
+        label=describe_trigger(trigger),
+    )
+
+
+def _lane_for_item(name: str, item: Any, argument: str) -> _Lane:
+    if isinstance(item, Trigger):
+        return _lane_for_trigger(name, item)
+    if isinstance(item, Schedule):
+        return _lane_for_schedule(item)
+    raise TypeError(
+        f"{argument}: expected a Trigger or a Schedule, got {type(item).__name__} {item!r}"
+    )
+
+
+def _schedules_from_scheduler(scheduler: Any) -> list[Schedule]:
+    """Read a scheduler's schedules synchronously, whichever kind of scheduler it is."""
+    snapshot = getattr(scheduler, "schedules_snapshot", None)
+    if callable(snapshot):
+        return list(snapshot())
+    get_schedules = scheduler.get_schedules
+    if not inspect.iscoroutinefunction(get_schedules):
+        return list(get_schedules())
+    # An AsyncScheduler: its store is async. A sync store wrapped by the scheduler's adapter
+    # can be read directly (sync stores are thread-safe).
+    store = getattr(scheduler, "data_store", None)
+    inner = getattr(store, "original", None) or getattr(store, "store", None)
+    if inner is not None and not inspect.iscoroutinefunction(inner.get_schedules):
+        return list(inner.get_schedules())
+    raise TypeError(
+        f"obj: the schedules of {type(scheduler).__name__} can only be read asynchronously; "
+        f"use `await nbsched.timelines.atimeline(scheduler)` (works in a notebook cell) or "
+        f"nbsched.widgets.Timeline(scheduler)"
+    )
+
+
+def _lanes(obj: Any) -> list[_Lane]:
+    if isinstance(obj, Trigger):
+        return [_lane_for_trigger("trigger", obj)]
+    if isinstance(obj, Schedule):
+        return [_lane_for_schedule(obj)]
+    if _is_scheduler(obj):
+        return [_lane_for_schedule(s) for s in _schedules_from_scheduler(obj)]
+    if isinstance(obj, Mapping):
+        for key in obj:
+            if not isinstance(key, str):
+                raise TypeError(f"obj: mapping keys must be lane names (str), got {key!r}")
+        lanes = [_lane_for_item(key, item, f"obj[{key!r}]") for key, item in obj.items()]
+        # A schedule in a mapping is named by its key, like a trigger.
+        return [
+            _Lane(key, lane.trigger, lane.first, lane.use_first, lane.paused, lane.label)
+            for key, lane in zip(obj, lanes, strict=True)
+        ]
+    if isinstance(obj, Iterable) and not isinstance(obj, (str, bytes)):
+        items = list(obj)
+        return [
+            _lane_for_item(f"trigger-{index + 1}", item, f"obj[{index}]")
+            for index, item in enumerate(items)
+        ]
+    raise TypeError(
+        f"obj: expected a Trigger, a Schedule, a list or dict of them, or a scheduler; got "
+        f"{type(obj).__name__} {obj!r}"
+    )
+
+
+def _check_fire_time(lane: _Lane, value: Any, call: int) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(
+            f"trigger {lane.label} (lane {lane.schedule_id!r}) returned {value!r} from next() "
+            f"call {call}; a trigger must return a timezone-aware datetime or None"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"trigger {lane.label} (lane {lane.schedule_id!r}) returned the naive datetime "
+            f"{value!r} from next() call {call}; a trigger must return aware datetimes"
+        )
+    return value
+
+
+def _fire_times(
+    lane: _Lane, start: datetime | None, end: datetime | None, limit: int | None
+) -> list[datetime]:
+    """Walk the lane's trigger copy from its current state and collect the fire times."""
+    cap = limit if limit is not None else MAX_FIRES_PER_SCHEDULE
+    fires: list[datetime] = []
+    skipped = 0
+    call = 0
+    previous: datetime | None = None
+    pending_first = lane.use_first
+    while len(fires) < cap:
+        if pending_first:
+            pending_first = False
+            value: Any = lane.first
+        else:
+            call += 1
+            value = lane.trigger.next()
+        if value is None:
+            return fires
+        fire_time = _check_fire_time(lane, value, call)
+        if previous is not None and fire_time <= previous:
+            # A broken trigger could otherwise keep this loop going forever.
+            raise ValueError(
+                f"trigger {lane.label} (lane {lane.schedule_id!r}) returned {fire_time} after "
+                f"{previous} (next() call {call}); fire times must strictly increase — check "
+                f"it with nbsched.testing.check_trigger"
+            )
+        previous = fire_time
+        if end is not None and fire_time > end:
+            return fires
+        if start is not None and fire_time < start:
+            skipped += 1
+            if skipped > MAX_SKIPPED:
+                raise ValueError(
+                    f"start: more than {MAX_SKIPPED} fire times of lane {lane.schedule_id!r} "
+                    f"come before {start}; pick a later start"
+                )
+            continue
+        fires.append(fire_time)
+    if limit is None:
+        raise ValueError(
+            f"end: lane {lane.schedule_id!r} has more than {MAX_FIRES_PER_SCHEDULE} fire times "
+            f"before {end}; pass limit= or an earlier end"
+        )
+    return fires
+
+
+def _display_zone(fires: list[datetime], tz: str | tzinfo | None) -> tzinfo:
+    if tz is not None:
+        return as_timezone(tz, argument="tz")
+    keys = {str(f.tzinfo) for f in fires}
+    if len(keys) == 1:
+        return fires[0].tzinfo  # type: ignore[return-value]
+    return as_timezone("UTC")
+
+
+def _check_limit(limit: Any) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"limit: expected a positive int or None, got {type(limit).__name__}")
+    if limit < 1:
+        raise ValueError(f"limit: expected a positive int or None, got {limit!r}")
+    return limit
+
+
+def _frame(
+    lanes: list[_Lane],
+    start: Any,
+    end: Any,
+    limit: Any,
+    tz: str | tzinfo | None,
+) -> pd.DataFrame:
+    start_dt = as_aware_datetime(start, argument="start")
+    end_dt = as_aware_datetime(end, argument="end")
+    if start_dt is not None and end_dt is not None and end_dt < start_dt:
+        raise ValueError(f"end: {end_dt} is before start {start_dt}")
+    limit_n = _check_limit(limit)
+    if limit_n is None and end_dt is None:
+        limit_n = DEFAULT_LIMIT
+    rows: list[tuple[str, datetime, str, bool, int]] = []
+    for lane in lanes:
+        for index, fire_time in enumerate(_fire_times(lane, start_dt, end_dt, limit_n)):
+            rows.append((lane.schedule_id, fire_time, lane.label, lane.paused, index + 1))
+    zone = _display_zone([row[1] for row in rows], tz)
+    fire_times = pd.to_datetime([row[1] for row in rows], utc=True).tz_convert(zone)
+    frame = pd.DataFrame(
+        {
+            "schedule_id": pd.Series([row[0] for row in rows], dtype=object),
+            "fire_time": fire_times,
+            "trigger": pd.Series([row[2] for row in rows], dtype=object),
+            "paused": pd.Series([row[3] for row in rows], dtype=bool),
+            "n": pd.Series([row[4] for row in rows], dtype="int64"),
+        },
+        columns=COLUMNS,
+    )
+    frame = frame.sort_values(["fire_time", "schedule_id"], kind="stable", ignore_index=True)
+    return frame
+
+
+def timeline(
+    obj: Any,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    limit: int | None = None,
+    *,
+    tz: str | tzinfo | None = None,
+) -> pd.DataFrame:
+    """Return the upcoming fire times of triggers or schedules as a DataFrame.
+
+    Live triggers are never advanced: every trigger is copied first (through its own
+    ``__getstate__``/``__setstate__``).
+
+    :param obj: a :class:`~nbsched.abc.Trigger`, a :class:`~nbsched.Schedule`, a list of them
+        (lanes named ``trigger-1``, ``trigger-2``, ... for triggers, by id for schedules), a
+        ``{lane name: trigger or schedule}`` dict, or a scheduler (a :class:`~nbsched.Scheduler`,
+        or an :class:`~nbsched.AsyncScheduler` whose store can be read synchronously; otherwise
+        use :func:`atimeline`)
+    :param start: leave out fire times before this (aware datetime or ISO 8601 string)
+    :param end: stop at this time (inclusive)
+    :param limit: at most this many fire times per schedule; without ``end`` it defaults to
+        :data:`DEFAULT_LIMIT`
+    :param tz: time zone of the ``fire_time`` column; by default the triggers' own zone when
+        they share one, else UTC
+    :return: a DataFrame with the columns ``schedule_id``, ``fire_time`` (tz-aware),
+        ``trigger`` (readable), ``paused`` and ``n`` (1 for a schedule's next fire), sorted by
+        ``fire_time``
+    :raises TypeError: ``obj`` is none of the above, or a trigger returned a non-datetime
+    :raises ValueError: bad ``start``/``end``/``limit``, a trigger returned a naive or
+        non-increasing datetime, or ``end`` alone lets a schedule fire more than
+        :data:`MAX_FIRES_PER_SCHEDULE` times
+
+    Example::
+
+        >>> nbsched.timeline(CronTrigger(hour="9-17", timezone="Europe/Berlin"), limit=5)
+    """
+    return _frame(_lanes(obj), start, end, limit, tz)
+
+
+async def atimeline(
+    obj: Any,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    limit: int | None = None,
+    *,
+    tz: str | tzinfo | None = None,
+) -> pd.DataFrame:
+    """Like :func:`timeline`, awaiting an :class:`~nbsched.AsyncScheduler`'s ``get_schedules``.
+
+    Use it in a notebook cell: ``df = await atimeline(scheduler)``.
+    """
+    if _is_scheduler(obj) and inspect.iscoroutinefunction(obj.get_schedules):
+        lanes = [_lane_for_schedule(s) for s in await obj.get_schedules()]
+        return _frame(lanes, start, end, limit, tz)
+    return timeline(obj, start, end, limit, tz=tz)
+
+
+# --- past runs --------------------------------------------------------------------------------
+
+
+class RunHistory:
+    """Remembers how a scheduler's recent jobs ended, for charts of past runs.
+
+    Get one with :func:`track_runs`; it subscribes to the scheduler's ``JobReleased`` events and
+    keeps the last ``maxlen`` of them (oldest dropped first).
+    """
+
+    def __init__(self, scheduler: Any, maxlen: int = 1000) -> None:
+        from collections import deque
+
+        from .events import JobReleased
+
+        self._runs: deque[tuple[str, datetime, str]] = deque(maxlen=maxlen)
+        self.subscription = scheduler.subscribe(self._on_released, [JobReleased])
+
+    def _on_released(self, event: Any) -> None:
+        if event.schedule_id is None:
+            return
+        when = event.scheduled_start or event.started_at or event.timestamp
+        self._runs.append((event.schedule_id, when, event.outcome.name))
+
+    def frame(self) -> pd.DataFrame:
+        """The recorded runs: ``schedule_id``, ``fire_time`` (UTC), ``outcome`` (its name)."""
+        runs = list(self._runs)
+        return pd.DataFrame(
+            {
+                "schedule_id": pd.Series([r[0] for r in runs], dtype=object),
+                "fire_time": pd.to_datetime([r[1] for r in runs], utc=True),
+                "outcome": pd.Series([r[2] for r in runs], dtype=object),
+            }
+        )
+
+
+_histories: weakref.WeakKeyDictionary[Any, RunHistory] = weakref.WeakKeyDictionary()
+
+
+def track_runs(scheduler: Any) -> RunHistory:
+    """Start (or return the already started) :class:`RunHistory` of ``scheduler``."""
+    history = _histories.get(scheduler)
+    if history is None:
+        history = _histories[scheduler] = RunHistory(scheduler)
+    return history
+
+
+def past_runs(scheduler: Any) -> pd.DataFrame | None:
+    """The runs recorded for ``scheduler`` since :func:`track_runs` was called, if it was."""
+    history = _histories.get(scheduler)
+    return None if history is None else history.frame()
+
+
+# --- previews ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ContractResult:
+    """The outcome of :func:`nbsched.testing.check_trigger` on a copy of a trigger."""
+
+    passed: bool
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _check_contract(trigger: Trigger) -> ContractResult:
+    from . import TriggerContractError
+    from .testing import check_trigger
+
+    try:
+        copy = clone_trigger(trigger)
+    except Exception as exc:
+        return ContractResult(
+            False,
+            f"rule broken: __setstate__ must accept what __getstate__ returned: copying the "
+            f"trigger failed with {type(exc).__name__}: {exc}",
+        )
+    try:
+        report = check_trigger(copy)
+    except TriggerContractError as exc:
+        return ContractResult(False, str(exc))
+    except Exception as exc:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return ContractResult(
+            False,
+            f"the trigger raised {type(exc).__name__}: {exc} (in {where.name}, line "
+            f"{where.lineno})",
+        )
+    detail = "" if report is None or isinstance(report, bool) else f" {report}"
+    return ContractResult(True, f"check_trigger passed: the trigger keeps the contract.{detail}")
+
+
+@dataclass(slots=True)
+class TriggerPreview:
+    """What :func:`preview` returns: the table, the chart and the contract check.
+
+    Displaying it (as a cell's last expression, or with ``IPython.display.display``) shows
+    the check result, the table of the next fire times and the chart.
+
+    :ivar trigger: the trigger previewed (left untouched)
+    :ivar table: the next fire times (a :func:`timeline` DataFrame), or ``None`` if the trigger
+        could not produce them
+    :ivar error: why there is no table
+    :ivar check: the :func:`nbsched.testing.check_trigger` result
+    """
+
+    trigger: Trigger
+    table: pd.DataFrame | None
+    error: str | None
+    check: ContractResult
+    _chart: TimelineChart | None = field(default=None, repr=False)
+
+    @property
+    def chart(self) -> TimelineChart | None:
+        """The chart of :attr:`table` (``None`` when there is no table)."""
+        if self._chart is None and self.table is not None:
+            from ._chart import timeline_chart
+
+            self._chart = timeline_chart(self.table, title=describe_trigger(self.trigger))
+        return self._chart
+
+    def _status_html(self) -> str:
+        import html
+
+        colour = "#1a7f37" if self.check.passed else "#cf222e"
+        mark = "✔" if self.check.passed else "✘"
+        parts = [
+            f'<div class="nbsched-preview-check" style="color:{colour};font-weight:600">'
+            f"{mark} {html.escape(self.check.message)}</div>"
+        ]
+        if self.error is not None:
+            parts.append(
+                '<div class="nbsched-preview-error" style="color:#cf222e">'
+                f"no fire times: {html.escape(self.error)}</div>"
+            )
+        return "\n".join(parts)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import HTML, display
+
+        display(HTML(self._status_html()))
+        if self.table is not None:
+            display(self.table)
+            chart = self.chart
+            if chart is not None and len(self.table):
+                display(chart)
+
+    def _repr_html_(self) -> str:
+        table = "" if self.table is None else self.table.to_html(index=False)
+        return self._status_html() + table
+
+    def __repr__(self) -> str:
+        lines = [("PASS " if self.check.passed else "FAIL ") + self.check.message]
+        if self.table is not None:
+            lines.append(self.table.to_string(index=False))
+        else:
+            lines.append(f"no fire times: {self.error}")
+        return "\n".join(lines)
+
+
+def preview(trigger: Trigger, n: int = 20, *, tz: str | tzinfo | None = None) -> TriggerPreview:
+    """Preview a trigger: its next ``n`` fire times (table and chart) and its contract check.
+
+    The trigger itself is not advanced (everything runs on copies), so call it as often as you
+    like while editing a custom trigger class: re-running the cell shows the new result.
+
+    :param trigger: any trigger, built-in or custom
+    :param n: how many fire times to show
+    :param tz: time zone of the table (default: the trigger's own)
+    :return: a :class:`TriggerPreview`; as a cell's last expression it displays the check
+        result, the table and the chart
+    :raises TypeError: ``trigger`` is not a Trigger
+    :raises ValueError: ``n`` is not a positive int
+
+    Example::
+
+        nbsched.preview(EveryOtherDay(start=datetime(2026, 1, 1, tzinfo=UTC)), n=5)
+    """
+    if not isinstance(trigger, Trigger):
+        raise TypeError(
+            f"trigger: expected a Trigger (subclass of nbsched.abc.Trigger), got "
+            f"{type(trigger).__name__} {trigger!r}"
+        )
+    n = _check_limit(n) or DEFAULT_LIMIT
+    check = _check_contract(trigger)
+    table: pd.DataFrame | None = None
+    error: str | None = None
+    try:
+        table = timeline({type(trigger).__name__: trigger}, limit=n, tz=tz)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return TriggerPreview(trigger=trigger, table=table, error=error, check=check)
