@@ -89,3 +89,16 @@ class TriggerContractError(NbschedError, AssertionError):
         self.detail = detail
         self.values = values
         super().__init__(f"rule broken: {rule} (at call {call}): {detail}")
+
+
+class MaxIterationsReached(NbschedError, RuntimeError):
+    """An :class:`~nbsched.triggers.AndTrigger` examined ``max_iterations`` fire times of its
+    triggers without finding one they agree on (they may never agree)."""
+
+    def __init__(self, trigger: object, max_iterations: int):
+        super().__init__(
+            f"{trigger!r}: no common fire time found in {max_iterations} iterations (the "
+            f"combined triggers may never fire within the threshold of each other; raise "
+            f"max_iterations if they do but rarely)"
+        )
+        self.max_iterations = max_iterations

@@ -1,0 +1,118 @@
+"""Plain-data state helpers shared by the built-in triggers (internal, but stable for
+``nbsched.triggers.*``).
+
+Datetimes are stored as ISO 8601 strings with their UTC offset; when the ``tzinfo`` is an IANA
+zone, its key follows in brackets as in RFC 9557 (``"2026-03-29T03:00:00+02:00[Europe/Berlin]"``),
+so a restored datetime is the same instant *and* the same zone. Zones alone are stored as their
+IANA key, or as a fixed offset such as ``"+05:30"``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = [
+    "datetime_from_state",
+    "datetime_to_state",
+    "require_version",
+    "storable_timezone",
+    "timezone_from_state",
+    "timezone_to_state",
+]
+
+
+def storable_timezone(tz: tzinfo, *, argument: str) -> tzinfo:
+    """Return ``tz`` as a zone whose state can be stored: a ``ZoneInfo`` with a key or a fixed
+    ``datetime.timezone``. pytz-style zones are converted by name; anything else is refused
+    with a ``ValueError`` naming ``argument``."""
+    if isinstance(tz, ZoneInfo):
+        if tz.key:
+            return tz
+    elif isinstance(tz, timezone):
+        return tz
+    else:
+        name = getattr(tz, "key", None) or getattr(tz, "zone", None)
+        if isinstance(name, str):
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+    raise ValueError(
+        f"{argument}: time zone {tz!r} cannot be stored as plain data; use an IANA name such as "
+        f"'Europe/Berlin' (zoneinfo.ZoneInfo) or a fixed datetime.timezone"
+    )
+
+
+def _offset_to_str(offset: timedelta) -> str:
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes, seconds = divmod(int(abs(offset).total_seconds()), 60)
+    text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return f"{text}:{seconds:02d}" if seconds else text
+
+
+def timezone_to_state(tz: tzinfo) -> str:
+    """Return an IANA key (``"Europe/Berlin"``) or a fixed offset (``"+05:30"``)."""
+    if isinstance(tz, ZoneInfo) and tz.key:
+        return tz.key
+    if isinstance(tz, timezone):
+        if tz is timezone.utc:
+            return "UTC"
+        return _offset_to_str(tz.utcoffset(None))
+    raise ValueError(f"time zone {tz!r} cannot be stored as plain data")
+
+
+def timezone_from_state(value: str) -> tzinfo:
+    """Inverse of :func:`timezone_to_state`."""
+    if value[:1] in "+-":
+        sign = -1 if value[0] == "-" else 1
+        parts = [int(p) for p in value[1:].split(":")]
+        seconds = parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0)
+        return timezone(sign * timedelta(seconds=seconds))
+    if value == "UTC":
+        return timezone.utc
+    return ZoneInfo(value)
+
+
+def datetime_to_state(value: datetime | None) -> str | None:
+    """Return an aware datetime as ISO 8601 text (RFC 9557 zone suffix for IANA zones)."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    tz = value.tzinfo
+    if isinstance(tz, ZoneInfo) and tz.key:
+        return f"{text}[{tz.key}]"
+    return text
+
+
+def datetime_from_state(value: str | None) -> datetime | None:
+    """Inverse of :func:`datetime_to_state`; the offset picks the right side of a DST fold."""
+    if value is None:
+        return None
+    if value.endswith("]"):
+        text, key = value[:-1].split("[", 1)
+        return datetime.fromisoformat(text).astimezone(ZoneInfo(key))
+    return datetime.fromisoformat(value)
+
+
+def date_to_state(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def date_from_state(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def require_version(trigger: object, state: Any, *supported: int) -> None:
+    """Refuse state that is not a dict or has a ``"version"`` this code does not know."""
+    name = type(trigger).__name__
+    if not isinstance(state, dict):
+        raise TypeError(f"state: {name} expects a dict from __getstate__(), got {state!r}")
+    version = state.get("version")
+    if version not in supported:
+        known = ", ".join(str(v) for v in supported)
+        raise ValueError(
+            f"state: {name} state has version {version!r}, but this nbsched only reads "
+            f"version {known}; was it written by a newer nbsched?"
+        )

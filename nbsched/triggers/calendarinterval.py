@@ -1,0 +1,313 @@
+"""A trigger that fires every so many years, months, weeks or days at a fixed wall-clock time."""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .._converters import as_timezone
+from ..abc import Trigger
+from ._describe import count, format_clock, zone_label
+from ._dst import resolve_wall_time
+from ._state import (
+    date_from_state,
+    date_to_state,
+    require_version,
+    storable_timezone,
+    timezone_from_state,
+    timezone_to_state,
+)
+
+__all__ = ["CalendarIntervalTrigger"]
+
+_DAY = timedelta(days=1)
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _as_date(value: date | datetime | str | None, *, argument: str, tz: tzinfo) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = (
+                date.fromisoformat(value) if len(value) <= 10 else datetime.fromisoformat(value)
+            )
+        except ValueError:
+            raise ValueError(
+                f"{argument}: {value!r} is not an ISO 8601 date (such as '2026-01-31')"
+            ) from None
+    if isinstance(value, datetime):
+        # An aware datetime names a day in the trigger's zone; a naive one is read in it.
+        return value.astimezone(tz).date() if value.utcoffset() is not None else value.date()
+    if isinstance(value, date):
+        return value
+    raise TypeError(
+        f"{argument}: expected a date, datetime or ISO 8601 string, got {type(value).__name__} "
+        f"{value!r}"
+    )
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise ValueError(f"{name}: must be {bound}, got {value!r}")
+    return value
+
+
+class CalendarIntervalTrigger(Trigger):
+    """Fires every ``years``/``months``/``weeks``/``days`` at ``hour:minute:second`` wall-clock
+    time in ``timezone``.
+
+    Each step first adds ``years`` and ``months`` to the previous fire date keeping its day of
+    the month; a date that does not exist (31 April, 29 February in a common year) is skipped,
+    not clamped, so a trigger started on the 31st fires only in months with 31 days. Then
+    ``weeks`` and ``days`` are added.
+
+    The time of day is wall-clock time: it stays 09:00 across DST changes. A time that does
+    not exist on a spring-forward day is moved forward by the gap (02:30 -> 03:30 in
+    Europe/Berlin, 02:15 -> 02:45 in Australia/Lord_Howe); the next fire is at the usual time
+    again. A time that occurs twice on a fall-back day fires once, at its first occurrence.
+    (APScheduler 4 instead skips the whole date when the time does not exist.)
+
+    :param years: years between fires (``months``, ``weeks``, ``days`` likewise; ints >= 0,
+        at least one > 0)
+    :param hour: hour of the day (0-23); ``minute``, ``second`` likewise (0-59)
+    :param start_date: the first fire date (a ``date``, ISO string, or datetime whose date in
+        ``timezone`` is used); default: today in ``timezone``
+    :param end_date: the last possible fire date (inclusive)
+    :param timezone: IANA name or ``tzinfo``; default: the machine's local zone
+    :raises ValueError: all-zero interval, out-of-range time, ``end_date`` before
+        ``start_date``, unknown time zone
+    :raises TypeError: a non-integer field
+
+    Example::
+
+        CalendarIntervalTrigger(months=1, hour=9, start_date="2026-01-31",
+                                timezone="Europe/Berlin")
+    """
+
+    __slots__ = (
+        "_years",
+        "_months",
+        "_weeks",
+        "_days",
+        "_hour",
+        "_minute",
+        "_second",
+        "_start_date",
+        "_end_date",
+        "_tz",
+        "_fixed",
+        "_step",
+        "_last_date",
+        "_done",
+    )
+
+    def __init__(
+        self,
+        years: int = 0,
+        months: int = 0,
+        weeks: int = 0,
+        days: int = 0,
+        hour: int = 0,
+        minute: int = 0,
+        second: int = 0,
+        start_date: date | datetime | str | None = None,
+        end_date: date | datetime | str | None = None,
+        timezone: str | tzinfo | None = None,
+    ):
+        self._years = _check_int("years", years, 0, None)
+        self._months = _check_int("months", months, 0, None)
+        self._weeks = _check_int("weeks", weeks, 0, None)
+        self._days = _check_int("days", days, 0, None)
+        if not (years or months or weeks or days):
+            raise ValueError(
+                "CalendarIntervalTrigger: the interval must be at least one day, got years=0, "
+                "months=0, weeks=0, days=0"
+            )
+        self._hour = _check_int("hour", hour, 0, 23)
+        self._minute = _check_int("minute", minute, 0, 59)
+        self._second = _check_int("second", second, 0, 59)
+        tz = storable_timezone(as_timezone(timezone), argument="timezone")
+        self._tz = tz
+        start = _as_date(start_date, argument="start_date", tz=tz)
+        if start is None:
+            start = datetime.now(tz).date()
+        end = _as_date(end_date, argument="end_date", tz=tz)
+        if end is not None and end < start:
+            raise ValueError(f"end_date: {end.isoformat()} is before start_date {start}")
+        self._start_date = start
+        self._end_date = end
+        self._last_date: date | None = None
+        self._done = False
+        self._setup()
+
+    def _setup(self) -> None:
+        self._fixed = not isinstance(self._tz, ZoneInfo)
+        self._step = timedelta(days=self._days + 7 * self._weeks)
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The zone whose wall clock the trigger follows."""
+        return self._tz
+
+    @property
+    def start_date(self) -> date:
+        return self._start_date
+
+    @property
+    def end_date(self) -> date | None:
+        return self._end_date
+
+    def _following(self, previous: date) -> date | None:
+        if self._years or self._months:
+            year, month, day = previous.year, previous.month, previous.day
+            while True:
+                month += self._months
+                year += self._years + (month - 1) // 12
+                month = (month - 1) % 12 + 1
+                if year > 9999:
+                    return None
+                if day <= 28 or day <= monthrange(year, month)[1]:
+                    break
+                # no such day in that month (31 April, 29 February...): skip the month
+            previous = date(year, month, day)
+        if self._step:
+            try:
+                return previous + self._step
+            except OverflowError:
+                return None
+        return previous
+
+    def next(self) -> datetime | None:
+        if self._done:
+            return None
+        last = self._last_date
+        fire_date = self._start_date if last is None else self._following(last)
+        end = self._end_date
+        if fire_date is None or (end is not None and fire_date > end):
+            self._done = True
+            return None
+        self._last_date = fire_date
+        tz = self._tz
+        wall = datetime(
+            fire_date.year, fire_date.month, fire_date.day, self._hour, self._minute, self._second
+        )
+        if not self._fixed:
+            # Fast path: the same UTC offset a day before and after means no DST change near
+            # this wall time. Otherwise resolve it exactly (gap: move forward, fold: first).
+            offset = tz.utcoffset(wall)
+            if offset != tz.utcoffset(wall - _DAY) or offset != tz.utcoffset(wall + _DAY):
+                return resolve_wall_time(wall, tz)
+        return datetime(
+            fire_date.year,
+            fire_date.month,
+            fire_date.day,
+            self._hour,
+            self._minute,
+            self._second,
+            0,
+            tz,
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "interval": {
+                "years": self._years,
+                "months": self._months,
+                "weeks": self._weeks,
+                "days": self._days,
+            },
+            "time": [self._hour, self._minute, self._second],
+            "start_date": date_to_state(self._start_date),
+            "end_date": date_to_state(self._end_date),
+            "timezone": timezone_to_state(self._tz),
+            "last_fire_date": date_to_state(self._last_date),
+            "done": self._done,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        require_version(self, state, 1)
+        interval = state["interval"]
+        self._years = interval["years"]
+        self._months = interval["months"]
+        self._weeks = interval["weeks"]
+        self._days = interval["days"]
+        self._hour, self._minute, self._second = state["time"]
+        self._start_date = date_from_state(state["start_date"])
+        self._end_date = date_from_state(state["end_date"])
+        self._tz = timezone_from_state(state["timezone"])
+        self._last_date = date_from_state(state["last_fire_date"])
+        self._done = bool(state["done"])
+        self._setup()
+
+    def _every(self) -> str:
+        units = [
+            (self._years, "year"),
+            (self._months, "month"),
+            (self._weeks, "week"),
+            (self._days, "day"),
+        ]
+        given = [(n, unit) for n, unit in units if n]
+        start = self._start_date
+        if len(given) == 1:
+            n, unit = given[0]
+            every = f"every {unit}" if n == 1 else f"every {count(n, unit)}"
+            if unit == "year":
+                return f"{every} on {start.day} {_MONTHS[start.month - 1]}"
+            if unit == "month":
+                return f"{every} on day {start.day}"
+            if unit == "week":
+                return f"{every} on {_WEEKDAYS[start.weekday()]}"
+            return every
+        parts = [count(n, unit) for n, unit in given]
+        return "every " + ", ".join(parts[:-1]) + " and " + parts[-1]
+
+    def __str__(self) -> str:
+        clock = format_clock(time(self._hour, self._minute, self._second))
+        text = f"{self._every()} at {clock} from {self._start_date.isoformat()}"
+        if self._end_date is not None:
+            text += f" until {self._end_date.isoformat()}"
+        return f"{text} ({zone_label(self._tz)})"
+
+    def __repr__(self) -> str:
+        fields = [
+            f"{name}={value!r}"
+            for name, value in (
+                ("years", self._years),
+                ("months", self._months),
+                ("weeks", self._weeks),
+                ("days", self._days),
+                ("hour", self._hour),
+                ("minute", self._minute),
+                ("second", self._second),
+            )
+            if value
+        ]
+        fields.append(f"start_date={self._start_date!r}")
+        if self._end_date is not None:
+            fields.append(f"end_date={self._end_date!r}")
+        tz = self._tz
+        shown = repr(tz.key) if isinstance(tz, ZoneInfo) else repr(tz)
+        fields.append(f"timezone={shown}")
+        return f"{type(self).__name__}({', '.join(fields)})"

@@ -1,0 +1,259 @@
+"""Triggers that combine other triggers: all must agree (``AndTrigger``) or any fires
+(``OrTrigger``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .._converters import as_timedelta
+from .._exceptions import MaxIterationsReached
+from .._marshalling import trigger_from_state, trigger_to_state
+from ..abc import Trigger
+from ._describe import count
+from ._state import datetime_from_state, datetime_to_state, require_version
+
+__all__ = ["AndTrigger", "OrTrigger", "MaxIterationsReached"]
+
+_UTC = timezone.utc
+
+
+def _check_triggers(triggers: Any) -> list[Trigger]:
+    if isinstance(triggers, (str, bytes, Trigger)) or not isinstance(triggers, Iterable):
+        raise TypeError(f"triggers: expected a list of triggers, got {triggers!r}")
+    checked = list(triggers)
+    if not checked:
+        raise ValueError("triggers: expected at least one trigger, got an empty list")
+    for index, trigger in enumerate(checked):
+        if not isinstance(trigger, Trigger):
+            raise TypeError(
+                f"triggers[{index}]: expected a Trigger (nbsched.abc.Trigger), got "
+                f"{type(trigger).__name__} {trigger!r}"
+            )
+    return checked
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(_UTC)
+
+
+def _child_text(trigger: Trigger) -> str:
+    text = str(trigger)
+    return f"({text})" if isinstance(trigger, _CombiningTrigger) else text
+
+
+def _catch_up(trigger: Trigger, not_before: datetime) -> None:
+    """Let ``trigger`` skip its fire times before ``not_before`` in one step, if it can."""
+    fast_forward = getattr(trigger, "_fast_forward", None)
+    if fast_forward is not None:
+        fast_forward(not_before)
+
+
+class _CombiningTrigger(Trigger):
+    __slots__ = ("_triggers", "_pending", "_pending_utc")
+
+    def __init__(self, triggers: Sequence[Trigger]):
+        self._triggers = _check_triggers(triggers)
+        # Each child's next fire time as returned (its zone) and in UTC (for comparing:
+        # datetimes in the same zone compare by wall clock, ignoring the DST fold).
+        self._pending: list[datetime | None] | None = None
+        self._pending_utc: list[datetime | None] = []
+
+    @property
+    def triggers(self) -> list[Trigger]:
+        """The combined triggers (advanced by this trigger: don't share them)."""
+        return self._triggers
+
+    def _start(self) -> list[datetime | None]:
+        pending = [trigger.next() for trigger in self._triggers]
+        self._pending = pending
+        self._pending_utc = [_utc(value) for value in pending]
+        return pending
+
+    def _advance(self, index: int) -> None:
+        value = self._triggers[index].next()
+        self._pending[index] = value  # type: ignore[index]
+        self._pending_utc[index] = None if value is None else value.astimezone(_UTC)
+
+    def __getstate__(self) -> dict[str, Any]:
+        pending = self._pending
+        return {
+            "version": 1,
+            "triggers": [trigger_to_state(trigger) for trigger in self._triggers],
+            "next_fire_times": None
+            if pending is None
+            else [datetime_to_state(value) for value in pending],
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        require_version(self, state, 1)
+        self._triggers = [trigger_from_state(data) for data in state["triggers"]]
+        stored = state["next_fire_times"]
+        if stored is None:
+            self._pending = None
+            self._pending_utc = []
+        else:
+            self._pending = [datetime_from_state(value) for value in stored]
+            self._pending_utc = [_utc(value) for value in self._pending]
+
+
+class AndTrigger(_CombiningTrigger):
+    """Fires when all ``triggers`` fire within ``threshold`` of each other, at the earliest of
+    their fire times.
+
+    A trigger that lags behind the others is advanced until it catches up (an
+    :class:`~nbsched.triggers.IntervalTrigger` jumps there arithmetically), so fire times
+    none of the others can match are skipped quickly. The trigger is exhausted as soon as any
+    of the combined triggers is.
+
+    :param triggers: the triggers to combine (at least one; they are advanced by this trigger)
+    :param threshold: how far apart (seconds or ``timedelta``, >= 0) fire times may be and
+        still count as the same moment
+    :param max_iterations: how many fire times of the combined triggers may be examined for one
+        fire time before :class:`~nbsched.triggers.combining.MaxIterationsReached` is raised
+        (they may never agree)
+    :raises TypeError: ``triggers`` is not a list of triggers
+    :raises ValueError: empty ``triggers``, negative ``threshold``, ``max_iterations`` < 1
+
+    Example (every 2 hours, but only inside office hours)::
+
+        AndTrigger([CronTrigger(hour="9-17", day_of_week="mon-fri"),
+                    IntervalTrigger(hours=2, start_time=monday_9am)])
+    """
+
+    __slots__ = ("_threshold", "_max_iterations", "_done")
+
+    def __init__(
+        self,
+        triggers: Sequence[Trigger],
+        threshold: float | timedelta = 1,
+        max_iterations: int = 10000,
+    ):
+        super().__init__(triggers)
+        threshold_delta = as_timedelta(threshold, argument="threshold")
+        if threshold_delta is None or threshold_delta < timedelta(0):
+            raise ValueError(f"threshold: must be zero or positive, got {threshold!r}")
+        if isinstance(max_iterations, bool) or not isinstance(max_iterations, int):
+            raise TypeError(f"max_iterations: expected an int, got {max_iterations!r}")
+        if max_iterations < 1:
+            raise ValueError(f"max_iterations: must be at least 1, got {max_iterations!r}")
+        self._threshold = threshold_delta
+        self._max_iterations = max_iterations
+        self._done = False
+
+    @property
+    def threshold(self) -> timedelta:
+        return self._threshold
+
+    @property
+    def max_iterations(self) -> int:
+        return self._max_iterations
+
+    def next(self) -> datetime | None:
+        if self._done:
+            return None
+        if self._pending is None:
+            self._start()
+        pending_utc = self._pending_utc
+        threshold = self._threshold
+        budget = self._max_iterations
+        while True:
+            if None in pending_utc:
+                self._done = True
+                return None
+            floor = max(pending_utc) - threshold  # type: ignore[type-var,operator]
+            lagging = False
+            for index, value in enumerate(pending_utc):
+                if value < floor:  # type: ignore[operator]
+                    # No fire time of this trigger before `floor` can ever match the
+                    # latest one: skip them all.
+                    lagging = True
+                    _catch_up(self._triggers[index], floor)
+                    self._advance(index)
+                    budget -= 1
+            if not lagging:
+                break
+            if budget <= 0:
+                raise MaxIterationsReached(self, self._max_iterations)
+        earliest = min(range(len(pending_utc)), key=pending_utc.__getitem__)
+        fire_time = self._pending[earliest]  # type: ignore[index]
+        for index in range(len(pending_utc)):
+            self._advance(index)
+        return fire_time
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["threshold"] = self._threshold.total_seconds()
+        state["max_iterations"] = self._max_iterations
+        state["done"] = self._done
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._threshold = timedelta(seconds=state["threshold"])
+        self._max_iterations = state["max_iterations"]
+        self._done = bool(state["done"])
+
+    def __str__(self) -> str:
+        seconds = self._threshold.total_seconds()
+        within = f" (within {count(seconds, 'second')})" if seconds else ""
+        return f"when all of{within}: " + "; ".join(_child_text(t) for t in self._triggers)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self._triggers!r}, "
+            f"threshold={self._threshold.total_seconds()!r}, "
+            f"max_iterations={self._max_iterations!r})"
+        )
+
+
+class OrTrigger(_CombiningTrigger):
+    """Fires whenever any of ``triggers`` fires, in time order; a moment several of them share
+    fires once. Exhausted when all of them are.
+
+    :param triggers: the triggers to combine (at least one; they are advanced by this trigger)
+    :raises TypeError: ``triggers`` is not a list of triggers
+    :raises ValueError: empty ``triggers``
+
+    Example (weekdays at 09:00 and weekends at 11:00)::
+
+        OrTrigger([CronTrigger(hour=9, day_of_week="mon-fri"),
+                   CronTrigger(hour=11, day_of_week="sat,sun")])
+    """
+
+    __slots__ = ()
+
+    def next(self) -> datetime | None:
+        if self._pending is None:
+            self._start()
+        pending_utc = self._pending_utc
+        earliest: datetime | None = None
+        chosen = -1
+        for index, value in enumerate(pending_utc):
+            if value is not None and (earliest is None or value < earliest):
+                earliest, chosen = value, index
+        if earliest is None:
+            return None
+        fire_time = self._pending[chosen]  # type: ignore[index]
+        for index, value in enumerate(pending_utc):
+            if value == earliest:
+                self._advance(index)
+        return fire_time
+
+    def _fast_forward(self, not_before: datetime) -> None:
+        """Drop the fire times before ``not_before`` (used by an enclosing AndTrigger)."""
+        if self._pending is None:
+            self._start()
+        for index, value in enumerate(self._pending_utc):
+            if value is not None and value < not_before:
+                _catch_up(self._triggers[index], not_before)
+                self._advance(index)
+                while (value := self._pending_utc[index]) is not None and value < not_before:
+                    self._advance(index)
+
+    def __str__(self) -> str:
+        return "when any of: " + "; ".join(_child_text(t) for t in self._triggers)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._triggers!r})"
