@@ -1,0 +1,2 @@
+"""The schedulers: :class:`~nbsched.AsyncScheduler` and its thread-safe facade
+:class:`~nbsched.Scheduler`."""

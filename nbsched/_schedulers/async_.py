@@ -1,0 +1,1271 @@
+"""The asynchronous scheduler: turns due schedules into jobs and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from inspect import iscoroutinefunction
+from types import TracebackType
+from typing import Any
+from uuid import UUID, uuid4
+
+from .._clock import Activity, Clock, SystemClock
+from .._converters import as_aware_datetime, as_enum, as_timedelta
+from .._enums import CoalescePolicy, ConflictPolicy, JobOutcome, ResumeFrom, RunState
+from .._exceptions import (
+    JobCancelled,
+    JobDeadlineMissed,
+    JobLookupError,
+    JobResultNotReady,
+    NbschedError,
+    ScheduleLookupError,
+    SchedulerNotRunningError,
+    TaskLookupError,
+)
+from .._marshalling import clone_trigger, ref_to_callable
+from .._retry import RetryPolicy, temporary_errors_of
+from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
+from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription, Trigger
+from ..events import (
+    DataStoreRetryGaveUp,
+    Event,
+    JobAcquired,
+    JobAdded,
+    JobReleased,
+    ScheduleAdded,
+    SchedulerStarted,
+    SchedulerStopped,
+    ScheduleUpdated,
+)
+from ..executors.base import JobExecutor
+from ._processing import due_fire_times, pick_jitter, skip_fire_times_before
+
+__all__ = ["AsyncScheduler"]
+
+_ZERO = timedelta(0)
+_WAKE_EVENTS = (ScheduleAdded, ScheduleUpdated, JobAdded, JobReleased)
+
+
+def task_id_of(func: Callable[..., Any]) -> str:
+    """The default task id of a callable: ``"module:qualname"``."""
+    module = getattr(func, "__module__", None) or "__main__"
+    qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    if qualname is None:
+        qualname = type(func).__qualname__
+    return f"{module}:{qualname}"
+
+
+def _default_executors() -> dict[str, JobExecutor]:
+    from ..executors.async_ import AsyncJobExecutor
+    from ..executors.loop import LoopJobExecutor
+    from ..executors.processpool import ProcessPoolJobExecutor
+    from ..executors.threadpool import ThreadPoolJobExecutor
+
+    return {
+        "async": AsyncJobExecutor(),
+        "threadpool": ThreadPoolJobExecutor(),
+        "loop": LoopJobExecutor(),
+        "processpool": ProcessPoolJobExecutor(),
+    }
+
+
+class AsyncScheduler:
+    """A scheduler that runs on an asyncio event loop, its own or one somebody else runs.
+
+    :param data_store: where tasks, schedules and jobs are kept (default: a new
+        :class:`~nbsched.datastores.memory.MemoryDataStore`); a synchronous
+        :class:`~nbsched.abc.DataStore` is wrapped to run in worker threads
+    :param event_broker: where events are published (default: a new
+        :class:`~nbsched.eventbrokers.local.LocalEventBroker`)
+    :param identity: this scheduler's id in leases (default: host, process and object id)
+    :param clock: where the time comes from (default :class:`~nbsched.SystemClock`; tests
+        pass a :class:`~nbsched.FakeClock`)
+    :param max_concurrent_jobs: the most jobs this scheduler runs at once
+    :param lease_duration: how long an acquired schedule or job stays reserved for this
+        scheduler; leases of running jobs are renewed every half of it
+    :param job_executors: extra or replacement executors by name
+    :param default_job_executor: the executor for tasks that name none (default: ``"async"``
+        for coroutine functions, ``"threadpool"`` for others)
+    :param logger: where to log (default: the ``nbsched`` logger)
+    :param cleanup_interval: how often expired results and abandoned jobs are purged
+    :param retry_max_time: the most seconds spent retrying a store call on temporary errors
+    :param batch_size: how many due schedules are acquired per store call
+
+    In a script::
+
+        async def main():
+            async with AsyncScheduler() as scheduler:
+                await scheduler.add_schedule(tick, IntervalTrigger(seconds=10))
+                await scheduler.run_until_stopped()
+
+    In a notebook cell (the kernel's loop is already running)::
+
+        scheduler = AsyncScheduler()
+        scheduler.start_in_background()
+        await scheduler.add_schedule(tick, IntervalTrigger(seconds=10))
+    """
+
+    def __init__(
+        self,
+        data_store: AsyncDataStore | DataStore | None = None,
+        event_broker: AsyncEventBroker | None = None,
+        *,
+        identity: str | None = None,
+        clock: Clock | None = None,
+        max_concurrent_jobs: int = 100,
+        lease_duration: timedelta | float = timedelta(seconds=30),
+        job_executors: Mapping[str, JobExecutor] | None = None,
+        default_job_executor: str | None = None,
+        logger: logging.Logger | None = None,
+        cleanup_interval: timedelta | float = timedelta(minutes=15),
+        retry_max_time: float = 30.0,
+        batch_size: int = 100,
+    ) -> None:
+        if data_store is None:
+            from ..datastores.memory import MemoryDataStore
+
+            data_store = MemoryDataStore()
+        elif isinstance(data_store, DataStore):
+            from ..datastores.sync_adapter import AsyncDataStoreAdapter
+
+            data_store = AsyncDataStoreAdapter(data_store)
+        elif not isinstance(data_store, AsyncDataStore):
+            raise TypeError(
+                f"data_store: expected an AsyncDataStore or DataStore, got "
+                f"{type(data_store).__name__} {data_store!r}"
+            )
+        if event_broker is None:
+            from ..eventbrokers.local import LocalEventBroker
+
+            event_broker = LocalEventBroker()
+        elif not isinstance(event_broker, AsyncEventBroker):
+            raise TypeError(
+                f"event_broker: expected an AsyncEventBroker, got "
+                f"{type(event_broker).__name__} {event_broker!r}"
+            )
+        if clock is None:
+            clock = SystemClock()
+        elif not isinstance(clock, Clock):
+            raise TypeError(f"clock: expected a nbsched.Clock, got {type(clock).__name__}")
+        if (
+            isinstance(max_concurrent_jobs, bool)
+            or not isinstance(max_concurrent_jobs, int)
+            or max_concurrent_jobs < 1
+        ):
+            raise ValueError(
+                f"max_concurrent_jobs: expected a positive integer, got {max_concurrent_jobs!r}"
+            )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+        lease = as_timedelta(lease_duration, argument="lease_duration")
+        if lease is None or lease <= _ZERO:
+            raise ValueError(f"lease_duration: must be positive, got {lease_duration!r}")
+        cleanup = as_timedelta(cleanup_interval, argument="cleanup_interval")
+        if cleanup is None or cleanup <= _ZERO:
+            raise ValueError(f"cleanup_interval: must be positive, got {cleanup_interval!r}")
+
+        self.data_store: AsyncDataStore = data_store
+        self.event_broker: AsyncEventBroker = event_broker
+        self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        self.clock = clock
+        self.max_concurrent_jobs = max_concurrent_jobs
+        self.lease_duration: timedelta = lease
+        self.cleanup_interval: timedelta = cleanup
+        self.batch_size = batch_size
+        self.job_executors: dict[str, JobExecutor] = _default_executors()
+        if job_executors:
+            for name, executor in job_executors.items():
+                if not isinstance(executor, JobExecutor):
+                    raise TypeError(
+                        f"job_executors[{name!r}]: expected a JobExecutor, got {executor!r}"
+                    )
+                self.job_executors[name] = executor
+        if default_job_executor is not None and default_job_executor not in self.job_executors:
+            raise ValueError(
+                f"default_job_executor: {default_job_executor!r} is not one of "
+                f"{sorted(self.job_executors)}"
+            )
+        self.default_job_executor = default_job_executor
+        self.logger = logger or logging.getLogger("nbsched")
+        self.state = RunState.stopped
+        self._retry = RetryPolicy(
+            temporary_errors_of(data_store),
+            max_time=retry_max_time,
+            sleep=self._retry_sleep,
+            on_give_up=self._on_retry_give_up,
+            logger=self.logger,
+        )
+        self._activity = Activity()
+        self._tasks: dict[str, Task] = {}  # local cache, with the callables resolved
+        self._entered = False
+        self._ready: asyncio.Event | None = None
+        self._host_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._stop_requested = False
+        self._stopped: asyncio.Event | None = None
+        self._wake_pending = False
+        self._wake_future: asyncio.Future[None] | None = None
+        self._running_jobs: dict[UUID, asyncio.Task[None]] = {}
+        self._result_waiters: dict[UUID, list[asyncio.Future[JobResult]]] = {}
+        self._subscriptions: list[Subscription] = []
+        self._background: set[asyncio.Future[Any]] = set()
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncScheduler(identity={self.identity!r}, state={self.state.name}, "
+            f"data_store={self.data_store!r})"
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncScheduler:
+        if self._entered:
+            raise RuntimeError("this scheduler has already been entered")
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        await self.event_broker.start()
+        await self._call("start", self.data_store.start, self.event_broker)
+        for executor in self.job_executors.values():
+            await executor.start()
+        self._subscriptions.append(self.event_broker.subscribe(self._on_event, _WAKE_EVENTS))
+        self._entered = True
+        if self._ready is not None:
+            self._ready.set()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.state is not RunState.stopped:
+            self.request_stop()
+            await self.wait_until_stopped()
+        for subscription in self._subscriptions:
+            subscription.unsubscribe()
+        self._subscriptions.clear()
+        for executor in self.job_executors.values():
+            await executor.stop()
+        try:
+            await self.data_store.stop(force=exc is not None)
+        finally:
+            await self.event_broker.stop(force=exc is not None)
+            self._entered = False
+            self._tasks.clear()
+
+    async def _usable(self) -> None:
+        """Wait for the store if start_in_background() is still starting; refuse if unentered."""
+        if self._entered:
+            return
+        if self._host_task is not None and not self._host_task.done() and self._ready:
+            ready = asyncio.ensure_future(self._ready.wait())
+            await asyncio.wait({ready, self._host_task}, return_when=asyncio.FIRST_COMPLETED)
+            ready.cancel()
+            if self._entered:
+                return
+        raise SchedulerNotRunningError(
+            "the scheduler has not been started: use `async with scheduler:` or "
+            "scheduler.start_in_background() first"
+        )
+
+    def start_in_background(self) -> None:
+        """Start the scheduler as one task on the running event loop and return at once.
+
+        For code that runs on a loop somebody else runs: a Jupyter cell, an extension's
+        ``load_ipython_extension``, a web application. The task enters the scheduler (starts the
+        store and the broker) and runs the processing loop until :meth:`stop`. Methods called
+        meanwhile wait for the store to be ready.
+
+        :raises RuntimeError: when no event loop is running in this thread (use
+            :class:`nbsched.Scheduler`, or :meth:`run_until_stopped` under ``asyncio.run``)
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "AsyncScheduler.start_in_background() needs a running asyncio event loop in "
+                "this thread (as in a Jupyter cell or inside async code). In a plain script, "
+                "use nbsched.Scheduler (it runs its own loop in a thread), or "
+                "`async with AsyncScheduler() as s: await s.run_until_stopped()` under "
+                "asyncio.run()."
+            ) from None
+        if self._host_task is not None and not self._host_task.done():
+            raise RuntimeError("the scheduler is already running in the background")
+        if self.state is not RunState.stopped:
+            raise RuntimeError(f"the scheduler is already {self.state.name}")
+        self._ready = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self.state = RunState.starting
+        self._host_task = loop.create_task(self._host(), name=f"nbsched scheduler {self.identity}")
+
+    async def _host(self) -> None:
+        try:
+            if self._entered:
+                await self.run_until_stopped()
+            else:
+                async with self:
+                    await self.run_until_stopped()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.logger.exception("the scheduler %s crashed", self.identity)
+            if self.state is not RunState.stopped:
+                # failed before the processing loop could publish this itself
+                self.state = RunState.stopped
+                try:
+                    await self.event_broker.publish(
+                        SchedulerStopped(
+                            timestamp=self.clock.now(),
+                            scheduler_id=self.identity,
+                            exception=f"{type(exc).__name__}: {exc}",
+                        )
+                    )
+                except Exception:
+                    self.logger.exception("could not publish SchedulerStopped")
+        finally:
+            self.state = RunState.stopped
+            if self._stopped is not None:
+                self._stopped.set()
+
+    def request_stop(self) -> None:
+        """Ask the processing loop to stop (it finishes the step it is in); returns at once.
+
+        Safe to call from the loop's thread or from any other thread."""
+        self._stop_requested = True
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            loop.call_soon_threadsafe(self._wake)
+        else:
+            self._wake()
+
+    async def stop(self) -> None:
+        """Stop the processing loop and wait until it has stopped; running jobs are cancelled
+        (a job in a thread or process runs to its end there, its result is discarded)."""
+        self.request_stop()
+        await self.wait_until_stopped()
+
+    async def wait_until_stopped(self) -> None:
+        """Return once the processing loop (and a background host task) has ended."""
+        if self._host_task is not None and not self._host_task.done():
+            if self._host_task is asyncio.current_task():
+                return
+            await asyncio.wait({self._host_task})
+            return
+        if self.state is RunState.stopped:
+            return
+        if self._stopped is not None:
+            await self._stopped.wait()
+
+    async def run_until_stopped(self) -> None:
+        """Run the processing loop in this task until :meth:`stop` is called.
+
+        :raises SchedulerNotRunningError: outside ``async with scheduler``
+        """
+        if not self._entered:
+            raise SchedulerNotRunningError(
+                "enter the scheduler first: `async with scheduler: await "
+                "scheduler.run_until_stopped()`"
+            )
+        if self.state in (RunState.started, RunState.stopping) or (
+            self.state is RunState.starting and self._host_task is not asyncio.current_task()
+        ):
+            raise RuntimeError(f"the scheduler is already {self.state.name}")
+        self.state = RunState.starting
+        self._stop_requested = False
+        if self._stopped is None or self._stopped.is_set():
+            self._stopped = asyncio.Event()
+        self.clock.register_activity(self._activity)
+        self._activity.busy()
+        aux_tasks = [
+            asyncio.ensure_future(self._lease_renewal_loop()),
+            asyncio.ensure_future(self._cleanup_loop()),
+        ]
+        failure: BaseException | None = None
+        try:
+            self.state = RunState.started
+            await self.event_broker.publish(
+                SchedulerStarted(timestamp=self.clock.now(), scheduler_id=self.identity)
+            )
+            await self._process_loop()
+        except BaseException as exc:
+            failure = exc
+            if not isinstance(exc, asyncio.CancelledError):
+                self.logger.exception("the scheduler's processing loop failed")
+            raise
+        finally:
+            self.state = RunState.stopping
+            for task in aux_tasks:
+                task.cancel()
+            running = list(self._running_jobs.values())
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*aux_tasks, *running, return_exceptions=True)
+            self._activity.done()
+            self.clock.unregister_activity(self._activity)
+            self.state = RunState.stopped
+            reason = None
+            if failure is not None and not isinstance(failure, asyncio.CancelledError):
+                reason = f"{type(failure).__name__}: {failure}"
+            try:
+                await self.event_broker.publish(
+                    SchedulerStopped(
+                        timestamp=self.clock.now(), scheduler_id=self.identity, exception=reason
+                    )
+                )
+            except Exception:
+                self.logger.exception("could not publish SchedulerStopped")
+            self._stopped.set()
+
+    # --- the processing loop -----------------------------------------------------------------
+
+    def _wake(self) -> None:
+        self._wake_pending = True
+        future = self._wake_future
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def _on_event(self, event: Event) -> None:
+        if threading.get_ident() == self._loop_thread:
+            self._handle_event(event)
+        elif self._loop is not None:
+            self._loop.call_soon_threadsafe(self._handle_event, event)
+
+    def _handle_event(self, event: Event) -> None:
+        if (
+            type(event) is JobReleased
+            and event.scheduler_id != self.identity
+            and event.job_id in self._result_waiters
+        ):
+            task = asyncio.ensure_future(self._fetch_foreign_result(event.job_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        self._wake()
+
+    async def _wait(self, deadline: datetime | None) -> None:
+        if self._wake_pending:
+            return
+        loop = asyncio.get_running_loop()
+        future = self._wake_future = loop.create_future()
+        sleeper = None
+        if deadline is not None:
+            sleeper = loop.create_task(self.clock.sleep_until(deadline))
+            sleeper.add_done_callback(lambda _: future.done() or future.set_result(None))
+        self._activity.done()
+        try:
+            await future
+        finally:
+            self._activity.busy()
+            self._wake_future = None
+            if sleeper is not None and not sleeper.done():
+                sleeper.cancel()
+
+    async def _process_loop(self) -> None:
+        store = self.data_store
+        call = self._call
+        identity = self.identity
+        while not self._stop_requested:
+            self._wake_pending = False
+            now = self.clock.now()
+            schedules = await call(
+                "acquire_schedules",
+                store.acquire_schedules,
+                identity,
+                self.lease_duration,
+                self.batch_size,
+                now,
+            )
+            if schedules:
+                await self._process_schedules(schedules, now)
+            room = self.max_concurrent_jobs - len(self._running_jobs)
+            jobs: list[Job] = []
+            if room > 0:
+                jobs = await call(
+                    "acquire_jobs", store.acquire_jobs, identity, self.lease_duration, room, now
+                )
+                for job in jobs:
+                    self._start_job(job)
+                for job in jobs:
+                    await self.event_broker.publish(
+                        JobAcquired(
+                            timestamp=now,
+                            job_id=job.id,
+                            scheduler_id=identity,
+                            task_id=job.task_id,
+                            schedule_id=job.schedule_id,
+                            scheduled_start=job.scheduled_start_time,
+                        )
+                    )
+            if schedules or jobs or self._stop_requested:
+                continue
+            next_fire_time = await call(
+                "get_next_schedule_run_time", store.get_next_schedule_run_time
+            )
+            await self._wait(next_fire_time)
+
+    async def _process_schedules(self, schedules: list[Schedule], now: datetime) -> None:
+        results: list[ScheduleResult] = []
+        try:
+            for schedule in schedules:
+                results.append(await self._process_schedule(schedule, now))
+        finally:
+            if len(results) < len(schedules):
+                # a store call failed midway: hand the rest back untouched
+                done = {result.schedule_id for result in results}
+                results.extend(
+                    ScheduleResult(
+                        schedule_id=s.id,
+                        task_id=s.task_id,
+                        trigger=s.trigger,
+                        last_fire_time=s.last_fire_time,
+                        next_fire_time=s.next_fire_time,
+                    )
+                    for s in schedules
+                    if s.id not in done
+                )
+            await self._call(
+                "release_schedules", self.data_store.release_schedules, self.identity, results
+            )
+
+    async def _process_schedule(self, schedule: Schedule, now: datetime) -> ScheduleResult:
+        assert schedule.next_fire_time is not None
+        try:
+            fire_times, last, upcoming = due_fire_times(
+                schedule.trigger, schedule.next_fire_time, now, schedule.coalesce
+            )
+        except Exception:
+            self.logger.exception(
+                "the trigger of schedule %r raised; removing the schedule", schedule.id
+            )
+            return ScheduleResult(
+                schedule_id=schedule.id,
+                task_id=schedule.task_id,
+                trigger=schedule.trigger,
+                last_fire_time=schedule.last_fire_time,
+                next_fire_time=None,
+            )
+        grace = schedule.misfire_grace_time
+        if grace is None:
+            task = self._tasks.get(schedule.task_id)
+            if task is None:
+                try:
+                    task = await self._get_task(schedule.task_id)
+                except TaskLookupError:
+                    task = None
+            if task is not None:
+                grace = task.misfire_grace_time
+        for fire_time in fire_times:
+            jitter = pick_jitter(schedule.max_jitter, fire_time, upcoming)
+            job = Job(
+                task_id=schedule.task_id,
+                args=schedule.args,
+                kwargs=schedule.kwargs,
+                schedule_id=schedule.id,
+                scheduled_fire_time=fire_time,
+                jitter=jitter,
+                start_deadline=None if grace is None else fire_time + jitter + grace,
+                result_expiration_time=schedule.job_result_expiration_time,
+                created_at=now,
+            )
+            await self._call("add_job", self.data_store.add_job, job)
+        return ScheduleResult(
+            schedule_id=schedule.id,
+            task_id=schedule.task_id,
+            trigger=schedule.trigger,
+            last_fire_time=last,
+            next_fire_time=upcoming,
+        )
+
+    # --- running jobs ------------------------------------------------------------------------
+
+    def _start_job(self, job: Job) -> None:
+        self._activity.busy()
+        task = asyncio.get_running_loop().create_task(self._run_job(job))
+        self._running_jobs[job.id] = task
+
+    async def _run_job(self, job: Job) -> None:
+        activity = self._activity
+        started_at: datetime | None = None
+        result: JobResult | None = None
+        try:
+            try:
+                task = self._tasks.get(job.task_id) or await self._get_task(job.task_id)
+                func = self._resolve_func(task)
+                executor = self.job_executors[task.job_executor]
+            except Exception as exc:
+                self.logger.error("cannot run job %s of task %r: %s", job.id, job.task_id, exc)
+                result = self._failure(job, exc, None)
+                return
+            start = job.scheduled_start_time
+            if job.jitter and start is not None and start > self.clock.now():
+                activity.done()
+                try:
+                    await self.clock.sleep_until(start)
+                finally:
+                    activity.busy()
+            now = self.clock.now()
+            if job.start_deadline is not None and now > job.start_deadline:
+                result = JobResult(
+                    job_id=job.id,
+                    outcome=JobOutcome.missed_start_deadline,
+                    finished_at=now,
+                    expires_at=now + job.result_expiration_time,
+                    scheduler_id=self.identity,
+                )
+                return
+            started_at = now
+            job.started_at = now
+            try:
+                if executor.runs_off_loop:
+                    value = await executor.run_job(func, job)
+                else:
+                    activity.done()
+                    try:
+                        value = await executor.run_job(func, job)
+                    finally:
+                        activity.busy()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                result = self._failure(job, exc, started_at)
+            else:
+                finished = self.clock.now()
+                result = JobResult(
+                    job_id=job.id,
+                    outcome=JobOutcome.success,
+                    started_at=started_at,
+                    finished_at=finished,
+                    expires_at=finished + job.result_expiration_time,
+                    return_value=value,
+                    scheduler_id=self.identity,
+                )
+        except asyncio.CancelledError:
+            now = self.clock.now()
+            result = JobResult(
+                job_id=job.id,
+                outcome=JobOutcome.cancelled,
+                started_at=started_at,
+                finished_at=now,
+                expires_at=now + job.result_expiration_time,
+                scheduler_id=self.identity,
+            )
+            raise
+        finally:
+            try:
+                if result is not None:
+                    await self._release_job(job, result)
+            except Exception:
+                self.logger.exception("could not record the result of job %s", job.id)
+            finally:
+                del self._running_jobs[job.id]
+                activity.done()
+                self._wake()
+
+    def _failure(self, job: Job, exc: BaseException, started_at: datetime | None) -> JobResult:
+        now = self.clock.now()
+        return JobResult(
+            job_id=job.id,
+            outcome=JobOutcome.error,
+            started_at=started_at,
+            finished_at=now,
+            expires_at=now + job.result_expiration_time,
+            exception=exc,
+            traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+            scheduler_id=self.identity,
+        )
+
+    async def _release_job(self, job: Job, result: JobResult) -> None:
+        await self._call("release_job", self.data_store.release_job, self.identity, job, result)
+        exc = result.exception
+        await self.event_broker.publish(
+            JobReleased(
+                timestamp=result.finished_at,
+                job_id=job.id,
+                scheduler_id=self.identity,
+                task_id=job.task_id,
+                schedule_id=job.schedule_id,
+                scheduled_start=job.scheduled_start_time,
+                started_at=result.started_at,
+                finished_at=result.finished_at,
+                outcome=result.outcome,
+                exception_type=None if exc is None else type(exc).__qualname__,
+                exception_message=None if exc is None else str(exc),
+                exception_traceback=result.traceback,
+            )
+        )
+        waiters = self._result_waiters.pop(job.id, None)
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(result)
+
+    def _resolve_func(self, task: Task) -> Callable[..., Any]:
+        func = task.func
+        if isinstance(func, str):
+            func = ref_to_callable(func)
+            task.func = func
+        if not callable(func):
+            raise LookupError(f"task {task.id!r} has no callable in this process")
+        return func
+
+    # --- housekeeping ------------------------------------------------------------------------
+
+    async def _lease_renewal_loop(self) -> None:
+        interval = self.lease_duration / 2
+        while True:
+            await self.clock.sleep_until(self.clock.now() + interval)
+            if not self._running_jobs:
+                continue
+            self._activity.busy()
+            try:
+                now = self.clock.now()
+                await self._call(
+                    "extend_acquired_job_leases",
+                    self.data_store.extend_acquired_job_leases,
+                    self.identity,
+                    set(self._running_jobs),
+                    self.lease_duration,
+                    now,
+                )
+            except Exception:
+                self.logger.exception("could not renew the leases of running jobs")
+            finally:
+                self._activity.done()
+
+    async def _cleanup_loop(self) -> None:
+        while True:
+            await self.clock.sleep_until(self.clock.now() + self.cleanup_interval)
+            self._activity.busy()
+            try:
+                await self._call("cleanup", self.data_store.cleanup, self.clock.now())
+            except Exception:
+                self.logger.exception("data store cleanup failed")
+            finally:
+                self._activity.done()
+
+    # --- store calls -------------------------------------------------------------------------
+
+    def _call(self, operation: str, func: Callable[..., Any], *args: Any) -> Any:
+        return self._retry.call(operation, func, *args)
+
+    async def _retry_sleep(self, seconds: float) -> None:
+        await self.clock.sleep_until(self.clock.now() + timedelta(seconds=seconds))
+
+    async def _on_retry_give_up(self, operation: str, attempts: int, exc: BaseException) -> None:
+        try:
+            await self.event_broker.publish(
+                DataStoreRetryGaveUp(
+                    timestamp=self.clock.now(),
+                    operation=operation,
+                    attempts=attempts,
+                    exception=f"{type(exc).__name__}: {exc}",
+                )
+            )
+        except Exception:
+            self.logger.exception("could not publish DataStoreRetryGaveUp")
+
+    # --- tasks -------------------------------------------------------------------------------
+
+    async def _get_task(self, task_id: str) -> Task:
+        task = await self._call("get_task", self.data_store.get_task, task_id)
+        self._tasks[task_id] = task
+        return task
+
+    def _executor_for(self, func: Any, job_executor: str | None) -> str:
+        if job_executor is not None:
+            if job_executor not in self.job_executors:
+                raise ValueError(
+                    f"job_executor: {job_executor!r} is not one of {sorted(self.job_executors)}"
+                )
+            return job_executor
+        if self.default_job_executor is not None:
+            return self.default_job_executor
+        if iscoroutinefunction(func) or iscoroutinefunction(type(func).__dict__.get("__call__")):
+            return "async"
+        return "threadpool"
+
+    async def configure_task(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        *,
+        func: Callable[..., Any] | None = None,
+        job_executor: str | None = None,
+        max_running_jobs: int | None = None,
+        misfire_grace_time: timedelta | float | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Task:
+        """Add or update a task: which callable runs, where, and how many at once.
+
+        Arguments left ``None`` keep the task's current setting.
+
+        :param func_or_task_id: a callable (its task id is ``"module:qualname"``) or a task id
+        :param func: the callable, when ``func_or_task_id`` is an id
+        :param job_executor: ``"async"``, ``"threadpool"``, ``"loop"``, ``"processpool"`` or the
+            name of an executor given to the scheduler
+        :param max_running_jobs: how many jobs of the task may run at once
+        :param misfire_grace_time: default for the task's schedules: how late a job may start
+        :param metadata: JSON-compatible key-value pairs
+        :return: the stored task
+        """
+        await self._usable()
+        if callable(func_or_task_id):
+            if func is not None and func is not func_or_task_id:
+                raise ValueError("func: give the callable either first or as func=, not both")
+            func = func_or_task_id
+            task_id = task_id_of(func)
+        elif isinstance(func_or_task_id, str):
+            if not func_or_task_id:
+                raise ValueError("func_or_task_id: the task id is empty")
+            task_id = func_or_task_id
+        else:
+            raise TypeError(
+                f"func_or_task_id: expected a callable or a task id string, got "
+                f"{type(func_or_task_id).__name__} {func_or_task_id!r}"
+            )
+        if func is not None and not callable(func):
+            raise TypeError(f"func: expected a callable, got {func!r}")
+        if max_running_jobs is not None and (
+            isinstance(max_running_jobs, bool)
+            or not isinstance(max_running_jobs, int)
+            or max_running_jobs < 1
+        ):
+            raise ValueError(
+                f"max_running_jobs: expected a positive integer or None, got {max_running_jobs!r}"
+            )
+        grace = as_timedelta(misfire_grace_time, argument="misfire_grace_time")
+        if grace is not None and grace < _ZERO:
+            raise ValueError(f"misfire_grace_time: {misfire_grace_time!r} is negative")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata: expected a dict, got {metadata!r}")
+        try:
+            existing: Task | None = self._tasks.get(task_id) or await self._get_task(task_id)
+        except TaskLookupError:
+            existing = None
+        if existing is None:
+            if func is None:
+                raise TaskLookupError(task_id)
+            task = Task(
+                id=task_id,
+                func=func,
+                job_executor=self._executor_for(func, job_executor),
+                max_running_jobs=max_running_jobs,
+                misfire_grace_time=grace,
+                metadata=dict(metadata or {}),
+            )
+        else:
+            new_func = func if func is not None else existing.func
+            task = existing.copy(
+                func=new_func,
+                job_executor=(
+                    self._executor_for(new_func, job_executor)
+                    if job_executor is not None or func is not None
+                    else existing.job_executor
+                ),
+                max_running_jobs=(
+                    max_running_jobs if max_running_jobs is not None else existing.max_running_jobs
+                ),
+                misfire_grace_time=grace if grace is not None else existing.misfire_grace_time,
+                metadata=dict(metadata) if metadata is not None else existing.metadata,
+            )
+            if func is None and job_executor is None and existing.job_executor:
+                task.job_executor = existing.job_executor
+        await self._call("add_task", self.data_store.add_task, task)
+        self._tasks[task_id] = task
+        return task.copy()
+
+    async def _ensure_task(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        job_executor: str | None,
+        max_running_jobs: int | None = None,
+    ) -> str:
+        if isinstance(func_or_task_id, str):
+            task_id = func_or_task_id
+            if job_executor is None and max_running_jobs is None:
+                if task_id not in self._tasks:
+                    await self._get_task(task_id)
+                return task_id
+            await self.configure_task(
+                task_id, job_executor=job_executor, max_running_jobs=max_running_jobs
+            )
+            return task_id
+        if not callable(func_or_task_id):
+            raise TypeError(
+                f"func_or_task_id: expected a callable or a task id string, got "
+                f"{type(func_or_task_id).__name__} {func_or_task_id!r}"
+            )
+        task_id = task_id_of(func_or_task_id)
+        cached = self._tasks.get(task_id)
+        if (
+            cached is not None
+            and cached.func is func_or_task_id
+            and (job_executor is None or job_executor == cached.job_executor)
+            and (max_running_jobs is None or max_running_jobs == cached.max_running_jobs)
+        ):
+            return task_id
+        await self.configure_task(
+            func_or_task_id, job_executor=job_executor, max_running_jobs=max_running_jobs
+        )
+        return task_id
+
+    # --- schedules ---------------------------------------------------------------------------
+
+    async def add_schedule(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        trigger: Trigger,
+        *,
+        id: str | None = None,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        paused: bool = False,
+        job_executor: str | None = None,
+        coalesce: CoalescePolicy | str = CoalescePolicy.latest,
+        misfire_grace_time: timedelta | float | None = None,
+        max_jitter: timedelta | float | None = None,
+        max_running_jobs: int | None = None,
+        job_result_expiration_time: timedelta | float = 0,
+        metadata: dict[str, Any] | None = None,
+        conflict_policy: ConflictPolicy | str = ConflictPolicy.do_nothing,
+    ) -> str:
+        """Schedule a callable (or a configured task) to run whenever ``trigger`` fires.
+
+        :param func_or_task_id: a callable or the id of a configured task
+        :param trigger: decides the fire times (it is copied; the given object is untouched)
+        :param id: the schedule's id (default: a new UUID string)
+        :param args: positional arguments for each run
+        :param kwargs: keyword arguments for each run
+        :param paused: add it paused
+        :param job_executor: where the jobs run (changes the task's setting)
+        :param coalesce: when several fire times are due at once, run the ``earliest``, the
+            ``latest`` or ``all`` of them
+        :param misfire_grace_time: how late after its fire time a job may still start (a
+            ``timedelta`` or seconds; default: the task's, else no limit)
+        :param max_jitter: the largest random delay added to each fire time; the delay never
+            reaches the following fire time
+        :param max_running_jobs: how many jobs of the task may run at once (changes the task's
+            setting)
+        :param job_result_expiration_time: how long each job's result is kept
+        :param metadata: JSON-compatible key-value pairs for your own use
+        :param conflict_policy: when a schedule with this id exists: ``do_nothing`` (keep it),
+            ``replace`` it, or ``exception`` (raise :class:`~nbsched.ConflictingIdError`)
+        :return: the schedule id
+        """
+        await self._usable()
+        if not isinstance(trigger, Trigger):
+            raise TypeError(
+                f"trigger: expected a nbsched Trigger, got {type(trigger).__name__} {trigger!r}"
+            )
+        if id is None:
+            id = str(uuid4())
+        elif not isinstance(id, str) or not id:
+            raise TypeError(f"id: expected a non-empty string, got {id!r}")
+        args_tuple = _as_args(args)
+        kwargs_dict = _as_kwargs(kwargs)
+        coalesce = as_enum(CoalescePolicy, coalesce, argument="coalesce")
+        conflict_policy = as_enum(ConflictPolicy, conflict_policy, argument="conflict_policy")
+        grace = as_timedelta(misfire_grace_time, argument="misfire_grace_time")
+        if grace is not None and grace < _ZERO:
+            raise ValueError(f"misfire_grace_time: {misfire_grace_time!r} is negative")
+        jitter = as_timedelta(max_jitter, argument="max_jitter")
+        if jitter is not None and jitter < _ZERO:
+            raise ValueError(f"max_jitter: {max_jitter!r} is negative")
+        expiration = as_timedelta(
+            job_result_expiration_time, argument="job_result_expiration_time"
+        )
+        if expiration is None or expiration < _ZERO:
+            raise ValueError(
+                f"job_result_expiration_time: expected zero or more, got "
+                f"{job_result_expiration_time!r}"
+            )
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata: expected a dict, got {metadata!r}")
+        if not isinstance(paused, bool):
+            raise TypeError(f"paused: expected True or False, got {paused!r}")
+        live_trigger = clone_trigger(trigger)
+        next_fire_time = live_trigger.next()
+        if next_fire_time is None:
+            raise ValueError(f"trigger: {trigger!r} produces no fire time at all")
+        task_id = await self._ensure_task(func_or_task_id, job_executor, max_running_jobs)
+        schedule = Schedule(
+            id=id,
+            task_id=task_id,
+            trigger=live_trigger,
+            args=args_tuple,
+            kwargs=kwargs_dict,
+            paused=paused,
+            coalesce=coalesce,
+            misfire_grace_time=grace,
+            max_jitter=jitter or None,
+            job_result_expiration_time=expiration,
+            metadata=dict(metadata or {}),
+            next_fire_time=next_fire_time,
+        )
+        await self._call("add_schedule", self.data_store.add_schedule, schedule, conflict_policy)
+        return id
+
+    async def get_schedule(self, id: str) -> Schedule:
+        """Return the schedule (a copy) :raises ScheduleLookupError: if there is none"""
+        await self._usable()
+        schedules = await self._call("get_schedules", self.data_store.get_schedules, [id])
+        if not schedules:
+            raise ScheduleLookupError(id)
+        return schedules[0]
+
+    async def get_schedules(self) -> list[Schedule]:
+        """Return every schedule (copies), sorted by id."""
+        await self._usable()
+        return await self._call("get_schedules", self.data_store.get_schedules, None)
+
+    async def remove_schedule(self, id: str) -> None:
+        """Remove a schedule. :raises ScheduleLookupError: if there is none"""
+        await self.get_schedule(id)
+        await self._call("remove_schedules", self.data_store.remove_schedules, [id])
+
+    async def pause_schedule(self, id: str) -> None:
+        """Stop a schedule from firing until :meth:`unpause_schedule`."""
+        schedule = await self.get_schedule(id)
+        if schedule.paused:
+            return
+        await self._call(
+            "add_schedule",
+            self.data_store.add_schedule,
+            schedule.copy(paused=True),
+            ConflictPolicy.replace,
+        )
+
+    async def unpause_schedule(
+        self, id: str, *, resume_from: ResumeFrom | str | datetime = ResumeFrom.now
+    ) -> None:
+        """Let a paused schedule fire again.
+
+        :param resume_from: ``"now"`` skips the fire times that passed while it was paused;
+            ``"catch_up"`` keeps them (the schedule's coalesce policy decides how many jobs
+            run); a datetime skips the fire times before it
+        """
+        if isinstance(resume_from, datetime):
+            resume_time: datetime | None = as_aware_datetime(resume_from, argument="resume_from")
+        else:
+            mode = as_enum(ResumeFrom, resume_from, argument="resume_from")
+            resume_time = self.clock.now() if mode is ResumeFrom.now else None
+        schedule = await self.get_schedule(id)
+        if not schedule.paused:
+            return
+        trigger = schedule.trigger
+        next_fire_time = schedule.next_fire_time
+        if resume_time is not None:
+            next_fire_time = skip_fire_times_before(trigger, next_fire_time, resume_time)
+        if next_fire_time is None:
+            await self._call(
+                "remove_schedules", self.data_store.remove_schedules, [id], finished=True
+            )
+            return
+        await self._call(
+            "add_schedule",
+            self.data_store.add_schedule,
+            schedule.copy(paused=False, trigger=trigger, next_fire_time=next_fire_time),
+            ConflictPolicy.replace,
+        )
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    async def add_job(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        *,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        job_executor: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        result_expiration_time: timedelta | float = 0,
+    ) -> UUID:
+        """Queue one run of a callable (or configured task) now; return the job id.
+
+        :param result_expiration_time: how long the result is kept for
+            :meth:`get_job_result` after the job finished (a result that is waited for while
+            the job runs is delivered whatever this is)
+        """
+        job = await self._new_job(
+            func_or_task_id, args, kwargs, job_executor, metadata, result_expiration_time
+        )
+        await self._call("add_job", self.data_store.add_job, job)
+        return job.id
+
+    async def _new_job(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        args: Iterable[Any] | None,
+        kwargs: Mapping[str, Any] | None,
+        job_executor: str | None,
+        metadata: dict[str, Any] | None,
+        result_expiration_time: timedelta | float,
+    ) -> Job:
+        await self._usable()
+        args_tuple = _as_args(args)
+        kwargs_dict = _as_kwargs(kwargs)
+        expiration = as_timedelta(result_expiration_time, argument="result_expiration_time")
+        if expiration is None or expiration < _ZERO:
+            raise ValueError(
+                f"result_expiration_time: expected zero or more, got {result_expiration_time!r}"
+            )
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata: expected a dict, got {metadata!r}")
+        task_id = await self._ensure_task(func_or_task_id, job_executor)
+        return Job(
+            task_id=task_id,
+            args=args_tuple,
+            kwargs=kwargs_dict,
+            result_expiration_time=expiration,
+            metadata=dict(metadata or {}),
+            created_at=self.clock.now(),
+        )
+
+    async def get_jobs(self) -> list[Job]:
+        """Return the jobs that have not finished, oldest first."""
+        await self._usable()
+        return await self._call("get_jobs", self.data_store.get_jobs, None)
+
+    def _result_waiter(self, job_id: UUID) -> asyncio.Future[JobResult]:
+        future: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
+        self._result_waiters.setdefault(job_id, []).append(future)
+        return future
+
+    def _drop_waiter(self, job_id: UUID, future: asyncio.Future[JobResult]) -> None:
+        waiters = self._result_waiters.get(job_id)
+        if waiters and future in waiters:
+            waiters.remove(future)
+            if not waiters:
+                del self._result_waiters[job_id]
+
+    async def get_job_result(self, job_id: UUID, *, wait: bool = True) -> JobResult:
+        """Return the result of a job.
+
+        :param wait: wait for the job to finish if it has not yet
+        :raises JobLookupError: no such job, or its result was not kept (see
+            ``result_expiration_time``)
+        :raises JobResultNotReady: ``wait=False`` and the job has not finished
+        """
+        await self._usable()
+        if not isinstance(job_id, UUID):
+            raise TypeError(f"job_id: expected a UUID, got {type(job_id).__name__} {job_id!r}")
+        waiter = self._result_waiter(job_id)
+        try:
+            result = await self._call("get_job_result", self.data_store.get_job_result, job_id)
+            if result is not None:
+                return result
+            if waiter.done():
+                return waiter.result()
+            pending = await self._call("get_jobs", self.data_store.get_jobs, [job_id])
+            if waiter.done():
+                return waiter.result()
+            if not pending:
+                raise JobLookupError(job_id)
+            if not wait:
+                raise JobResultNotReady(job_id)
+            return await waiter
+        finally:
+            self._drop_waiter(job_id, waiter)
+
+    async def _fetch_foreign_result(self, job_id: UUID) -> None:
+        """A job run by another scheduler was released: fetch its result for our waiters."""
+        try:
+            result = await self._call("get_job_result", self.data_store.get_job_result, job_id)
+        except Exception as exc:
+            error: BaseException | None = exc
+            result = None
+        else:
+            error = None if result is not None else JobLookupError(job_id)
+        for waiter in self._result_waiters.pop(job_id, []):
+            if waiter.done():
+                continue
+            if result is not None:
+                waiter.set_result(result)
+            else:
+                waiter.set_exception(error)  # type: ignore[arg-type]
+
+    async def run_job(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        *,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        job_executor: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Any:
+        """Run a callable as a job now, wait for it and return what it returned.
+
+        :raises: the exception the job raised; :class:`~nbsched.JobDeadlineMissed`,
+            :class:`~nbsched.JobCancelled` for those outcomes
+        """
+        job = await self._new_job(func_or_task_id, args, kwargs, job_executor, metadata, 0)
+        if self.state is not RunState.started and self._host_task is None:
+            from ..datastores.memory import MemoryDataStore
+
+            if isinstance(self.data_store, MemoryDataStore):
+                raise SchedulerNotRunningError(
+                    "run_job() needs the scheduler running (start_in_background() or "
+                    "run_until_stopped()) to run the job"
+                )
+        waiter = self._result_waiter(job.id)
+        try:
+            await self._call("add_job", self.data_store.add_job, job)
+            result = await waiter
+        finally:
+            self._drop_waiter(job.id, waiter)
+        return unwrap_result(result)
+
+    # --- events ------------------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        callback: Callable[[Event], Any],
+        event_types: Iterable[type[Event]] | type[Event] | None = None,
+        *,
+        one_shot: bool = False,
+    ) -> Subscription:
+        """Call ``callback(event)`` for every event (of ``event_types``, if given).
+
+        Plain callbacks run on the scheduler's loop thread, coroutine functions as tasks on it.
+        """
+        if isinstance(event_types, type):
+            event_types = (event_types,)
+        return self.event_broker.subscribe(callback, event_types, one_shot=one_shot)
+
+
+def unwrap_result(result: JobResult) -> Any:
+    """Return the job's value, or raise what describes its failure."""
+    if result.outcome is JobOutcome.success:
+        return result.return_value
+    if result.outcome is JobOutcome.error and result.exception is not None:
+        raise result.exception
+    if result.outcome is JobOutcome.missed_start_deadline:
+        raise JobDeadlineMissed(f"job {result.job_id} could not start before its deadline")
+    if result.outcome is JobOutcome.cancelled:
+        raise JobCancelled(f"job {result.job_id} was cancelled")
+    raise NbschedError(f"job {result.job_id} ended with outcome {result.outcome.name}")
+
+
+def _as_args(args: Iterable[Any] | None) -> tuple[Any, ...]:
+    if args is None:
+        return ()
+    if isinstance(args, (str, bytes)) or not isinstance(args, Iterable):
+        raise TypeError(f"args: expected a tuple or list of arguments, got {args!r}")
+    return tuple(args)
+
+
+def _as_kwargs(kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, Mapping):
+        raise TypeError(f"kwargs: expected a dict of keyword arguments, got {kwargs!r}")
+    for key in kwargs:
+        if not isinstance(key, str):
+            raise TypeError(f"kwargs: keys must be strings, got {key!r}")
+    return dict(kwargs)

@@ -1,0 +1,336 @@
+"""The synchronous, thread-safe facade over :class:`~nbsched.AsyncScheduler`."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, TypeVar
+from uuid import UUID
+
+from .._clock import Clock
+from .._enums import CoalescePolicy, ConflictPolicy, ResumeFrom, RunState
+from .._structures import Job, JobResult, Schedule, Task
+from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription, Trigger
+from ..events import Event
+from .async_ import AsyncScheduler
+
+__all__ = ["Scheduler"]
+
+T = TypeVar("T")
+
+
+class Scheduler:
+    """A scheduler for synchronous code: the same methods as :class:`~nbsched.AsyncScheduler`,
+    as plain functions, safe to call from any number of threads at once.
+
+    It runs an :class:`~nbsched.AsyncScheduler` on an event loop of its own, in a daemon thread
+    started on first use. Event callbacks given to :meth:`subscribe` and jobs run with the
+    ``"loop"`` executor run on that thread; from there, do not call this facade's blocking
+    methods (they would wait for the thread they block): they raise ``RuntimeError``.
+
+    Takes the arguments of :class:`~nbsched.AsyncScheduler`. In a script::
+
+        with Scheduler() as scheduler:
+            scheduler.add_schedule(tick, IntervalTrigger(seconds=10))
+            scheduler.run_until_stopped()   # Ctrl-C stops it
+    """
+
+    def __init__(
+        self,
+        data_store: AsyncDataStore | DataStore | None = None,
+        event_broker: AsyncEventBroker | None = None,
+        **options: Any,
+    ) -> None:
+        self._async = AsyncScheduler(data_store, event_broker, **options)
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._in_context = False
+
+    # --- attributes of the wrapped scheduler ---
+
+    @property
+    def async_scheduler(self) -> AsyncScheduler:
+        """The :class:`~nbsched.AsyncScheduler` doing the work."""
+        return self._async
+
+    @property
+    def data_store(self) -> AsyncDataStore:
+        return self._async.data_store
+
+    @property
+    def event_broker(self) -> AsyncEventBroker:
+        return self._async.event_broker
+
+    @property
+    def identity(self) -> str:
+        return self._async.identity
+
+    @property
+    def clock(self) -> Clock:
+        return self._async.clock
+
+    @property
+    def state(self) -> RunState:
+        return self._async.state
+
+    def __repr__(self) -> str:
+        return f"Scheduler({self._async!r})"
+
+    # --- the loop thread ---
+
+    def _ensure_running(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is not None:
+                return self._loop
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                try:
+                    loop.run_forever()
+                finally:
+                    loop.close()
+
+            thread = threading.Thread(target=run, name="nbsched-scheduler", daemon=True)
+            thread.start()
+            ready.wait()
+            try:
+                asyncio.run_coroutine_threadsafe(self._async.__aenter__(), loop).result()
+            except BaseException:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join()
+                raise
+            self._loop = loop
+            self._thread = thread
+            return loop
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._thread is not None and threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError(
+                "a blocking Scheduler method was called on the scheduler's own thread (from an "
+                "event callback or a 'loop' job); use the AsyncScheduler methods there "
+                "(scheduler.async_scheduler)"
+            )
+        try:
+            loop = self._ensure_running()
+        except BaseException:
+            coro.close()
+            raise
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    def _shutdown(self) -> None:
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            if loop is None or thread is None:
+                return
+            try:
+                asyncio.run_coroutine_threadsafe(
+                    self._async.__aexit__(None, None, None), loop
+                ).result()
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join()
+                self._loop = self._thread = None
+
+    def __enter__(self) -> Scheduler:
+        self._ensure_running()
+        self._in_context = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._in_context = False
+        self._shutdown()
+
+    # --- running ---
+
+    def start_in_background(self) -> None:
+        """Start processing schedules and jobs on the scheduler's thread; return at once."""
+
+        async def start() -> None:
+            self._async.start_in_background()
+
+        self._run(start())
+
+    def run_until_stopped(self) -> None:
+        """Process schedules and jobs until :meth:`stop` is called (from another thread, a
+        job, or Ctrl-C)."""
+        self.start_in_background()
+        try:
+            self._run(self._async.wait_until_stopped())
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop processing and wait for it to end. Outside a ``with`` block this also ends
+        the scheduler's thread (a later call starts a new one)."""
+        if self._loop is None:
+            return
+        self._run(self._async.stop())
+        if not self._in_context:
+            self._shutdown()
+
+    def request_stop(self) -> None:
+        """Ask the scheduler to stop; returns at once."""
+        self._async.request_stop()
+
+    def wait_until_stopped(self) -> None:
+        """Block until processing has stopped."""
+        if self._loop is not None:
+            self._run(self._async.wait_until_stopped())
+
+    # --- forwarding ---
+
+    def configure_task(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        *,
+        func: Callable[..., Any] | None = None,
+        job_executor: str | None = None,
+        max_running_jobs: int | None = None,
+        misfire_grace_time: timedelta | float | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Task:
+        """See :meth:`AsyncScheduler.configure_task`."""
+        return self._run(
+            self._async.configure_task(
+                func_or_task_id,
+                func=func,
+                job_executor=job_executor,
+                max_running_jobs=max_running_jobs,
+                misfire_grace_time=misfire_grace_time,
+                metadata=metadata,
+            )
+        )
+
+    def add_schedule(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        trigger: Trigger,
+        *,
+        id: str | None = None,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        paused: bool = False,
+        job_executor: str | None = None,
+        coalesce: CoalescePolicy | str = CoalescePolicy.latest,
+        misfire_grace_time: timedelta | float | None = None,
+        max_jitter: timedelta | float | None = None,
+        max_running_jobs: int | None = None,
+        job_result_expiration_time: timedelta | float = 0,
+        metadata: dict[str, Any] | None = None,
+        conflict_policy: ConflictPolicy | str = ConflictPolicy.do_nothing,
+    ) -> str:
+        """See :meth:`AsyncScheduler.add_schedule`."""
+        return self._run(
+            self._async.add_schedule(
+                func_or_task_id,
+                trigger,
+                id=id,
+                args=args,
+                kwargs=kwargs,
+                paused=paused,
+                job_executor=job_executor,
+                coalesce=coalesce,
+                misfire_grace_time=misfire_grace_time,
+                max_jitter=max_jitter,
+                max_running_jobs=max_running_jobs,
+                job_result_expiration_time=job_result_expiration_time,
+                metadata=metadata,
+                conflict_policy=conflict_policy,
+            )
+        )
+
+    def get_schedule(self, id: str) -> Schedule:
+        """See :meth:`AsyncScheduler.get_schedule`."""
+        return self._run(self._async.get_schedule(id))
+
+    def get_schedules(self) -> list[Schedule]:
+        """See :meth:`AsyncScheduler.get_schedules`."""
+        return self._run(self._async.get_schedules())
+
+    def remove_schedule(self, id: str) -> None:
+        """See :meth:`AsyncScheduler.remove_schedule`."""
+        self._run(self._async.remove_schedule(id))
+
+    def pause_schedule(self, id: str) -> None:
+        """See :meth:`AsyncScheduler.pause_schedule`."""
+        self._run(self._async.pause_schedule(id))
+
+    def unpause_schedule(
+        self, id: str, *, resume_from: ResumeFrom | str | datetime = ResumeFrom.now
+    ) -> None:
+        """See :meth:`AsyncScheduler.unpause_schedule`."""
+        self._run(self._async.unpause_schedule(id, resume_from=resume_from))
+
+    def add_job(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        *,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        job_executor: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        result_expiration_time: timedelta | float = 0,
+    ) -> UUID:
+        """See :meth:`AsyncScheduler.add_job`."""
+        return self._run(
+            self._async.add_job(
+                func_or_task_id,
+                args=args,
+                kwargs=kwargs,
+                job_executor=job_executor,
+                metadata=metadata,
+                result_expiration_time=result_expiration_time,
+            )
+        )
+
+    def get_jobs(self) -> list[Job]:
+        """See :meth:`AsyncScheduler.get_jobs`."""
+        return self._run(self._async.get_jobs())
+
+    def get_job_result(self, job_id: UUID, *, wait: bool = True) -> JobResult:
+        """See :meth:`AsyncScheduler.get_job_result`."""
+        return self._run(self._async.get_job_result(job_id, wait=wait))
+
+    def run_job(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        *,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        job_executor: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Any:
+        """See :meth:`AsyncScheduler.run_job`."""
+        return self._run(
+            self._async.run_job(
+                func_or_task_id,
+                args=args,
+                kwargs=kwargs,
+                job_executor=job_executor,
+                metadata=metadata,
+            )
+        )
+
+    def subscribe(
+        self,
+        callback: Callable[[Event], Any],
+        event_types: Iterable[type[Event]] | type[Event] | None = None,
+        *,
+        one_shot: bool = False,
+    ) -> Subscription:
+        """See :meth:`AsyncScheduler.subscribe`. Callbacks run on the scheduler's thread."""
+        return self._async.subscribe(callback, event_types, one_shot=one_shot)

@@ -1,0 +1,370 @@
+"""The in-memory data store: fast, and gone when the process ends."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from .._enums import ConflictPolicy, JobOutcome
+from .._exceptions import ConflictingIdError, TaskLookupError
+from .._marshalling import clone_trigger
+from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
+from ..abc import AsyncDataStore, AsyncEventBroker
+from ..events import (
+    JobAdded,
+    JobReleased,
+    JobRemoved,
+    ScheduleAdded,
+    ScheduleRemoved,
+    ScheduleUpdated,
+    TaskAdded,
+    TaskRemoved,
+    TaskUpdated,
+)
+
+__all__ = ["MemoryDataStore"]
+
+
+class MemoryDataStore(AsyncDataStore):
+    """Keeps everything in this process's memory; the default store.
+
+    Acquiring due schedules and pending jobs costs O(log n) per item: schedules sit in a heap
+    keyed by their next fire time (paused ones are left out of it), pending jobs in one queue per
+    task, so a task at its ``max_running_jobs`` limit is skipped as a whole instead of job by
+    job.
+
+    One exception to "objects returned are copies": the schedules returned by
+    :meth:`acquire_schedules` carry the store's own trigger object, which the lease holder
+    advances and hands back in :meth:`release_schedules` (cloning every trigger on every fire
+    would cost more than all the rest). :meth:`get_schedules` returns independent clones.
+    """
+
+    def __init__(self) -> None:
+        self._broker: AsyncEventBroker | None = None
+        self._tasks: dict[str, Task] = {}
+        self._schedules: dict[str, Schedule] = {}
+        # (next_fire_time, sequence, schedule id); an entry is current only while
+        # _heap_seq[schedule id] equals its sequence number, stale ones are dropped lazily
+        self._heap: list[tuple[datetime, int, str]] = []
+        self._heap_seq: dict[str, int] = {}
+        self._seq = itertools.count()
+        self._leased_schedules: dict[str, Schedule] = {}
+        self._jobs: dict[UUID, Job] = {}
+        self._pending: dict[str, deque[tuple[int, Job]]] = {}
+        self._running: dict[str, int] = {}
+        self._results: dict[UUID, JobResult] = {}
+
+    # --- lifecycle ---
+
+    async def start(self, event_broker: AsyncEventBroker) -> None:
+        self._broker = event_broker
+
+    async def stop(self, *, force: bool = False) -> None:
+        pass
+
+    async def _publish(self, event: object) -> None:
+        if self._broker is not None:
+            await self._broker.publish(event)  # type: ignore[arg-type]
+
+    # --- tasks ---
+
+    async def add_task(self, task: Task) -> None:
+        if not isinstance(task, Task):
+            raise TypeError(f"task: expected a Task, got {type(task).__name__}")
+        existing = self._tasks.get(task.id)
+        self._tasks[task.id] = task.copy(running_jobs=self._running.get(task.id, 0))
+        if existing is None:
+            await self._publish(TaskAdded(task_id=task.id))
+        else:
+            await self._publish(TaskUpdated(task_id=task.id))
+
+    async def remove_task(self, task_id: str) -> None:
+        if self._tasks.pop(task_id, None) is None:
+            raise TaskLookupError(task_id)
+        await self._publish(TaskRemoved(task_id=task_id))
+
+    async def get_task(self, task_id: str) -> Task:
+        try:
+            task = self._tasks[task_id]
+        except KeyError:
+            raise TaskLookupError(task_id) from None
+        return task.copy(running_jobs=self._running.get(task_id, 0))
+
+    async def get_tasks(self) -> list[Task]:
+        return [
+            self._tasks[task_id].copy(running_jobs=self._running.get(task_id, 0))
+            for task_id in sorted(self._tasks)
+        ]
+
+    # --- schedules ---
+
+    def _push(self, schedule: Schedule) -> None:
+        if schedule.paused or schedule.next_fire_time is None:
+            self._heap_seq.pop(schedule.id, None)
+            return
+        seq = next(self._seq)
+        self._heap_seq[schedule.id] = seq
+        heapq.heappush(self._heap, (schedule.next_fire_time, seq, schedule.id))
+
+    async def add_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule: expected a Schedule, got {type(schedule).__name__}")
+        if not isinstance(conflict_policy, ConflictPolicy):
+            raise TypeError(f"conflict_policy: expected a ConflictPolicy, got {conflict_policy!r}")
+        exists = schedule.id in self._schedules
+        if exists:
+            if conflict_policy is ConflictPolicy.do_nothing:
+                return
+            if conflict_policy is ConflictPolicy.exception:
+                raise ConflictingIdError(schedule.id)
+            self._leased_schedules.pop(schedule.id, None)
+        stored = schedule.copy(acquired_by=None, acquired_until=None)
+        self._schedules[schedule.id] = stored
+        self._push(stored)
+        event_class = ScheduleUpdated if exists else ScheduleAdded
+        await self._publish(
+            event_class(
+                schedule_id=stored.id,
+                task_id=stored.task_id,
+                next_fire_time=stored.next_fire_time,
+            )
+        )
+
+    async def remove_schedules(self, ids: Iterable[str], *, finished: bool = False) -> None:
+        if isinstance(ids, str):
+            ids = [ids]
+        for schedule_id in list(ids):
+            schedule = self._schedules.pop(schedule_id, None)
+            if schedule is None:
+                continue
+            self._heap_seq.pop(schedule_id, None)
+            self._leased_schedules.pop(schedule_id, None)
+            await self._publish(
+                ScheduleRemoved(
+                    schedule_id=schedule_id, task_id=schedule.task_id, finished=finished
+                )
+            )
+
+    async def get_schedules(self, ids: Iterable[str] | None = None) -> list[Schedule]:
+        if ids is None:
+            selected: Iterable[Schedule] = self._schedules.values()
+        else:
+            if isinstance(ids, str):
+                ids = [ids]
+            selected = [self._schedules[i] for i in set(ids) if i in self._schedules]
+        return sorted(
+            (s.copy(trigger=clone_trigger(s.trigger)) for s in selected), key=lambda s: s.id
+        )
+
+    async def acquire_schedules(
+        self, scheduler_id: str, lease_duration: timedelta, limit: int, now: datetime
+    ) -> list[Schedule]:
+        acquired: list[Schedule] = []
+        until = now + lease_duration
+        if self._leased_schedules:
+            # take over leases that expired (their scheduler is gone)
+            for schedule in list(self._leased_schedules.values()):
+                if len(acquired) >= limit:
+                    break
+                if (
+                    schedule.acquired_until is not None
+                    and schedule.acquired_until <= now
+                    and schedule.next_fire_time is not None
+                    and schedule.next_fire_time <= now
+                ):
+                    schedule.acquired_by = scheduler_id
+                    schedule.acquired_until = until
+                    acquired.append(schedule.copy())
+        heap = self._heap
+        heap_seq = self._heap_seq
+        while heap and len(acquired) < limit:
+            fire_time, seq, schedule_id = heap[0]
+            if heap_seq.get(schedule_id) != seq:
+                heapq.heappop(heap)
+                continue
+            if fire_time > now:
+                break
+            heapq.heappop(heap)
+            del heap_seq[schedule_id]
+            schedule = self._schedules[schedule_id]
+            schedule.acquired_by = scheduler_id
+            schedule.acquired_until = until
+            self._leased_schedules[schedule_id] = schedule
+            acquired.append(schedule.copy())
+        return acquired
+
+    async def release_schedules(
+        self, scheduler_id: str, results: Iterable[ScheduleResult]
+    ) -> None:
+        for result in results:
+            schedule = self._schedules.get(result.schedule_id)
+            if schedule is None or schedule.acquired_by != scheduler_id:
+                continue  # removed or replaced meanwhile, or the lease was taken over
+            del self._leased_schedules[result.schedule_id]
+            if result.next_fire_time is None:
+                del self._schedules[result.schedule_id]
+                self._heap_seq.pop(result.schedule_id, None)
+                await self._publish(
+                    ScheduleRemoved(
+                        schedule_id=schedule.id, task_id=schedule.task_id, finished=True
+                    )
+                )
+                continue
+            schedule.trigger = result.trigger
+            schedule.last_fire_time = result.last_fire_time
+            schedule.next_fire_time = result.next_fire_time
+            schedule.acquired_by = None
+            schedule.acquired_until = None
+            self._push(schedule)
+            await self._publish(
+                ScheduleUpdated(
+                    schedule_id=schedule.id,
+                    task_id=schedule.task_id,
+                    next_fire_time=schedule.next_fire_time,
+                )
+            )
+
+    async def get_next_schedule_run_time(self) -> datetime | None:
+        heap = self._heap
+        heap_seq = self._heap_seq
+        while heap:
+            fire_time, seq, schedule_id = heap[0]
+            if heap_seq.get(schedule_id) == seq:
+                return fire_time
+            heapq.heappop(heap)
+        return None
+
+    # --- jobs ---
+
+    async def add_job(self, job: Job) -> None:
+        if not isinstance(job, Job):
+            raise TypeError(f"job: expected a Job, got {type(job).__name__}")
+        stored = job.copy()
+        self._jobs[job.id] = stored
+        queue = self._pending.get(job.task_id)
+        if queue is None:
+            queue = self._pending[job.task_id] = deque()
+        queue.append((next(self._seq), stored))
+        await self._publish(
+            JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
+        )
+
+    async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
+        if ids is None:
+            return [job.copy() for job in self._jobs.values()]
+        wanted = set(ids)
+        return [job.copy() for job in self._jobs.values() if job.id in wanted]
+
+    def _has_room(self, task_id: str) -> bool:
+        task = self._tasks.get(task_id)
+        if task is None or task.max_running_jobs is None:
+            return True
+        return self._running.get(task_id, 0) < task.max_running_jobs
+
+    async def acquire_jobs(
+        self, scheduler_id: str, lease_duration: timedelta, limit: int | None, now: datetime
+    ) -> list[Job]:
+        if limit is not None and limit <= 0:
+            return []
+        # one candidate per task with room: its oldest pending job
+        candidates = [
+            (queue[0][0], task_id)
+            for task_id, queue in self._pending.items()
+            if self._has_room(task_id)
+        ]
+        if not candidates:
+            return []
+        heapq.heapify(candidates)
+        until = now + lease_duration
+        acquired: list[Job] = []
+        running = self._running
+        while candidates and (limit is None or len(acquired) < limit):
+            _, task_id = heapq.heappop(candidates)
+            queue = self._pending[task_id]
+            _, job = queue.popleft()
+            job.acquired_by = scheduler_id
+            job.acquired_until = until
+            running[task_id] = running.get(task_id, 0) + 1
+            acquired.append(job.copy())
+            if not queue:
+                del self._pending[task_id]
+            elif self._has_room(task_id):
+                heapq.heappush(candidates, (queue[0][0], task_id))
+        return acquired
+
+    async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
+        stored = self._jobs.get(job.id)
+        if stored is None or stored.acquired_by != scheduler_id:
+            return  # already given up on (abandoned) or never acquired by this scheduler
+        del self._jobs[job.id]
+        self._uncount(stored.task_id)
+        if result.expires_at > result.finished_at:
+            self._results[job.id] = result
+        await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
+
+    def _uncount(self, task_id: str) -> None:
+        count = self._running.get(task_id, 0) - 1
+        if count > 0:
+            self._running[task_id] = count
+        else:
+            self._running.pop(task_id, None)
+
+    async def get_job_result(self, job_id: UUID) -> JobResult | None:
+        return self._results.pop(job_id, None)
+
+    # --- leases and housekeeping ---
+
+    async def extend_acquired_schedule_leases(
+        self, scheduler_id: str, schedule_ids: set[str], duration: timedelta, now: datetime
+    ) -> None:
+        until = now + duration
+        for schedule_id in schedule_ids:
+            schedule = self._leased_schedules.get(schedule_id)
+            if schedule is not None and schedule.acquired_by == scheduler_id:
+                schedule.acquired_until = until
+
+    async def extend_acquired_job_leases(
+        self, scheduler_id: str, job_ids: set[UUID], duration: timedelta, now: datetime
+    ) -> None:
+        until = now + duration
+        for job_id in job_ids:
+            job = self._jobs.get(job_id)
+            if job is not None and job.acquired_by == scheduler_id:
+                job.acquired_until = until
+
+    async def cleanup(self, now: datetime) -> None:
+        for job_id in [i for i, r in self._results.items() if r.expires_at <= now]:
+            del self._results[job_id]
+        abandoned = [
+            job
+            for job in self._jobs.values()
+            if job.acquired_by is not None
+            and job.acquired_until is not None
+            and job.acquired_until < now
+        ]
+        for job in abandoned:
+            del self._jobs[job.id]
+            self._uncount(job.task_id)
+            await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
+            await self._publish(
+                JobReleased(
+                    job_id=job.id,
+                    scheduler_id=job.acquired_by or "",
+                    task_id=job.task_id,
+                    schedule_id=job.schedule_id,
+                    scheduled_start=job.scheduled_start_time,
+                    started_at=job.started_at,
+                    finished_at=now,
+                    outcome=JobOutcome.abandoned,
+                )
+            )
+
+    def __repr__(self) -> str:
+        return (
+            f"MemoryDataStore(tasks={len(self._tasks)}, schedules={len(self._schedules)}, "
+            f"jobs={len(self._jobs)})"
+        )
