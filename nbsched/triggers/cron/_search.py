@@ -1,0 +1,193 @@
+"""The fire-time search in naive wall-clock time: the next (year, month, day, hour, minute,
+second) at or after a given one that every field allows.
+
+Each field is a sorted tuple of allowed values searched with ``bisect``, coarse to fine, carrying
+into the next coarser field when a field runs out. The allowed days of one month depend on the
+month (``last``, ``2nd fri``, weekdays, ISO weeks) and are computed once per month and cached.
+Time zones are not this module's business: the trigger turns wall times into instants.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from calendar import monthrange
+from datetime import date
+
+from ._fields import DayOfMonth
+
+__all__ = ["WallTime", "WallSearch"]
+
+#: (year, month, day, hour, minute, second)
+WallTime = tuple[int, int, int, int, int, int]
+
+_MAX_YEAR = 9999
+_CACHE_LIMIT = 4800  # months (400 years); cleared when full so memory stays bounded
+
+
+class WallSearch:
+    """Finds wall-clock times that match a set of cron fields."""
+
+    __slots__ = (
+        "years",
+        "months",
+        "hours",
+        "minutes",
+        "seconds",
+        "day_of_month",
+        "weekdays",
+        "weeks",
+        "either_day",
+        "_month_days",
+    )
+
+    def __init__(
+        self,
+        *,
+        years: tuple[int, ...] | None,
+        months: tuple[int, ...],
+        day_of_month: DayOfMonth | None,
+        weeks: tuple[int, ...] | None,
+        weekdays: tuple[int, ...],
+        hours: tuple[int, ...],
+        minutes: tuple[int, ...],
+        seconds: tuple[int, ...],
+        either_day: bool,
+    ) -> None:
+        """``years``/``weeks``/``day_of_month`` None mean "any"; weekdays are Monday=0.
+
+        ``either_day`` is crontab's rule: a day matches when its day of month OR its weekday
+        is allowed (otherwise both must be).
+        """
+        self.years = years
+        self.months = months
+        self.day_of_month = day_of_month
+        self.weeks = frozenset(weeks) if weeks is not None else None
+        self.weekdays = frozenset(weekdays)
+        self.hours = hours
+        self.minutes = minutes
+        self.seconds = seconds
+        self.either_day = either_day
+        self._month_days: dict[tuple[int, int], tuple[int, ...]] = {}
+
+    def month_days(self, year: int, month: int) -> tuple[int, ...]:
+        """The sorted days of ``year``-``month`` that the day fields allow (cached)."""
+        key = (year, month)
+        days = self._month_days.get(key)
+        if days is None:
+            if len(self._month_days) >= _CACHE_LIMIT:
+                self._month_days.clear()
+            days = self._month_days[key] = self._compute_month_days(year, month)
+        return days
+
+    def _compute_month_days(self, year: int, month: int) -> tuple[int, ...]:
+        first_weekday, length = monthrange(year, month)
+        spec = self.day_of_month
+        by_date: set[int] | None = None  # None: every day
+        if spec is not None:
+            by_date = {day for day in spec.days if day <= length}
+            if spec.last:
+                by_date.add(length)
+            for nth, weekday in spec.nth_weekdays:
+                first = 1 + (weekday - first_weekday) % 7
+                day = first + 7 * (nth - 1) if nth > 0 else first + 7 * ((length - first) // 7)
+                if day <= length:
+                    by_date.add(day)
+        by_weekday: set[int] | None = None  # None: every weekday
+        if len(self.weekdays) < 7:
+            by_weekday = set()
+            for weekday in self.weekdays:
+                by_weekday.update(range(1 + (weekday - first_weekday) % 7, length + 1, 7))
+        if self.either_day and by_date is not None and by_weekday is not None:
+            days = by_date | by_weekday
+        elif by_date is None:
+            days = by_weekday if by_weekday is not None else set(range(1, length + 1))
+        else:
+            days = by_date if by_weekday is None else by_date & by_weekday
+        if self.weeks is not None:
+            weeks = self.weeks
+            days = {day for day in days if date(year, month, day).isocalendar()[1] in weeks}
+        return tuple(sorted(days))
+
+    def at_or_after(self, y: int, mo: int, d: int, h: int, mi: int, s: int) -> WallTime | None:
+        """The first matching wall time at or after the given one (fields may overflow by one,
+        e.g. ``s=60``), or None if there is none before the year 10000."""
+        years, months, hours, minutes, seconds = (
+            self.years,
+            self.months,
+            self.hours,
+            self.minutes,
+            self.seconds,
+        )
+        month_days = self.month_days
+        while True:
+            if y > _MAX_YEAR:
+                return None
+            if years is not None:
+                i = bisect_left(years, y)
+                if i == len(years):
+                    return None
+                if years[i] != y:
+                    y, mo, d, h, mi, s = years[i], 1, 1, 0, 0, 0
+            i = bisect_left(months, mo)
+            if i == len(months):
+                y, mo, d, h, mi, s = y + 1, 1, 1, 0, 0, 0
+                continue
+            if months[i] != mo:
+                mo, d, h, mi, s = months[i], 1, 0, 0, 0
+            days = month_days(y, mo)
+            i = bisect_left(days, d)
+            if i == len(days):
+                mo, d, h, mi, s = mo + 1, 1, 0, 0, 0
+                continue
+            if days[i] != d:
+                d, h, mi, s = days[i], 0, 0, 0
+            i = bisect_left(hours, h)
+            if i == len(hours):
+                d, h, mi, s = d + 1, 0, 0, 0
+                continue
+            if hours[i] != h:
+                h, mi, s = hours[i], 0, 0
+            i = bisect_left(minutes, mi)
+            if i == len(minutes):
+                h, mi, s = h + 1, 0, 0
+                continue
+            if minutes[i] != mi:
+                mi, s = minutes[i], 0
+            i = bisect_left(seconds, s)
+            if i == len(seconds):
+                mi, s = mi + 1, 0
+                continue
+            return y, mo, d, h, mi, seconds[i]
+
+    def after(self, y: int, mo: int, d: int, h: int, mi: int, s: int) -> WallTime | None:
+        """The first matching wall time after the given one, which must itself match."""
+        seconds = self.seconds
+        i = bisect_right(seconds, s)
+        if i < len(seconds):
+            return y, mo, d, h, mi, seconds[i]
+        minutes = self.minutes
+        i = bisect_right(minutes, mi)
+        if i < len(minutes):
+            return y, mo, d, h, minutes[i], seconds[0]
+        hours = self.hours
+        i = bisect_right(hours, h)
+        if i < len(hours):
+            return y, mo, d, hours[i], minutes[0], seconds[0]
+        days = self.month_days(y, mo)
+        i = bisect_right(days, d)
+        if i < len(days):
+            return y, mo, days[i], hours[0], minutes[0], seconds[0]
+        return self.at_or_after(y, mo + 1, 1, 0, 0, 0)
+
+    def can_match(self) -> bool:
+        """Whether any wall time in the years 1970-9999 matches.
+
+        Calendars repeat every 400 years (leap years, weekdays and ISO weeks alike), so when
+        every year is allowed, 400 of them decide it.
+        """
+        years = self.years if self.years is not None else range(1970, 2370)
+        for year in years:
+            for month in self.months:
+                if self.month_days(year, month):
+                    return True
+        return False

@@ -1,0 +1,380 @@
+"""The :class:`CronTrigger` class: arguments, state, and turning wall times into instants."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from datetime import timezone as timezone_type
+from typing import Any
+
+from ..._converters import as_aware_datetime, as_timezone
+from ...abc import Trigger
+from .._state import (
+    datetime_from_state,
+    datetime_to_state,
+    require_version,
+    storable_timezone,
+    timezone_from_state,
+    timezone_to_state,
+)
+from ._fields import FIELD_NAMES
+from ._parsing import CRONTAB_FIELDS, as_field_text, build_search, fill_defaults, split_crontab
+from ._search import WallSearch, WallTime
+from ._zone import GAP, NORMAL, REPEATED, end_of_stretch, kind_of
+
+__all__ = ["CronTrigger"]
+
+_UTC = timezone_type.utc
+_SECOND = timedelta(seconds=1)
+_DAY = timedelta(days=1)
+_FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Zulu"})
+_ALL_HOURS = tuple(range(24))
+
+
+class CronTrigger(Trigger):
+    """Fires whenever the wall clock in ``timezone`` matches every given field, like cron.
+
+    Each field takes an int or a cron expression: ``*``, ``*/n``, ``a``, ``a-b``, ``a-b/n``,
+    ``a/n`` and comma-separated lists of these. Months and weekdays also take names
+    (``jan``, ``mon-fri``, ``jan-sep/2``); weekday numbers read as in crontab (0 and 7 are
+    Sunday, 1 is Monday, ``*/2`` is Sunday, Tuesday, Thursday, Saturday) and a weekday range may
+    wrap (``fri-mon``). ``day`` also takes ``last`` (or ``L``), ``1st``..``5th`` or ``last``
+    followed by a weekday name (``2nd fri``, ``last sun``).
+
+    Fields coarser than the finest field given default to ``*``, finer ones to their minimum:
+    ``CronTrigger(hour=9)`` fires daily at 09:00:00. Every field must match (crontab's
+    either-day rule only applies to :meth:`from_crontab`).
+
+    DST: fire times keep wall-clock time. A matching wall time that does not exist (spring
+    forward) fires once, at the first instant after the gap (02:30 in Europe/Berlin fires at
+    03:00 CEST). A matching wall time that exists twice (fall back) fires once, at its first
+    occurrence, unless the ``hour`` field allows every hour: then the trigger keeps firing
+    through the repeated hour as real time passes (``*/15 * * * *`` fires at 02:00, 02:15, ...
+    CEST and again at 02:00, 02:15, ... CET).
+
+    :param year: 4-digit year (1970-9999)
+    :param month: month, 1-12 or ``jan``-``dec``
+    :param day: day of the month, 1-31, ``last``/``L``, ``2nd fri``, ``last sun``
+    :param week: ISO week number, 1-53
+    :param day_of_week: weekday, 0-7 (0 and 7 Sunday) or ``sun``-``sat``
+    :param hour: hour, 0-23
+    :param minute: minute, 0-59
+    :param second: second, 0-59
+    :param start_time: earliest fire time (default: now); a naive datetime is read in
+        ``timezone``
+    :param end_time: latest fire time (default: none); a naive datetime is read in ``timezone``
+    :param timezone: IANA zone name or ``tzinfo`` (default: the machine's local IANA zone)
+    :raises ValueError: a field, zone or time that can't be read, a trigger that can never fire,
+        or ``end_time`` before ``start_time``; the message names the argument and value
+
+    Example::
+
+        CronTrigger(day_of_week="mon-fri", hour=9, timezone="Europe/Berlin")
+    """
+
+    __slots__ = (
+        "timezone",
+        "start_time",
+        "end_time",
+        "_fields",
+        "_given",
+        "_crontab",
+        "_start_given",
+        "_search",
+        "_repeat_hours",
+        "_end_ts",
+        "_last",
+        "_cursor",
+        "_done",
+        "_plain_day",
+        "_fixed",
+    )
+
+    timezone: tzinfo
+    start_time: datetime
+    end_time: datetime | None
+
+    def __init__(
+        self,
+        year: int | str | None = None,
+        month: int | str | None = None,
+        day: int | str | None = None,
+        week: int | str | None = None,
+        day_of_week: int | str | None = None,
+        hour: int | str | None = None,
+        minute: int | str | None = None,
+        second: int | str | None = None,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+        timezone: str | tzinfo | None = None,
+    ) -> None:
+        given = {
+            name: as_field_text(name, value)
+            for name, value in zip(
+                FIELD_NAMES,
+                (year, month, day, week, day_of_week, hour, minute, second),
+                strict=True,
+            )
+        }
+        self._setup(
+            fields=fill_defaults(given),
+            given=tuple(name for name in FIELD_NAMES if given[name] is not None),
+            crontab=None,
+            start_time=start_time,
+            end_time=end_time,
+            timezone=timezone,
+        )
+
+    @classmethod
+    def from_crontab(
+        cls,
+        expr: str,
+        timezone: str | tzinfo | None = None,
+        *,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+    ) -> CronTrigger:
+        """Read a crontab(5) line: ``minute hour day-of-month month day-of-week``.
+
+        As crontab does: 0 and 7 are Sunday, steps apply to ranges and named ranges
+        (``mon-fri/2``), ``L`` is the last day of the month, and when both day fields are
+        restricted (neither starts with ``*``) a day fires when **either** matches
+        (``0 0 13 * fri`` is every 13th and every Friday). ``@yearly``, ``@annually``,
+        ``@monthly``, ``@weekly``, ``@daily``, ``@midnight`` and ``@hourly`` are accepted.
+        Lines with six fields (seconds) are refused: use the keyword form.
+
+        :raises ValueError: the line can't be read (the message quotes the field and the line)
+        """
+        line, values = split_crontab(expr)
+        fields = fill_defaults(dict(zip(CRONTAB_FIELDS, values, strict=True)))
+        fields["second"] = "0"
+        trigger = cls.__new__(cls)
+        trigger._setup(
+            fields=fields,
+            given=CRONTAB_FIELDS,
+            crontab=expr.strip(),
+            start_time=start_time,
+            end_time=end_time,
+            timezone=timezone,
+        )
+        return trigger
+
+    def _setup(
+        self,
+        *,
+        fields: dict[str, str],
+        given: tuple[str, ...],
+        crontab: str | None,
+        start_time: datetime | str | None,
+        end_time: datetime | str | None,
+        timezone: str | tzinfo | None,
+        last_fire_time: datetime | None = None,
+        start_given: bool | None = None,
+    ) -> None:
+        tz = storable_timezone(as_timezone(timezone), argument="timezone")
+        self._search: WallSearch = build_search(
+            fields, crontab=split_crontab(crontab)[0] if crontab else None, given=given
+        )
+        self._fields = fields
+        self._given = given
+        self._crontab = crontab
+        self.timezone = tz
+        self._start_given = start_time is not None if start_given is None else start_given
+        start = as_aware_datetime(start_time, argument="start_time", timezone=tz)
+        self.start_time = (start or datetime.now(tz)).astimezone(tz)
+        end = as_aware_datetime(end_time, argument="end_time", timezone=tz)
+        if end is not None:
+            end = end.astimezone(tz)
+            if end < self.start_time:
+                raise ValueError(
+                    f"end_time: {end.isoformat()} is before start_time "
+                    f"{self.start_time.isoformat()}"
+                )
+        self.end_time = end
+        self._end_ts = end.timestamp() if end is not None else None
+        self._repeat_hours = self._search.hours == _ALL_HOURS
+        self._last = last_fire_time
+        self._cursor: WallTime | None = None
+        self._done = False
+        # a day known to have no DST change (every wall time normal), or a zone that has none
+        self._plain_day: tuple[int, ...] | None = None
+        key = timezone_to_state(tz)
+        self._fixed = (
+            isinstance(tz, timezone_type) or key in _FIXED_ZONES or key.startswith("Etc/GMT")
+        )
+
+    # --- the search -------------------------------------------------------------------------
+
+    def next(self) -> datetime | None:
+        """Return the next fire time (aware, in :attr:`timezone`) or None when exhausted."""
+        if self._done:
+            return None
+        cursor = self._cursor
+        if cursor is not None:
+            # fast path: the previous fire was an ordinary wall time that matched
+            wall = self._search.after(*cursor)
+            if wall is None:
+                found = None
+            else:
+                tz = self.timezone
+                fire_time = datetime(*wall, tzinfo=tz)
+                day = wall[:3]
+                if self._fixed or day == self._plain_day:
+                    found = fire_time, wall
+                elif day == cursor[:3] and self._is_plain_day(*day):
+                    # a second fire on this day: one check covers the rest of the day
+                    self._plain_day = day
+                    found = fire_time, wall
+                elif fire_time.utcoffset() == datetime(*wall, tzinfo=tz, fold=1).utcoffset():
+                    found = fire_time, wall
+                else:
+                    found = self._resolve(wall)
+        elif self._last is None:
+            found = self._first_from(self.start_time)
+        else:
+            found = self._first_from(self._last.astimezone(_UTC) + _SECOND)
+        if found is None:
+            self._done = True
+            self._cursor = None
+            return None
+        fire_time, self._cursor = found
+        if self._end_ts is not None and fire_time.timestamp() > self._end_ts:
+            self._done = True
+            self._cursor = None
+            return None
+        self._last = fire_time
+        return fire_time
+
+    def _is_plain_day(self, year: int, month: int, day: int) -> bool:
+        """Whether the clocks do not change on this local day (checked at both its ends; no
+        zone changes its offset twice within one day)."""
+        tz = self.timezone
+        midnight = datetime(year, month, day, tzinfo=tz)
+        offset = midnight.utcoffset()
+        return (
+            datetime(year, month, day, tzinfo=tz, fold=1).utcoffset() == offset
+            and (midnight + _DAY).utcoffset() == offset
+        )
+
+    def _resolve(self, wall: WallTime | None) -> tuple[datetime, WallTime | None] | None:
+        """The instant for a matching wall time reached from before it (see the class doc)."""
+        if wall is None:
+            return None
+        tz = self.timezone
+        local = datetime(*wall, tzinfo=tz)
+        kind = kind_of(local)
+        if kind == NORMAL:
+            return local, wall
+        if kind == GAP:
+            after_gap = end_of_stretch(datetime(*wall), tz, GAP)
+            return after_gap.replace(tzinfo=tz), None
+        return local, None  # the first occurrence of a repeated wall time
+
+    def _first_from(self, instant: datetime) -> tuple[datetime, WallTime | None] | None:
+        """The first fire at or after ``instant``."""
+        tz = self.timezone
+        instant = instant.astimezone(_UTC)
+        if instant.microsecond:
+            instant = instant.replace(microsecond=0) + _SECOND
+        local = instant.astimezone(tz)
+        wall = local.replace(tzinfo=None, fold=0)
+        start: WallTime = (
+            wall.year,
+            wall.month,
+            wall.day,
+            wall.hour,
+            wall.minute,
+            wall.second,
+        )
+        search = self._search
+        if kind_of(wall.replace(tzinfo=tz)) != REPEATED:
+            return self._resolve(search.at_or_after(*start))
+        # inside a repeated stretch of wall time (clocks went back)
+        stretch_end = end_of_stretch(wall, tz, REPEATED)
+        shift = local.replace(fold=0).utcoffset() - local.replace(fold=1).utcoffset()  # type: ignore[operator]
+        end = _wall(stretch_end)
+        found = search.at_or_after(*start)
+        if local.fold == 0:  # first pass
+            if found is not None and found < end:
+                return datetime(*found, tzinfo=tz), None
+            if self._repeat_hours:
+                again = search.at_or_after(*_wall(stretch_end - shift))
+                if again is not None and again < end:
+                    return datetime(*again, tzinfo=tz, fold=1), None
+            return self._resolve(found)
+        # second pass
+        if found is not None and found < end:
+            if self._repeat_hours:
+                return datetime(*found, tzinfo=tz, fold=1), None
+            found = search.at_or_after(*end)
+        return self._resolve(found)
+
+    # --- state ------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "crontab": self._crontab,
+            "fields": None
+            if self._crontab is not None
+            else {name: self._fields[name] for name in self._given},
+            "timezone": timezone_to_state(self.timezone),
+            "start_time": datetime_to_state(self.start_time),
+            "start_time_given": self._start_given,
+            "end_time": datetime_to_state(self.end_time),
+            "last_fire_time": datetime_to_state(self._last),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        require_version(self, state, 1)
+        timezone = timezone_from_state(state["timezone"])
+        last = datetime_from_state(state["last_fire_time"])
+        common = {
+            "start_time": datetime_from_state(state["start_time"]),
+            "end_time": datetime_from_state(state["end_time"]),
+            "timezone": timezone,
+            "last_fire_time": last.astimezone(timezone) if last is not None else None,
+            "start_given": bool(state.get("start_time_given", True)),
+        }
+        crontab = state.get("crontab")
+        if crontab is not None:
+            line, values = split_crontab(crontab)
+            fields = fill_defaults(dict(zip(CRONTAB_FIELDS, values, strict=True)))
+            fields["second"] = "0"
+            self._setup(fields=fields, given=CRONTAB_FIELDS, crontab=crontab, **common)
+        else:
+            given = {name: state["fields"].get(name) for name in FIELD_NAMES}
+            self._setup(
+                fields=fill_defaults(given),
+                given=tuple(name for name in FIELD_NAMES if given[name] is not None),
+                crontab=None,
+                **common,
+            )
+
+    # --- text -------------------------------------------------------------------------------
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Every field's expression, defaults filled in (``{"year": "*", ..., "second": "0"}``)."""
+        return dict(self._fields)
+
+    def __repr__(self) -> str:
+        zone = timezone_to_state(self.timezone)
+        extra = []
+        if self._start_given:
+            extra.append(f"start_time={self.start_time.isoformat()!r}")
+        if self.end_time is not None:
+            extra.append(f"end_time={self.end_time.isoformat()!r}")
+        extra.append(f"timezone={zone!r}")
+        if self._crontab is not None:
+            return f"CronTrigger.from_crontab({self._crontab!r}, {', '.join(extra)})"
+        parts = [f"{name}={self._fields[name]!r}" for name in self._given]
+        return f"CronTrigger({', '.join(parts + extra)})"
+
+    def __str__(self) -> str:
+        from ._describe import describe
+
+        return describe(self._fields, crontab=self._crontab is not None, timezone=self.timezone)
+
+
+def _wall(value: datetime) -> WallTime:
+    return value.year, value.month, value.day, value.hour, value.minute, value.second
