@@ -1,0 +1,615 @@
+"""A data store shared by schedulers on any number of machines, in a PostgreSQL database.
+
+Needs the ``postgres`` extra: ``pip install nbsched[postgres]`` (psycopg 3).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+from uuid import UUID
+
+from psycopg import errors
+
+from .._enums import ConflictPolicy, JobOutcome
+from .._exceptions import ConflictingIdError, DataStoreError, DeserializationError, TaskLookupError
+from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
+from ..abc import AsyncDataStore, AsyncEventBroker, Serializer
+from ..events import (
+    Event,
+    JobAdded,
+    JobDeserializationFailed,
+    JobReleased,
+    JobRemoved,
+    ScheduleAdded,
+    ScheduleDeserializationFailed,
+    ScheduleRemoved,
+    ScheduleUpdated,
+    TaskAdded,
+    TaskRemoved,
+    TaskUpdated,
+)
+from ._codec import (
+    JOB_COLUMNS,
+    JOB_RESULT_COLUMNS,
+    SCHEDULE_COLUMNS,
+    TASK_COLUMNS,
+    RowCodec,
+    trigger_to_json,
+)
+from ._postgresql_connect import TEMPORARY_ERRORS, ConnectionPool, describe_dsn
+from ._postgresql_schema import check_schema_name, prepare_schema
+
+__all__ = ["PostgreSQLDataStore"]
+
+_logger = logging.getLogger(__name__)
+
+
+def _utc(value: datetime) -> datetime:
+    # psycopg returns timestamptz in the session's time zone; hand out UTC
+    return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"expected a timezone-aware datetime, got {value!r}")
+    return value
+
+
+class PostgreSQLDataStore(AsyncDataStore):
+    """Keeps tasks, schedules and jobs in a PostgreSQL database, shared by every scheduler
+    that points at it, on this machine or any other.
+
+    * Schedules and jobs are leased with ``SELECT ... FOR UPDATE SKIP LOCKED``: schedulers
+      never wait for each other, and each fire of a schedule becomes exactly one job.
+    * The tables live in their own PostgreSQL schema (``nbsched`` unless ``schema`` says
+      otherwise), created on first start. A schema written by a newer nbsched is refused
+      with a clear :class:`~nbsched.DataStoreError` and left as it is.
+    * Temporary failures (server restarting, connection refused or reset, administrator
+      shutdown, serialization failure, deadlock) raise one of :attr:`temporary_errors`, which
+      the scheduler retries with backoff; the store reconnects by itself. Permanent ones
+      (wrong password, missing database or role, missing privilege) raise
+      :class:`~nbsched.DataStoreError` at once, saying what is wrong.
+    * Job arguments, return values and exceptions go through ``serializer`` (JSON by
+      default); triggers are stored as their plain ``__getstate__`` data, tasks' functions as
+      import references.
+
+    :param dsn: libpq connection string or URL, e.g. ``"postgresql://scheduler@db.example.com/jobs"``
+    :param schema: the PostgreSQL schema holding the store's tables
+    :param serializer: for job arguments and results (default
+        :class:`~nbsched.serializers.json.JSONSerializer`); every scheduler sharing the store
+        must use the same kind
+    :param max_connections: the most connections this store opens at once
+
+    Example::
+
+        from nbsched import AsyncScheduler
+        from nbsched.datastores.postgresql import PostgreSQLDataStore
+        from nbsched.eventbrokers.postgresql import PostgreSQLEventBroker
+
+        dsn = "postgresql://scheduler@db.example.com/jobs"
+        async with AsyncScheduler(PostgreSQLDataStore(dsn), PostgreSQLEventBroker(dsn)) as s:
+            await s.add_schedule(report, IntervalTrigger(hours=1), id="hourly-report")
+            await s.run_until_stopped()
+    """
+
+    temporary_errors: ClassVar[tuple[type[BaseException], ...]] = TEMPORARY_ERRORS
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "nbsched",
+        serializer: Serializer | None = None,
+        max_connections: int = 10,
+    ) -> None:
+        if not isinstance(dsn, str) or not dsn:
+            raise TypeError(f"dsn: expected a PostgreSQL connection string, got {dsn!r}")
+        if serializer is not None and not isinstance(serializer, Serializer):
+            raise TypeError(f"serializer: expected a Serializer, got {serializer!r}")
+        if not isinstance(max_connections, int) or max_connections < 1:
+            raise ValueError(f"max_connections: {max_connections!r} must be a positive int")
+        if serializer is None:
+            from ..serializers.json import JSONSerializer
+
+            serializer = JSONSerializer()
+        self.dsn = dsn
+        self.schema = check_schema_name(schema)
+        self.serializer = serializer
+        self._max_connections = max_connections
+        self._codec = RowCodec(serializer, datetime_to_db=_aware, datetime_from_db=_utc)
+        self._pool: ConnectionPool | None = None
+        self._broker: AsyncEventBroker | None = None
+        self._sql = _Queries(f'"{self.schema}"')
+
+    def __repr__(self) -> str:
+        return f"PostgreSQLDataStore({describe_dsn(self.dsn)!r}, schema={self.schema!r})"
+
+    # --- lifecycle ---
+
+    async def start(self, event_broker: AsyncEventBroker) -> None:
+        """Connect, create the tables if needed and check their version."""
+        pool = ConnectionPool(self.dsn, max_size=self._max_connections)
+        try:
+            async with pool.connection() as conn:
+                await prepare_schema(conn, self.schema, describe_dsn(self.dsn))
+        except BaseException:
+            await pool.close()
+            raise
+        self._pool = pool
+        self._broker = event_broker
+
+    async def stop(self, *, force: bool = False) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    def _connection(self) -> Any:
+        if self._pool is None:
+            raise DataStoreError(f"{self!r} is not started (call start() first)")
+        return self._pool.connection()
+
+    async def _fetchall(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        async with self._connection() as conn:
+            cursor = await conn.execute(query, params)
+            return await cursor.fetchall()
+
+    async def _publish(self, events: Iterable[Event]) -> None:
+        if self._broker is not None:
+            for event in events:
+                await self._broker.publish(event)
+
+    # --- tasks ---
+
+    async def add_task(self, task: Task) -> None:
+        if not isinstance(task, Task):
+            raise TypeError(f"task: expected a Task, got {type(task).__name__}")
+        row = self._codec.encode_task(task)
+        rows = await self._fetchall(self._sql.upsert_task, row[:-1])
+        event = TaskAdded if rows[0][0] else TaskUpdated
+        await self._publish([event(task_id=task.id)])
+
+    async def remove_task(self, task_id: str) -> None:
+        rows = await self._fetchall(self._sql.delete_task, (task_id,))
+        if not rows:
+            raise TaskLookupError(task_id)
+        await self._publish([TaskRemoved(task_id=task_id)])
+
+    async def get_task(self, task_id: str) -> Task:
+        rows = await self._fetchall(self._sql.select_task, (task_id,))
+        if not rows:
+            raise TaskLookupError(task_id)
+        return self._codec.decode_task(rows[0])
+
+    async def get_tasks(self) -> list[Task]:
+        rows = await self._fetchall(self._sql.select_tasks)
+        return [self._codec.decode_task(row) for row in rows]
+
+    # --- schedules ---
+
+    async def add_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule: expected a Schedule, got {type(schedule).__name__}")
+        if not isinstance(conflict_policy, ConflictPolicy):
+            raise TypeError(f"conflict_policy: expected a ConflictPolicy, got {conflict_policy!r}")
+        row = self._codec.encode_schedule(schedule.copy(acquired_by=None, acquired_until=None))
+        if conflict_policy is ConflictPolicy.replace:
+            query = self._sql.upsert_schedule
+        elif conflict_policy is ConflictPolicy.do_nothing:
+            query = self._sql.insert_schedule_or_nothing
+        else:
+            query = self._sql.insert_schedule
+        try:
+            rows = await self._fetchall(query, row)
+        except errors.UniqueViolation:
+            raise ConflictingIdError(schedule.id) from None
+        if not rows:
+            return  # do_nothing and it exists
+        event = ScheduleAdded if rows[0][0] else ScheduleUpdated
+        await self._publish(
+            [
+                event(
+                    schedule_id=schedule.id,
+                    task_id=schedule.task_id,
+                    next_fire_time=schedule.next_fire_time,
+                )
+            ]
+        )
+
+    async def remove_schedules(self, ids: Iterable[str], *, finished: bool = False) -> None:
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        if not ids:
+            return
+        rows = await self._fetchall(self._sql.delete_schedules, (ids,))
+        await self._publish(
+            ScheduleRemoved(schedule_id=schedule_id, task_id=task_id, finished=finished)
+            for schedule_id, task_id in sorted(rows)
+        )
+
+    def _decode_schedules(
+        self, rows: list[tuple[Any, ...]], failed: list[Event]
+    ) -> list[Schedule]:
+        schedules = []
+        for row in rows:
+            try:
+                schedules.append(self._codec.decode_schedule(row))
+            except DeserializationError as exc:
+                _logger.warning("cannot read schedule %r: %s", row[0], exc)
+                failed.append(
+                    ScheduleDeserializationFailed(schedule_id=row[0], exception=str(exc))
+                )
+        return schedules
+
+    async def get_schedules(self, ids: Iterable[str] | None = None) -> list[Schedule]:
+        if ids is None:
+            rows = await self._fetchall(self._sql.select_schedules)
+        else:
+            ids = [ids] if isinstance(ids, str) else list(ids)
+            rows = await self._fetchall(self._sql.select_schedules_by_id, (ids,))
+        failed: list[Event] = []
+        schedules = self._decode_schedules(rows, failed)
+        await self._publish(failed)
+        return schedules
+
+    async def acquire_schedules(
+        self, scheduler_id: str, lease_duration: timedelta, limit: int, now: datetime
+    ) -> list[Schedule]:
+        if limit <= 0:
+            return []
+        rows = await self._fetchall(
+            self._sql.acquire_schedules,
+            {"by": scheduler_id, "until": now + lease_duration, "now": now, "limit": limit},
+        )
+        # a schedule that cannot be read stays leased, so it is retried only once its lease
+        # expires rather than on every wake-up
+        failed: list[Event] = []
+        schedules = self._decode_schedules(rows, failed)
+        await self._publish(failed)
+        schedules.sort(key=lambda s: (s.next_fire_time, s.id))
+        return schedules
+
+    async def release_schedules(
+        self, scheduler_id: str, results: Iterable[ScheduleResult]
+    ) -> None:
+        updates: list[ScheduleResult] = []
+        finished: list[str] = []
+        for result in results:
+            if result.next_fire_time is None:
+                finished.append(result.schedule_id)
+            else:
+                updates.append(result)
+        events: list[Event] = []
+        codec = self._codec
+        async with self._connection() as conn:
+            if updates:
+                cursor = await conn.execute(
+                    self._sql.release_schedules,
+                    (
+                        [r.schedule_id for r in updates],
+                        [trigger_to_json(r.trigger, schedule_id=r.schedule_id) for r in updates],
+                        [codec.opt_dt_to_db(r.last_fire_time) for r in updates],
+                        [codec.opt_dt_to_db(r.next_fire_time) for r in updates],
+                        scheduler_id,
+                    ),
+                )
+                for schedule_id, task_id, next_fire_time in await cursor.fetchall():
+                    events.append(
+                        ScheduleUpdated(
+                            schedule_id=schedule_id,
+                            task_id=task_id,
+                            next_fire_time=_utc(next_fire_time),
+                        )
+                    )
+            if finished:
+                cursor = await conn.execute(
+                    self._sql.delete_finished_schedules, (finished, scheduler_id)
+                )
+                for schedule_id, task_id in await cursor.fetchall():
+                    events.append(
+                        ScheduleRemoved(schedule_id=schedule_id, task_id=task_id, finished=True)
+                    )
+        await self._publish(events)
+
+    async def get_next_schedule_run_time(self) -> datetime | None:
+        rows = await self._fetchall(self._sql.next_schedule_run_time)
+        value = rows[0][0]
+        return None if value is None else _utc(value)
+
+    # --- jobs ---
+
+    async def add_job(self, job: Job) -> None:
+        if not isinstance(job, Job):
+            raise TypeError(f"job: expected a Job, got {type(job).__name__}")
+        row = self._codec.encode_job(job.copy(acquired_by=None, acquired_until=None))
+        await self._execute(self._sql.insert_job, row)
+        await self._publish(
+            [JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)]
+        )
+
+    async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
+        if ids is None:
+            rows = await self._fetchall(self._sql.select_jobs)
+        else:
+            rows = await self._fetchall(self._sql.select_jobs_by_id, (list(ids),))
+        jobs = []
+        for row in rows:
+            try:
+                jobs.append(self._codec.decode_job(row))
+            except DeserializationError as exc:
+                _logger.warning("cannot read job %s: %s", row[0], exc)
+        return jobs
+
+    async def acquire_jobs(
+        self, scheduler_id: str, lease_duration: timedelta, limit: int | None, now: datetime
+    ) -> list[Job]:
+        if limit is not None and limit <= 0:
+            return []
+        sql = self._sql
+        picked: list[tuple[Any, ...]] = []
+        failed: list[tuple[Any, ...]] = []
+        async with self._connection() as conn:
+            async with conn.transaction():
+                cursor = await conn.execute(sql.lock_pending_jobs, {"limit": limit})
+                candidates = await cursor.fetchall()
+                if not candidates:
+                    return []
+                task_ids = sorted({row[1] for row in candidates})
+                # lock the tasks in id order (no deadlock between acquirers), count room
+                cursor = await conn.execute(sql.lock_tasks, (task_ids,))
+                room: dict[str, int | None] = {
+                    task_id: None if limit_ is None else limit_ - running
+                    for task_id, limit_, running in await cursor.fetchall()
+                }
+                counts: Counter[str] = Counter()
+                for row in candidates:
+                    task_id = row[1]
+                    left = room.get(task_id)
+                    if left is not None and counts[task_id] >= left:
+                        continue
+                    counts[task_id] += 1
+                    picked.append(row)
+                until = now + lease_duration
+                await conn.execute(
+                    sql.lease_jobs,
+                    {"ids": [row[0] for row in picked], "by": scheduler_id, "until": until},
+                )
+                counted = [task_id for task_id in sorted(counts) if task_id in room]
+                if counted:
+                    await conn.execute(sql.count_running, (counted, [counts[t] for t in counted]))
+        jobs = []
+        for row in picked:
+            try:
+                job = self._codec.decode_job(row)
+            except DeserializationError as exc:
+                failed.append(row)
+                _logger.warning("cannot read job %s: %s", row[0], exc)
+                continue
+            job.acquired_by = scheduler_id
+            job.acquired_until = until
+            jobs.append(job)
+        for row in failed:
+            await self._fail_undecodable_job(scheduler_id, row, now)
+        return jobs
+
+    async def _fail_undecodable_job(
+        self, scheduler_id: str, row: tuple[Any, ...], now: datetime
+    ) -> None:
+        job_id, task_id, schedule_id, expiration = row[0], row[1], row[4], row[8]
+        result = JobResult(
+            job_id=job_id,
+            outcome=JobOutcome.deserialization_failed,
+            finished_at=now,
+            expires_at=now + expiration,
+            scheduler_id=scheduler_id,
+        )
+        stub = Job(id=job_id, task_id=task_id, schedule_id=schedule_id)
+        await self.release_job(scheduler_id, stub, result)
+        await self._publish(
+            [JobDeserializationFailed(job_id=job_id, exception="cannot read the job's arguments")]
+        )
+
+    async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
+        keep_result = result.expires_at > result.finished_at
+        params: tuple[Any, ...] = (job.id, scheduler_id)
+        if keep_result:
+            params += self._codec.encode_job_result(result)
+            query = self._sql.release_job_keep_result
+        else:
+            query = self._sql.release_job
+        rows = await self._fetchall(query, params)
+        if rows:
+            await self._publish([JobRemoved(job_id=job.id, task_id=rows[0][0])])
+
+    async def get_job_result(self, job_id: UUID) -> JobResult | None:
+        rows = await self._fetchall(self._sql.pop_job_result, (job_id,))
+        return self._codec.decode_job_result(rows[0]) if rows else None
+
+    # --- leases and housekeeping ---
+
+    async def extend_acquired_schedule_leases(
+        self, scheduler_id: str, schedule_ids: set[str], duration: timedelta, now: datetime
+    ) -> None:
+        if schedule_ids:
+            await self._execute(
+                self._sql.extend_schedule_leases,
+                (now + duration, scheduler_id, list(schedule_ids)),
+            )
+
+    async def extend_acquired_job_leases(
+        self, scheduler_id: str, job_ids: set[UUID], duration: timedelta, now: datetime
+    ) -> None:
+        if job_ids:
+            await self._execute(
+                self._sql.extend_job_leases, (now + duration, scheduler_id, list(job_ids))
+            )
+
+    async def _execute(self, query: str, params: Any) -> None:
+        async with self._connection() as conn:
+            await conn.execute(query, params)
+
+    async def cleanup(self, now: datetime) -> None:
+        async with self._connection() as conn:
+            await conn.execute(self._sql.delete_expired_results, (now,))
+            async with conn.transaction():
+                cursor = await conn.execute(self._sql.delete_abandoned_jobs, (now,))
+                abandoned = await cursor.fetchall()
+                counts = Counter(row[1] for row in abandoned)
+                if counts:
+                    task_ids = sorted(counts)
+                    await conn.execute(
+                        self._sql.uncount_running, (task_ids, [counts[t] for t in task_ids])
+                    )
+        events: list[Event] = []
+        for job_id, task_id, schedule_id, fire_time, jitter, started_at, acquired_by in abandoned:
+            events.append(JobRemoved(job_id=job_id, task_id=task_id))
+            events.append(
+                JobReleased(
+                    job_id=job_id,
+                    scheduler_id=acquired_by or "",
+                    task_id=task_id,
+                    schedule_id=schedule_id,
+                    scheduled_start=None if fire_time is None else _utc(fire_time) + jitter,
+                    started_at=None if started_at is None else _utc(started_at),
+                    finished_at=now,
+                    outcome=JobOutcome.abandoned,
+                )
+            )
+        await self._publish(events)
+
+
+class _Queries:
+    """Every SQL statement of the store, built once for its schema."""
+
+    def __init__(self, s: str) -> None:
+        task_cols = ", ".join(TASK_COLUMNS)
+        schedule_cols = ", ".join(SCHEDULE_COLUMNS)
+        job_cols = ", ".join(JOB_COLUMNS)
+        result_cols = ", ".join(JOB_RESULT_COLUMNS)
+
+        def placeholders(columns: tuple[str, ...]) -> str:
+            return ", ".join(["%s"] * len(columns))
+
+        # tasks: running_jobs is the store's to maintain, never taken from the caller
+        self.upsert_task = (
+            f"INSERT INTO {s}.tasks ({', '.join(TASK_COLUMNS[:-1])}) "
+            f"VALUES ({placeholders(TASK_COLUMNS[:-1])}) "
+            f"ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in TASK_COLUMNS[1:-1])
+            + " RETURNING (xmax = 0)"
+        )
+        self.delete_task = f"DELETE FROM {s}.tasks WHERE id = %s RETURNING id"
+        self.select_task = f"SELECT {task_cols} FROM {s}.tasks WHERE id = %s"
+        self.select_tasks = f"SELECT {task_cols} FROM {s}.tasks ORDER BY id"
+
+        # schedules
+        insert_schedule = (
+            f"INSERT INTO {s}.schedules ({schedule_cols}) "
+            f"VALUES ({placeholders(SCHEDULE_COLUMNS)})"
+        )
+        self.insert_schedule = insert_schedule + " RETURNING true"
+        self.insert_schedule_or_nothing = (
+            insert_schedule + " ON CONFLICT (id) DO NOTHING RETURNING true"
+        )
+        self.upsert_schedule = (
+            insert_schedule
+            + " ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in SCHEDULE_COLUMNS[1:])
+            + " RETURNING (xmax = 0)"
+        )
+        self.delete_schedules = (
+            f"DELETE FROM {s}.schedules WHERE id = ANY(%s) RETURNING id, task_id"
+        )
+        self.select_schedules = f"SELECT {schedule_cols} FROM {s}.schedules ORDER BY id"
+        self.select_schedules_by_id = (
+            f"SELECT {schedule_cols} FROM {s}.schedules WHERE id = ANY(%s) ORDER BY id"
+        )
+        self.acquire_schedules = (
+            f"UPDATE {s}.schedules SET acquired_by = %(by)s, acquired_until = %(until)s "
+            f"WHERE id IN (SELECT id FROM {s}.schedules "
+            f"WHERE NOT paused AND next_fire_time <= %(now)s "
+            f"AND (acquired_until IS NULL OR acquired_until <= %(now)s) "
+            f"ORDER BY next_fire_time, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+            f"RETURNING {schedule_cols}"
+        )
+        self.release_schedules = (
+            f"UPDATE {s}.schedules AS s SET trigger = v.trigger, "
+            f"last_fire_time = v.last_fire_time, next_fire_time = v.next_fire_time, "
+            f"acquired_by = NULL, acquired_until = NULL "
+            f"FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[]) "
+            f"AS v(id, trigger, last_fire_time, next_fire_time) "
+            f"WHERE s.id = v.id AND s.acquired_by = %s "
+            f"RETURNING s.id, s.task_id, s.next_fire_time"
+        )
+        self.delete_finished_schedules = (
+            f"DELETE FROM {s}.schedules WHERE id = ANY(%s) AND acquired_by = %s "
+            f"RETURNING id, task_id"
+        )
+        # a leased schedule may be due again when its lease runs out (its scheduler died)
+        self.next_schedule_run_time = (
+            f"SELECT min(CASE WHEN acquired_until IS NULL THEN next_fire_time "
+            f"ELSE greatest(next_fire_time, acquired_until) END) "
+            f"FROM {s}.schedules WHERE NOT paused"
+        )
+
+        # jobs
+        self.insert_job = f"INSERT INTO {s}.jobs ({job_cols}) VALUES ({placeholders(JOB_COLUMNS)})"
+        self.select_jobs = f"SELECT {job_cols} FROM {s}.jobs ORDER BY seq"
+        self.select_jobs_by_id = (
+            f"SELECT {job_cols} FROM {s}.jobs WHERE id = ANY(%s::uuid[]) ORDER BY seq"
+        )
+        self.lock_pending_jobs = (
+            f"SELECT {job_cols} FROM {s}.jobs WHERE acquired_by IS NULL "
+            f"AND task_id NOT IN (SELECT id FROM {s}.tasks WHERE max_running_jobs IS NOT NULL "
+            f"AND running_jobs >= max_running_jobs) "
+            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+        )
+        self.lock_tasks = (
+            f"SELECT id, max_running_jobs, running_jobs FROM {s}.tasks WHERE id = ANY(%s) "
+            f"ORDER BY id FOR UPDATE"
+        )
+        self.lease_jobs = (
+            f"UPDATE {s}.jobs SET acquired_by = %(by)s, acquired_until = %(until)s "
+            f"WHERE id = ANY(%(ids)s::uuid[])"
+        )
+        self.count_running = (
+            f"UPDATE {s}.tasks AS t SET running_jobs = t.running_jobs + v.n "
+            f"FROM unnest(%s::text[], %s::int[]) AS v(id, n) WHERE t.id = v.id"
+        )
+        self.uncount_running = (
+            f"UPDATE {s}.tasks AS t SET running_jobs = greatest(t.running_jobs - v.n, 0) "
+            f"FROM unnest(%s::text[], %s::int[]) AS v(id, n) WHERE t.id = v.id"
+        )
+        release = (
+            f"WITH released AS (DELETE FROM {s}.jobs WHERE id = %s AND acquired_by = %s "
+            f"RETURNING task_id), "
+            f"uncounted AS (UPDATE {s}.tasks SET running_jobs = greatest(running_jobs - 1, 0) "
+            f"WHERE id = (SELECT task_id FROM released)) "
+        )
+        self.release_job = release + "SELECT task_id FROM released"
+        self.release_job_keep_result = (
+            release + f", kept AS (INSERT INTO {s}.job_results ({result_cols}) "
+            f"SELECT {placeholders(JOB_RESULT_COLUMNS)} WHERE EXISTS (SELECT FROM released) "
+            f"ON CONFLICT (job_id) DO NOTHING) "
+            f"SELECT task_id FROM released"
+        )
+        self.pop_job_result = (
+            f"DELETE FROM {s}.job_results WHERE job_id = %s RETURNING {result_cols}"
+        )
+
+        # leases and housekeeping
+        self.extend_schedule_leases = (
+            f"UPDATE {s}.schedules SET acquired_until = %s WHERE acquired_by = %s AND id = ANY(%s)"
+        )
+        self.extend_job_leases = (
+            f"UPDATE {s}.jobs SET acquired_until = %s "
+            f"WHERE acquired_by = %s AND id = ANY(%s::uuid[])"
+        )
+        self.delete_expired_results = f"DELETE FROM {s}.job_results WHERE expires_at <= %s"
+        self.delete_abandoned_jobs = (
+            f"DELETE FROM {s}.jobs WHERE acquired_by IS NOT NULL AND acquired_until < %s "
+            f"RETURNING id, task_id, schedule_id, scheduled_fire_time, jitter, started_at, "
+            f"acquired_by"
+        )
