@@ -111,23 +111,37 @@ def _lane_for_item(name: str, item: Any, argument: str) -> _Lane:
     )
 
 
+def _result_without_suspending(coro: Any) -> tuple[bool, Any]:
+    """Run a coroutine that may finish without ever waiting (like the memory store's reads).
+
+    Returns ``(True, result)`` if it did; otherwise closes it and returns ``(False, None)``.
+    """
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return True, stop.value
+    coro.close()
+    return False, None
+
+
 def _schedules_from_scheduler(scheduler: Any) -> list[Schedule]:
     """Read a scheduler's schedules synchronously, whichever kind of scheduler it is."""
-    snapshot = getattr(scheduler, "schedules_snapshot", None)
-    if callable(snapshot):
-        return list(snapshot())
     get_schedules = scheduler.get_schedules
     if not inspect.iscoroutinefunction(get_schedules):
         return list(get_schedules())
-    # An AsyncScheduler: its store is async. A sync store wrapped by the scheduler's adapter
-    # can be read directly (sync stores are thread-safe).
-    store = getattr(scheduler, "data_store", None)
-    inner = getattr(store, "original", None) or getattr(store, "store", None)
+    # An AsyncScheduler. A sync store (wrapped by the scheduler's adapter) is thread-safe and
+    # can be read directly; an async store whose read never waits (the memory store) can be
+    # stepped to completion here; any other needs ``await atimeline(...)``.
+    store = scheduler.data_store
+    inner = getattr(store, "original", None)
     if inner is not None and not inspect.iscoroutinefunction(inner.get_schedules):
         return list(inner.get_schedules())
+    done, schedules = _result_without_suspending(store.get_schedules())
+    if done:
+        return list(schedules)
     raise TypeError(
-        f"obj: the schedules of {type(scheduler).__name__} can only be read asynchronously; "
-        f"use `await nbsched.timelines.atimeline(scheduler)` (works in a notebook cell) or "
+        f"obj: the schedules in {type(store).__name__} can only be read asynchronously; "
+        f"use `await nbsched.atimeline(scheduler)` (works in a notebook cell) or "
         f"nbsched.widgets.Timeline(scheduler)"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,7 +16,16 @@ from nbsched import Schedule
 from nbsched._chart import VEGALITE_MIME, timeline_chart
 from nbsched._marshalling import clone_trigger
 from nbsched.abc import Trigger
-from nbsched.timelines import DEFAULT_LIMIT, MAX_FIRES_PER_SCHEDULE, preview, timeline
+from nbsched.datastores.memory import MemoryDataStore
+from nbsched.datastores.sqlite import SQLiteDataStore
+from nbsched.timelines import (
+    DEFAULT_LIMIT,
+    MAX_FIRES_PER_SCHEDULE,
+    past_runs,
+    preview,
+    timeline,
+    track_runs,
+)
 from nbsched.triggers import CalendarIntervalTrigger, DateTrigger, IntervalTrigger
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -284,6 +294,89 @@ async def test_async_scheduler_with_atimeline() -> None:
         assert (await scheduler.get_schedule("hourly")).next_fire_time == datetime(
             2027, 1, 1, 1, tzinfo=UTC
         )
+
+
+@pytest.mark.anyio
+async def test_async_scheduler_with_memory_store_is_read_synchronously() -> None:
+    # what a notebook cell does with the kernel's scheduler: a plain call on the running loop
+    clock = nbsched.FakeClock(datetime(2027, 1, 1, tzinfo=UTC))
+    async with nbsched.AsyncScheduler(clock=clock) as scheduler:
+        trigger = IntervalTrigger(minutes=30, start_time=datetime(2027, 1, 1, 1, tzinfo=UTC))
+        await scheduler.add_schedule(print, trigger, id="half-hourly")
+
+        frame = timeline(scheduler, limit=3)
+
+    assert list(frame["fire_time"].dt.strftime("%H:%M")) == ["01:00", "01:30", "02:00"]
+
+
+class WaitingMemoryStore(MemoryDataStore):
+    """A store whose reads really wait, like a network store."""
+
+    async def get_schedules(self, ids: Any = None) -> list[Schedule]:
+        await asyncio.sleep(0)
+        return await super().get_schedules(ids)
+
+
+@pytest.mark.anyio
+async def test_async_store_that_waits_needs_atimeline() -> None:
+    async with nbsched.AsyncScheduler(WaitingMemoryStore()) as scheduler:
+        trigger = IntervalTrigger(minutes=30, start_time=datetime(2027, 1, 1, 1, tzinfo=UTC))
+        await scheduler.add_schedule(print, trigger, id="half-hourly")
+
+        with pytest.raises(TypeError, match=r"use `await nbsched.atimeline\(scheduler\)`"):
+            timeline(scheduler)
+        frame = await nbsched.atimeline(scheduler, limit=2)
+
+    assert list(frame["schedule_id"]) == ["half-hourly", "half-hourly"]
+
+
+@pytest.mark.anyio
+async def test_async_scheduler_with_sqlite_store_is_read_synchronously(tmp_path: Any) -> None:
+    store = SQLiteDataStore(tmp_path / "schedules.db")
+    async with nbsched.AsyncScheduler(store) as scheduler:
+        trigger = IntervalTrigger(hours=2, start_time=datetime(2027, 1, 1, 1, tzinfo=UTC))
+        await scheduler.add_schedule(print, trigger, id="two-hourly")
+
+        frame = timeline(scheduler, limit=2)
+
+    assert list(frame["fire_time"].dt.strftime("%H:%M")) == ["01:00", "03:00"]
+
+
+calls: list[datetime] = []
+
+
+def fails_every_second_run() -> None:
+    calls.append(datetime.now(UTC))
+    if len(calls) % 2 == 0:
+        raise RuntimeError("every second run fails")
+
+
+@pytest.mark.anyio
+async def test_past_runs_are_tracked_and_coloured_by_outcome() -> None:
+    calls.clear()
+    clock = nbsched.FakeClock(datetime(2027, 1, 1, tzinfo=UTC))
+    async with nbsched.AsyncScheduler(clock=clock) as scheduler:
+        track_runs(scheduler)
+        trigger = IntervalTrigger(minutes=1, start_time=datetime(2027, 1, 1, 0, 1, tzinfo=UTC))
+        await scheduler.add_schedule(fails_every_second_run, trigger, id="flaky")
+        scheduler.start_in_background()
+        await clock.advance(timedelta(minutes=3))
+
+        runs = past_runs(scheduler)
+        chart = nbsched.timeline_chart(scheduler, now=clock.now())
+        await scheduler.stop()
+        await scheduler.wait_until_stopped()
+
+    assert runs is not None
+    assert list(runs["outcome"]) == ["success", "error", "success"]
+    assert list(runs["fire_time"].dt.strftime("%H:%M")) == ["00:01", "00:02", "00:03"]
+    statuses = list(zip(chart.data["status"], chart.data["when"], strict=True))
+    assert statuses[:4] == [
+        ("success", "2027-01-01 00:01:00 UTC (UTC+0000)"),
+        ("error", "2027-01-01 00:02:00 UTC (UTC+0000)"),
+        ("success", "2027-01-01 00:03:00 UTC (UTC+0000)"),
+        ("upcoming", "2027-01-01 00:04:00 UTC (UTC+0000)"),
+    ]
 
 
 # --- start / end / limit -----------------------------------------------------------------------
