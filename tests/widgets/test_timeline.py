@@ -1,0 +1,78 @@
+"""nbsched.widgets.Timeline: a chart in an Output widget that follows a scheduler."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+import nbsched
+from nbsched._chart import VEGALITE_MIME
+from nbsched.triggers import IntervalTrigger
+from nbsched.widgets import Timeline
+
+UTC = timezone.utc
+START = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def drawn_rows(widget: Timeline) -> list[dict[str, Any]]:
+    (output,) = widget.output.outputs
+    spec = output["data"][VEGALITE_MIME]
+    return spec["data"]["values"] if "data" in spec else next(iter(spec["datasets"].values()))
+
+
+def test_timeline_of_triggers_draws_the_chart() -> None:
+    widget = Timeline(
+        {"every 10 min": IntervalTrigger(minutes=10, start_time=START)}, limit=3, title="demo"
+    )
+
+    rows = drawn_rows(widget)
+    assert [r["when"] for r in rows] == [
+        "2027-01-01 00:00:00 UTC (UTC+0000)",
+        "2027-01-01 00:10:00 UTC (UTC+0000)",
+        "2027-01-01 00:20:00 UTC (UTC+0000)",
+    ]
+    assert widget.frame is not None and len(widget.frame) == 3
+    assert "3 upcoming fire(s) in 1 lane(s)" in widget.status.value
+
+
+def test_bad_input_shows_in_the_status_line_and_raises() -> None:
+    with pytest.raises(TypeError, match="obj: expected a Trigger"):
+        Timeline(42)
+
+
+def job() -> None:
+    pass
+
+
+@pytest.mark.anyio
+async def test_timeline_follows_a_running_scheduler() -> None:
+    clock = nbsched.FakeClock(START)
+    async with nbsched.AsyncScheduler(clock=clock) as scheduler:
+        await scheduler.add_schedule(
+            job, IntervalTrigger(minutes=1, start_time=START + timedelta(minutes=1)), id="a"
+        )
+        widget = Timeline(scheduler, limit=2)
+        assert [r["schedule_id"] for r in drawn_rows(widget)] == ["a", "a"]
+
+        scheduler.start_in_background()
+        await scheduler.add_schedule(
+            job, IntervalTrigger(hours=1, start_time=START + timedelta(minutes=90)), id="b"
+        )
+        await clock.advance(timedelta(minutes=2))
+
+        rows = drawn_rows(widget)
+        widget.close()
+        await scheduler.stop()
+        await scheduler.wait_until_stopped()
+
+    # two past runs of "a" (coloured by outcome), its next two fires, and the new lane "b"
+    assert [(r["schedule_id"], r["status"], r["when"][11:16]) for r in rows] == [
+        ("a", "success", "00:01"),
+        ("a", "success", "00:02"),
+        ("a", "upcoming", "00:03"),
+        ("a", "upcoming", "00:04"),
+        ("b", "upcoming", "01:30"),
+        ("b", "upcoming", "02:30"),
+    ]
