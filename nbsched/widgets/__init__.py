@@ -11,6 +11,8 @@ from typing import Any
 
 # name -> module (relative to this package); widget modules add their public names here
 _LAZY = {
+    "Dashboard": ".dashboard",
+    "EventLog": ".event_log",
     "Timeline": ".timeline",
 }
 

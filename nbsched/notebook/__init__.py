@@ -1,0 +1,66 @@
+"""The notebook layer: ``%load_ext nbsched``, the scheduling cell magics and ``%sched``.
+
+``%load_ext nbsched`` starts an :class:`~nbsched.AsyncScheduler` as one task on the kernel's own
+running event loop (no thread, no second loop). Schedules are kept in memory, or in the SQLite
+file named by ``$NBSCHED_STORE`` or recorded by an earlier ``%sched store PATH``; cell schedules
+found there come back with an output area in the ``%load_ext`` cell. ``%unload_ext nbsched``
+and kernel shutdown stop the scheduler.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+__all__ = ["load_ipython_extension", "unload_ipython_extension", "load"]
+
+_MAGIC_NAMES = {"cell": ("every", "cron", "at"), "line": ("sched",)}
+
+
+def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any:
+    """What ``%load_ext nbsched`` does, with the store and clock injectable (for tests).
+
+    Must run on the kernel's event loop thread with the loop running (as extension loading
+    does in ipykernel 6 and 7). Returns the :class:`~nbsched.notebook._state.NotebookScheduler`.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    from ._magics import SchedMagics
+    from ._state import NotebookScheduler, current, default_store_path, install
+
+    existing = current()
+    if existing is not None:
+        return existing
+    path = store_path if store_path is not None else default_store_path()
+    holder = NotebookScheduler(shell, store_path=path, clock=clock)
+    install(shell, holder)
+    shell.register_magics(SchedMagics)
+    restored = None
+    if holder.store_path is not None:
+        restored = widgets.VBox()
+        note = widgets.HTML(
+            f"<small>nbsched: schedules are kept in <code>{html.escape(holder.store_path)}"
+            f"</code>; the output of the cells scheduled there appears below</small>"
+        )
+        display(widgets.VBox([note, restored]))
+    holder.start(restored)
+    return holder
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbsched``."""
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext nbsched``: stop the scheduler and remove the magics."""
+    from ._state import current, uninstall
+
+    holder = current()
+    if holder is not None:
+        uninstall(ipython, holder)
+    magics = ipython.magics_manager.magics
+    for kind, names in _MAGIC_NAMES.items():
+        for name in names:
+            magics[kind].pop(name, None)

@@ -1,0 +1,220 @@
+"""Route each run of a scheduled cell to the output area of the cell that defined it.
+
+Why not ``print`` and let the kernel route it: a job runs between (or during) other cells'
+executions, and where the kernel sends background output changed across ipykernel 6.29, 7.0
+and 7.1 (the parent header is a global in 6.x and a context variable in 7.x, so output lands
+in the latest cell or in the cell that started the scheduler). ``with Output():`` relies on
+that same parent header.
+
+What we do instead: the defining cell displays a :class:`CellOutput` (an ``ipywidgets.Output``
+under a one-line status). A run swaps ``sys.stdout``, ``sys.stderr`` and the shell's display
+publisher for collectors (:class:`RunCapture`) and writes what it collected into the widget's
+``outputs`` trait. A trait change is a comm message addressed to that widget's model, which
+every front end applies to the widget wherever it is displayed, whichever cell the kernel is
+running. Runs happen on the kernel's main thread, so swapping the globals cannot interleave
+with another cell's code.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from types import TracebackType
+from typing import Any
+
+import ipywidgets as widgets
+from IPython.core.displaypub import DisplayPublisher
+
+__all__ = ["CellOutput", "RunCapture"]
+
+#: Seconds between two widget updates while a run is still producing output.
+FLUSH_INTERVAL = 0.2
+
+
+class CellOutput:
+    """The output area of one scheduled cell: a status line above an ``Output`` widget.
+
+    :param schedule_id: the schedule whose runs land here
+    :param append: keep every run's output (``True``) or replace it on each run
+    """
+
+    def __init__(self, schedule_id: str, *, append: bool = False):
+        self.schedule_id = schedule_id
+        self.append = append
+        self.status = widgets.HTML(layout=widgets.Layout(margin="0 0 2px 0"))
+        self.output = widgets.Output()
+        self.widget = widgets.VBox([self.status, self.output])
+
+    def set_status(self, html: str) -> None:
+        """Show ``html`` (already escaped) in the status line."""
+        if self.status.value != html:
+            self.status.value = html
+
+    def capture(self, shell: Any) -> RunCapture:
+        """A context manager that collects one run's output into this area."""
+        return RunCapture(self, shell)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class _Stream(io.TextIOBase):
+    """A text stream whose writes become ``stream`` outputs of the run."""
+
+    def __init__(self, capture: RunCapture, name: str):
+        super().__init__()
+        self._capture = capture
+        self._name = name
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if text:
+            self._capture.add_stream(self._name, text)
+        return len(text)
+
+
+class _Publisher(DisplayPublisher):
+    """Collects ``display()``, ``update_display()`` and ``clear_output()`` of a run."""
+
+    def __init__(self, capture: RunCapture, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._capture = capture
+
+    def publish(  # type: ignore[override]
+        self,
+        data: dict[str, Any],
+        metadata: dict[str, Any] | None = None,
+        source: Any = None,
+        *,
+        transient: dict[str, Any] | None = None,
+        update: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        output: dict[str, Any] = {
+            "output_type": "display_data",
+            "data": dict(data),
+            "metadata": dict(metadata or {}),
+        }
+        if transient:
+            output["transient"] = dict(transient)
+        self._capture.add_display(output, update=update)
+
+    def clear_output(self, wait: bool = False) -> None:
+        self._capture.clear(wait=wait)
+
+
+class RunCapture:
+    """Collects one run's outputs (nbformat dicts) and writes them into a :class:`CellOutput`.
+
+    Use as a context manager around the run; :meth:`add_error` records a traceback.
+    """
+
+    def __init__(self, target: CellOutput, shell: Any):
+        self._target = target
+        self._shell = shell
+        self._previous: tuple[dict[str, Any], ...] = target.output.outputs if target.append else ()
+        self.outputs: list[dict[str, Any]] = []
+        self._clear_pending = False
+        self._dirty = False
+        self._last_flush = 0.0
+        self._saved: tuple[Any, Any, Any] | None = None
+
+    def __enter__(self) -> RunCapture:
+        self._saved = (sys.stdout, sys.stderr, self._shell.display_pub)
+        sys.stdout = _Stream(self, "stdout")
+        sys.stderr = _Stream(self, "stderr")
+        self._shell.display_pub = _Publisher(self, shell=self._shell)
+        self._last_flush = time.monotonic()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._saved is not None
+        sys.stdout, sys.stderr, self._shell.display_pub = self._saved
+        self._saved = None
+        self.flush()
+
+    # --- collecting -------------------------------------------------------------------------
+
+    def add_stream(self, name: str, text: str) -> None:
+        self._take_pending_clear()
+        last = self.outputs[-1] if self.outputs else None
+        if last is not None and last["output_type"] == "stream" and last["name"] == name:
+            self.outputs[-1] = {**last, "text": last["text"] + text}
+        else:
+            self.outputs.append({"output_type": "stream", "name": name, "text": text})
+        self._changed()
+
+    def add_display(self, output: dict[str, Any], *, update: bool = False) -> None:
+        display_id = output.get("transient", {}).get("display_id")
+        if update:
+            # update_display(): replace every output that carries the same display id
+            for index, existing in enumerate(self.outputs):
+                if display_id and existing.get("transient", {}).get("display_id") == display_id:
+                    self.outputs[index] = output
+            self._changed()
+            return
+        self._take_pending_clear()
+        self.outputs.append(output)
+        self._changed()
+
+    def add_error(self, ename: str, evalue: str, traceback: list[str]) -> None:
+        """Record an exception the way a cell shows it (``traceback`` may hold ANSI colours)."""
+        self._take_pending_clear()
+        self.outputs.append(
+            {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": traceback}
+        )
+        self._changed()
+
+    def clear(self, *, wait: bool = False) -> None:
+        """``clear_output()``: forget this run's outputs so far (now, or at the next output)."""
+        if wait:
+            self._clear_pending = True
+        else:
+            self.outputs.clear()
+            self._changed()
+
+    def _take_pending_clear(self) -> None:
+        if self._clear_pending:
+            self._clear_pending = False
+            self.outputs.clear()
+
+    def _changed(self) -> None:
+        self._dirty = True
+        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
+            self.flush()
+
+    # --- writing into the widget ------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the outputs collected so far into the cell's ``Output`` widget."""
+        self._last_flush = time.monotonic()
+        if not self._dirty and self._target.append:
+            return
+        self._dirty = False
+        # the widget serializes its outputs; strip the kernel-only 'transient' key
+        shown = tuple(
+            {key: value for key, value in output.items() if key != "transient"}
+            for output in self.outputs
+        )
+        outputs = self._previous + shown
+        if self._target.output.outputs != outputs:
+            self._target.output.outputs = outputs

@@ -1,0 +1,129 @@
+"""How a cell becomes a task: its source runs in the user's namespace on the kernel's thread.
+
+Every scheduled cell is a schedule of one task, :data:`TASK_ID`, whose function is
+:func:`run_cell` (stored by import reference, so a file store can restore it in a new kernel)
+and whose arguments are the cell's source and its schedule id. The task uses the ``"loop"``
+executor: the code runs on the kernel's main thread, between other cells, so it may touch the
+user's variables, widgets and plots like any cell. A cell must therefore be quick; while it
+runs, the kernel (and every other schedule) waits.
+"""
+
+from __future__ import annotations
+
+import ast
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from types import CodeType
+from typing import Any
+
+from IPython.core.error import UsageError
+
+__all__ = ["TASK_ID", "CompiledCell", "CellInterrupted", "compile_cell", "run_cell"]
+
+#: The id of the task that runs scheduled cells.
+TASK_ID = "nbsched.notebook:cell"
+
+
+class CellInterrupted(Exception):
+    """A scheduled cell was interrupted (the user pressed "interrupt kernel")."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCell:
+    """A cell's code, ready to run: its statements and, if it ends in one, the expression
+    whose value is displayed like a cell's result."""
+
+    body: CodeType
+    result: CodeType | None
+
+
+def compile_cell(shell: Any, source: str) -> CompiledCell:
+    """Compile a cell the way IPython would (``%magics``, ``!shell`` lines included).
+
+    Raises ``UsageError`` (one line in the cell) on a syntax error or a top-level ``await``.
+    """
+    transformed = shell.transform_cell(source)
+    filename = shell.compile.cache(transformed, 0, source)
+    try:
+        tree = ast.parse(transformed, filename=filename)
+        result: CodeType | None = None
+        last = tree.body[-1] if tree.body else None
+        if isinstance(last, ast.Expr) and not transformed.rstrip().endswith(";"):
+            tree.body.pop()
+            result = compile(ast.Expression(last.value), filename, "eval")
+        body = compile(tree, filename, "exec")
+    except SyntaxError as exc:
+        if "await" in str(exc.msg) or "async" in str(exc.msg):
+            raise UsageError(
+                "a scheduled cell cannot use top-level await; schedule an async function "
+                "with the scheduler instead"
+            ) from None
+        raise UsageError(f"syntax error in the cell, line {exc.lineno}: {exc.msg}") from None
+    return CompiledCell(body=body, result=result)
+
+
+def run_cell(*, source: str, schedule_id: str) -> None:
+    """Run one scheduled cell and route its output to the cell that scheduled it.
+
+    This is the task function behind every ``%%every`` / ``%%cron`` / ``%%at`` cell. An
+    exception is shown as a traceback in the cell's output area and raised again, so that the
+    job's outcome is ``error``.
+    """
+    from IPython import get_ipython
+
+    from ._state import current
+
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError("scheduled cells run only inside IPython or a Jupyter kernel")
+    state = current()
+    route = state.outputs.get(schedule_id) if state is not None else None
+    cell = compile_cell(shell, source)
+    if route is None:
+        _execute(shell, cell)  # nowhere to route to: the kernel decides where output goes
+        return
+    with route.capture(shell) as capture, _interruptible():
+        try:
+            _execute(shell, cell)
+        except (Exception, KeyboardInterrupt) as exc:
+            etype, value, tb = sys.exc_info()
+            # tb is this frame; its successor is the cell's own code
+            frames = tb.tb_next if tb is not None else None
+            lines = shell.InteractiveTB.structured_traceback(etype, value, frames)
+            capture.add_error(type(exc).__name__, str(exc), list(lines))
+            if state is not None:
+                state.run_failed(schedule_id)
+            if isinstance(exc, KeyboardInterrupt):
+                raise CellInterrupted(f"cell {schedule_id!r} was interrupted") from None
+            raise
+
+
+def _execute(shell: Any, cell: CompiledCell) -> None:
+    namespace = shell.user_ns
+    exec(cell.body, namespace)
+    if cell.result is not None:
+        value = eval(cell.result, namespace)
+        if value is not None:
+            from IPython.display import display
+
+            display(value)
+
+
+class _interruptible:
+    """Let "interrupt kernel" stop a runaway scheduled cell.
+
+    ipykernel ignores SIGINT while it is idle and only installs Python's handler while a cell
+    executes; a scheduled run happens between cells, so it installs the handler itself.
+    """
+
+    def __enter__(self) -> None:
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)

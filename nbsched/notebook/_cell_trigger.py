@@ -1,0 +1,98 @@
+"""The trigger of a scheduled cell: another trigger plus ``--now`` and ``--times N``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .._marshalling import trigger_from_state, trigger_to_state
+from ..abc import Trigger
+
+__all__ = ["CellTrigger"]
+
+
+class CellTrigger(Trigger):
+    """Wraps ``trigger``: fires at ``first_fire`` first (``--now``), then at the wrapped
+    trigger's times after it, and stops after ``times`` fires (``--times``) when given.
+
+    Its state is plain data like any trigger's, so a cell's schedule survives in a file store.
+    """
+
+    __slots__ = ("_trigger", "_times", "_fired", "_first_fire", "_last")
+
+    def __init__(
+        self, trigger: Trigger, *, times: int | None = None, first_fire: datetime | None = None
+    ):
+        if not isinstance(trigger, Trigger):
+            raise TypeError(f"trigger: expected a Trigger, got {type(trigger).__name__}")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
+            raise TypeError(f"times: expected an int, got {type(times).__name__} {times!r}")
+        if times is not None and times < 1:
+            raise ValueError(f"times: must be at least 1, got {times!r}")
+        if first_fire is not None and first_fire.tzinfo is None:
+            raise ValueError(f"first_fire: {first_fire!r} is a naive datetime")
+        self._trigger = trigger
+        self._times = times
+        self._fired = 0
+        self._first_fire = first_fire
+        self._last: datetime | None = None
+
+    @property
+    def trigger(self) -> Trigger:
+        """The wrapped trigger."""
+        return self._trigger
+
+    @property
+    def times(self) -> int | None:
+        """How many fires in all (``None``: as many as the wrapped trigger gives)."""
+        return self._times
+
+    def next(self) -> datetime | None:
+        if self._times is not None and self._fired >= self._times:
+            return None
+        if self._first_fire is not None:
+            fire_time, self._first_fire = self._first_fire, None
+        else:
+            fire_time = self._trigger.next()
+            while fire_time is not None and self._last is not None and fire_time <= self._last:
+                fire_time = self._trigger.next()
+            if fire_time is None:
+                return None
+        self._fired += 1
+        self._last = fire_time
+        return fire_time
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "trigger": trigger_to_state(self._trigger),
+            "times": self._times,
+            "fired": self._fired,
+            "first_fire": self._first_fire.isoformat() if self._first_fire else None,
+            "last": self._last.isoformat() if self._last else None,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("version") != 1:
+            raise ValueError(
+                f"CellTrigger: cannot restore state version {state.get('version')!r} "
+                f"(this nbsched knows version 1)"
+            )
+        self._trigger = trigger_from_state(state["trigger"])
+        self._times = state["times"]
+        self._fired = state["fired"]
+        first, last = state["first_fire"], state["last"]
+        self._first_fire = datetime.fromisoformat(first) if first else None
+        self._last = datetime.fromisoformat(last) if last else None
+
+    def __str__(self) -> str:
+        text = str(self._trigger)
+        if self._times is not None:
+            text += f", {self._times} time{'s' if self._times != 1 else ''} in all"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"CellTrigger({self._trigger!r}, times={self._times!r}, "
+            f"first_fire={self._first_fire!r})"
+        )

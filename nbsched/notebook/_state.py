@@ -1,0 +1,503 @@
+"""The kernel's scheduler: one :class:`NotebookScheduler` per kernel, made by ``%load_ext``.
+
+It owns the :class:`~nbsched.AsyncScheduler` running as one task on the kernel's own event loop,
+the output area of every scheduled cell, the run statistics the dashboards show, and the file
+store choice. Magics run synchronously on the loop's thread and cannot await the scheduler, so
+they hand their work to :meth:`NotebookScheduler.submit`, which runs it as soon as the cell
+returns, in submission order (a ``%sched pause x`` never overtakes the ``%%every --id x`` cell
+above it); results appear in small widgets the magic displayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import hashlib
+import html
+import logging
+import os
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from .._enums import ConflictPolicy
+from .._localzone import get_local_timezone
+from ..abc import Trigger
+from ..events import Event, ScheduleAdded, ScheduleRemoved, ScheduleUpdated
+from ..widgets._format import format_duration, format_moment
+from ..widgets.dashboard import Dashboard, RunTracker, outcome_html
+from ._cell_output import CellOutput
+from ._cell_task import TASK_ID, run_cell
+
+__all__ = [
+    "CELL_METADATA_KEY",
+    "STORE_CHOICE_FILE",
+    "STORE_ENV",
+    "CellSpec",
+    "NotebookScheduler",
+    "current",
+    "default_store_path",
+]
+
+#: Environment variable naming a SQLite file for ``%load_ext nbsched`` to use.
+STORE_ENV = "NBSCHED_STORE"
+#: File in the kernel's working directory where ``%sched store PATH`` records its choice.
+STORE_CHOICE_FILE = ".nbsched-store"
+#: Key of a scheduled cell's details in its schedule's ``metadata``.
+CELL_METADATA_KEY = "nbsched_cell"
+#: How many ``%sched`` dashboards keep updating at once (older ones freeze).
+LIVE_DASHBOARDS = 3
+
+_logger = logging.getLogger(__name__)
+_current: NotebookScheduler | None = None
+
+
+def current() -> NotebookScheduler | None:
+    """The kernel's scheduler holder, or ``None`` before ``%load_ext nbsched``."""
+    return _current
+
+
+def _set_current(holder: NotebookScheduler | None) -> None:
+    global _current
+    _current = holder
+
+
+def default_store_path(cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """The SQLite file ``%load_ext`` opens: ``$NBSCHED_STORE``, else the path recorded by
+    ``%sched store PATH`` in ``.nbsched-store`` of the working directory, else ``None``
+    (memory)."""
+    from_env = os.environ.get(STORE_ENV, "").strip()
+    if from_env:
+        return from_env
+    choice = Path(cwd or os.getcwd()) / STORE_CHOICE_FILE
+    try:
+        recorded = choice.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return recorded or None
+
+
+def cell_identity(shell: Any) -> str | None:
+    """The id of the cell being executed, as the front end sent it (``cellId`` in the
+    execute request's metadata: JupyterLab, Notebook 7, VS Code and nbclient send it)."""
+    kernel = getattr(shell, "kernel", None)
+    parent: Any = None
+    get_parent = getattr(kernel, "get_parent", None)
+    if callable(get_parent):
+        try:
+            parent = get_parent()
+        except Exception:  # no request yet
+            parent = None
+    if not isinstance(parent, dict):
+        parent = getattr(shell, "parent_header", None)
+    metadata = parent.get("metadata") if isinstance(parent, dict) else None
+    cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
+    return cell_id if isinstance(cell_id, str) and cell_id else None
+
+
+def default_schedule_id(cell_id: str | None, source: str) -> str:
+    """``cell-<8 hex>`` from the cell id, or from the cell's code when there is no cell id."""
+    basis = cell_id if cell_id else source.strip()
+    return "cell-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:8]
+
+
+@dataclass(slots=True, kw_only=True)
+class CellSpec:
+    """A cell to schedule, as the magic understood it."""
+
+    schedule_id: str
+    cell_id: str | None
+    source: str
+    trigger: Trigger
+    magic: str
+    append: bool = False
+    stop_on_error: bool = False
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            CELL_METADATA_KEY: {
+                "cell_id": self.cell_id,
+                "magic": self.magic,
+                "append": self.append,
+                "stop_on_error": self.stop_on_error,
+            }
+        }
+
+
+@dataclass(slots=True)
+class _RouteInfo:
+    trigger_text: str = ""
+    next_fire_time: datetime | None = None
+    paused: bool = False
+    state: str = "scheduling…"
+    stop_on_error: bool = False
+
+
+class NotebookScheduler:
+    """The kernel's scheduler and everything the notebook layer keeps about it.
+
+    :param shell: the IPython shell
+    :param store_path: a SQLite file to keep schedules in (``None``: memory)
+    :param clock: the scheduler's clock (tests pass a :class:`~nbsched.FakeClock`)
+    """
+
+    def __init__(self, shell: Any, *, store_path: str | None = None, clock: Any = None):
+        self.shell = shell
+        self.clock = clock
+        self.store_path: str | None = None
+        self.outputs: dict[str, CellOutput] = {}
+        self._info: dict[str, _RouteInfo] = {}
+        self.dashboards: list[Dashboard] = []
+        self.scheduler: Any = None
+        self.tracker: RunTracker | None = None
+        self._subscriptions: list[Any] = []
+        self._tail: asyncio.Task[Any] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._status_pending: set[str] = set()
+        self._closed = False
+        self._start_scheduler(store_path)
+
+    # --- the scheduler ----------------------------------------------------------------------
+
+    def _start_scheduler(self, store_path: str | None) -> None:
+        from .._schedulers.async_ import AsyncScheduler
+
+        store = None
+        if store_path is not None:
+            from ..datastores.sqlite import SQLiteDataStore
+
+            store_path = os.path.abspath(os.path.expanduser(store_path))
+            store = SQLiteDataStore(store_path)
+        scheduler = AsyncScheduler(store, clock=self.clock)
+        self.clock = scheduler.clock
+        scheduler.start_in_background()
+        self.scheduler = scheduler
+        self.store_path = store_path
+        self.tracker = RunTracker(scheduler)
+        self.tracker.listen(self._update_status)
+        self._subscriptions = [
+            scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved])
+        ]
+
+    async def _prepare(self, restored: widgets.VBox | None) -> list[str]:
+        """Register the cell task and give restored cell schedules an output area."""
+        await self.scheduler.configure_task(TASK_ID, func=run_cell, job_executor="loop")
+        found = []
+        for schedule in await self.scheduler.get_schedules():
+            details = schedule.metadata.get(CELL_METADATA_KEY)
+            if schedule.task_id != TASK_ID or not isinstance(details, dict):
+                continue
+            found.append(schedule.id)
+            if schedule.id in self.outputs:
+                continue
+            route = CellOutput(schedule.id, append=bool(details.get("append")))
+            self.outputs[schedule.id] = route
+            self._info[schedule.id] = _RouteInfo(
+                trigger_text=str(schedule.trigger),
+                next_fire_time=schedule.next_fire_time,
+                paused=schedule.paused,
+                state="restored",
+                stop_on_error=bool(details.get("stop_on_error")),
+            )
+            self._update_status(schedule.id)
+            if restored is not None:
+                restored.children = (*restored.children, route.widget)
+        return found
+
+    def start(self, restored: widgets.VBox | None = None) -> asyncio.Task[Any]:
+        """Finish starting: register the cell task, restore stored cell schedules (their output
+        areas go into ``restored``)."""
+        return self.submit("start the scheduler", lambda: self._prepare(restored))
+
+    # --- ordered operations ------------------------------------------------------------------
+
+    def submit(
+        self,
+        what: str,
+        factory: Callable[[], Coroutine[Any, Any, Any]],
+        *,
+        report: Callable[[str | None, BaseException | None], None] | None = None,
+    ) -> asyncio.Task[Any]:
+        """Run ``factory()`` on the loop after every operation submitted before it.
+
+        ``report(None, None)`` is called on success, ``report(message, exc)`` on failure
+        (the message reads "could not <what>: <error>"); without ``report`` failures are logged.
+        """
+        loop = asyncio.get_running_loop()
+        previous = self._tail
+
+        async def run() -> Any:
+            if previous is not None and not previous.done():
+                await asyncio.wait({previous})
+            return await factory()
+
+        task = loop.create_task(run())
+        self._tail = task
+        self._track(task)
+
+        def done(task: asyncio.Task[Any]) -> None:
+            if task.cancelled():
+                return
+            exc = task.exception()
+            message = None if exc is None else f"could not {what}: {_describe_error(exc)}"
+            if report is not None:
+                report(message, exc)
+            elif exc is not None:
+                _logger.error("%s", message)
+
+        task.add_done_callback(done)
+        return task
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def settle(self) -> None:
+        """Wait until every submitted operation and status update has finished."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    # --- scheduled cells ---------------------------------------------------------------------
+
+    def define_cell(self, spec: CellSpec) -> CellOutput:
+        """Schedule a cell (replacing its earlier schedule) and return its output area."""
+        route = CellOutput(spec.schedule_id, append=spec.append)
+        self.outputs[spec.schedule_id] = route
+        self._info[spec.schedule_id] = _RouteInfo(
+            trigger_text=str(spec.trigger), stop_on_error=spec.stop_on_error
+        )
+        self._update_status(spec.schedule_id)
+
+        def report(message: str | None, exc: BaseException | None) -> None:
+            if message is not None:
+                self._info[spec.schedule_id].state = "failed"
+                route.set_status(f"<span style='color:#c62828'>{html.escape(message)}</span>")
+
+        self.submit(f"schedule {spec.schedule_id!r}", lambda: self._define(spec), report=report)
+        return route
+
+    async def _define(self, spec: CellSpec) -> None:
+        scheduler = self.scheduler
+        if spec.cell_id is not None:
+            # the same cell run again under another --id: its old schedule goes
+            for schedule in await scheduler.get_schedules():
+                details = schedule.metadata.get(CELL_METADATA_KEY)
+                if (
+                    schedule.id != spec.schedule_id
+                    and isinstance(details, dict)
+                    and details.get("cell_id") == spec.cell_id
+                ):
+                    await scheduler.remove_schedule(schedule.id)
+                    self.outputs.pop(schedule.id, None)
+                    self._info.pop(schedule.id, None)
+        await scheduler.add_schedule(
+            TASK_ID,
+            spec.trigger,
+            id=spec.schedule_id,
+            kwargs={"source": spec.source, "schedule_id": spec.schedule_id},
+            metadata=spec.metadata(),
+            conflict_policy=ConflictPolicy.replace,
+        )
+        info = self._info.get(spec.schedule_id)
+        if info is not None and info.state == "scheduling…":
+            info.state = ""
+        self._refresh_status(spec.schedule_id)
+
+    def run_failed(self, schedule_id: str) -> None:
+        """Called by a cell run that raised: pause the schedule if it asked for that."""
+        info = self._info.get(schedule_id)
+        if info is not None and info.stop_on_error:
+            info.state = "paused after an error"
+            self.submit(
+                f"pause {schedule_id!r}", lambda: self.scheduler.pause_schedule(schedule_id)
+            )
+
+    # --- status lines -------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        schedule_id = getattr(event, "schedule_id", None)
+        if schedule_id not in self._info:
+            return
+        info = self._info[schedule_id]
+        if isinstance(event, ScheduleRemoved):
+            info.state = "finished" if event.finished else "removed"
+            info.next_fire_time = None
+            self._update_status(schedule_id)
+        else:
+            info.next_fire_time = event.next_fire_time  # type: ignore[attr-defined]
+            self._update_status(schedule_id)
+            self._refresh_status(schedule_id)
+
+    def _refresh_status(self, schedule_id: str) -> None:
+        """Reread a schedule (for its paused flag and trigger text) and redraw its status."""
+        if schedule_id in self._status_pending or self._closed:
+            return
+        self._status_pending.add(schedule_id)
+
+        async def reread() -> None:
+            try:
+                schedule = await self.scheduler.get_schedule(schedule_id)
+            except Exception:
+                return
+            finally:
+                self._status_pending.discard(schedule_id)
+            info = self._info.get(schedule_id)
+            if info is None:
+                return
+            info.paused = schedule.paused
+            info.next_fire_time = schedule.next_fire_time
+            info.trigger_text = str(schedule.trigger)
+            self._update_status(schedule_id)
+
+        self._track(asyncio.get_running_loop().create_task(reread()))
+
+    def _update_status(self, schedule_id: str) -> None:
+        route = self.outputs.get(schedule_id)
+        info = self._info.get(schedule_id)
+        if route is None or info is None:
+            return
+        parts = [f"<code>{html.escape(schedule_id)}</code>", html.escape(info.trigger_text)]
+        now = self.clock.now()
+        if info.state in ("removed", "finished", "failed", "scheduling…"):
+            parts.append(f"<i>{html.escape(info.state)}</i>")
+        elif info.paused:
+            parts.append(f"<i>paused{' after an error' if 'error' in info.state else ''}</i>")
+        elif info.next_fire_time is not None:
+            moment = format_moment(info.next_fire_time, now=now, tz=get_local_timezone())
+            parts.append(f"next {html.escape(moment)}")
+        stats = self.tracker.stats.get(schedule_id) if self.tracker else None
+        if stats is not None and (stats.runs or stats.running):
+            parts.append(f"{stats.runs} run{'s' if stats.runs != 1 else ''}")
+            parts.append(outcome_html(stats))
+            if stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1:
+                parts.append(f"started {html.escape(format_duration(stats.last_lateness))} late")
+        route.set_status(
+            "<span style='font-size:90%;color:#555'>⏱ " + " · ".join(parts) + "</span>"
+        )
+
+    # --- dashboards ---------------------------------------------------------------------------
+
+    def dashboard(self) -> Dashboard:
+        """A new live :class:`~nbsched.widgets.Dashboard` (the oldest live ones freeze)."""
+        board = Dashboard(self.scheduler, tracker=self.tracker)
+        self.dashboards.append(board)
+        while len(self.dashboards) > LIVE_DASHBOARDS:
+            self.dashboards.pop(0).stop_updating()
+        return board
+
+    # --- the store ----------------------------------------------------------------------------
+
+    def switch_store(
+        self,
+        path: str | None,
+        restored: widgets.VBox,
+        report: Callable[[str | None, BaseException | None], None],
+    ) -> asyncio.Task[Any]:
+        """Move to the SQLite file ``path`` (``None``: memory), carrying the cell schedules
+        over, restoring the file's, and recording the choice for the next ``%load_ext``."""
+        return self.submit(
+            "switch the store", lambda: self._switch_store(path, restored), report=report
+        )
+
+    async def _switch_store(self, path: str | None, restored: widgets.VBox) -> None:
+        old = self.scheduler
+        carried = [s for s in await old.get_schedules() if s.task_id == TASK_ID]
+        self._detach()
+        await old.stop()
+        self._start_scheduler(path)
+        await self._prepare(None)
+        for schedule in carried:
+            await self.scheduler.add_schedule(
+                TASK_ID,
+                schedule.trigger,
+                id=schedule.id,
+                kwargs=schedule.kwargs,
+                metadata=schedule.metadata,
+                paused=schedule.paused,
+                conflict_policy=ConflictPolicy.replace,
+            )
+        await self._prepare(restored)
+        choice = Path.cwd() / STORE_CHOICE_FILE
+        if self.store_path is None:
+            choice.unlink(missing_ok=True)
+        else:
+            choice.write_text(self.store_path + "\n", encoding="utf-8")
+
+    def _detach(self) -> None:
+        for subscription in self._subscriptions:
+            subscription.unsubscribe()
+        self._subscriptions = []
+        if self.tracker is not None:
+            self.tracker.close()
+        for board in self.dashboards:
+            board.stop_updating()
+            board.status.value = "<i>the scheduler was replaced: run <code>%sched</code></i>"
+        self.dashboards.clear()
+
+    # --- stopping -----------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the scheduler to stop (it finishes on the loop); safe from the loop's thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self._detach()
+        if self.scheduler is not None:
+            self.scheduler.request_stop()
+
+    async def stop(self) -> None:
+        """Stop the scheduler and wait for it."""
+        self.request_stop()
+        await self.scheduler.wait_until_stopped()
+
+
+def _describe_error(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def install(shell: Any, holder: NotebookScheduler) -> None:
+    """Make ``holder`` the kernel's scheduler and stop it when the kernel shuts down."""
+    _set_current(holder)
+
+    def on_exit_now(change: dict[str, Any]) -> None:
+        if change.get("new"):
+            holder.request_stop()
+
+    try:
+        shell.observe(on_exit_now, "exit_now")
+    except Exception:  # not a traitlets shell (never in IPython)
+        pass
+    holder._exit_observer = on_exit_now  # type: ignore[attr-defined]
+    atexit.register(_stop_at_exit, holder)
+
+
+def uninstall(shell: Any, holder: NotebookScheduler) -> None:
+    """Undo :func:`install` and ask the scheduler to stop."""
+    observer = getattr(holder, "_exit_observer", None)
+    if observer is not None:
+        try:
+            shell.unobserve(observer, "exit_now")
+        except Exception:
+            pass
+    atexit.unregister(_stop_at_exit)
+    holder.request_stop()
+    if _current is holder:
+        _set_current(None)
+
+
+def _stop_at_exit(holder: NotebookScheduler) -> None:
+    # The kernel's loop has stopped by now; give the scheduler's task a short run to close the
+    # store cleanly if the loop can still run at all.
+    holder.request_stop()
+    loop = getattr(holder.scheduler, "_loop", None)
+    if loop is None or loop.is_closed() or loop.is_running():
+        return
+    try:
+        loop.run_until_complete(asyncio.wait_for(holder.scheduler.wait_until_stopped(), 2))
+    except Exception:
+        pass

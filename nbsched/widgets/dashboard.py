@@ -1,0 +1,434 @@
+"""A live table of a scheduler's schedules, with pause / resume / run now / remove buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from uuid import UUID
+
+import ipywidgets as widgets
+
+from .._enums import JobOutcome
+from .._localzone import get_local_timezone
+from ..events import (
+    Event,
+    JobAcquired,
+    JobReleased,
+    ScheduleAdded,
+    ScheduleRemoved,
+    SchedulerStarted,
+    SchedulerStopped,
+    ScheduleUpdated,
+)
+from ._format import format_duration, format_moment, format_remaining
+
+__all__ = ["Dashboard", "RunStats", "RunTracker"]
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RunStats:
+    """What the runs of one schedule did so far (since the tracker started).
+
+    :ivar runs: finished runs
+    :ivar failures: runs that ended in an error
+    :ivar running: a run is in progress
+    :ivar last_outcome: how the last run ended
+    :ivar last_duration: how long it took
+    :ivar last_lateness: how long after its scheduled time it started (a busy kernel delays
+        every fire: this shows by how much)
+    :ivar last_error: ``"ExceptionType: message"`` of the last failed run
+    """
+
+    runs: int = 0
+    failures: int = 0
+    running: bool = False
+    last_outcome: JobOutcome | None = None
+    last_duration: timedelta | None = None
+    last_lateness: timedelta | None = None
+    last_error: str | None = None
+
+
+class RunTracker:
+    """Keeps :class:`RunStats` per schedule id from a scheduler's job events.
+
+    Jobs started by hand for a schedule (``run now``) have no schedule id of their own; call
+    :meth:`adopt` with the job id to count them for the schedule.
+    """
+
+    def __init__(self, scheduler: Any):
+        self.stats: dict[str, RunStats] = {}
+        self._adopted: dict[UUID, str] = {}
+        self._listeners: list[Callable[[str], None]] = []
+        self._subscription = scheduler.subscribe(self._on_event, [JobAcquired, JobReleased])
+
+    def adopt(self, job_id: UUID, schedule_id: str) -> None:
+        """Count the job ``job_id`` as a run of ``schedule_id``."""
+        self._adopted[job_id] = schedule_id
+
+    def listen(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(schedule_id)`` whenever that schedule's stats change."""
+        self._listeners.append(callback)
+
+    def unlisten(self, callback: Callable[[str], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def close(self) -> None:
+        """Stop tracking."""
+        self._subscription.unsubscribe()
+        self._listeners.clear()
+
+    def _schedule_of(self, event: JobAcquired | JobReleased, *, last: bool) -> str | None:
+        if event.schedule_id is not None:
+            return event.schedule_id
+        if last:
+            return self._adopted.pop(event.job_id, None)
+        return self._adopted.get(event.job_id)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, JobAcquired):
+            schedule_id = self._schedule_of(event, last=False)
+            if schedule_id is None:
+                return
+            self.stats.setdefault(schedule_id, RunStats()).running = True
+        elif isinstance(event, JobReleased):
+            schedule_id = self._schedule_of(event, last=True)
+            if schedule_id is None:
+                return
+            stats = self.stats.setdefault(schedule_id, RunStats())
+            stats.running = False
+            stats.runs += 1
+            stats.last_outcome = event.outcome
+            stats.last_duration = (
+                event.finished_at - event.started_at
+                if event.finished_at is not None and event.started_at is not None
+                else None
+            )
+            stats.last_lateness = (
+                event.started_at - event.scheduled_start
+                if event.started_at is not None and event.scheduled_start is not None
+                else None
+            )
+            if event.outcome is not JobOutcome.success:
+                stats.failures += 1
+                stats.last_error = (
+                    f"{event.exception_type}: {event.exception_message}"
+                    if event.exception_type
+                    else event.outcome.name
+                )
+        else:
+            return
+        for listener in list(self._listeners):
+            listener(schedule_id)
+
+
+def outcome_html(stats: RunStats | None) -> str:
+    """The "last run" cell: ``✓ 0.012 s``, ``✗ ZeroDivisionError`` or ``running…``."""
+    if stats is None or (stats.last_outcome is None and not stats.running):
+        return "—"
+    if stats.running:
+        return "<i>running…</i>"
+    duration = html.escape(format_duration(stats.last_duration))
+    if stats.last_outcome is JobOutcome.success:
+        return f"<span style='color:#2e7d32'>✓ ok</span> {duration}"
+    error = html.escape(stats.last_error or "")
+    return (
+        f"<span style='color:#c62828' title='{error}'>✗ "
+        f"{html.escape(stats.last_outcome.name if stats.last_outcome else '')}</span> {duration}"
+    )
+
+
+_COLUMNS = (
+    ("id", "14em"),
+    ("trigger", "22em"),
+    ("next fire", "11em"),
+    ("remaining", "8em"),
+    ("runs", "4em"),
+    ("last run", "12em"),
+    ("lateness", "7em"),
+)
+
+
+def _cell(width: str, *, bold: bool = False) -> widgets.HTML:
+    layout = widgets.Layout(width=width, overflow="hidden", margin="0 4px 0 0")
+    cell = widgets.HTML(layout=layout)
+    if bold:
+        cell.add_class("nbsched-dashboard-head")
+    return cell
+
+
+class DashboardRow(widgets.HBox):
+    """One schedule's row: its cells (``row.cells["next fire"].value``) and four buttons."""
+
+    def __init__(self, schedule_id: str, dashboard: Dashboard):
+        self.schedule_id = schedule_id
+        self.cells = {name: _cell(width) for name, width in _COLUMNS}
+        self.cells["id"].value = f"<code>{html.escape(schedule_id)}</code>"
+        small = widgets.Layout(width="auto")
+        self.pause_button = widgets.Button(description="pause", icon="pause", layout=small)
+        self.resume_button = widgets.Button(description="resume", icon="play", layout=small)
+        self.run_button = widgets.Button(description="run now", icon="bolt", layout=small)
+        self.remove_button = widgets.Button(
+            description="remove", icon="trash", button_style="danger", layout=small
+        )
+        self.pause_button.on_click(lambda _b: dashboard.pause(schedule_id))
+        self.resume_button.on_click(lambda _b: dashboard.resume(schedule_id))
+        self.run_button.on_click(lambda _b: dashboard.run_now(schedule_id))
+        self.remove_button.on_click(lambda _b: dashboard.remove(schedule_id))
+        self.buttons = (self.pause_button, self.resume_button, self.run_button, self.remove_button)
+        super().__init__([*self.cells.values(), *self.buttons])
+        self.next_fire_time: datetime | None = None
+        self.paused = False
+
+    def text(self) -> dict[str, str]:
+        """The row's cells as plain text (tags stripped), for tests and ``%sched list``."""
+        import re
+
+        return {
+            name: html.unescape(re.sub(r"<[^>]+>", "", cell.value))
+            for name, cell in self.cells.items()
+        }
+
+
+class Dashboard(widgets.VBox):
+    """A live table of a scheduler's schedules.
+
+    One row per schedule: id, readable trigger, next fire time (in ``tz``, the local zone by
+    default), time remaining, number of runs, last outcome and duration, lateness (how late the
+    last run started; a cell that keeps the kernel busy delays every fire), and pause / resume /
+    run now / remove buttons. It redraws when the scheduler publishes a schedule or job event,
+    counts down once a second, and rereads the store every ``reread_interval`` seconds (for
+    changes made by other processes sharing a file or PostgreSQL store).
+
+    :param scheduler: a running :class:`~nbsched.AsyncScheduler` (on this kernel's loop)
+    :param tracker: where run counts come from (a new :class:`RunTracker`, counting from now,
+        if not given)
+    :param tz: the zone for fire times
+    :param live: start the countdown task (needs a running event loop, as in a notebook cell)
+    :param reread_interval: seconds between two full rereads of the store
+
+    Build it in a cell (``Dashboard(scheduler)`` as the last expression) or run ``%sched``.
+    """
+
+    def __init__(
+        self,
+        scheduler: Any,
+        *,
+        tracker: RunTracker | None = None,
+        tz: tzinfo | None = None,
+        live: bool = True,
+        reread_interval: float = 5.0,
+    ):
+        self.scheduler = scheduler
+        self.tracker = tracker if tracker is not None else RunTracker(scheduler)
+        self._owns_tracker = tracker is None
+        self.tz = tz if tz is not None else get_local_timezone()
+        self.rows: dict[str, DashboardRow] = {}
+        self.status = widgets.HTML()
+        self.empty = widgets.HTML("<i>no schedules yet</i>")
+        head = widgets.HBox([_cell(width) for _name, width in _COLUMNS])
+        for (name, _width), cell in zip(_COLUMNS, head.children, strict=True):
+            cell.value = f"<b>{name}</b>"
+        self.table = widgets.VBox([head, self.empty])
+        super().__init__([self.table, self.status])
+        self.add_class("nbsched-dashboard")
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._refreshing: asyncio.Task[None] | None = None
+        self._again = False
+        self._reread_interval = reread_interval
+        self._ticker: asyncio.Task[None] | None = None
+        self._subscription = scheduler.subscribe(
+            self._on_event,
+            [
+                ScheduleAdded,
+                ScheduleUpdated,
+                ScheduleRemoved,
+                SchedulerStarted,
+                SchedulerStopped,
+            ],
+        )
+        self.tracker.listen(self._on_stats)
+        self._loop: asyncio.AbstractEventLoop | None
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        if self._loop is not None:
+            self.request_refresh()
+            if live:
+                self._ticker = self._loop.create_task(self._tick_forever())
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Reread the schedules and redraw every row."""
+        try:
+            schedules = await self.scheduler.get_schedules()
+        except Exception as exc:  # a stopped scheduler or a failing store: say so, keep going
+            self._say(f"cannot read the schedules: {type(exc).__name__}: {exc}", error=True)
+            return
+        seen = set()
+        for schedule in sorted(schedules, key=lambda s: s.id):
+            seen.add(schedule.id)
+            row = self.rows.get(schedule.id)
+            if row is None:
+                row = self.rows[schedule.id] = DashboardRow(schedule.id, self)
+            row.next_fire_time = schedule.next_fire_time
+            row.paused = schedule.paused
+            row.cells["trigger"].value = html.escape(str(schedule.trigger))
+            self._draw_stats(row)
+        for gone in set(self.rows) - seen:
+            self.rows.pop(gone).close()
+        self.tick()
+        children = [self.table.children[0], *(self.rows[key] for key in sorted(self.rows))]
+        if not self.rows:
+            children.append(self.empty)
+        if tuple(children) != self.table.children:
+            self.table.children = children
+
+    def tick(self) -> None:
+        """Update the countdowns (and pause-dependent buttons) from the last reread."""
+        now = self.scheduler.clock.now()
+        for row in self.rows.values():
+            if row.paused:
+                row.cells["next fire"].value = "<i>paused</i>"
+                row.cells["remaining"].value = "—"
+            else:
+                moment = format_moment(row.next_fire_time, now=now, tz=self.tz)
+                row.cells["next fire"].value = html.escape(moment)
+                row.cells["remaining"].value = html.escape(
+                    format_remaining(row.next_fire_time, now=now)
+                )
+            row.pause_button.disabled = row.paused
+            row.resume_button.disabled = not row.paused
+
+    def _draw_stats(self, row: DashboardRow) -> None:
+        stats = self.tracker.stats.get(row.schedule_id)
+        row.cells["runs"].value = str(stats.runs) if stats else "0"
+        row.cells["last run"].value = outcome_html(stats)
+        lateness = stats.last_lateness if stats else None
+        row.cells["lateness"].value = html.escape(format_duration(lateness)) or "—"
+
+    def request_refresh(self) -> None:
+        """Reread soon (coalescing bursts of events into one reread)."""
+        if self._loop is None or self._loop.is_closed():
+            return
+        if self._refreshing is not None and not self._refreshing.done():
+            self._again = True
+            return
+        self._refreshing = self._loop.create_task(self._refresh_until_quiet())
+
+    async def _refresh_until_quiet(self) -> None:
+        while True:
+            self._again = False
+            await self.refresh()
+            if not self._again:
+                return
+
+    async def _tick_forever(self) -> None:
+        elapsed = 0.0
+        while True:
+            await asyncio.sleep(1.0)
+            elapsed += 1.0
+            if elapsed >= self._reread_interval:
+                elapsed = 0.0
+                self.request_refresh()
+            else:
+                self.tick()
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, SchedulerStopped):
+            self._say("the scheduler has stopped", error=True)
+        elif isinstance(event, SchedulerStarted):
+            self._say("")
+        self.request_refresh()
+
+    def _on_stats(self, schedule_id: str) -> None:
+        row = self.rows.get(schedule_id)
+        if row is not None:
+            self._draw_stats(row)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        style = "color:#c62828" if error else "color:#555"
+        self.status.value = f"<span style='{style}'>{html.escape(text)}</span>" if text else ""
+
+    # --- acting -----------------------------------------------------------------------------
+
+    def pause(self, schedule_id: str) -> asyncio.Task[Any]:
+        """Pause a schedule (what the pause button does)."""
+        return self._act(f"pause {schedule_id!r}", self.scheduler.pause_schedule(schedule_id))
+
+    def resume(self, schedule_id: str) -> asyncio.Task[Any]:
+        """Resume a paused schedule; fire times missed while paused are skipped."""
+        return self._act(f"resume {schedule_id!r}", self.scheduler.unpause_schedule(schedule_id))
+
+    def remove(self, schedule_id: str) -> asyncio.Task[Any]:
+        """Remove a schedule."""
+        return self._act(f"remove {schedule_id!r}", self.scheduler.remove_schedule(schedule_id))
+
+    def run_now(self, schedule_id: str) -> asyncio.Task[Any]:
+        """Run a schedule's task once, now, with the schedule's arguments."""
+        return self._act(f"run {schedule_id!r}", self._run_now(schedule_id))
+
+    async def _run_now(self, schedule_id: str) -> None:
+        schedule = await self.scheduler.get_schedule(schedule_id)
+        job_id = await self.scheduler.add_job(
+            schedule.task_id, args=schedule.args, kwargs=schedule.kwargs
+        )
+        self.tracker.adopt(job_id, schedule_id)
+
+    def _act(self, what: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        loop = self._loop or asyncio.get_running_loop()
+        task = loop.create_task(coro)
+        self._pending.add(task)
+
+        def done(task: asyncio.Task[Any]) -> None:
+            self._pending.discard(task)
+            if task.cancelled():
+                return
+            exc = task.exception()
+            if exc is not None:
+                self._say(f"could not {what}: {exc}", error=True)
+            else:
+                self._say("")
+            self.request_refresh()
+
+        task.add_done_callback(done)
+        return task
+
+    async def settle(self) -> None:
+        """Wait until every button action and reread started so far has finished."""
+        while self._pending or (self._refreshing is not None and not self._refreshing.done()):
+            await asyncio.gather(
+                *self._pending,
+                *([self._refreshing] if self._refreshing else []),
+                return_exceptions=True,
+            )
+
+    def close(self) -> None:
+        """Stop updating and close the widget."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        self._subscription.unsubscribe()
+        self.tracker.unlisten(self._on_stats)
+        if self._owns_tracker:
+            self.tracker.close()
+        for row in self.rows.values():
+            row.close()
+        super().close()
+
+    def stop_updating(self) -> None:
+        """Stop the countdown and event-driven redraws but keep the widget shown."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        self._subscription.unsubscribe()
+        self.tracker.unlisten(self._on_stats)
