@@ -113,7 +113,10 @@ def _term_values(field: str, term: str) -> list[int]:
     low, high = FIELD_RANGES[field]
     match = _TERM.fullmatch(term)
     if match is None:
-        raise FieldError(f"{term!r} is not of the form *, */n, a, a-b, a-b/n or a/n")
+        forms = "*, */n, a, a-b, a-b/n or a/n"
+        if field == "day":
+            forms = "*, */n, a, a-b, a-b/n, a/n, last, L or an nth weekday such as '2nd fri'"
+        raise FieldError(f"{term!r} is not of the form {forms}")
     step_text = match["step"]
     step = int(step_text) if step_text is not None else 1
     if step < 1:
@@ -132,7 +135,8 @@ def _term_values(field: str, term: str) -> list[int]:
             last = first
         for value in (first, last):
             if not low <= value <= high:
-                raise FieldError(f"{value} in {term!r} is out of range {low}-{high}")
+                where = "" if term == str(value) else f" in {term!r}"
+                raise FieldError(f"{value}{where} is out of range {low}-{high}")
         if first > last:
             if field != "day_of_week":
                 raise FieldError(f"the range {term!r} is reversed (its start is after its end)")
