@@ -216,6 +216,8 @@ class AsyncScheduler:
         self._result_waiters: dict[UUID, list[asyncio.Future[JobResult]]] = {}
         self._subscriptions: list[Subscription] = []
         self._background: set[asyncio.Future[Any]] = set()
+        # tasks that count in self._activity while they work (see _retry_sleep)
+        self._tracked_tasks: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
         return (
@@ -388,6 +390,10 @@ class AsyncScheduler:
             asyncio.ensure_future(self._lease_renewal_loop()),
             asyncio.ensure_future(self._cleanup_loop()),
         ]
+        current = asyncio.current_task()
+        assert current is not None
+        self._tracked_tasks.update(aux_tasks)
+        self._tracked_tasks.add(current)
         failure: BaseException | None = None
         try:
             self.state = RunState.started
@@ -408,6 +414,8 @@ class AsyncScheduler:
             for task in running:
                 task.cancel()
             await asyncio.gather(*aux_tasks, *running, return_exceptions=True)
+            self._tracked_tasks.difference_update(aux_tasks)
+            self._tracked_tasks.discard(current)
             self._activity.done()
             self.clock.unregister_activity(self._activity)
             self.state = RunState.stopped
@@ -508,6 +516,13 @@ class AsyncScheduler:
             next_fire_time = await call(
                 "get_next_schedule_run_time", store.get_next_schedule_run_time
             )
+            # A store shared by several processes (SQLite) cannot tell us about their changes:
+            # it declares how long we may sleep before looking at it again.
+            poll_interval = getattr(store, "poll_interval", None)
+            if poll_interval:
+                poll_deadline = self.clock.now() + timedelta(seconds=poll_interval)
+                if next_fire_time is None or next_fire_time > poll_deadline:
+                    next_fire_time = poll_deadline
             await self._wait(next_fire_time)
 
     async def _process_schedules(self, schedules: list[Schedule], now: datetime) -> None:
@@ -589,6 +604,8 @@ class AsyncScheduler:
         self._activity.busy()
         task = asyncio.get_running_loop().create_task(self._run_job(job))
         self._running_jobs[job.id] = task
+        self._tracked_tasks.add(task)
+        task.add_done_callback(self._tracked_tasks.discard)
 
     async def _run_job(self, job: Job) -> None:
         activity = self._activity
@@ -756,7 +773,17 @@ class AsyncScheduler:
         return self._retry.call(operation, func, *args)
 
     async def _retry_sleep(self, seconds: float) -> None:
-        await self.clock.sleep_until(self.clock.now() + timedelta(seconds=seconds))
+        deadline = self.clock.now() + timedelta(seconds=seconds)
+        if asyncio.current_task() not in self._tracked_tasks:
+            await self.clock.sleep_until(deadline)
+            return
+        # a task counted as busy (the processing loop, a job runner) waits on the clock here:
+        # it is idle for FakeClock.advance() until the wait ends
+        self._activity.done()
+        try:
+            await self.clock.sleep_until(deadline)
+        finally:
+            self._activity.busy()
 
     async def _on_retry_give_up(self, operation: str, attempts: int, exc: BaseException) -> None:
         try:

@@ -6,6 +6,7 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Iterable
+from copy import deepcopy
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -29,6 +30,25 @@ from ..events import (
 __all__ = ["MemoryDataStore"]
 
 
+def _detached_schedule(schedule: Schedule, **changes: object) -> Schedule:
+    """A copy sharing no mutable state with ``schedule`` (empty containers are not copied)."""
+    return schedule.copy(
+        trigger=clone_trigger(schedule.trigger),
+        args=deepcopy(schedule.args) if schedule.args else (),
+        kwargs=deepcopy(schedule.kwargs) if schedule.kwargs else {},
+        metadata=deepcopy(schedule.metadata) if schedule.metadata else {},
+        **changes,
+    )
+
+
+def _detached_job(job: Job) -> Job:
+    if not (job.args or job.kwargs or job.metadata):
+        return job.copy(kwargs={}, metadata={})
+    return job.copy(
+        args=deepcopy(job.args), kwargs=deepcopy(job.kwargs), metadata=deepcopy(job.metadata)
+    )
+
+
 class MemoryDataStore(AsyncDataStore):
     """Keeps everything in this process's memory; the default store.
 
@@ -37,10 +57,11 @@ class MemoryDataStore(AsyncDataStore):
     task, so a task at its ``max_running_jobs`` limit is skipped as a whole instead of job by
     job.
 
-    One exception to "objects returned are copies": the schedules returned by
-    :meth:`acquire_schedules` carry the store's own trigger object, which the lease holder
-    advances and hands back in :meth:`release_schedules` (cloning every trigger on every fire
-    would cost more than all the rest). :meth:`get_schedules` returns independent clones.
+    Objects passed in and returned are independent copies, with one exception: the schedules
+    returned by :meth:`acquire_schedules` (and the jobs of :meth:`acquire_jobs`) share the
+    store's trigger, arguments and metadata. The lease holder advances that trigger and hands it
+    back in :meth:`release_schedules`; cloning every trigger on every fire would cost more than
+    all the rest of the work.
     """
 
     def __init__(self) -> None:
@@ -122,7 +143,7 @@ class MemoryDataStore(AsyncDataStore):
             if conflict_policy is ConflictPolicy.exception:
                 raise ConflictingIdError(schedule.id)
             self._leased_schedules.pop(schedule.id, None)
-        stored = schedule.copy(acquired_by=None, acquired_until=None)
+        stored = _detached_schedule(schedule, acquired_by=None, acquired_until=None)
         self._schedules[schedule.id] = stored
         self._push(stored)
         event_class = ScheduleUpdated if exists else ScheduleAdded
@@ -156,9 +177,7 @@ class MemoryDataStore(AsyncDataStore):
             if isinstance(ids, str):
                 ids = [ids]
             selected = [self._schedules[i] for i in set(ids) if i in self._schedules]
-        return sorted(
-            (s.copy(trigger=clone_trigger(s.trigger)) for s in selected), key=lambda s: s.id
-        )
+        return sorted((_detached_schedule(s) for s in selected), key=lambda s: s.id)
 
     async def acquire_schedules(
         self, scheduler_id: str, lease_duration: timedelta, limit: int, now: datetime
@@ -243,7 +262,7 @@ class MemoryDataStore(AsyncDataStore):
     async def add_job(self, job: Job) -> None:
         if not isinstance(job, Job):
             raise TypeError(f"job: expected a Job, got {type(job).__name__}")
-        stored = job.copy()
+        stored = _detached_job(job)
         self._jobs[job.id] = stored
         queue = self._pending.get(job.task_id)
         if queue is None:
@@ -255,9 +274,9 @@ class MemoryDataStore(AsyncDataStore):
 
     async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
         if ids is None:
-            return [job.copy() for job in self._jobs.values()]
+            return [_detached_job(job) for job in self._jobs.values()]
         wanted = set(ids)
-        return [job.copy() for job in self._jobs.values() if job.id in wanted]
+        return [_detached_job(job) for job in self._jobs.values() if job.id in wanted]
 
     def _has_room(self, task_id: str) -> bool:
         task = self._tasks.get(task_id)

@@ -496,14 +496,6 @@ async def test_bad_input_changes_nothing(sut):
 
 
 async def test_objects_are_copies(sut, request):
-    if sut.name == "memory":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="MemoryDataStore copies schedules and jobs shallowly: kwargs, metadata and "
-                "the trigger passed to add_schedule stay shared (reported to the engine owner)",
-                strict=True,
-            )
-        )
     store = sut.store
     schedule = make_schedule("s", kwargs={"list": [1]}, metadata={"m": [1]})
     await store.add_schedule(schedule, ConflictPolicy.exception)

@@ -1,0 +1,120 @@
+"""What only the memory store promises: its indexes (heap of fire times, per-task job queues)
+give the same answers as a full scan would, paused schedules stay out of them, and expired
+leases are taken over. The contract shared by every store is in test_store_contract.py."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from uuid import uuid4
+
+import pytest
+
+from nbsched import ConflictPolicy, Job, JobOutcome, JobResult, Schedule, Task
+from nbsched.datastores.memory import MemoryDataStore
+from nbsched.eventbrokers.local import LocalEventBroker
+from nbsched.events import Event, JobReleased, JobRemoved
+from nbsched.triggers.interval import IntervalTrigger
+
+pytestmark = pytest.mark.anyio
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def store() -> MemoryDataStore:
+    store = MemoryDataStore()
+    await store.start(LocalEventBroker())
+    return store
+
+
+def schedule(id: str, offset: float, *, paused: bool = False) -> Schedule:
+    fire = T0 + timedelta(seconds=offset)
+    trigger = IntervalTrigger(seconds=3600, start_time=fire)
+    trigger.next()
+    return Schedule(id=id, task_id="t", trigger=trigger, next_fire_time=fire, paused=paused)
+
+
+async def test_acquires_due_schedules_earliest_first_in_batches(store: MemoryDataStore) -> None:
+    offsets = list(range(500))
+    random.Random(4).shuffle(offsets)
+    for offset in offsets:
+        await store.add_schedule(schedule(f"s{offset}", offset), ConflictPolicy.exception)
+    now = T0 + timedelta(seconds=249.5)
+    got: list[Schedule] = []
+    while batch := await store.acquire_schedules("me", LEASE, 64, now):
+        assert len(batch) <= 64
+        got.extend(batch)
+    assert [s.id for s in got] == [f"s{i}" for i in range(250)]
+    assert await store.get_next_schedule_run_time() == T0 + timedelta(seconds=250)
+
+
+async def test_paused_and_replaced_schedules_leave_the_index(store: MemoryDataStore) -> None:
+    await store.add_schedule(schedule("early-paused", 1, paused=True), ConflictPolicy.exception)
+    await store.add_schedule(schedule("moved", 2), ConflictPolicy.exception)
+    await store.add_schedule(schedule("later", 50), ConflictPolicy.exception)
+    await store.add_schedule(schedule("moved", 100), ConflictPolicy.replace)
+    assert await store.get_next_schedule_run_time() == T0 + timedelta(seconds=50)
+    got = await store.acquire_schedules("me", LEASE, 10, T0 + timedelta(seconds=60))
+    assert [s.id for s in got] == ["later"]
+    await store.remove_schedules(["moved", "later"])
+    assert await store.get_next_schedule_run_time() is None
+
+
+async def test_an_expired_schedule_lease_is_taken_over(store: MemoryDataStore) -> None:
+    await store.add_schedule(schedule("s", 0), ConflictPolicy.exception)
+    assert len(await store.acquire_schedules("crashed", LEASE, 10, T0)) == 1
+    assert await store.acquire_schedules("other", LEASE, 10, T0 + timedelta(seconds=29)) == []
+    taken = await store.acquire_schedules("other", LEASE, 10, T0 + timedelta(seconds=31))
+    assert [s.acquired_by for s in taken] == ["other"]
+
+
+async def test_a_task_at_its_limit_does_not_hold_back_other_tasks(
+    store: MemoryDataStore,
+) -> None:
+    await store.add_task(Task(id="limited", func="x:y", max_running_jobs=1))
+    await store.add_task(Task(id="free", func="x:y"))
+    for n in range(100):
+        await store.add_job(Job(task_id="limited", args=(n,)))
+    for n in range(3):
+        await store.add_job(Job(task_id="free", args=(n,)))
+    first = await store.acquire_jobs("me", LEASE, None, T0)
+    assert [(j.task_id, j.args) for j in first] == [
+        ("limited", (0,)),
+        ("free", (0,)),
+        ("free", (1,)),
+        ("free", (2,)),
+    ]
+    assert (await store.get_task("limited")).running_jobs == 1
+    assert await store.acquire_jobs("me", LEASE, None, T0) == []
+    done = JobResult(job_id=first[0].id, outcome=JobOutcome.success, finished_at=T0, expires_at=T0)
+    await store.release_job("me", first[0], done)
+    [next_job] = await store.acquire_jobs("me", LEASE, None, T0)
+    assert next_job.args == (1,)
+
+
+async def test_cleanup_abandons_jobs_whose_lease_expired(store: MemoryDataStore) -> None:
+    events: list[Event] = []
+    broker = LocalEventBroker()
+    broker.subscribe(events.append)
+    await store.start(broker)
+    await store.add_task(Task(id="t", func="x:y", max_running_jobs=1))
+    job = Job(id=uuid4(), task_id="t")
+    await store.add_job(job)
+    await store.acquire_jobs("crashed", LEASE, 1, T0)
+    await store.cleanup(T0 + timedelta(seconds=10))
+    assert len(await store.get_jobs()) == 1
+    await store.cleanup(T0 + timedelta(seconds=31))
+    assert await store.get_jobs() == []
+    assert (await store.get_task("t")).running_jobs == 0
+    released = [e for e in events if isinstance(e, JobReleased)]
+    assert [(e.job_id, e.outcome, e.scheduler_id) for e in released] == [
+        (job.id, JobOutcome.abandoned, "crashed")
+    ]
+    assert [e.job_id for e in events if isinstance(e, JobRemoved)] == [job.id]

@@ -1,0 +1,207 @@
+"""Jobs: outcomes, results, failures, executors and the events they produce."""
+
+from __future__ import annotations
+
+import threading
+from uuid import uuid4
+
+import pytest
+from scheduler_helpers import START, Recorder, seconds, start
+
+from nbsched import (
+    AsyncScheduler,
+    FakeClock,
+    JobLookupError,
+    JobOutcome,
+    JobResultNotReady,
+    SchedulerNotRunningError,
+)
+from nbsched.events import (
+    JobAcquired,
+    JobAdded,
+    JobReleased,
+    JobRemoved,
+    ScheduleAdded,
+    SchedulerStarted,
+    SchedulerStopped,
+    ScheduleUpdated,
+    TaskAdded,
+)
+from nbsched.triggers.interval import IntervalTrigger
+
+pytestmark = pytest.mark.anyio
+
+
+class Boom(Exception):
+    pass
+
+
+fails_left = [0]
+
+
+async def flaky(n: int) -> int:
+    if fails_left[0]:
+        fails_left[0] -= 1
+        raise Boom(f"failure number {n}")
+    return n
+
+
+def explode() -> None:
+    raise Boom("exploded in a thread")
+
+
+async def double(x: int) -> int:
+    return 2 * x
+
+
+def thread_name() -> str:
+    return threading.current_thread().name
+
+
+async def test_a_raising_job_is_recorded_and_the_scheduler_goes_on(
+    scheduler: AsyncScheduler, clock: FakeClock, recorder: Recorder
+) -> None:
+    fails_left[0] = 1
+    await scheduler.add_schedule(
+        flaky, IntervalTrigger(seconds=10, start_time=START + seconds(10)), args=[7]
+    )
+    await start(scheduler, clock)
+    await clock.advance(20)
+    first, second = recorder.of(JobReleased)
+    assert first.outcome is JobOutcome.error
+    assert first.exception_type == "Boom"
+    assert first.exception_message == "failure number 7"
+    assert first.exception_traceback is not None
+    assert "in flaky" in first.exception_traceback
+    assert 'raise Boom(f"failure number {n}")' in first.exception_traceback
+    assert second.outcome is JobOutcome.success
+    assert scheduler.state.name == "started"
+
+
+async def test_run_job_returns_the_value_or_reraises(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    await start(scheduler, clock)
+    assert await scheduler.run_job(double, args=[21]) == 42
+    with pytest.raises(Boom, match="exploded in a thread"):
+        await scheduler.run_job(explode)
+    assert (await scheduler.run_job(thread_name)).startswith("nbsched-job")
+    assert await scheduler.run_job(thread_name, job_executor="loop") == (
+        threading.current_thread().name
+    )
+
+
+async def test_run_job_needs_a_running_scheduler(scheduler: AsyncScheduler) -> None:
+    with pytest.raises(SchedulerNotRunningError, match="start_in_background"):
+        await scheduler.run_job(double, args=[1])
+
+
+async def test_get_job_result_waits_for_the_job(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    job_id = await scheduler.add_job(double, args=[5])
+    with pytest.raises(JobResultNotReady):
+        await scheduler.get_job_result(job_id, wait=False)
+    scheduler.start_in_background()
+    result = await scheduler.get_job_result(job_id)
+    assert result.outcome is JobOutcome.success
+    assert result.return_value == 10
+    assert result.started_at == START and result.finished_at == START
+
+
+async def test_a_kept_result_can_be_fetched_later_once(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    await start(scheduler, clock)
+    kept = await scheduler.add_job(explode, result_expiration_time=60)
+    not_kept = await scheduler.add_job(double, args=[1])
+    await clock.settle()
+    result = await scheduler.get_job_result(kept, wait=False)
+    assert result.outcome is JobOutcome.error
+    assert isinstance(result.exception, Boom)
+    assert result.traceback is not None and "in explode" in result.traceback
+    assert result.expires_at == result.finished_at + seconds(60)
+    with pytest.raises(JobLookupError):
+        await scheduler.get_job_result(kept)  # returned once, then forgotten
+    with pytest.raises(JobLookupError):
+        await scheduler.get_job_result(not_kept)  # expiration 0: nothing kept
+    with pytest.raises(JobLookupError, match="no job with id"):
+        await scheduler.get_job_result(uuid4())
+
+
+async def test_events_come_in_order_with_their_fields(
+    scheduler: AsyncScheduler, clock: FakeClock, recorder: Recorder
+) -> None:
+    schedule_id = await scheduler.add_schedule(
+        double, IntervalTrigger(seconds=10, start_time=START + seconds(10)), args=[1], id="s1"
+    )
+    await start(scheduler, clock)
+    await clock.advance(10)
+    await scheduler.stop()
+    assert recorder.names() == [
+        "TaskAdded",
+        "ScheduleAdded",
+        "SchedulerStarted",
+        "JobAdded",
+        "ScheduleUpdated",
+        "JobAcquired",
+        "JobRemoved",
+        "JobReleased",
+        "SchedulerStopped",
+    ]
+    (
+        task_added,
+        schedule_added,
+        started,
+        job_added,
+        updated,
+        acquired,
+        removed,
+        released,
+        stopped,
+    ) = recorder.events
+    task_id = f"{__name__}:double"
+    assert isinstance(task_added, TaskAdded) and task_added.task_id == task_id
+    assert isinstance(schedule_added, ScheduleAdded)
+    assert (schedule_added.schedule_id, schedule_added.task_id) == (schedule_id, task_id)
+    assert schedule_added.next_fire_time == START + seconds(10)
+    assert isinstance(started, SchedulerStarted) and started.scheduler_id == "test-scheduler"
+    assert isinstance(job_added, JobAdded) and job_added.schedule_id == "s1"
+    assert isinstance(updated, ScheduleUpdated)
+    assert updated.next_fire_time == START + seconds(20)
+    assert isinstance(acquired, JobAcquired)
+    assert acquired.job_id == job_added.job_id
+    assert acquired.scheduled_start == START + seconds(10)
+    assert isinstance(removed, JobRemoved) and removed.job_id == job_added.job_id
+    assert isinstance(released, JobReleased)
+    assert released.job_id == job_added.job_id
+    assert released.outcome is JobOutcome.success
+    assert released.scheduler_id == "test-scheduler"
+    assert released.started_at == released.finished_at == START + seconds(10)
+    assert released.timestamp == START + seconds(10)
+    assert isinstance(stopped, SchedulerStopped) and stopped.exception is None
+
+
+async def test_subscribe_filters_and_one_shot(scheduler: AsyncScheduler, clock: FakeClock) -> None:
+    released: list[JobReleased] = []
+    first_added: list[JobAdded] = []
+    scheduler.subscribe(released.append, JobReleased)
+    scheduler.subscribe(first_added.append, {JobAdded}, one_shot=True)
+    await start(scheduler, clock)
+    for n in range(3):
+        await scheduler.run_job(double, args=[n])
+    assert len(released) == 3
+    assert len(first_added) == 1
+
+
+async def test_configure_task_by_id(scheduler: AsyncScheduler, clock: FakeClock) -> None:
+    task = await scheduler.configure_task("doubler", func=double, metadata={"team": "a"})
+    assert task.job_executor == "async"
+    assert task.metadata == {"team": "a"}
+    await start(scheduler, clock)
+    assert await scheduler.run_job("doubler", args=[4]) == 8
+    with pytest.raises(ValueError, match="job_executor: 'gpu'"):
+        await scheduler.configure_task("doubler", job_executor="gpu")
+    with pytest.raises(ValueError, match="max_running_jobs"):
+        await scheduler.configure_task("doubler", max_running_jobs=0)
+    assert (await scheduler.data_store.get_task("doubler")).max_running_jobs is None
