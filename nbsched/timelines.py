@@ -16,7 +16,7 @@ import traceback
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -192,12 +192,19 @@ def _check_fire_time(lane: _Lane, value: Any, call: int) -> datetime:
 def _fire_times(
     lane: _Lane, start: datetime | None, end: datetime | None, limit: int | None
 ) -> list[datetime]:
-    """Walk the lane's trigger copy from its current state and collect the fire times."""
+    """Walk the lane's trigger copy from its current state and collect the fire times.
+
+    Comparisons are made in UTC: Python compares two datetimes that share a tzinfo by their
+    wall-clock values, which gets the repeated hour of a DST fall-back wrong.
+    """
+    start_utc = None if start is None else start.astimezone(timezone.utc)
+    end_utc = None if end is None else end.astimezone(timezone.utc)
     cap = limit if limit is not None else MAX_FIRES_PER_SCHEDULE
     fires: list[datetime] = []
     skipped = 0
     call = 0
     previous: datetime | None = None
+    previous_utc: datetime | None = None
     pending_first = lane.use_first
     while len(fires) < cap:
         if pending_first:
@@ -209,17 +216,18 @@ def _fire_times(
         if value is None:
             return fires
         fire_time = _check_fire_time(lane, value, call)
-        if previous is not None and fire_time <= previous:
+        fire_utc = fire_time.astimezone(timezone.utc)
+        if previous_utc is not None and fire_utc <= previous_utc:
             # A broken trigger could otherwise keep this loop going forever.
             raise ValueError(
                 f"trigger {lane.label} (lane {lane.schedule_id!r}) returned {fire_time} after "
                 f"{previous} (next() call {call}); fire times must strictly increase — check "
                 f"it with nbsched.testing.check_trigger"
             )
-        previous = fire_time
-        if end is not None and fire_time > end:
+        previous, previous_utc = fire_time, fire_utc
+        if end_utc is not None and fire_utc > end_utc:
             return fires
-        if start is not None and fire_time < start:
+        if start_utc is not None and fire_utc < start_utc:
             skipped += 1
             if skipped > MAX_SKIPPED:
                 raise ValueError(
@@ -264,7 +272,11 @@ def _frame(
 ) -> pd.DataFrame:
     start_dt = as_aware_datetime(start, argument="start")
     end_dt = as_aware_datetime(end, argument="end")
-    if start_dt is not None and end_dt is not None and end_dt < start_dt:
+    if (
+        start_dt is not None
+        and end_dt is not None
+        and end_dt.astimezone(timezone.utc) < start_dt.astimezone(timezone.utc)
+    ):
         raise ValueError(f"end: {end_dt} is before start {start_dt}")
     limit_n = _check_limit(limit)
     if limit_n is None and end_dt is None:
@@ -485,27 +497,45 @@ class TriggerPreview:
             )
         return "\n".join(parts)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import HTML, display
+    def compact_table(self) -> pd.DataFrame | None:
+        """The table as shown: position, fire time and the gap since the previous fire."""
+        if self.table is None:
+            return None
+        return pd.DataFrame(
+            {
+                "n": self.table["n"],
+                "fire_time": self.table["fire_time"],
+                "gap": self.table["fire_time"].diff(),
+            }
+        )
 
-        display(HTML(self._status_html()))
-        if self.table is not None:
-            display(self.table)
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display({"text/html": self._status_html(), "text/plain": self._status_text()}, raw=True)
+        compact = self.compact_table()
+        if compact is not None:
+            display(compact)
             chart = self.chart
-            if chart is not None and len(self.table):
+            if chart is not None and len(compact):
                 display(chart)
 
+    def _status_text(self) -> str:
+        lines = [("PASS " if self.check.passed else "FAIL ") + self.check.message]
+        if self.error is not None:
+            lines.append(f"no fire times: {self.error}")
+        return "\n".join(lines)
+
     def _repr_html_(self) -> str:
-        table = "" if self.table is None else self.table.to_html(index=False)
+        compact = self.compact_table()
+        table = "" if compact is None else compact.to_html(index=False)
         return self._status_html() + table
 
     def __repr__(self) -> str:
-        lines = [("PASS " if self.check.passed else "FAIL ") + self.check.message]
-        if self.table is not None:
-            lines.append(self.table.to_string(index=False))
-        else:
-            lines.append(f"no fire times: {self.error}")
-        return "\n".join(lines)
+        compact = self.compact_table()
+        if compact is None:
+            return self._status_text()
+        return self._status_text() + "\n" + compact.to_string(index=False)
 
 
 def preview(trigger: Trigger, n: int = 20, *, tz: str | tzinfo | None = None) -> TriggerPreview:

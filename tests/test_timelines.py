@@ -153,6 +153,20 @@ def test_calendar_trigger_across_spring_forward_keeps_wall_clock() -> None:
     ]
 
 
+def test_repeated_hour_of_fall_back_is_listed_and_filtered_in_real_time() -> None:
+    # 31 Oct 2027: 02:00-02:59 Berlin happens twice (+0200, then +0100). Two datetimes with
+    # the same tzinfo compare by wall clock in Python, so this needs real-time comparisons.
+    trigger = IntervalTrigger(minutes=30, start_time=datetime(2027, 10, 31, 1, 30, tzinfo=BERLIN))
+    second_two = datetime(2027, 10, 31, 2, 0, fold=1, tzinfo=BERLIN)  # 02:00 +0100
+
+    frame = timeline(trigger, start=datetime(2027, 10, 31, 2, 15, tzinfo=BERLIN), end=second_two)
+
+    assert list(frame["fire_time"].dt.strftime("%H:%M%z")) == [
+        "02:30+0200",
+        "02:00+0100",
+    ]
+
+
 def test_live_trigger_is_not_advanced(trigger: Trigger) -> None:
     state = trigger.__getstate__()
     expected_next = clone_trigger(trigger).next()
