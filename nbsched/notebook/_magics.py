@@ -280,8 +280,9 @@ class SchedMagics(Magics):
         result = _ResultLine(f"switching to {path}…")
         restored = widgets.VBox()
         display(widgets.VBox([result.widget, restored]))
-        label = "memory" if target is None else target
-        holder.switch_store(target, restored, result.reporter(f"store: {label}"))
+        holder.switch_store(
+            target, restored, result.reporter(lambda: f"store: {holder.store_path or 'memory'}")
+        )
 
 
 class _ResultLine:
@@ -290,12 +291,14 @@ class _ResultLine:
     def __init__(self, pending: str):
         self.widget = widgets.HTML(f"<i>{html.escape(pending)}</i>")
 
-    def reporter(self, success: str | None) -> Callable[[str | None, BaseException | None], None]:
+    def reporter(
+        self, success: str | Callable[[], str] | None
+    ) -> Callable[[str | None, BaseException | None], None]:
         def report(message: str | None, exc: BaseException | None) -> None:
             if message is not None:
                 self.widget.value = f"<span style='color:#c62828'>{html.escape(message)}</span>"
             elif success is not None:
-                self.widget.value = html.escape(success)
+                self.widget.value = html.escape(success() if callable(success) else success)
 
         return report
 
