@@ -170,3 +170,9 @@ def test_bad_lines_name_the_field_and_value(expr: str, words: list[str]) -> None
 def test_not_a_string() -> None:
     with pytest.raises(TypeError, match="expr"):
         CronTrigger.from_crontab(5, timezone=BERLIN)  # type: ignore[arg-type]
+
+
+def test_either_day_with_a_weekday_list_covering_the_week_fires_daily() -> None:
+    # restricted (does not start with '*') but allows every weekday: every day matches
+    assert fires("0 0 13 * 0-6", 3) == [at(2026, 1, d) for d in (1, 2, 3)]
+    assert fires("0 0 13 * mon,tue-sun", 3) == [at(2026, 1, d) for d in (1, 2, 3)]

@@ -97,8 +97,8 @@ class WallSearch:
             by_weekday = set()
             for weekday in self.weekdays:
                 by_weekday.update(range(1 + (weekday - first_weekday) % 7, length + 1, 7))
-        if self.either_day and by_date is not None and by_weekday is not None:
-            days = by_date | by_weekday
+        if self.either_day and by_date is not None:
+            days = set(range(1, length + 1)) if by_weekday is None else by_date | by_weekday
         elif by_date is None:
             days = by_weekday if by_weekday is not None else set(range(1, length + 1))
         else:
