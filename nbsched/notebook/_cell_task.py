@@ -88,9 +88,10 @@ def run_cell(*, source: str, schedule_id: str) -> None:
         try:
             _execute(shell, cell)
         except (Exception, KeyboardInterrupt) as exc:
-            etype, value, tb = sys.exc_info()
-            # tb is this frame; its successor is the cell's own code
-            frames = tb.tb_next if tb is not None else None
+            etype, value, frames = sys.exc_info()
+            # leave out this module's frames: the traceback starts in the cell's own code
+            while frames is not None and frames.tb_frame.f_code.co_filename == __file__:
+                frames = frames.tb_next
             lines = shell.InteractiveTB.structured_traceback(etype, value, frames)
             capture.add_error(type(exc).__name__, str(exc), list(lines))
             if state is not None:

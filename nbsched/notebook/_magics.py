@@ -69,7 +69,7 @@ class SchedMagics(Magics):
 
         Example: ``%%every 30s --times 10``
         """
-        args = parse_argstring(self.every, line)
+        args = _parsed(self.every, line)
         holder, now, tz = self._context()
         from ..triggers.interval import IntervalTrigger
 
@@ -92,7 +92,7 @@ class SchedMagics(Magics):
 
         Example: ``%%cron "*/5 9-17 * * mon-fri" --tz Europe/Berlin``
         """
-        args = parse_argstring(self.cron, line)
+        args = _parsed(self.cron, line)
         holder, now, local = self._context()
         tz = _user(lambda: as_timezone(args.tz, argument="--tz")) if args.tz else local
         from ..triggers.cron import CronTrigger
@@ -114,7 +114,7 @@ class SchedMagics(Magics):
 
         Example: ``%%at 18:00``
         """
-        args = parse_argstring(self.at, line)
+        args = _parsed(self.at, line)
         holder, now, local = self._context()
         if args.until is not None:
             raise UsageError("--until: %%at runs once; there is nothing to stop")
@@ -330,6 +330,22 @@ class _ResultLine:
         )
         body = "".join(f"<tr>{row}</tr>" for row in rows)
         self.widget.value = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _parsed(magic: Callable[..., Any], line: str) -> Any:
+    args = parse_argstring(magic, line)
+    for name in ("schedule_id", "until", "tz"):
+        if hasattr(args, name):
+            setattr(args, name, _unquote(getattr(args, name)))
+    return args
+
+
+def _unquote(value: str | None) -> str | None:
+    """IPython splits magic arguments without removing quotes: ``--id 'a b'`` gives ``'a b'``
+    with its quotes; take them off."""
+    if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 def _user(make: Callable[[], Any]) -> Any:

@@ -32,6 +32,7 @@ from ..widgets._format import format_duration, format_moment
 from ..widgets.dashboard import Dashboard, RunTracker, outcome_html
 from ._cell_output import CellOutput
 from ._cell_task import TASK_ID, run_cell
+from ._cell_trigger import CellTrigger
 
 __all__ = [
     "CELL_METADATA_KEY",
@@ -411,9 +412,13 @@ class NotebookScheduler:
         self._start_scheduler(path)
         await self._prepare(None)
         for schedule in carried:
+            # the stored trigger is already past the pending fire time: fire that one first
+            trigger = schedule.trigger
+            if schedule.next_fire_time is not None:
+                trigger = CellTrigger(trigger, first_fire=schedule.next_fire_time)
             await self.scheduler.add_schedule(
                 TASK_ID,
-                schedule.trigger,
+                trigger,
                 id=schedule.id,
                 kwargs=schedule.kwargs,
                 metadata=schedule.metadata,

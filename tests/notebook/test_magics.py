@@ -1,0 +1,547 @@
+"""The magics in an IPython shell, on a fake clock: parsing, errors, routing, replacement."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from notebook_helpers import START, Notebook
+
+from nbsched import JobOutcome
+from nbsched.notebook._cell_trigger import CellTrigger
+from nbsched.notebook._durations import parse_duration
+from nbsched.notebook._when import parse_when
+from nbsched.testing import check_trigger
+from nbsched.triggers.cron import CronTrigger
+from nbsched.triggers.date import DateTrigger
+from nbsched.triggers.interval import IntervalTrigger
+
+BERLIN = ZoneInfo("Europe/Berlin")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def stdout(text: str) -> dict[str, str]:
+    return {"output_type": "stream", "name": "stdout", "text": text}
+
+
+# --- durations and times ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("5m", timedelta(minutes=5)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("2d", timedelta(days=2)),
+        ("1.5h", timedelta(hours=1, minutes=30)),
+        ("1h 30m", timedelta(hours=1, minutes=30)),
+        ("500ms", timedelta(milliseconds=500)),
+        ("1w", timedelta(weeks=1)),
+        ("90", timedelta(seconds=90)),
+        ("'10s'", timedelta(seconds=10)),
+    ],
+)
+def test_parse_duration(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "3x", "h", "5m3", "1h30", "-5s", "s5", "1.2.3s"])
+def test_parse_duration_refuses_what_is_not_a_duration(text: str) -> None:
+    with pytest.raises(ValueError, match=rf"interval: {text!r} is not a duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["0s", "0", "-3"])
+def test_parse_duration_refuses_non_positive(text: str) -> None:
+    with pytest.raises(ValueError, match="must be a positive duration"):
+        parse_duration(text)
+
+
+def test_parse_when_time_of_day_is_the_next_occurrence() -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=BERLIN)
+    assert parse_when("18:00", now=now, tz=BERLIN) == datetime(2026, 6, 1, 18, 0, tzinfo=BERLIN)
+    assert parse_when("11:59:30", now=now, tz=BERLIN) == datetime(
+        2026, 6, 2, 11, 59, 30, tzinfo=BERLIN
+    )
+    assert parse_when("12:00", now=now, tz=BERLIN) == datetime(2026, 6, 2, 12, 0, tzinfo=BERLIN)
+
+
+def test_parse_when_dates_and_offsets() -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=BERLIN)
+    assert parse_when("2026-12-01 18:00", now=now, tz=BERLIN) == datetime(
+        2026, 12, 1, 17, 0, tzinfo=timezone.utc
+    )
+    assert parse_when("2026-12-01T18:00+00:00", now=now, tz=BERLIN) == datetime(
+        2026, 12, 1, 18, 0, tzinfo=timezone.utc
+    )
+
+
+def test_parse_when_moves_a_time_that_does_not_exist_forward() -> None:
+    # 02:30 does not exist in Berlin on 2026-03-29 (clocks jump from 02:00 to 03:00)
+    now = datetime(2026, 3, 29, 0, 30, tzinfo=BERLIN)
+    fire = parse_when("02:30", now=now, tz=BERLIN)
+    assert fire == datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc)
+    assert fire.astimezone(BERLIN).hour == 3
+
+
+@pytest.mark.parametrize("text", ["25:00", "12:61", "tomorrow", "2026-13-01 10:00"])
+def test_parse_when_refuses_nonsense(text: str) -> None:
+    with pytest.raises(ValueError, match=rf"until: {text!r} is not a "):
+        parse_when(text, now=START, tz=BERLIN, argument="--until")
+
+
+# --- the cell trigger ---------------------------------------------------------------------------
+
+
+def test_cell_trigger_fires_now_first_then_stops_after_times() -> None:
+    inner = IntervalTrigger(seconds=10, start_time=START + timedelta(seconds=10))
+    trigger = CellTrigger(inner, times=3, first_fire=START)
+    assert [trigger.next() for _ in range(4)] == [
+        START,
+        START + timedelta(seconds=10),
+        START + timedelta(seconds=20),
+        None,
+    ]
+    assert trigger.next() is None
+
+
+def test_cell_trigger_keeps_the_contract_and_round_trips() -> None:
+    inner = CronTrigger.from_crontab("*/5 * * * *", "Europe/Berlin", start_time=START)
+    trigger = CellTrigger(inner, times=50, first_fire=START + timedelta(seconds=1))
+    report = check_trigger(trigger, n=60)  # raises TriggerContractError if a rule breaks
+    assert (report.fire_times, report.exhausted) == (50, True)
+    assert report.first == START + timedelta(seconds=1)
+    trigger.next()
+    trigger.next()
+    copy = CellTrigger.__new__(CellTrigger)
+    copy.__setstate__(trigger.__getstate__())
+    assert [copy.next() for _ in range(5)] == [trigger.next() for _ in range(5)]
+
+
+def test_cell_trigger_refuses_an_unknown_state_version() -> None:
+    trigger = CellTrigger(DateTrigger(START))
+    state = trigger.__getstate__() | {"version": 9}
+    with pytest.raises(ValueError, match="cannot restore state version 9"):
+        CellTrigger.__new__(CellTrigger).__setstate__(state)
+
+
+# --- scheduling cells ---------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_every_runs_the_cell_and_each_run_replaces_the_last_output(
+    notebook: Notebook,
+) -> None:
+    result = notebook.cell(
+        "%%every 30s --id tick\ncount = globals().get('count', 0) + 1\nprint('run', count)"
+    )
+    assert result.success
+    await notebook.settle()
+    schedule = await notebook.holder.scheduler.get_schedule("tick")
+    assert schedule.next_fire_time == START + timedelta(seconds=30)
+    assert notebook.outputs("tick") == ()
+
+    await notebook.advance(30)
+    assert notebook.outputs("tick") == (
+        {"output_type": "stream", "name": "stdout", "text": "run 1\n"},
+    )
+    await notebook.advance(30)
+    assert notebook.outputs("tick") == (
+        {"output_type": "stream", "name": "stdout", "text": "run 2\n"},
+    )
+    assert notebook.shell.user_ns["count"] == 2
+    status = notebook.holder.outputs["tick"].status.value
+    assert "<code>tick</code>" in status and "2 runs" in status and "✓ ok" in status
+
+
+@pytest.mark.anyio
+async def test_append_keeps_every_run(notebook: Notebook) -> None:
+    notebook.cell("%%every 1m --id log --append\nprint('at', __import__('nbsched').__name__)")
+    await notebook.settle()
+    for _ in range(3):
+        await notebook.advance(60)
+    assert notebook.texts("log") == "at nbsched\n" * 3
+
+
+@pytest.mark.anyio
+async def test_displays_rich_reprs_the_last_value_and_stderr_are_routed(
+    notebook: Notebook,
+) -> None:
+    notebook.cell(
+        "%%every 10s --id rich\n"
+        "import sys\n"
+        "from IPython.display import HTML, display\n"
+        "display(HTML('<b>bold</b>'))\n"
+        "print('oops', file=sys.stderr)\n"
+        "{'answer': 42}"
+    )
+    await notebook.settle()
+    await notebook.advance(10)
+    html_out, stderr_out, value_out = notebook.outputs("rich")
+    assert html_out["output_type"] == "display_data"
+    assert html_out["data"]["text/html"] == "<b>bold</b>"
+    assert stderr_out == {"output_type": "stream", "name": "stderr", "text": "oops\n"}
+    assert value_out["data"]["text/plain"] == "{'answer': 42}"
+
+
+@pytest.mark.anyio
+async def test_clear_output_inside_a_run(notebook: Notebook) -> None:
+    notebook.cell(
+        "%%every 10s --id frames --append\n"
+        "from IPython.display import clear_output\n"
+        "print('frame 1')\n"
+        "clear_output(wait=True)\n"
+        "print('frame 2')"
+    )
+    await notebook.settle()
+    await notebook.advance(10)
+    assert notebook.texts("frames") == "frame 2\n"
+
+
+@pytest.mark.anyio
+async def test_a_failing_run_shows_its_traceback_and_keeps_its_schedule(
+    notebook: Notebook,
+) -> None:
+    notebook.cell("%%every 10s --id flaky\nprint('before')\nraise KeyError('nope')")
+    await notebook.settle()
+    await notebook.advance(10)
+    stream, error = notebook.outputs("flaky")
+    assert stream["text"] == "before\n"
+    assert error["output_type"] == "error"
+    assert (error["ename"], error["evalue"]) == ("KeyError", "'nope'")
+    traceback = ANSI.sub("", "\n".join(error["traceback"]))
+    assert "raise KeyError('nope')" in traceback
+    assert "_cell_task.py" not in traceback
+    schedule = await notebook.holder.scheduler.get_schedule("flaky")
+    assert not schedule.paused
+    stats = notebook.holder.tracker.stats["flaky"]
+    assert (stats.runs, stats.failures, stats.last_outcome) == (1, 1, JobOutcome.error)
+    await notebook.advance(10)
+    assert notebook.holder.tracker.stats["flaky"].runs == 2
+
+
+@pytest.mark.anyio
+async def test_stop_on_error_pauses_the_schedule(notebook: Notebook) -> None:
+    notebook.cell("%%every 10s --id fragile --stop-on-error\n1 / 0")
+    await notebook.settle()
+    await notebook.advance(10)
+    assert (await notebook.holder.scheduler.get_schedule("fragile")).paused
+    await notebook.advance(60)
+    assert notebook.holder.tracker.stats["fragile"].runs == 1
+    assert "paused after an error" in notebook.holder.outputs["fragile"].status.value
+
+
+@pytest.mark.anyio
+async def test_rerunning_the_same_cell_replaces_its_schedule(notebook: Notebook) -> None:
+    notebook.cell("%%every 10s\nprint('v1')", cell_id="cell-one")
+    notebook.cell("%%every 20s\nprint('v2')", cell_id="cell-one")
+    await notebook.settle()
+    (schedule_id,) = await notebook.schedule_ids()
+    schedule = await notebook.holder.scheduler.get_schedule(schedule_id)
+    assert schedule.kwargs["source"] == "print('v2')\n"
+    assert schedule.next_fire_time == START + timedelta(seconds=20)
+    # the same cell with a new --id still replaces its own schedule
+    notebook.cell("%%every 30s --id named\nprint('v3')", cell_id="cell-one")
+    await notebook.settle()
+    assert await notebook.schedule_ids() == ["named"]
+    # another cell with the same code is another schedule
+    notebook.cell("%%every 30s\nprint('v3')", cell_id="cell-two")
+    await notebook.settle()
+    assert len(await notebook.schedule_ids()) == 2
+
+
+@pytest.mark.anyio
+async def test_without_a_cell_id_the_same_code_is_the_same_schedule(notebook: Notebook) -> None:
+    notebook.cell("%%every 10s\nprint('same')")
+    notebook.cell("%%every 15s\nprint('same')")
+    await notebook.settle()
+    (schedule_id,) = await notebook.schedule_ids()
+    assert schedule_id.startswith("cell-")
+    await notebook.advance(15)
+    assert notebook.texts(schedule_id) == "same\n"
+
+
+@pytest.mark.anyio
+async def test_times_limits_the_runs_and_now_runs_at_once(notebook: Notebook) -> None:
+    notebook.cell("%%every 10s --id thrice --times 3 --now\nprint('go')")
+    await notebook.settle()
+    assert notebook.holder.tracker.stats["thrice"].runs == 1  # --now: at once
+    await notebook.advance(60)
+    assert notebook.holder.tracker.stats["thrice"].runs == 3
+    assert await notebook.schedule_ids() == []
+    assert "finished" in notebook.holder.outputs["thrice"].status.value
+
+
+@pytest.mark.anyio
+async def test_until_ends_the_schedule(notebook: Notebook) -> None:
+    # 09:00 UTC is 10:00 in Berlin, the 'local' zone of these tests
+    notebook.cell("%%every 10m --id window --until 10:25\nprint('x')")
+    await notebook.settle()
+    await notebook.advance(3600)
+    assert notebook.holder.tracker.stats["window"].runs == 2  # 10:10 and 10:20
+    assert await notebook.schedule_ids() == []
+
+
+@pytest.mark.anyio
+async def test_cron_with_a_time_zone(notebook: Notebook) -> None:
+    notebook.cell('%%cron "*/5 9-17 * * *" --tz America/New_York --id nyc\nprint("ny")')
+    await notebook.settle()
+    schedule = await notebook.holder.scheduler.get_schedule("nyc")
+    assert isinstance(schedule.trigger, CronTrigger)
+    # 09:00 UTC is 04:00 in New York: the first fire is 09:00 there, 14:00 UTC
+    assert schedule.next_fire_time == datetime(2026, 1, 1, 14, 0, tzinfo=timezone.utc)
+    notebook.cell("%%cron */15 * * * * --id bare\nprint('unquoted works too')")
+    await notebook.settle()
+    bare = await notebook.holder.scheduler.get_schedule("bare")
+    assert bare.next_fire_time == datetime(2026, 1, 1, 9, 15, tzinfo=timezone.utc)
+
+
+@pytest.mark.anyio
+async def test_at_a_time_of_day_and_a_date(notebook: Notebook) -> None:
+    notebook.cell("%%at 18:00 --id evening\nprint('evening')")
+    notebook.cell('%%at "2026-12-01 18:00" --id december\nprint("december")')
+    await notebook.settle()
+    evening = await notebook.holder.scheduler.get_schedule("evening")
+    assert evening.next_fire_time == datetime(2026, 1, 1, 18, 0, tzinfo=BERLIN)
+    december = await notebook.holder.scheduler.get_schedule("december")
+    assert december.next_fire_time == datetime(2026, 12, 1, 18, 0, tzinfo=BERLIN)
+    await notebook.clock.set(datetime(2026, 1, 1, 18, 0, tzinfo=BERLIN))
+    await notebook.settle()
+    assert notebook.texts("evening") == "evening\n"
+    assert await notebook.schedule_ids() == ["december"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("%%every 3x\nprint(1)", "UsageError: interval: '3x' is not a duration"),
+        ("%%every\nprint(1)", "UsageError: the following arguments are required: interval"),
+        ("%%every 5s --times zero\nprint(1)", "UsageError: argument --times: invalid int value"),
+        ("%%every 5s --times 0\nprint(1)", "UsageError: --times: must be at least 1, got 0"),
+        ("%%every 5s --bogus\nprint(1)", "UsageError: unrecognized arguments: --bogus"),
+        ("%%every 5s --until yesterday\nprint(1)", "UsageError: --until: 'yesterday' is not"),
+        ("%%every 5s --until 2020-01-01\nprint(1)", "UsageError: --until: 2020-01-01T00:00:00"),
+        ("%%every 5s\n   \n", "UsageError: %%every: the cell is empty"),
+        ("%%every 5s\nif True print(1)", "UsageError: syntax error in the cell, line 1"),
+        ("%%every 5s\nawait x", "UsageError: a scheduled cell cannot use top-level await"),
+        ('%%cron "61 * * * *"\nprint(1)', "UsageError: "),
+        ('%%cron "* * * * *" --tz Mars/Base\nprint(1)', "UsageError: --tz: unknown time zone"),
+        ("%%at 2020-01-01 10:00\nprint(1)", "UsageError: when: 2020-01-01T10:00:00+01:00 has"),
+        ("%%at 18:00 --until 19:00\nprint(1)", "UsageError: --until: %%at runs once"),
+        ("%%at 25:00\nprint(1)", "UsageError: when: '25:00' is not a time of day"),
+        ("%%every 5s --id ''\nprint(1)", "UsageError: --id: '' must be a non-empty name"),
+        ("%sched frobnicate", "UsageError: %sched: unknown command 'frobnicate'"),
+        ("%sched pause", "UsageError: %sched pause takes one schedule id"),
+        ("%sched list extra", "UsageError: %sched list takes no arguments"),
+    ],
+)
+@pytest.mark.anyio
+async def test_bad_arguments_give_one_line_and_schedule_nothing(
+    notebook: Notebook, capsys: pytest.CaptureFixture[str], cell: str, message: str
+) -> None:
+    result = notebook.cell(cell)
+    await notebook.settle()
+    captured = capsys.readouterr()
+    assert not result.success
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(message)
+    assert "Traceback" not in captured.out + captured.err
+    assert await notebook.schedule_ids() == []
+
+
+@pytest.mark.anyio
+async def test_magics_before_load_ext_say_so(capsys: pytest.CaptureFixture[str]) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nbsched.notebook._magics import SchedMagics
+
+    shell = InteractiveShell.instance()
+    shell.register_magics(SchedMagics)
+    try:
+        result = shell.run_cell("%%every 5s\nprint(1)", store_history=False)
+    finally:
+        for kind, name in (("cell", "every"), ("cell", "cron"), ("cell", "at"), ("line", "sched")):
+            shell.magics_manager.magics[kind].pop(name, None)
+    assert not result.success
+    assert capsys.readouterr().err.strip() == (
+        "UsageError: nbsched is not loaded: run %load_ext nbsched first"
+    )
+
+
+# --- %sched line commands -----------------------------------------------------------------------
+
+
+def _answer(notebook: Notebook) -> str:
+    return notebook.shell.user_ns["_answer"].value
+
+
+@pytest.mark.anyio
+async def test_sched_pause_resume_run_remove(notebook: Notebook) -> None:
+    notebook.cell("%%every 10s --id job\nprint('job ran')")
+    await notebook.settle()
+
+    notebook.cell("_answer = None")
+    notebook.holder.shell.user_ns["_answer"] = _capture_display(notebook, "%sched pause job")
+    await notebook.settle()
+    assert _answer(notebook) == "paused &#x27;job&#x27;"
+    await notebook.advance(55)
+    assert "job" not in notebook.holder.tracker.stats
+
+    notebook.holder.shell.user_ns["_answer"] = _capture_display(notebook, "%sched run job")
+    await notebook.settle()
+    assert _answer(notebook) == "started &#x27;job&#x27;"
+    assert notebook.holder.tracker.stats["job"].runs == 1
+    assert notebook.texts("job") == "job ran\n"
+
+    notebook.holder.shell.user_ns["_answer"] = _capture_display(notebook, "%sched resume job")
+    await notebook.settle()
+    assert notebook.holder.tracker.stats["job"].runs == 1
+    await notebook.advance(10)  # 09:01:05; the next fire after resuming at 09:00:55 is 09:01:00
+    assert notebook.holder.tracker.stats["job"].runs == 2
+
+    notebook.holder.shell.user_ns["_answer"] = _capture_display(notebook, "%sched remove job")
+    await notebook.settle()
+    assert _answer(notebook) == "removed &#x27;job&#x27;"
+    assert await notebook.schedule_ids() == []
+    assert "removed" in notebook.holder.outputs["job"].status.value
+
+
+@pytest.mark.anyio
+async def test_sched_on_an_unknown_id_answers_with_one_line(notebook: Notebook) -> None:
+    answer = _capture_display(notebook, "%sched pause ghost")
+    await notebook.settle()
+    assert answer.value == (
+        "<span style='color:#c62828'>could not pause &#x27;ghost&#x27;: ScheduleLookupError: "
+        "no schedule with id &#x27;ghost&#x27;</span>"
+    )
+
+
+@pytest.mark.anyio
+async def test_sched_list(notebook: Notebook) -> None:
+    notebook.cell("%%every 10s --id alpha\nprint(1)")
+    notebook.cell("%%cron '0 12 * * *' --id beta\nprint(2)")
+    answer = _capture_display(notebook, "%sched list")
+    await notebook.settle()
+    assert "<td>alpha</td>" in answer.value and "<td>beta</td>" in answer.value
+    assert answer.value.index("alpha") < answer.value.index("beta")
+    assert "10:00:10" in answer.value  # alpha's next fire, local (Berlin) time
+
+
+@pytest.mark.anyio
+async def test_sched_shows_a_dashboard_log_and_timeline(notebook: Notebook) -> None:
+    from nbsched.widgets import Dashboard, EventLog, Timeline
+
+    notebook.cell("%%every 10s --id shown\nprint(1)")
+    await notebook.settle()
+    board = _capture_display(notebook, "%sched")
+    log = _capture_display(notebook, "%sched log")
+    chart = _capture_display(notebook, "%sched timeline")
+    await notebook.settle()
+    await board.settle()
+    assert isinstance(board, Dashboard) and isinstance(log, EventLog)
+    assert isinstance(chart, Timeline)
+    assert list(board.rows) == ["shown"]
+    await notebook.advance(10)
+    await board.settle()
+    assert board.rows["shown"].text()["runs"] == "1"
+    assert any(type(e).__name__ == "JobReleased" for e in log.events)
+    board.close()
+    log.close()
+
+
+@pytest.mark.anyio
+async def test_sched_store_moves_to_a_file_and_load_ext_restores_it(
+    notebook: Notebook, tmp_path: Path
+) -> None:
+    notebook.cell("%%every 10s --id kept --append\nprint('kept ran')")
+    await notebook.settle()
+    box = _capture_display(notebook, "%sched store schedules.db")
+    await notebook.settle()
+    answer = box.children[0]
+    assert answer.value == f"store: {tmp_path / 'schedules.db'}"
+    assert (tmp_path / ".nbsched-store").read_text().strip() == str(tmp_path / "schedules.db")
+    assert notebook.holder.store_path == str(tmp_path / "schedules.db")
+    assert await notebook.schedule_ids() == ["kept"]
+    await notebook.advance(10)
+    assert notebook.texts("kept") == "kept ran\n"
+
+    # a new kernel: unload, forget everything, load again; the file's schedule comes back
+    from nbsched.notebook import load, unload_ipython_extension
+
+    unload_ipython_extension(notebook.shell)
+    await notebook.holder.scheduler.wait_until_stopped()
+    holder = load(notebook.shell, clock=notebook.clock)
+    notebook.holder = holder
+    await notebook.settle()
+    assert holder.store_path == str(tmp_path / "schedules.db")
+    assert list(holder.outputs) == ["kept"]
+    await notebook.advance(10)
+    assert notebook.texts("kept") == "kept ran\n"
+    assert "<code>kept</code>" in holder.outputs["kept"].status.value
+
+    box = _capture_display(notebook, "%sched store memory")
+    await notebook.settle()
+    assert box.children[0].value == "store: memory"
+    assert not (tmp_path / ".nbsched-store").exists()
+    assert await notebook.schedule_ids() == ["kept"]
+
+
+@pytest.mark.anyio
+async def test_unload_stops_the_scheduler_and_removes_the_magics(notebook: Notebook) -> None:
+    from nbsched import RunState
+    from nbsched.notebook import unload_ipython_extension
+    from nbsched.notebook._state import current
+
+    unload_ipython_extension(notebook.shell)
+    await notebook.holder.scheduler.wait_until_stopped()
+    assert notebook.holder.scheduler.state is RunState.stopped
+    assert current() is None
+    assert "every" not in notebook.shell.magics_manager.magics["cell"]
+    assert "sched" not in notebook.shell.magics_manager.magics["line"]
+
+
+@pytest.mark.anyio
+async def test_kernel_shutdown_stops_the_scheduler(notebook: Notebook) -> None:
+    from nbsched import RunState
+
+    notebook.shell.exit_now = True
+    try:
+        await notebook.holder.scheduler.wait_until_stopped()
+        assert notebook.holder.scheduler.state is RunState.stopped
+    finally:
+        notebook.shell.exit_now = False
+
+
+@pytest.mark.anyio
+async def test_load_ext_uses_the_running_loop(notebook: Notebook) -> None:
+    import asyncio
+
+    host = notebook.holder.scheduler._host_task
+    assert host is not None and not host.done()
+    assert host.get_loop() is asyncio.get_running_loop()
+
+
+def _capture_display(notebook: Notebook, line: str) -> object:
+    """Run a line magic and return the widget it displayed."""
+    shown: list[object] = []
+    publisher = notebook.shell.display_pub
+    original = notebook.shell.display_formatter.format
+
+    def format_and_keep(obj: object, *args: object, **kwargs: object) -> object:
+        shown.append(obj)
+        return original(obj, *args, **kwargs)
+
+    notebook.shell.display_formatter.format = format_and_keep  # type: ignore[method-assign]
+    try:
+        result = notebook.shell.run_cell(line, store_history=False)
+    finally:
+        notebook.shell.display_formatter.format = original  # type: ignore[method-assign]
+    assert result.success, result.error_in_exec
+    assert publisher is notebook.shell.display_pub
+    assert shown, f"{line!r} displayed nothing"
+    return shown[-1]
