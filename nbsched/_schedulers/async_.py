@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import socket
 import threading
 import traceback
@@ -49,7 +50,20 @@ from ._processing import due_fire_times, pick_jitter, skip_fire_times_before
 __all__ = ["AsyncScheduler"]
 
 _ZERO = timedelta(0)
+_rng = random.Random()  # seeded from os.urandom; reseeded in forked children
+_getrandbits = _rng.getrandbits
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_rng.seed)
 _WAKE_EVENTS = (ScheduleAdded, ScheduleUpdated, JobAdded, JobReleased)
+
+
+def _new_uuid() -> UUID:
+    """A random (version 4) UUID from the ``random`` module: job ids need to be unique, not
+    unpredictable, and this avoids a system call per job."""
+    value = (_getrandbits(128) & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (
+        0x8000 << 48
+    )
+    return UUID(int=value)
 
 
 def task_id_of(func: Callable[..., Any]) -> str:
@@ -203,6 +217,7 @@ class AsyncScheduler:
         )
         self._activity = Activity()
         self._tasks: dict[str, Task] = {}  # local cache, with the callables resolved
+        self._runnables: dict[str, tuple[Callable[..., Any], JobExecutor]] = {}
         self._entered = False
         self._ready: asyncio.Event | None = None
         self._host_task: asyncio.Task[None] | None = None
@@ -262,6 +277,7 @@ class AsyncScheduler:
             await self.event_broker.stop(force=exc is not None)
             self._entered = False
             self._tasks.clear()
+            self._runnables.clear()
 
     async def _usable(self) -> None:
         """Wait for the store if start_in_background() is still starting; refuse if unentered."""
@@ -434,6 +450,11 @@ class AsyncScheduler:
 
     # --- the processing loop -----------------------------------------------------------------
 
+    def _wants(self, event_type: type[Event]) -> bool:
+        """False when the broker says nobody would receive such an event (skip building it)."""
+        has_subscribers = getattr(self.event_broker, "has_subscribers", None)
+        return has_subscribers is None or has_subscribers(event_type)
+
     def _wake(self) -> None:
         self._wake_pending = True
         future = self._wake_future
@@ -441,14 +462,16 @@ class AsyncScheduler:
             future.set_result(None)
 
     def _on_event(self, event: Event) -> None:
-        if threading.get_ident() == self._loop_thread:
+        if threading.get_ident() != self._loop_thread:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._handle_event, event)
+        elif self._result_waiters or not self._wake_pending:
             self._handle_event(event)
-        elif self._loop is not None:
-            self._loop.call_soon_threadsafe(self._handle_event, event)
 
     def _handle_event(self, event: Event) -> None:
         if (
-            type(event) is JobReleased
+            self._result_waiters
+            and type(event) is JobReleased
             and event.scheduler_id != self.identity
             and event.job_id in self._result_waiters
         ):
@@ -500,7 +523,7 @@ class AsyncScheduler:
                 )
                 for job in jobs:
                     self._start_job(job)
-                for job in jobs:
+                for job in jobs if self._wants(JobAcquired) else ():
                     await self.event_broker.publish(
                         JobAcquired(
                             timestamp=now,
@@ -579,6 +602,7 @@ class AsyncScheduler:
         for fire_time in fire_times:
             jitter = pick_jitter(schedule.max_jitter, fire_time, upcoming)
             job = Job(
+                id=_new_uuid(),
                 task_id=schedule.task_id,
                 args=schedule.args,
                 kwargs=schedule.kwargs,
@@ -602,10 +626,9 @@ class AsyncScheduler:
 
     def _start_job(self, job: Job) -> None:
         self._activity.busy()
-        task = asyncio.get_running_loop().create_task(self._run_job(job))
+        task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
         self._running_jobs[job.id] = task
         self._tracked_tasks.add(task)
-        task.add_done_callback(self._tracked_tasks.discard)
 
     async def _run_job(self, job: Job) -> None:
         activity = self._activity
@@ -613,15 +636,15 @@ class AsyncScheduler:
         result: JobResult | None = None
         try:
             try:
-                task = self._tasks.get(job.task_id) or await self._get_task(job.task_id)
-                func = self._resolve_func(task)
-                executor = self.job_executors[task.job_executor]
+                runnable = self._runnables.get(job.task_id)
+                if runnable is None:
+                    runnable = await self._runnable(job.task_id)
+                func, executor = runnable
             except Exception as exc:
                 self.logger.error("cannot run job %s of task %r: %s", job.id, job.task_id, exc)
                 result = self._failure(job, exc, None)
                 return
-            start = job.scheduled_start_time
-            if job.jitter and start is not None and start > self.clock.now():
+            if job.jitter and (start := job.scheduled_start_time) and start > self.clock.now():
                 activity.done()
                 try:
                     await self.clock.sleep_until(start)
@@ -681,9 +704,10 @@ class AsyncScheduler:
             except Exception:
                 self.logger.exception("could not record the result of job %s", job.id)
             finally:
-                del self._running_jobs[job.id]
+                self._tracked_tasks.discard(self._running_jobs.pop(job.id))
                 activity.done()
-                self._wake()
+                if not self._wake_pending:
+                    self._wake()
 
     def _failure(self, job: Job, exc: BaseException, started_at: datetime | None) -> JobResult:
         now = self.clock.now()
@@ -723,14 +747,24 @@ class AsyncScheduler:
                 if not waiter.done():
                     waiter.set_result(result)
 
-    def _resolve_func(self, task: Task) -> Callable[..., Any]:
+    async def _runnable(self, task_id: str) -> tuple[Callable[..., Any], JobExecutor]:
+        """The callable and executor of a task, resolved once and cached."""
+        task = self._tasks.get(task_id) or await self._get_task(task_id)
         func = task.func
         if isinstance(func, str):
             func = ref_to_callable(func)
             task.func = func
         if not callable(func):
             raise LookupError(f"task {task.id!r} has no callable in this process")
-        return func
+        try:
+            executor = self.job_executors[task.job_executor]
+        except KeyError:
+            raise LookupError(
+                f"task {task.id!r} names the job executor {task.job_executor!r}, which this "
+                f"scheduler does not have ({sorted(self.job_executors)})"
+            ) from None
+        self._runnables[task_id] = (func, executor)
+        return func, executor
 
     # --- housekeeping ------------------------------------------------------------------------
 
@@ -769,8 +803,12 @@ class AsyncScheduler:
 
     # --- store calls -------------------------------------------------------------------------
 
-    def _call(self, operation: str, func: Callable[..., Any], *args: Any) -> Any:
-        return self._retry.call(operation, func, *args)
+    def _call(self, operation: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call a store method through the retry policy (directly when the store declares no
+        temporary errors: nothing to retry)."""
+        if self._retry.temporary_errors:
+            return self._retry.call(operation, func, *args, **kwargs)
+        return func(*args, **kwargs)
 
     async def _retry_sleep(self, seconds: float) -> None:
         deadline = self.clock.now() + timedelta(seconds=seconds)
@@ -905,6 +943,7 @@ class AsyncScheduler:
                 task.job_executor = existing.job_executor
         await self._call("add_task", self.data_store.add_task, task)
         self._tasks[task_id] = task
+        self._runnables.pop(task_id, None)
         return task.copy()
 
     async def _ensure_task(

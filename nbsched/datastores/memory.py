@@ -5,9 +5,11 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from copy import deepcopy
+from dataclasses import fields
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from .._enums import ConflictPolicy, JobOutcome
@@ -30,6 +32,21 @@ from ..events import (
 __all__ = ["MemoryDataStore"]
 
 
+def _make_copier(cls: type) -> Callable[[Any], Any]:
+    """A fast shallow copy for a slotted dataclass (``dataclasses.replace`` re-runs
+    ``__init__`` and costs several times more; the store copies on every acquisition)."""
+    names = [f.name for f in fields(cls)]
+    body = "".join(f"    new.{name} = obj.{name}\n" for name in names)
+    source = f"def copy(obj):\n    new = new_instance(cls)\n{body}    return new\n"
+    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
+    exec(source, namespace)
+    return namespace["copy"]  # type: ignore[no-any-return]
+
+
+_copy_job: Callable[[Job], Job] = _make_copier(Job)
+_copy_schedule: Callable[[Schedule], Schedule] = _make_copier(Schedule)
+
+
 def _detached_schedule(schedule: Schedule, **changes: object) -> Schedule:
     """A copy sharing no mutable state with ``schedule`` (empty containers are not copied)."""
     return schedule.copy(
@@ -42,11 +59,12 @@ def _detached_schedule(schedule: Schedule, **changes: object) -> Schedule:
 
 
 def _detached_job(job: Job) -> Job:
-    if not (job.args or job.kwargs or job.metadata):
-        return job.copy(kwargs={}, metadata={})
-    return job.copy(
-        args=deepcopy(job.args), kwargs=deepcopy(job.kwargs), metadata=deepcopy(job.metadata)
-    )
+    copy = _copy_job(job)
+    copy.kwargs = deepcopy(job.kwargs) if job.kwargs else {}
+    copy.metadata = deepcopy(job.metadata) if job.metadata else {}
+    if job.args:
+        copy.args = deepcopy(job.args)
+    return copy
 
 
 class MemoryDataStore(AsyncDataStore):
@@ -90,6 +108,11 @@ class MemoryDataStore(AsyncDataStore):
     async def _publish(self, event: object) -> None:
         if self._broker is not None:
             await self._broker.publish(event)  # type: ignore[arg-type]
+
+    def _wants(self, event_type: type) -> bool:
+        """False when the broker says nobody would receive such an event (skip building it)."""
+        has_subscribers = getattr(self._broker, "has_subscribers", None)
+        return has_subscribers is None or has_subscribers(event_type)
 
     # --- tasks ---
 
@@ -197,7 +220,7 @@ class MemoryDataStore(AsyncDataStore):
                 ):
                     schedule.acquired_by = scheduler_id
                     schedule.acquired_until = until
-                    acquired.append(schedule.copy())
+                    acquired.append(_copy_schedule(schedule))
         heap = self._heap
         heap_seq = self._heap_seq
         while heap and len(acquired) < limit:
@@ -213,7 +236,7 @@ class MemoryDataStore(AsyncDataStore):
             schedule.acquired_by = scheduler_id
             schedule.acquired_until = until
             self._leased_schedules[schedule_id] = schedule
-            acquired.append(schedule.copy())
+            acquired.append(_copy_schedule(schedule))
         return acquired
 
     async def release_schedules(
@@ -227,11 +250,12 @@ class MemoryDataStore(AsyncDataStore):
             if result.next_fire_time is None:
                 del self._schedules[result.schedule_id]
                 self._heap_seq.pop(result.schedule_id, None)
-                await self._publish(
-                    ScheduleRemoved(
-                        schedule_id=schedule.id, task_id=schedule.task_id, finished=True
+                if self._wants(ScheduleRemoved):
+                    await self._publish(
+                        ScheduleRemoved(
+                            schedule_id=schedule.id, task_id=schedule.task_id, finished=True
+                        )
                     )
-                )
                 continue
             schedule.trigger = result.trigger
             schedule.last_fire_time = result.last_fire_time
@@ -308,7 +332,7 @@ class MemoryDataStore(AsyncDataStore):
             job.acquired_by = scheduler_id
             job.acquired_until = until
             running[task_id] = running.get(task_id, 0) + 1
-            acquired.append(job.copy())
+            acquired.append(_copy_job(job))
             if not queue:
                 del self._pending[task_id]
             elif self._has_room(task_id):
@@ -323,7 +347,8 @@ class MemoryDataStore(AsyncDataStore):
         self._uncount(stored.task_id)
         if result.expires_at > result.finished_at:
             self._results[job.id] = result
-        await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
+        if self._wants(JobRemoved):
+            await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
 
     def _uncount(self, task_id: str) -> None:
         count = self._running.get(task_id, 0) - 1

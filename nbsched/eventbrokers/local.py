@@ -107,6 +107,14 @@ class LocalEventBroker(AsyncEventBroker):
             self._by_type[event_type] = subscribers
         return subscribers
 
+    def has_subscribers(self, event_type: type[Event]) -> bool:
+        """Whether an event of this class would reach anyone (publishers may skip building
+        events nobody receives)."""
+        subscribers = self._by_type.get(event_type)
+        if subscribers is None:
+            subscribers = self._subscribers_of(event_type)
+        return bool(subscribers)
+
     async def publish(self, event: Event) -> None:
         """Deliver ``event`` to the subscribers (this broker spans only this process)."""
         self.publish_sync(event)

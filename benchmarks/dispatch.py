@@ -1,0 +1,414 @@
+"""How fast nbsched dispatches jobs, how late they start and how much a schedule costs, beside
+APScheduler 4 (same venv) and APScheduler 3 (a subprocess, see _aps3_dispatch.py), measured
+in the same run.
+
+(a) 10,000 schedules due at once, a trivial async job: jobs per second until all have run
+(APScheduler 4 with its default of one running job per task, and with no limit)
+(b) 20 interval schedules every 100 ms for 10 s: lateness p50 / p99, beside a bare
+``loop.call_at`` doing the same (the floor)
+(c) memory per schedule for 100,000 schedules (tracemalloc), cron and interval
+
+Run: ``.venv/bin/python benchmarks/dispatch.py [--quick] [--repeat N]``. APScheduler 3 is
+installed on first use into ``.bench/aps3``. To add a data store, add an async factory to
+:data:`STORES`; every measurement of nbsched runs once per store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+APS3_DIR = ROOT / ".bench" / "aps3"
+
+# --- nbsched stores: name -> async factory returning an unstarted store --------------------
+
+
+async def _memory_store() -> Any:
+    from nbsched.datastores.memory import MemoryDataStore
+
+    return MemoryDataStore()
+
+
+STORES: dict[str, Callable[[], Awaitable[Any]]] = {
+    "memory": _memory_store,
+}
+
+
+async def noop() -> None:
+    pass
+
+
+def _cron_trigger_nbsched() -> Any:
+    from nbsched.triggers.cron import CronTrigger
+
+    return CronTrigger(minute="*/5", hour="9-17", day_of_week="mon-fri", timezone="UTC")
+
+
+# --- (a) dispatch throughput ---------------------------------------------------------------
+
+
+async def nbsched_dispatch(store_factory: Callable[[], Awaitable[Any]], n: int) -> float:
+    from nbsched import AsyncScheduler
+    from nbsched.events import JobReleased
+    from nbsched.triggers.date import DateTrigger
+
+    done = asyncio.Event()
+    count = 0
+
+    def on_released(event: object) -> None:
+        nonlocal count
+        count += 1
+        if count == n:
+            done.set()
+
+    async with AsyncScheduler(await store_factory()) as scheduler:
+        scheduler.subscribe(on_released, JobReleased)
+        past = datetime.now(timezone.utc) - timedelta(seconds=1)
+        for i in range(n):
+            await scheduler.add_schedule(noop, DateTrigger(past), id=f"s{i}")
+        started = time.perf_counter()
+        scheduler.start_in_background()
+        await done.wait()
+        elapsed = time.perf_counter() - started
+        await scheduler.stop()
+    return n / elapsed
+
+
+async def aps4_dispatch(n: int, max_running_jobs: int | None) -> float:
+    from apscheduler import AsyncScheduler, JobReleased, TaskDefaults
+    from apscheduler.triggers.date import DateTrigger
+
+    done = asyncio.Event()
+    count = 0
+
+    def on_released(event: object) -> None:
+        nonlocal count
+        count += 1
+        if count == n:
+            done.set()
+
+    # add_schedule(func) configures the task from the scheduler's task defaults each time, so
+    # the limit is set there (APScheduler 4's default is max_running_jobs=1)
+    defaults = TaskDefaults(max_running_jobs=max_running_jobs)
+    async with AsyncScheduler(task_defaults=defaults) as scheduler:
+        scheduler.subscribe(on_released, {JobReleased})
+        past = datetime.now(timezone.utc) - timedelta(seconds=1)
+        for i in range(n):
+            await scheduler.add_schedule(noop, DateTrigger(past), id=f"s{i}")
+        started = time.perf_counter()
+        await scheduler.start_in_background()
+        await done.wait()
+        elapsed = time.perf_counter() - started
+        await scheduler.stop()
+    return n / elapsed
+
+
+# --- (b) lateness --------------------------------------------------------------------------
+
+
+def _lateness_of(now: float, start: float, period: float) -> float:
+    fire = start + ((now - start) // period) * period
+    return now - fire
+
+
+async def floor_lateness(n_schedules: int, period: float, duration: float) -> list[float]:
+    """The same timing done with bare ``loop.call_at``: what any scheduler can hope for."""
+    loop = asyncio.get_running_loop()
+    samples: list[float] = []
+    base = time.time() + 0.5
+    stop_at = base + duration
+
+    def fire(start: float, k: int) -> None:
+        now = time.time()
+        if now >= stop_at:
+            return
+        samples.append(_lateness_of(now, start, period))
+        schedule(start, k + 1)
+
+    def schedule(start: float, k: int) -> None:
+        target = start + k * period
+        loop.call_at(loop.time() + (target - time.time()), fire, start, k)
+
+    for i in range(n_schedules):
+        schedule(base + i * period / n_schedules, 0)
+    await asyncio.sleep(stop_at - time.time() + 0.2)
+    return samples
+
+
+async def nbsched_lateness(
+    store_factory: Callable[[], Awaitable[Any]], n_schedules: int, period: float, duration: float
+) -> list[float]:
+    from nbsched import AsyncScheduler
+    from nbsched.triggers.interval import IntervalTrigger
+
+    samples: list[float] = []
+    base = time.time() + 0.5
+    stop_at = base + duration
+
+    async def job(start: float) -> None:
+        now = time.time()
+        if now < stop_at:
+            samples.append(_lateness_of(now, start, period))
+
+    async with AsyncScheduler(await store_factory()) as scheduler:
+        for i in range(n_schedules):
+            start = base + i * period / n_schedules
+            await scheduler.add_schedule(
+                job,
+                IntervalTrigger(
+                    seconds=period, start_time=datetime.fromtimestamp(start, timezone.utc)
+                ),
+                args=[start],
+                coalesce="all",
+            )
+        scheduler.start_in_background()
+        await asyncio.sleep(stop_at - time.time() + 0.2)
+        await scheduler.stop()
+    return samples
+
+
+async def aps4_lateness(n_schedules: int, period: float, duration: float) -> list[float]:
+    from apscheduler import AsyncScheduler, CoalescePolicy, TaskDefaults
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    samples: list[float] = []
+    base = time.time() + 0.5
+    stop_at = base + duration
+
+    async def job(start: float) -> None:
+        now = time.time()
+        if now < stop_at:
+            samples.append(_lateness_of(now, start, period))
+
+    async with AsyncScheduler(task_defaults=TaskDefaults(max_running_jobs=None)) as scheduler:
+        for i in range(n_schedules):
+            start = base + i * period / n_schedules
+            await scheduler.add_schedule(
+                job,
+                IntervalTrigger(
+                    seconds=period, start_time=datetime.fromtimestamp(start, timezone.utc)
+                ),
+                args=[start],
+                coalesce=CoalescePolicy.all,
+            )
+        await scheduler.start_in_background()
+        await asyncio.sleep(stop_at - time.time() + 0.2)
+        await scheduler.stop()
+    return samples
+
+
+# --- (c) memory per schedule ---------------------------------------------------------------
+
+
+async def _measure(add_all: Callable[[], Awaitable[None]], n: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    await add_all()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / n
+
+
+async def nbsched_memory(store_factory: Callable[[], Awaitable[Any]], n: int, kind: str) -> float:
+    from nbsched import AsyncScheduler
+    from nbsched.triggers.interval import IntervalTrigger
+
+    start = datetime.now(timezone.utc) + timedelta(days=1)
+    async with AsyncScheduler(await store_factory()) as scheduler:
+        await scheduler.configure_task(noop)
+
+        async def add_all() -> None:
+            for i in range(n):
+                if kind == "cron":
+                    trigger = _cron_trigger_nbsched()
+                else:
+                    trigger = IntervalTrigger(minutes=5, start_time=start)
+                await scheduler.add_schedule(noop, trigger, id=f"s{i}")
+
+        return await _measure(add_all, n)
+
+
+async def aps4_memory(n: int, kind: str) -> float:
+    from apscheduler import AsyncScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    start = datetime.now(timezone.utc) + timedelta(days=1)
+    async with AsyncScheduler() as scheduler:
+        await scheduler.configure_task(noop)
+
+        async def add_all() -> None:
+            for i in range(n):
+                if kind == "cron":
+                    trigger: Any = CronTrigger(
+                        minute="*/5", hour="9-17", day_of_week="mon-fri", timezone="UTC"
+                    )
+                else:
+                    trigger = IntervalTrigger(minutes=5, start_time=start)
+                await scheduler.add_schedule(noop, trigger, id=f"s{i}")
+
+        return await _measure(add_all, n)
+
+
+# --- APScheduler 3, in a subprocess --------------------------------------------------------
+
+
+def _ensure_aps3() -> None:
+    if (APS3_DIR / "apscheduler").is_dir():
+        return
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--target",
+            str(APS3_DIR),
+            "apscheduler<4",
+            "tzlocal",
+        ],
+        check=True,
+    )
+
+
+def aps3(*args: object) -> Any:
+    _ensure_aps3()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(APS3_DIR), env.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep
+    )
+    output = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("_aps3_dispatch.py")), *map(str, args)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output)
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, one run each")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per figure (median)")
+    options = parser.parse_args()
+    quick = options.quick
+    repeat = options.repeat or (1 if quick else 3)
+    n_dispatch = 2_000 if quick else 10_000
+    n_dispatch_aps4_limited = 1_000 if quick else 10_000
+    lateness_duration = 3.0 if quick else 10.0
+    n_memory = 10_000 if quick else 100_000
+
+    def median_of(make: Callable[[], Any]) -> float:
+        return statistics.median(make() for _ in range(repeat))
+
+    rows: list[tuple[str, str, str]] = []
+    print(f"(a) {n_dispatch:,} schedules due at once, trivial async job, {repeat} run(s)")
+    nbsched_rate = {
+        name: median_of(lambda f=factory: asyncio.run(nbsched_dispatch(f, n_dispatch)))
+        for name, factory in STORES.items()
+    }
+    aps4_unlimited = median_of(lambda: asyncio.run(aps4_dispatch(n_dispatch, None)))
+    aps4_default = median_of(lambda: asyncio.run(aps4_dispatch(n_dispatch_aps4_limited, 1)))
+    aps3_rate = median_of(lambda: aps3("dispatch", n_dispatch)["jobs_per_s"])
+    base = nbsched_rate["memory"]
+    for name, rate in nbsched_rate.items():
+        rows.append((f"nbsched ({name} store)", f"{rate:,.0f} jobs/s", f"{rate / base:.2f}x"))
+    rows.append(
+        (
+            "APScheduler 4, no per-task limit",
+            f"{aps4_unlimited:,.0f} jobs/s",
+            f"nbsched is {base / aps4_unlimited:.1f}x",
+        )
+    )
+    rows.append(
+        (
+            "APScheduler 4, default 1 job/task",
+            f"{aps4_default:,.0f} jobs/s",
+            f"nbsched is {base / aps4_default:.1f}x",
+        )
+    )
+    rows.append(
+        (
+            "APScheduler 3 AsyncIOScheduler",
+            f"{aps3_rate:,.0f} jobs/s",
+            f"nbsched is {base / aps3_rate:.2f}x",
+        )
+    )
+
+    print(f"(b) 20 interval schedules every 100 ms for {lateness_duration:g} s")
+    lateness: dict[str, list[float]] = {}
+    lateness["bare loop.call_at (floor)"] = asyncio.run(floor_lateness(20, 0.1, lateness_duration))
+    for name, factory in STORES.items():
+        lateness[f"nbsched ({name} store)"] = asyncio.run(
+            nbsched_lateness(factory, 20, 0.1, lateness_duration)
+        )
+    lateness["APScheduler 4"] = asyncio.run(aps4_lateness(20, 0.1, lateness_duration))
+    lateness["APScheduler 3"] = aps3("lateness", 20, 0.1, lateness_duration)["samples"]
+    floor_p99 = percentile(lateness["bare loop.call_at (floor)"], 0.99)
+    expected = int(20 * lateness_duration / 0.1)
+    for name, samples in lateness.items():
+        p50 = percentile(samples, 0.5) * 1000
+        p99 = percentile(samples, 0.99) * 1000
+        rows.append(
+            (
+                f"lateness: {name}",
+                f"p50 {p50:.2f} ms, p99 {p99:.2f} ms ({len(samples)}/{expected} runs)",
+                f"p99 floor +{p99 - floor_p99 * 1000:.2f} ms",
+            )
+        )
+
+    print(f"(c) memory per schedule, {n_memory:,} schedules")
+    for kind in ("cron", "interval"):
+        ours = {
+            name: asyncio.run(nbsched_memory(factory, n_memory, kind))
+            for name, factory in STORES.items()
+            if name == "memory"  # memory held by a store that keeps schedules elsewhere is moot
+        }
+        theirs = asyncio.run(aps4_memory(n_memory, kind))
+        aps3_bytes = aps3("memory", n_memory, kind)["bytes_per_schedule"]
+        rows.append(
+            (
+                f"memory, {kind}: nbsched",
+                f"{ours['memory']:,.0f} B/schedule",
+                f"{ours['memory'] / theirs:.2f} of APScheduler 4",
+            )
+        )
+        rows.append((f"memory, {kind}: APScheduler 4", f"{theirs:,.0f} B/schedule", ""))
+        rows.append((f"memory, {kind}: APScheduler 3", f"{aps3_bytes:,.0f} B/schedule", ""))
+
+    width = max(len(r[0]) for r in rows)
+    width2 = max(len(r[1]) for r in rows)
+    print()
+    print(f"| {'measurement'.ljust(width)} | {'result'.ljust(width2)} | ratio |")
+    print(f"|{'-' * (width + 2)}|{'-' * (width2 + 2)}|-------|")
+    for label, value, ratio in rows:
+        print(f"| {label.ljust(width)} | {value.ljust(width2)} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
