@@ -10,6 +10,7 @@ the widgets hold.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -262,3 +263,13 @@ def test_custom_trigger(tmp_path: Path) -> None:
         "FAIL rule broken: fire times must strictly increase (at call 2)"
     )
     assert "✘" in broken["text/html"]
+
+    # scheduled on a real AsyncScheduler: four runs, due 0.5 s, 1 s and 2 s apart, none early
+    runs = re.findall(
+        r"run (\d): due (\d\d):(\d\d):(\d\d\.\d{3}) started (-?\d+\.\d{3}) s later",
+        stdout(cell(executed, "scheduled")),
+    )
+    assert [int(r[0]) for r in runs] == [1, 2, 3, 4]
+    due = [int(h) * 3600 + int(m) * 60 + float(s) for _n, h, m, s, _late in runs]
+    assert [round((b - a) % 86400, 3) for a, b in itertools.pairwise(due)] == [0.5, 1.0, 2.0]
+    assert all(0 <= float(late) < 5 for *_rest, late in runs)
