@@ -244,6 +244,7 @@ class Dashboard(widgets.VBox):
         self._again = False
         self._reread_interval = reread_interval
         self._ticker: asyncio.Task[None] | None = None
+        self._stopped = False
         self._subscription = scheduler.subscribe(
             self._on_event,
             [
@@ -272,7 +273,10 @@ class Dashboard(widgets.VBox):
         try:
             schedules = await self.scheduler.get_schedules()
         except Exception as exc:  # a stopped scheduler or a failing store: say so, keep going
-            self._say(f"cannot read the schedules: {type(exc).__name__}: {exc}", error=True)
+            if self._stopped:
+                self._say("the scheduler has stopped", error=True)
+            else:
+                self._say(f"cannot read the schedules: {type(exc).__name__}: {exc}", error=True)
             return
         seen = set()
         for schedule in sorted(schedules, key=lambda s: s.id):
@@ -345,8 +349,11 @@ class Dashboard(widgets.VBox):
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, SchedulerStopped):
+            self._stopped = True
             self._say("the scheduler has stopped", error=True)
-        elif isinstance(event, SchedulerStarted):
+            return
+        if isinstance(event, SchedulerStarted):
+            self._stopped = False
             self._say("")
         self.request_refresh()
 
@@ -414,11 +421,10 @@ class Dashboard(widgets.VBox):
 
     def close(self) -> None:
         """Stop updating and close the widget."""
-        if self._ticker is not None:
-            self._ticker.cancel()
-            self._ticker = None
-        self._subscription.unsubscribe()
-        self.tracker.unlisten(self._on_stats)
+        if not hasattr(self, "_subscription"):  # __init__ failed; ipywidgets closes on __del__
+            super().close()
+            return
+        self.stop_updating()
         if self._owns_tracker:
             self.tracker.close()
         for row in self.rows.values():

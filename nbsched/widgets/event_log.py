@@ -175,5 +175,7 @@ class EventLog(widgets.VBox):
 
     def close(self) -> None:
         """Stop listening and close the widget."""
-        self._subscription.unsubscribe()
+        subscription = getattr(self, "_subscription", None)  # None if __init__ failed
+        if subscription is not None:
+            subscription.unsubscribe()
         super().close()

@@ -1,0 +1,240 @@
+"""The Dashboard widget on a running scheduler with a fake clock: rows, countdowns, buttons."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nbsched import AsyncScheduler, FakeClock, JobOutcome
+from nbsched.triggers.interval import IntervalTrigger
+from nbsched.widgets import Dashboard
+from nbsched.widgets._format import format_duration, format_remaining
+from nbsched.widgets.dashboard import RunTracker
+
+pytestmark = pytest.mark.anyio
+
+START = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+BERLIN = ZoneInfo("Europe/Berlin")
+calls: list[str] = []
+
+
+def tick() -> None:
+    calls.append("tick")
+
+
+def fail() -> None:
+    raise RuntimeError("broken on purpose")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def scheduler(clock: FakeClock) -> AsyncIterator[AsyncScheduler]:
+    calls.clear()
+    scheduler = AsyncScheduler(clock=clock, identity="dashboard-test")
+    scheduler.start_in_background()
+    await clock.settle()
+    try:
+        yield scheduler
+    finally:
+        await scheduler.stop()
+
+
+@pytest.fixture
+async def dashboard(scheduler: AsyncScheduler) -> AsyncIterator[Dashboard]:
+    board = Dashboard(scheduler, tz=BERLIN, live=False)
+    try:
+        yield board
+    finally:
+        board.close()
+
+
+async def every(scheduler: AsyncScheduler, seconds: float, schedule_id: str, func=tick) -> None:
+    trigger = IntervalTrigger(seconds=seconds, start_time=START + timedelta(seconds=seconds))
+    await scheduler.add_schedule(func, trigger, id=schedule_id, job_executor="loop")
+
+
+async def settled(board: Dashboard, clock: FakeClock) -> None:
+    await clock.settle()
+    await board.settle()
+
+
+async def test_one_row_per_schedule_with_readable_columns(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await settled(dashboard, clock)
+    assert dashboard.rows == {}
+    assert dashboard.empty in dashboard.table.children
+
+    await every(scheduler, 30, "b-half-minute")
+    await every(scheduler, 3600, "a-hourly")
+    await settled(dashboard, clock)
+
+    assert list(dashboard.rows) == ["a-hourly", "b-half-minute"]
+    assert [r.schedule_id for r in dashboard.table.children[1:]] == ["a-hourly", "b-half-minute"]
+    row = dashboard.rows["b-half-minute"].text()
+    assert row == {
+        "id": "b-half-minute",
+        "trigger": str((await scheduler.get_schedule("b-half-minute")).trigger),
+        "next fire": "10:00:30",  # 09:00:30 UTC in Berlin
+        "remaining": "in 30 s",
+        "runs": "0",
+        "last run": "—",
+        "lateness": "—",
+    }
+    assert dashboard.rows["a-hourly"].text()["remaining"] == "in 1 h 0 min"
+
+
+async def test_runs_outcome_duration_and_countdown_update_as_the_scheduler_runs(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await every(scheduler, 30, "ticker")
+    await every(scheduler, 45, "failer", func=fail)
+    await settled(dashboard, clock)
+
+    await clock.advance(10)
+    dashboard.tick()
+    assert dashboard.rows["ticker"].text()["remaining"] == "in 20 s"
+
+    await clock.advance(20)
+    await settled(dashboard, clock)
+    assert calls == ["tick"]
+    row = dashboard.rows["ticker"].text()
+    assert (row["runs"], row["next fire"], row["remaining"]) == ("1", "10:01:00", "in 30 s")
+    assert row["last run"].startswith("✓ ok")
+    assert row["lateness"] == "0.000 s"
+
+    await clock.advance(15)
+    await settled(dashboard, clock)
+    failed = dashboard.rows["failer"]
+    assert failed.text()["last run"].startswith("✗ error")
+    assert "RuntimeError: broken on purpose" in failed.cells["last run"].value
+
+
+async def test_lateness_shows_how_late_a_run_started(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await every(scheduler, 30, "late")
+    await settled(dashboard, clock)
+    # jump straight past the fire time, as a kernel busy for 12 s would
+    scheduler.request_stop()
+    await scheduler.wait_until_stopped()
+    await clock.advance(42)
+    scheduler.start_in_background()
+    await settled(dashboard, clock)
+    assert dashboard.tracker.stats["late"].last_lateness == timedelta(seconds=12)
+    assert dashboard.rows["late"].text()["lateness"] == "12.0 s"
+
+
+async def test_pause_resume_run_now_and_remove_buttons(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await every(scheduler, 30, "buttons")
+    await settled(dashboard, clock)
+    row = dashboard.rows["buttons"]
+    assert (row.pause_button.disabled, row.resume_button.disabled) == (False, True)
+
+    row.pause_button.click()
+    await settled(dashboard, clock)
+    assert (await scheduler.get_schedule("buttons")).paused
+    assert row.text()["next fire"] == "paused"
+    assert (row.pause_button.disabled, row.resume_button.disabled) == (True, False)
+    await clock.advance(100)
+    assert calls == []
+
+    row.run_button.click()
+    await settled(dashboard, clock)
+    assert calls == ["tick"]
+    assert row.text()["runs"] == "1"  # a run started by hand counts for its schedule
+
+    row.resume_button.click()
+    await settled(dashboard, clock)
+    assert not (await scheduler.get_schedule("buttons")).paused
+    await clock.advance(30)
+    assert calls == ["tick", "tick"]
+
+    row.remove_button.click()
+    await settled(dashboard, clock)
+    assert await scheduler.get_schedules() == []
+    assert dashboard.rows == {}
+    assert dashboard.empty in dashboard.table.children
+
+
+async def test_a_failed_action_says_why(dashboard: Dashboard, clock: FakeClock) -> None:
+    dashboard.pause("missing")
+    await settled(dashboard, clock)
+    assert "could not pause &#x27;missing&#x27;: no schedule with id" in dashboard.status.value
+
+
+async def test_the_dashboard_says_when_the_scheduler_stops(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await scheduler.stop()
+    await settled(dashboard, clock)
+    assert "the scheduler has stopped" in dashboard.status.value
+
+
+async def test_live_dashboard_counts_down_by_itself(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    await every(scheduler, 30, "live")
+    board = Dashboard(scheduler, tz=BERLIN)  # live: a countdown task on the running loop
+    try:
+        await settled(board, clock)
+        assert board.rows["live"].text()["remaining"] == "in 30 s"
+        await clock.advance(5)
+        import asyncio
+
+        await asyncio.sleep(1.2)  # the countdown ticks once a second of real time
+        assert board.rows["live"].text()["remaining"] == "in 25 s"
+    finally:
+        board.close()
+    assert board._ticker is None
+
+
+async def test_a_shared_tracker_survives_closing_a_dashboard(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    tracker = RunTracker(scheduler)
+    await every(scheduler, 30, "shared")
+    first = Dashboard(scheduler, tracker=tracker, live=False)
+    await clock.advance(30)
+    first.close()
+    second = Dashboard(scheduler, tracker=tracker, live=False)
+    await settled(second, clock)
+    assert second.rows["shared"].text()["runs"] == "1"
+    assert tracker.stats["shared"].last_outcome is JobOutcome.success
+    second.close()
+    tracker.close()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.0123, "0.012 s"),
+        (4.25, "4.2 s"),
+        (185, "3 min 5 s"),
+        (7500, "2 h 5 min"),
+        (97200, "1 d 3 h"),
+    ],
+)
+async def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(timedelta(seconds=seconds)) == text
+
+
+async def test_format_remaining() -> None:
+    assert format_remaining(START, now=START) == "due"
+    assert format_remaining(START + timedelta(seconds=0.2), now=START) == "in 1 s"
+    assert format_remaining(START + timedelta(minutes=2), now=START) == "in 2 min 0 s"
+    assert format_remaining(None, now=START) == "—"

@@ -1,0 +1,146 @@
+"""The EventLog widget: events stream in newest first, filterable, bounded."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nbsched import AsyncScheduler, FakeClock
+from nbsched.events import JobReleased, ScheduleAdded
+from nbsched.triggers.interval import IntervalTrigger
+from nbsched.widgets import EventLog
+from nbsched.widgets.event_log import event_types, summarize
+
+pytestmark = pytest.mark.anyio
+
+START = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def noop() -> None:
+    pass
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def scheduler(clock: FakeClock) -> AsyncIterator[AsyncScheduler]:
+    scheduler = AsyncScheduler(clock=clock, identity="log-test")
+    scheduler.start_in_background()
+    await clock.settle()
+    try:
+        yield scheduler
+    finally:
+        await scheduler.stop()
+
+
+async def add(scheduler: AsyncScheduler, schedule_id: str, seconds: float = 10) -> None:
+    trigger = IntervalTrigger(seconds=seconds, start_time=START + timedelta(seconds=seconds))
+    await scheduler.add_schedule(noop, trigger, id=schedule_id, job_executor="loop")
+
+
+def table_rows(log: EventLog) -> list[str]:
+    return log.table.value.split("<tbody>")[1].split("</tr>")[:-1]
+
+
+async def test_events_stream_in_newest_first(scheduler: AsyncScheduler, clock: FakeClock) -> None:
+    log = EventLog(scheduler, tz=ZoneInfo("Europe/Berlin"))
+    await add(scheduler, "first")
+    await add(scheduler, "second")
+    await clock.advance(10)
+    names = [type(e).__name__ for e in log.visible()]
+    added = [e for e in log.visible() if isinstance(e, ScheduleAdded)]
+    assert [e.schedule_id for e in added] == ["second", "first"]  # newest first
+    released = [e for e in log.visible() if isinstance(e, JobReleased)]
+    assert {e.schedule_id for e in released} == {"first", "second"}
+    rows = table_rows(log)
+    assert len(rows) == len(log.visible())
+    assert "<b>ScheduleAdded</b>" in rows[names.index("ScheduleAdded")]
+    assert "10:00:10.000" in rows[0]  # the last event's time, in Berlin
+    assert f"{len(rows)} shown" in log.count.value
+    log.close()
+
+
+async def test_type_and_text_filters(scheduler: AsyncScheduler, clock: FakeClock) -> None:
+    log = EventLog(scheduler, types=[ScheduleAdded, "JobReleased"])
+    assert set(log.type_filter.value) == {"ScheduleAdded", "JobReleased"}
+    await add(scheduler, "alpha")
+    await add(scheduler, "beta")
+    await clock.advance(10)
+    assert {type(e).__name__ for e in log.visible()} == {"ScheduleAdded", "JobReleased"}
+    assert len(log.visible()) == 4
+
+    log.text_filter.value = "beta"
+    assert [type(e).__name__ for e in log.visible()] == ["JobReleased", "ScheduleAdded"]
+    assert "alpha" not in log.table.value
+
+    log.type_filter.value = ("JobReleased",)
+    assert [e.schedule_id for e in log.visible()] == ["beta"]  # type: ignore[attr-defined]
+    assert len(table_rows(log)) == 1
+    assert len(log.events) > 4  # filtered out, not forgotten
+    log.close()
+
+
+async def test_bounded_to_max_rows(scheduler: AsyncScheduler, clock: FakeClock) -> None:
+    log = EventLog(scheduler, types=["JobReleased"], max_rows=5)
+    await add(scheduler, "often", seconds=1)
+    await clock.advance(20)
+    assert len(log.events) == 5
+    assert len(table_rows(log)) <= 5
+    released = [e for e in log.events if isinstance(e, JobReleased)]
+    assert released[-1].finished_at == START + timedelta(seconds=20)
+    log.clear()
+    assert list(log.events) == [] and table_rows(log) == []
+    log.close()
+
+
+async def test_closing_stops_listening(scheduler: AsyncScheduler, clock: FakeClock) -> None:
+    log = EventLog(scheduler)
+    log.close()
+    await add(scheduler, "after")
+    assert list(log.events) == []
+
+
+async def test_bad_arguments(scheduler: AsyncScheduler) -> None:
+    with pytest.raises(ValueError, match="types: 'JobExploded' is not an nbsched event type"):
+        EventLog(scheduler, types=["JobExploded"])
+    with pytest.raises(ValueError, match="max_rows: expected a positive int, got 0"):
+        EventLog(scheduler, max_rows=0)
+
+
+def test_summaries_and_known_types() -> None:
+    names = [cls.__name__ for cls in event_types()]
+    assert "JobReleased" in names and "ScheduleAdded" in names
+    assert "Event" not in names and "DataStoreEvent" not in names
+    event = ScheduleAdded(schedule_id="s1", task_id="t", next_fire_time=START)
+    assert summarize(event) == "schedule_id=s1 task_id=t next_fire_time=2026-01-01T09:00:00+00:00"
+    html = "<script>alert(1)</script>"
+    shown = _rendered(ScheduleAdded(schedule_id=html, task_id="t", next_fire_time=None))
+    assert "&lt;script&gt;" in shown and html not in shown
+
+
+def _rendered(event: ScheduleAdded) -> str:
+    class Broker:
+        def subscribe(self, callback, event_types=None):  # noqa: ANN001, ANN202
+            self.callback = callback
+
+            class Sub:
+                def unsubscribe(self) -> None:
+                    pass
+
+            return Sub()
+
+    broker = Broker()
+    log = EventLog(broker)
+    broker.callback(event)
+    return log.table.value
