@@ -426,3 +426,85 @@ def test_locked_file_is_a_temporary_error(db_path):
     assert not issubclass(DataStoreError, temporary_errors_of(adapter))
     assert adapter.original is store
     assert adapter.poll_interval == store.poll_interval == 1.0
+
+
+# --- under a scheduler -------------------------------------------------------------------------
+
+RUNS: list[str] = []
+
+
+async def record_run(label: str) -> None:
+    RUNS.append(label)
+
+
+@pytest.mark.anyio
+async def test_schedules_survive_a_restart_and_catch_up(db_path):
+    from nbsched import AsyncScheduler, FakeClock
+
+    RUNS.clear()
+    clock = FakeClock(T0)
+    async with AsyncScheduler(SQLiteDataStore(db_path, poll_interval=30), clock=clock) as scheduler:
+        start = T0 + timedelta(minutes=1)
+        await scheduler.add_schedule(
+            record_run, IntervalTrigger(minutes=1, start_time=start), id="minutely", args=("m",)
+        )
+        await scheduler.add_schedule(
+            record_run,
+            IntervalTrigger(minutes=1, start_time=start),
+            id="paused",
+            args=("p",),
+            paused=True,
+        )
+        scheduler.start_in_background()
+        await clock.advance(timedelta(minutes=3))
+    assert RUNS == ["m", "m", "m"]
+
+    # a new kernel: a new scheduler and store on the same file, ten minutes later
+    clock = FakeClock(T0 + timedelta(minutes=13, seconds=30))
+    async with AsyncScheduler(SQLiteDataStore(db_path, poll_interval=30), clock=clock) as scheduler:
+        schedules = {s.id: s for s in await scheduler.get_schedules()}
+        assert set(schedules) == {"minutely", "paused"}
+        assert schedules["paused"].paused
+        assert schedules["minutely"].next_fire_time == T0 + timedelta(minutes=4)
+        scheduler.start_in_background()
+        await clock.advance(0)  # the missed fires coalesce into one run (policy: latest)
+        assert RUNS == ["m"] * 4
+        await clock.advance(timedelta(seconds=30))
+        assert RUNS == ["m"] * 5
+        [stored] = [s for s in await scheduler.get_schedules() if s.id == "minutely"]
+        assert stored.last_fire_time == T0 + timedelta(minutes=14)
+
+
+@pytest.mark.anyio
+async def test_busy_file_retried_by_the_scheduler_policy(db_path):
+    from nbsched._retry import RetryPolicy
+    from nbsched.eventbrokers.local import LocalEventBroker
+
+    adapter = AsyncDataStoreAdapter(SQLiteDataStore(db_path, busy_timeout=0.01))
+    await adapter.start(LocalEventBroker())
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the other process finishes while we wait
+        waits.append(seconds)
+        if len(waits) == 2 and blocker.in_transaction:
+            blocker.execute("COMMIT")
+
+    policy = RetryPolicy(temporary_errors_of(adapter), sleep=sleep)
+    try:
+        await policy.call(
+            "add_schedule", adapter.add_schedule, schedule("s"), ConflictPolicy.exception
+        )
+        assert len(waits) == 2
+        assert [s.id for s in await adapter.get_schedules()] == ["s"]
+        # a permanent error is not retried
+        waits.clear()
+        with pytest.raises(TypeError):
+            await policy.call(
+                "add_schedule", adapter.add_schedule, "bad", ConflictPolicy.exception
+            )
+        assert waits == []
+    finally:
+        blocker.close()
+        await adapter.stop()
