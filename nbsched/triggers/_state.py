@@ -57,9 +57,7 @@ def timezone_to_state(tz: tzinfo) -> str:
     if isinstance(tz, ZoneInfo) and tz.key:
         return tz.key
     if isinstance(tz, timezone):
-        if tz is timezone.utc:
-            return "UTC"
-        return _offset_to_str(tz.utcoffset(None))
+        return _offset_to_str(tz.utcoffset(None))  # timezone.utc is "+00:00"
     raise ValueError(f"time zone {tz!r} cannot be stored as plain data")
 
 
@@ -70,8 +68,6 @@ def timezone_from_state(value: str) -> tzinfo:
         parts = [int(p) for p in value[1:].split(":")]
         seconds = parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0)
         return timezone(sign * timedelta(seconds=seconds))
-    if value == "UTC":
-        return timezone.utc
     return ZoneInfo(value)
 
 

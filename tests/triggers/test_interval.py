@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbsched._localzone import get_local_timezone
+from nbsched.testing import check_trigger
+from nbsched.triggers import IntervalTrigger
+
+BERLIN = ZoneInfo("Europe/Berlin")
+UTC = timezone.utc
+START = datetime(2026, 1, 1, 9, tzinfo=BERLIN)
+
+
+def take(trigger: IntervalTrigger, count: int) -> list[datetime | None]:
+    return [trigger.next() for _ in range(count)]
+
+
+def test_fires_at_start_then_every_interval() -> None:
+    trigger = IntervalTrigger(minutes=5, start_time=START)
+    assert take(trigger, 3) == [START, START + timedelta(minutes=5), START + timedelta(minutes=10)]
+
+
+def test_components_add_up() -> None:
+    trigger = IntervalTrigger(
+        weeks=1, days=1, hours=1, minutes=1, seconds=1, microseconds=1, start_time=START
+    )
+    first, second = take(trigger, 2)
+    assert second - first == timedelta(
+        weeks=1, days=1, hours=1, minutes=1, seconds=1, microseconds=1
+    )  # type: ignore[operator]
+    assert trigger.interval == second - first  # type: ignore[operator]
+
+
+def test_float_components() -> None:
+    trigger = IntervalTrigger(seconds=0.25, start_time=START)
+    first, second = take(trigger, 2)
+    assert second - first == timedelta(milliseconds=250)  # type: ignore[operator]
+
+
+def test_end_time_is_inclusive_and_exhaustion_is_final() -> None:
+    end = START + timedelta(hours=2)
+    trigger = IntervalTrigger(hours=1, start_time=START, end_time=end)
+    assert take(trigger, 6) == [START, START + timedelta(hours=1), end, None, None, None]
+
+
+def test_start_time_defaults_to_now_in_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    before = datetime.now(UTC)
+    trigger = IntervalTrigger(seconds=10)
+    after = datetime.now(UTC)
+    assert get_local_timezone() == ZoneInfo("America/New_York")
+    assert trigger.start_time.tzinfo == ZoneInfo("America/New_York")
+    assert before <= trigger.start_time <= after
+
+
+def test_accepts_iso_strings() -> None:
+    trigger = IntervalTrigger(
+        hours=1, start_time="2026-01-01T09:00:00+01:00", end_time="2026-01-01T10:00:00+01:00"
+    )
+    assert take(trigger, 3) == [START, START + timedelta(hours=1), None]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({}, ValueError, "IntervalTrigger: the interval must be positive, got weeks=0, days=0, "
+         "hours=0, minutes=0, seconds=0, microseconds=0"),
+        ({"minutes": -5, "hours": 1}, ValueError, "minutes: must not be negative, got -5"),
+        ({"seconds": "5"}, TypeError, "seconds: expected a number, got str '5'"),
+        ({"hours": True}, TypeError, "hours: expected a number, got bool True"),
+        ({"hours": 1, "start_time": datetime(2026, 1, 1, 9)}, ValueError,
+         "start_time: datetime.datetime(2026, 1, 1, 9, 0) is a naive datetime"),
+        ({"hours": 1, "start_time": START, "end_time": START - timedelta(seconds=1)},
+         ValueError, "end_time: 2026-01-01T08:59:59+01:00 is before start_time "
+         "2026-01-01T09:00:00+01:00"),
+        ({"hours": 1, "start_time": "tomorrow"}, ValueError, "start_time: 'tomorrow' is not"),
+    ],
+)  # fmt: skip
+def test_bad_input(kwargs: dict, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match="^" + re.escape(message)):
+        IntervalTrigger(**kwargs)
+
+
+def test_str_and_repr() -> None:
+    assert str(IntervalTrigger(hours=2, start_time=START)) == (
+        "every 2 hours from 2026-01-01 09:00 (Europe/Berlin)"
+    )
+    assert str(IntervalTrigger(minutes=5, start_time=START)).startswith("every 5 minutes from")
+    assert str(IntervalTrigger(hours=1, start_time=START)).startswith("every hour from")
+    trigger = IntervalTrigger(
+        hours=1, minutes=30, start_time=START, end_time=START + timedelta(days=1)
+    )
+    assert str(trigger) == (
+        "every 1 hour and 30 minutes from 2026-01-01 09:00 (Europe/Berlin) "
+        "until 2026-01-02 09:00 (Europe/Berlin)"
+    )
+    namespace = {"IntervalTrigger": IntervalTrigger, "datetime": dt, "zoneinfo": zoneinfo}
+    rebuilt = eval(repr(trigger), namespace)
+    assert repr(rebuilt) == repr(trigger)
+    assert take(rebuilt, 5) == take(trigger, 5)
+
+
+def test_fire_times_are_in_the_zone_of_start_time() -> None:
+    trigger = IntervalTrigger(hours=5, start_time=START)
+    assert all(t.tzinfo is BERLIN for t in take(trigger, 10))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("change", ["gap", "fold"])
+def test_keeps_real_elapsed_time_across_dst(dst_zone, change: str) -> None:
+    shift = getattr(dst_zone, change)
+    zone = dst_zone.zone
+    start = (shift.utc - timedelta(hours=3)).astimezone(zone)
+    fire_times = take(IntervalTrigger(minutes=30, start_time=start), 12)
+    in_utc = [t.astimezone(UTC) for t in fire_times]  # type: ignore[union-attr]
+    assert all(b - a == timedelta(minutes=30) for a, b in zip(in_utc, in_utc[1:], strict=False))
+    assert all(t.tzinfo is zone for t in fire_times)  # type: ignore[union-attr]
+    # The wall clock jumps by the change exactly once.
+    walls = [t.replace(tzinfo=None) for t in fire_times]  # type: ignore[union-attr]
+    steps = [b - a for a, b in zip(walls, walls[1:], strict=False)]
+    jump = timedelta(minutes=30) + shift.after - shift.before
+    assert steps.count(jump) == 1
+    assert steps.count(timedelta(minutes=30)) == len(steps) - 1
+
+
+def test_daily_interval_shifts_the_wall_clock_after_dst(dst_zone) -> None:
+    start = (dst_zone.gap.utc - timedelta(days=1, hours=12)).astimezone(dst_zone.zone)
+    first, _, third = take(IntervalTrigger(days=1, start_time=start), 3)
+    assert third.astimezone(UTC) - first.astimezone(UTC) == timedelta(days=2)  # type: ignore[union-attr]
+    wall_shift = third.replace(tzinfo=None) - first.replace(tzinfo=None)  # type: ignore[union-attr]
+    assert wall_shift == timedelta(days=2) + dst_zone.gap.size
+
+
+@pytest.mark.parametrize("advance", [0, 5])
+def test_state_round_trip(round_trip, dst_zone, advance: int) -> None:
+    start = (dst_zone.gap.utc - timedelta(hours=2)).astimezone(dst_zone.zone)
+    round_trip(IntervalTrigger(minutes=20, start_time=start), advance)
+
+
+def test_state_round_trip_when_exhausted(round_trip) -> None:
+    trigger = IntervalTrigger(hours=1, start_time=START, end_time=START + timedelta(hours=1))
+    assert round_trip(trigger, 3) == [None] * 20
+
+
+def test_state_is_plain_data() -> None:
+    trigger = IntervalTrigger(hours=2, start_time=START)
+    trigger.next()
+    assert trigger.__getstate__() == {
+        "version": 1,
+        "interval": {"weeks": 0, "days": 0, "hours": 2, "minutes": 0, "seconds": 0,
+                     "microseconds": 0},
+        "start_time": "2026-01-01T09:00:00+01:00[Europe/Berlin]",
+        "end_time": None,
+        "next_fire_time": "2026-01-01T11:00:00+01:00[Europe/Berlin]",
+    }  # fmt: skip
+
+
+def test_refuses_unknown_state_version() -> None:
+    trigger = IntervalTrigger(hours=2, start_time=START)
+    with pytest.raises(ValueError, match="IntervalTrigger state has version None"):
+        trigger.__setstate__({"interval": {}})
+
+
+def test_exhausts_instead_of_overflowing_at_the_end_of_time() -> None:
+    start = datetime(9999, 12, 31, 22, tzinfo=UTC)
+    assert take(IntervalTrigger(hours=1, start_time=start), 4) == [
+        start,
+        start + timedelta(hours=1),
+        None,
+        None,
+    ]
+
+
+zones = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
+starts = st.datetimes(
+    min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), allow_imaginary=False
+)
+intervals = st.fixed_dictionaries(
+    {},
+    optional={
+        "days": st.integers(0, 40),
+        "hours": st.integers(0, 30),
+        "minutes": st.integers(0, 120),
+        "seconds": st.integers(0, 100),
+        "microseconds": st.integers(0, 10**6),
+    },
+).filter(lambda kwargs: any(kwargs.values()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(kwargs=intervals, start=starts, zone=zones)
+def test_property_contract_and_exact_spacing(kwargs: dict, start: datetime, zone: str) -> None:
+    trigger = IntervalTrigger(**kwargs, start_time=start.replace(tzinfo=ZoneInfo(zone)))
+    check_trigger(trigger, n=60, seed=0)
+    fire_times = take(trigger, 60)
+    in_utc = [t.astimezone(UTC) for t in fire_times]  # type: ignore[union-attr]
+    spacing = {b - a for a, b in zip(in_utc, in_utc[1:], strict=False)}
+    assert spacing == {timedelta(**kwargs)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kwargs=intervals,
+    offset=st.timedeltas(min_value=timedelta(days=-5), max_value=timedelta(days=400)),
+)
+def test_property_fast_forward_lands_on_the_first_fire_time_not_before(
+    kwargs: dict, offset: timedelta
+) -> None:
+    trigger = IntervalTrigger(**kwargs, start_time=START)
+    target = START + offset
+    trigger._fast_forward(target.astimezone(UTC))
+    fire_time = trigger.next()
+    assert fire_time is not None and fire_time >= target
+    assert fire_time - trigger.interval < target or fire_time == START
