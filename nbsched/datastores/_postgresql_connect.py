@@ -42,7 +42,9 @@ class PostgreSQLConnectionLost(psycopg.OperationalError):
 #: The exceptions the scheduler retries for the PostgreSQL store.
 TEMPORARY_ERRORS: tuple[type[BaseException], ...] = (
     PostgreSQLConnectionLost,
-    errors.ConnectionException,  # SQLSTATE class 08
+    errors.ConnectionException,  # SQLSTATE class 08 (psycopg's classes for it are flat)
+    errors.ConnectionFailure,
+    errors.ConnectionDoesNotExist,
     errors.AdminShutdown,  # 57P01: server stopping or pg_terminate_backend()
     errors.CrashShutdown,  # 57P02
     errors.CannotConnectNow,  # 57P03: starting up, shutting down
@@ -128,7 +130,8 @@ def translate(exc: BaseException, conn: psycopg.AsyncConnection[Any], dsn: str) 
     if isinstance(exc, errors.InsufficientPrivilege):
         return DataStoreError(
             f"PostgreSQL at {describe_dsn(dsn)} refused: {exc} (grant the role the privileges "
-            f"it needs on the nbsched schema)"
+            f"it needs: CREATE on the database to create the store's schema, or USAGE on that "
+            f"schema and SELECT, INSERT, UPDATE, DELETE on its tables)"
         )
     return exc
 

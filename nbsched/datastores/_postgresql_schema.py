@@ -97,8 +97,12 @@ def check_schema_name(schema: Any) -> str:
 
 
 async def _table_names(conn: psycopg.AsyncConnection[Any], schema: str) -> set[str]:
+    # pg_class, not information_schema: the latter hides tables the role may not use, and
+    # such a role must get "permission denied", not an attempt to create the tables again
     cursor = await conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+        (schema,),
     )
     return {row[0] for row in await cursor.fetchall()}
 
