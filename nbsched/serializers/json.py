@@ -152,7 +152,7 @@ def _encode(obj: Any, path: str, depth: int = 0) -> Any:
         return {TAG: "exception", "v": type_ref, "args": args, "message": str(obj)}
     if isinstance(obj, (str, int, float, list, dict)):
         # subclasses of plain types (not enums): store as the plain type
-        base = next(base for base in (bool, int, float, str, list, dict) if isinstance(obj, base))
+        base: Any = next(b for b in (bool, int, float, str, list, dict) if isinstance(obj, b))
         return _encode(base(obj), path, depth)
     raise SerializationError(
         f"{path}: cannot serialize {cls.__module__}.{cls.__qualname__} value {obj!r:.100} as "

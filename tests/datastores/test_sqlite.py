@@ -443,7 +443,9 @@ async def test_schedules_survive_a_restart_and_catch_up(db_path):
 
     RUNS.clear()
     clock = FakeClock(T0)
-    async with AsyncScheduler(SQLiteDataStore(db_path, poll_interval=30), clock=clock) as scheduler:
+    async with AsyncScheduler(
+        SQLiteDataStore(db_path, poll_interval=30), clock=clock
+    ) as scheduler:
         start = T0 + timedelta(minutes=1)
         await scheduler.add_schedule(
             record_run, IntervalTrigger(minutes=1, start_time=start), id="minutely", args=("m",)
@@ -461,7 +463,9 @@ async def test_schedules_survive_a_restart_and_catch_up(db_path):
 
     # a new kernel: a new scheduler and store on the same file, ten minutes later
     clock = FakeClock(T0 + timedelta(minutes=13, seconds=30))
-    async with AsyncScheduler(SQLiteDataStore(db_path, poll_interval=30), clock=clock) as scheduler:
+    async with AsyncScheduler(
+        SQLiteDataStore(db_path, poll_interval=30), clock=clock
+    ) as scheduler:
         schedules = {s.id: s for s in await scheduler.get_schedules()}
         assert set(schedules) == {"minutely", "paused"}
         assert schedules["paused"].paused
@@ -508,3 +512,36 @@ async def test_busy_file_retried_by_the_scheduler_policy(db_path):
     finally:
         blocker.close()
         await adapter.stop()
+
+
+@pytest.mark.anyio
+async def test_changes_by_another_process_noticed_within_poll_interval(db_path):
+    from nbsched import AsyncScheduler, FakeClock
+
+    RUNS.clear()
+    clock = FakeClock(T0)
+    store = SQLiteDataStore(db_path, poll_interval=5)
+    async with AsyncScheduler(store, clock=clock) as scheduler:
+        await scheduler.configure_task("record", func=record_run)
+        scheduler.start_in_background()
+        await clock.advance(0)
+        # another process (its own connection, no event reaches this scheduler) adds a
+        # schedule due at once
+        other = SQLiteDataStore(db_path)
+        other.start(RecordingBroker())
+        trigger = IntervalTrigger(hours=1, start_time=T0)
+        other.add_schedule(
+            Schedule(
+                id="foreign",
+                task_id="record",
+                trigger=trigger,
+                args=("foreign",),
+                next_fire_time=trigger.next(),
+            ),
+            ConflictPolicy.exception,
+        )
+        other.stop()
+        await clock.advance(timedelta(seconds=4))
+        assert RUNS == []  # still asleep: nothing told it
+        await clock.advance(timedelta(seconds=1))
+        assert RUNS == ["foreign"]  # looked again after poll_interval and found it
