@@ -124,6 +124,16 @@ def _lateness_of(now: float, start: float, period: float) -> float:
     return now - fire
 
 
+# the job of the lateness runs (module level: APScheduler 4 refuses nested functions)
+_LATENESS: dict[str, Any] = {}
+
+
+async def job(start: float) -> None:
+    now = time.time()
+    if now < _LATENESS["stop_at"]:
+        _LATENESS["samples"].append(_lateness_of(now, start, _LATENESS["period"]))
+
+
 async def floor_lateness(n_schedules: int, period: float, duration: float) -> list[float]:
     """The same timing done with bare ``loop.call_at``: what any scheduler can hope for."""
     loop = asyncio.get_running_loop()
@@ -154,14 +164,10 @@ async def nbsched_lateness(
     from nbsched import AsyncScheduler
     from nbsched.triggers.interval import IntervalTrigger
 
-    samples: list[float] = []
+    samples = _LATENESS["samples"] = []
     base = time.time() + 0.5
-    stop_at = base + duration
-
-    async def job(start: float) -> None:
-        now = time.time()
-        if now < stop_at:
-            samples.append(_lateness_of(now, start, period))
+    stop_at = _LATENESS["stop_at"] = base + duration
+    _LATENESS["period"] = period
 
     async with AsyncScheduler(await store_factory()) as scheduler:
         for i in range(n_schedules):
@@ -184,14 +190,10 @@ async def aps4_lateness(n_schedules: int, period: float, duration: float) -> lis
     from apscheduler import AsyncScheduler, CoalescePolicy, TaskDefaults
     from apscheduler.triggers.interval import IntervalTrigger
 
-    samples: list[float] = []
+    samples = _LATENESS["samples"] = []
     base = time.time() + 0.5
-    stop_at = base + duration
-
-    async def job(start: float) -> None:
-        now = time.time()
-        if now < stop_at:
-            samples.append(_lateness_of(now, start, period))
+    stop_at = _LATENESS["stop_at"] = base + duration
+    _LATENESS["period"] = period
 
     async with AsyncScheduler(task_defaults=TaskDefaults(max_running_jobs=None)) as scheduler:
         for i in range(n_schedules):

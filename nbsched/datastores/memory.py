@@ -32,6 +32,11 @@ from ..events import (
 __all__ = ["MemoryDataStore"]
 
 
+_EMPTY_KWARGS: dict[str, Any] = {}
+_EMPTY_METADATA: dict[str, Any] = {}
+_ZERO = timedelta(0)
+
+
 def _make_copier(cls: type) -> Callable[[Any], Any]:
     """A fast shallow copy for a slotted dataclass (``dataclasses.replace`` re-runs
     ``__init__`` and costs several times more; the store copies on every acquisition)."""
@@ -86,11 +91,12 @@ class MemoryDataStore(AsyncDataStore):
         self._broker: AsyncEventBroker | None = None
         self._tasks: dict[str, Task] = {}
         self._schedules: dict[str, Schedule] = {}
-        # (next_fire_time, sequence, schedule id); an entry is current only while
-        # _heap_seq[schedule id] equals its sequence number, stale ones are dropped lazily
-        self._heap: list[tuple[datetime, int, str]] = []
-        self._heap_seq: dict[str, int] = {}
+        # (next_fire_time, schedule id) of the unpaused, unleased schedules. An entry is stale
+        # once its schedule is gone, paused, leased or moved to another time; stale entries
+        # are dropped when they reach the top (see _current)
+        self._heap: list[tuple[datetime, str]] = []
         self._seq = itertools.count()
+        self._strings: dict[str, str] = {}  # one copy of each task id
         self._leased_schedules: dict[str, Schedule] = {}
         self._jobs: dict[UUID, Job] = {}
         self._pending: dict[str, deque[tuple[int, Job]]] = {}
@@ -147,12 +153,20 @@ class MemoryDataStore(AsyncDataStore):
     # --- schedules ---
 
     def _push(self, schedule: Schedule) -> None:
-        if schedule.paused or schedule.next_fire_time is None:
-            self._heap_seq.pop(schedule.id, None)
-            return
-        seq = next(self._seq)
-        self._heap_seq[schedule.id] = seq
-        heapq.heappush(self._heap, (schedule.next_fire_time, seq, schedule.id))
+        if not schedule.paused and schedule.next_fire_time is not None:
+            heapq.heappush(self._heap, (schedule.next_fire_time, schedule.id))
+
+    def _current(self, fire_time: datetime, schedule_id: str) -> Schedule | None:
+        """The schedule a heap entry stands for, or None if the entry is stale."""
+        schedule = self._schedules.get(schedule_id)
+        if (
+            schedule is None
+            or schedule.paused
+            or schedule.acquired_by is not None
+            or schedule.next_fire_time != fire_time
+        ):
+            return None
+        return schedule
 
     async def add_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
         if not isinstance(schedule, Schedule):
@@ -167,6 +181,15 @@ class MemoryDataStore(AsyncDataStore):
                 raise ConflictingIdError(schedule.id)
             self._leased_schedules.pop(schedule.id, None)
         stored = _detached_schedule(schedule, acquired_by=None, acquired_until=None)
+        # Many schedules hold the same values: keep one object of each, not one per schedule.
+        # Their kwargs and metadata are never mutated in place; copies handed out get their own.
+        stored.task_id = self._strings.setdefault(stored.task_id, stored.task_id)
+        if not stored.kwargs:
+            stored.kwargs = _EMPTY_KWARGS
+        if not stored.metadata:
+            stored.metadata = _EMPTY_METADATA
+        if not stored.job_result_expiration_time:
+            stored.job_result_expiration_time = _ZERO
         self._schedules[schedule.id] = stored
         self._push(stored)
         event_class = ScheduleUpdated if exists else ScheduleAdded
@@ -185,7 +208,6 @@ class MemoryDataStore(AsyncDataStore):
             schedule = self._schedules.pop(schedule_id, None)
             if schedule is None:
                 continue
-            self._heap_seq.pop(schedule_id, None)
             self._leased_schedules.pop(schedule_id, None)
             await self._publish(
                 ScheduleRemoved(
@@ -222,17 +244,15 @@ class MemoryDataStore(AsyncDataStore):
                     schedule.acquired_until = until
                     acquired.append(_copy_schedule(schedule))
         heap = self._heap
-        heap_seq = self._heap_seq
         while heap and len(acquired) < limit:
-            fire_time, seq, schedule_id = heap[0]
-            if heap_seq.get(schedule_id) != seq:
+            fire_time, schedule_id = heap[0]
+            schedule = self._current(fire_time, schedule_id)
+            if schedule is None:
                 heapq.heappop(heap)
                 continue
             if fire_time > now:
                 break
             heapq.heappop(heap)
-            del heap_seq[schedule_id]
-            schedule = self._schedules[schedule_id]
             schedule.acquired_by = scheduler_id
             schedule.acquired_until = until
             self._leased_schedules[schedule_id] = schedule
@@ -249,7 +269,6 @@ class MemoryDataStore(AsyncDataStore):
             del self._leased_schedules[result.schedule_id]
             if result.next_fire_time is None:
                 del self._schedules[result.schedule_id]
-                self._heap_seq.pop(result.schedule_id, None)
                 if self._wants(ScheduleRemoved):
                     await self._publish(
                         ScheduleRemoved(
@@ -273,10 +292,9 @@ class MemoryDataStore(AsyncDataStore):
 
     async def get_next_schedule_run_time(self) -> datetime | None:
         heap = self._heap
-        heap_seq = self._heap_seq
         while heap:
-            fire_time, seq, schedule_id = heap[0]
-            if heap_seq.get(schedule_id) == seq:
+            fire_time, schedule_id = heap[0]
+            if self._current(fire_time, schedule_id) is not None:
                 return fire_time
             heapq.heappop(heap)
         return None
