@@ -2,13 +2,15 @@
 
 ``%load_ext nbsched`` starts an :class:`~nbsched.AsyncScheduler` as one task on the kernel's own
 running event loop (no thread, no second loop). Schedules are kept in memory, or in the SQLite
-file named by ``$NBSCHED_STORE`` or recorded by an earlier ``%sched store PATH``; cell schedules
+file named by ``$NBSCHED_STORE`` or recorded for this notebook by an earlier
+``%sched store PATH`` (in ``.nbsched-store.json``); cell schedules
 found there come back with an output area in the ``%load_ext`` cell. ``%unload_ext nbsched``
 and kernel shutdown stop the scheduler.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 from typing import Any
 
@@ -27,12 +29,22 @@ def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any
     from IPython.display import display
 
     from ._magics import SchedMagics
-    from ._state import NotebookScheduler, current, default_store_path, install
+    from ._state import NotebookScheduler, current, install
+    from ._store_choice import recorded_store
 
     existing = current()
     if existing is not None:
         return existing
-    path = store_path if store_path is not None else default_store_path()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        from IPython.core.error import UsageError
+
+        raise UsageError(
+            "nbsched's magics need a Jupyter kernel (its event loop runs the scheduler); in a "
+            "terminal or a script, use nbsched.Scheduler instead"
+        ) from None
+    path = store_path if store_path is not None else recorded_store()
     holder = NotebookScheduler(shell, store_path=path, clock=clock)
     install(shell, holder)
     shell.register_magics(SchedMagics)

@@ -50,6 +50,7 @@ class CellTrigger(Trigger):
     def next(self) -> datetime | None:
         if self._times is not None and self._fired >= self._times:
             return None
+        fire_time: datetime | None
         if self._first_fire is not None:
             fire_time, self._first_fire = self._first_fire, None
         else:

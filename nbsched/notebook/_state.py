@@ -19,7 +19,6 @@ import os
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -33,21 +32,15 @@ from ..widgets.dashboard import Dashboard, RunTracker, outcome_html
 from ._cell_output import CellOutput
 from ._cell_task import TASK_ID, run_cell
 from ._cell_trigger import CellTrigger
+from ._store_choice import record_store
 
 __all__ = [
     "CELL_METADATA_KEY",
-    "STORE_CHOICE_FILE",
-    "STORE_ENV",
     "CellSpec",
     "NotebookScheduler",
     "current",
-    "default_store_path",
 ]
 
-#: Environment variable naming a SQLite file for ``%load_ext nbsched`` to use.
-STORE_ENV = "NBSCHED_STORE"
-#: File in the kernel's working directory where ``%sched store PATH`` records its choice.
-STORE_CHOICE_FILE = ".nbsched-store"
 #: Key of a scheduled cell's details in its schedule's ``metadata``.
 CELL_METADATA_KEY = "nbsched_cell"
 #: How many ``%sched`` dashboards keep updating at once (older ones freeze).
@@ -65,21 +58,6 @@ def current() -> NotebookScheduler | None:
 def _set_current(holder: NotebookScheduler | None) -> None:
     global _current
     _current = holder
-
-
-def default_store_path(cwd: str | os.PathLike[str] | None = None) -> str | None:
-    """The SQLite file ``%load_ext`` opens: ``$NBSCHED_STORE``, else the path recorded by
-    ``%sched store PATH`` in ``.nbsched-store`` of the working directory, else ``None``
-    (memory)."""
-    from_env = os.environ.get(STORE_ENV, "").strip()
-    if from_env:
-        return from_env
-    choice = Path(cwd or os.getcwd()) / STORE_CHOICE_FILE
-    try:
-        recorded = choice.read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    return recorded or None
 
 
 def cell_identity(shell: Any) -> str | None:
@@ -426,11 +404,7 @@ class NotebookScheduler:
                 conflict_policy=ConflictPolicy.replace,
             )
         await self._prepare(restored)
-        choice = Path.cwd() / STORE_CHOICE_FILE
-        if self.store_path is None:
-            choice.unlink(missing_ok=True)
-        else:
-            choice.write_text(self.store_path + "\n", encoding="utf-8")
+        record_store(self.store_path)
 
     def _detach(self) -> None:
         for subscription in self._subscriptions:

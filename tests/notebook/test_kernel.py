@@ -12,6 +12,7 @@ seconds each.
 
 from __future__ import annotations
 
+import json
 import queue
 import re
 import sys
@@ -234,6 +235,28 @@ def test_a_raising_run_shows_its_traceback_in_its_cell_and_keeps_its_schedule(
     assert not [m for m in kernel.messages if m["msg_type"] == "error"]
 
 
+def test_a_blocking_cell_delays_the_runs_and_the_lateness_is_shown(kernel: Kernel) -> None:
+    kernel.execute("%load_ext nbsched")
+    scheduled = kernel.execute("%%every 1s --times 1 --id late\nprint('finally')")
+    kernel.execute("import time\ntime.sleep(2.5)")  # blocks the kernel past the fire time
+    (output_widget,) = kernel.widgets_opened_by(scheduled, "OutputModel")
+    kernel.wait_for(
+        lambda: bool(kernel.updates(output_widget, "outputs")), timeout=10, what="the run"
+    )
+    status_lines = [
+        value
+        for comm_id in kernel.widgets_opened_by(scheduled, "HTMLModel")
+        for _index, value in kernel.updates(comm_id, "value")
+    ]
+    lateness = [
+        float(match.group(1))
+        for line in status_lines
+        if (match := re.search(r"started (\d+\.\d) s late", line))
+    ]
+    assert lateness, status_lines
+    assert 1.0 <= lateness[-1] < 5.0
+
+
 def test_sched_pause_stops_the_runs(kernel: Kernel) -> None:
     kernel.execute("%load_ext nbsched")
     scheduled = kernel.execute(
@@ -266,7 +289,8 @@ def test_a_sqlite_schedule_survives_a_kernel_restart(kernel: Kernel, tmp_path: P
         timeout=15,
         what="the store switch",
     )
-    assert (tmp_path / ".nbsched-store").read_text().strip() == str(tmp_path / "schedules.db")
+    choice = json.loads((tmp_path / ".nbsched-store.json").read_text())
+    assert list(choice["stores"].values()) == [str(tmp_path / "schedules.db")]
     kernel.execute("%%every 1s --id survivor\nimport os\nprint('alive in', os.getpid())")
 
     kernel.restart()

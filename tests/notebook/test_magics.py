@@ -13,6 +13,7 @@ from notebook_helpers import START, Notebook
 from nbsched import JobOutcome
 from nbsched.notebook._cell_trigger import CellTrigger
 from nbsched.notebook._durations import parse_duration
+from nbsched.notebook._store_choice import record_store, recorded_store
 from nbsched.notebook._when import parse_when
 from nbsched.testing import check_trigger
 from nbsched.triggers.cron import CronTrigger
@@ -464,7 +465,7 @@ async def test_sched_store_moves_to_a_file_and_load_ext_restores_it(
     await notebook.settle()
     answer = box.children[0]
     assert answer.value == f"store: {tmp_path / 'schedules.db'}"
-    assert (tmp_path / ".nbsched-store").read_text().strip() == str(tmp_path / "schedules.db")
+    assert recorded_store() == str(tmp_path / "schedules.db")
     assert notebook.holder.store_path == str(tmp_path / "schedules.db")
     assert await notebook.schedule_ids() == ["kept"]
     await notebook.advance(10)
@@ -487,7 +488,8 @@ async def test_sched_store_moves_to_a_file_and_load_ext_restores_it(
     box = _capture_display(notebook, "%sched store memory")
     await notebook.settle()
     assert box.children[0].value == "store: memory"
-    assert not (tmp_path / ".nbsched-store").exists()
+    assert recorded_store() is None
+    assert not (tmp_path / ".nbsched-store.json").exists()
     assert await notebook.schedule_ids() == ["kept"]
 
 
@@ -545,3 +547,39 @@ def _capture_display(notebook: Notebook, line: str) -> object:
     assert publisher is notebook.shell.display_pub
     assert shown, f"{line!r} displayed nothing"
     return shown[-1]
+
+
+def test_load_ext_outside_a_kernel_says_so_in_one_line() -> None:
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nbsched.notebook import load
+    from nbsched.notebook._state import current
+
+    with pytest.raises(UsageError, match="need a Jupyter kernel"):
+        load(InteractiveShell.instance())
+    assert current() is None
+
+
+def test_the_store_choice_is_kept_per_notebook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NBSCHED_STORE", raising=False)
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/a.ipynb")
+    assert recorded_store(tmp_path) is None
+    record_store("/data/a.db", tmp_path)
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/b.ipynb")
+    assert recorded_store(tmp_path) is None
+    record_store("/data/b.db", tmp_path)
+    assert recorded_store(tmp_path) == "/data/b.db"
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/a.ipynb")
+    assert recorded_store(tmp_path) == "/data/a.db"
+    monkeypatch.setenv("NBSCHED_STORE", "/elsewhere.db")
+    assert recorded_store(tmp_path) == "/elsewhere.db"
+    monkeypatch.delenv("NBSCHED_STORE")
+    record_store(None, tmp_path)
+    assert recorded_store(tmp_path) is None
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/b.ipynb")
+    assert recorded_store(tmp_path) == "/data/b.db"
+    (tmp_path / ".nbsched-store.json").write_text("{not json")
+    assert recorded_store(tmp_path) is None  # a damaged file means memory, not a crash
