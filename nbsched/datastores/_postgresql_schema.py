@@ -80,7 +80,10 @@ CREATE TABLE {s}.job_results (
     return_value bytea,
     exception bytea,
     traceback text,
-    scheduler_id text
+    scheduler_id text,
+    task_id text,
+    schedule_id text,
+    scheduled_fire_time timestamptz
 );
 CREATE INDEX job_results_expiry ON {s}.job_results (expires_at);
 """

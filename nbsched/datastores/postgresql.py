@@ -83,6 +83,10 @@ class PostgreSQLDataStore(AsyncDataStore):
         :class:`~nbsched.serializers.json.JSONSerializer`); every scheduler sharing the store
         must use the same kind
     :param max_connections: the most connections this store opens at once
+    :param poll_interval: how often, in seconds, an idle scheduler looks at the store for
+        changes other schedulers made. Default: 1 s; 10 s when the scheduler's event broker is
+        a :class:`~nbsched.eventbrokers.postgresql.PostgreSQLEventBroker`, whose events wake it
+        at once (the poll is then only a safety net for events lost while disconnected)
 
     Example::
 
@@ -105,6 +109,7 @@ class PostgreSQLDataStore(AsyncDataStore):
         schema: str = "nbsched",
         serializer: Serializer | None = None,
         max_connections: int = 10,
+        poll_interval: float | None = None,
     ) -> None:
         if not isinstance(dsn, str) or not dsn:
             raise TypeError(f"dsn: expected a PostgreSQL connection string, got {dsn!r}")
@@ -112,6 +117,12 @@ class PostgreSQLDataStore(AsyncDataStore):
             raise TypeError(f"serializer: expected a Serializer, got {serializer!r}")
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ValueError(f"max_connections: {max_connections!r} must be a positive int")
+        if poll_interval is not None and (
+            isinstance(poll_interval, bool)
+            or not isinstance(poll_interval, (int, float))
+            or not poll_interval > 0
+        ):
+            raise ValueError(f"poll_interval: {poll_interval!r} must be a positive number")
         if serializer is None:
             from ..serializers.json import JSONSerializer
 
@@ -120,6 +131,9 @@ class PostgreSQLDataStore(AsyncDataStore):
         self.schema = check_schema_name(schema)
         self.serializer = serializer
         self._max_connections = max_connections
+        self._poll_interval = poll_interval
+        #: read by the scheduler: the longest it sleeps before looking at the store again
+        self.poll_interval: float = poll_interval or 1.0
         self._codec = RowCodec(serializer, datetime_to_db=_aware, datetime_from_db=_utc)
         self._pool: ConnectionPool | None = None
         self._broker: AsyncEventBroker | None = None
@@ -141,6 +155,11 @@ class PostgreSQLDataStore(AsyncDataStore):
             raise
         self._pool = pool
         self._broker = event_broker
+        if self._poll_interval is None:
+            from ..eventbrokers.postgresql import PostgreSQLEventBroker
+
+            spans_processes = isinstance(event_broker, PostgreSQLEventBroker)
+            self.poll_interval = 10.0 if spans_processes else 1.0
 
     async def stop(self, *, force: bool = False) -> None:
         if self._pool is not None:
@@ -555,7 +574,11 @@ class _Queries:
         )
 
         # jobs
-        self.insert_job = f"INSERT INTO {s}.jobs ({job_cols}) VALUES ({placeholders(JOB_COLUMNS)})"
+        # a retried add_job whose first attempt did commit (the reply was lost) is a no-op
+        self.insert_job = (
+            f"INSERT INTO {s}.jobs ({job_cols}) VALUES ({placeholders(JOB_COLUMNS)}) "
+            f"ON CONFLICT (id) DO NOTHING"
+        )
         self.select_jobs = f"SELECT {job_cols} FROM {s}.jobs ORDER BY seq"
         self.select_jobs_by_id = (
             f"SELECT {job_cols} FROM {s}.jobs WHERE id = ANY(%s::uuid[]) ORDER BY seq"
@@ -584,14 +607,18 @@ class _Queries:
         )
         release = (
             f"WITH released AS (DELETE FROM {s}.jobs WHERE id = %s AND acquired_by = %s "
-            f"RETURNING task_id), "
+            f"RETURNING task_id, schedule_id, scheduled_fire_time), "
             f"uncounted AS (UPDATE {s}.tasks SET running_jobs = greatest(running_jobs - 1, 0) "
             f"WHERE id = (SELECT task_id FROM released)) "
         )
         self.release_job = release + "SELECT task_id FROM released"
+        # the result also says which schedule and fire time it was for (who ran it, which
+        # fire: what a dashboard or an audit of "each fire ran once" needs)
         self.release_job_keep_result = (
-            release + f", kept AS (INSERT INTO {s}.job_results ({result_cols}) "
-            f"SELECT {placeholders(JOB_RESULT_COLUMNS)} WHERE EXISTS (SELECT FROM released) "
+            release
+            + f", kept AS (INSERT INTO {s}.job_results ({result_cols}, task_id, schedule_id, "
+            f"scheduled_fire_time) SELECT {placeholders(JOB_RESULT_COLUMNS)}, task_id, "
+            f"schedule_id, scheduled_fire_time FROM released "
             f"ON CONFLICT (job_id) DO NOTHING) "
             f"SELECT task_id FROM released"
         )
