@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import traceback
-import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
@@ -23,6 +22,7 @@ import pandas as pd
 
 from ._converters import as_aware_datetime, as_timezone
 from ._marshalling import clone_trigger
+from ._runs import RunHistory, past_runs, track_runs
 from ._structures import Schedule
 from .abc import Trigger
 
@@ -356,59 +356,6 @@ async def atimeline(
         lanes = [_lane_for_schedule(s) for s in await obj.get_schedules()]
         return _frame(lanes, start, end, limit, tz)
     return timeline(obj, start, end, limit, tz=tz)
-
-
-# --- past runs --------------------------------------------------------------------------------
-
-
-class RunHistory:
-    """Remembers how a scheduler's recent jobs ended, for charts of past runs.
-
-    Get one with :func:`track_runs`; it subscribes to the scheduler's ``JobReleased`` events and
-    keeps the last ``maxlen`` of them (oldest dropped first).
-    """
-
-    def __init__(self, scheduler: Any, maxlen: int = 1000) -> None:
-        from collections import deque
-
-        from .events import JobReleased
-
-        self._runs: deque[tuple[str, datetime, str]] = deque(maxlen=maxlen)
-        self.subscription = scheduler.subscribe(self._on_released, [JobReleased])
-
-    def _on_released(self, event: Any) -> None:
-        if event.schedule_id is None:
-            return
-        when = event.scheduled_start or event.started_at or event.timestamp
-        self._runs.append((event.schedule_id, when, event.outcome.name))
-
-    def frame(self) -> pd.DataFrame:
-        """The recorded runs: ``schedule_id``, ``fire_time`` (UTC), ``outcome`` (its name)."""
-        runs = list(self._runs)
-        return pd.DataFrame(
-            {
-                "schedule_id": pd.Series([r[0] for r in runs], dtype=object),
-                "fire_time": pd.to_datetime([r[1] for r in runs], utc=True),
-                "outcome": pd.Series([r[2] for r in runs], dtype=object),
-            }
-        )
-
-
-_histories: weakref.WeakKeyDictionary[Any, RunHistory] = weakref.WeakKeyDictionary()
-
-
-def track_runs(scheduler: Any) -> RunHistory:
-    """Start (or return the already started) :class:`RunHistory` of ``scheduler``."""
-    history = _histories.get(scheduler)
-    if history is None:
-        history = _histories[scheduler] = RunHistory(scheduler)
-    return history
-
-
-def past_runs(scheduler: Any) -> pd.DataFrame | None:
-    """The runs recorded for ``scheduler`` since :func:`track_runs` was called, if it was."""
-    history = _histories.get(scheduler)
-    return None if history is None else history.frame()
 
 
 # --- previews ----------------------------------------------------------------------------------

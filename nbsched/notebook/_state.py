@@ -25,6 +25,7 @@ import ipywidgets as widgets
 
 from .._enums import ConflictPolicy
 from .._localzone import get_local_timezone
+from .._runs import track_runs
 from ..abc import Trigger
 from ..events import Event, ScheduleAdded, ScheduleRemoved, ScheduleUpdated
 from ..widgets._format import format_duration, format_moment
@@ -158,6 +159,7 @@ class NotebookScheduler:
         self.store_path = store_path
         self.tracker = RunTracker(scheduler)
         self.tracker.listen(self._update_status)
+        track_runs(scheduler)  # past runs for timeline charts, from the start
         self._subscriptions = [
             scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved])
         ]
