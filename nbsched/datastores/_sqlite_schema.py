@@ -71,6 +71,10 @@ CREATE TABLE jobs (
     started_at INTEGER
 );
 CREATE INDEX jobs_order ON jobs (created_at, seq);
+-- one job per fire, even if a schedule is processed twice (a lease expired mid-way, or its
+-- scheduler was killed between creating the jobs and releasing the schedule)
+CREATE UNIQUE INDEX jobs_one_per_fire ON jobs (schedule_id, scheduled_fire_time)
+    WHERE schedule_id IS NOT NULL;
 CREATE TABLE job_results (
     job_id TEXT PRIMARY KEY,
     outcome TEXT NOT NULL,

@@ -491,6 +491,9 @@ class SQLiteDataStore(DataStore):
     # --- jobs ---
 
     def add_job(self, job: Job) -> None:
+        """Store a job. A second job for the same fire of the same schedule (same
+        ``schedule_id`` and ``scheduled_fire_time``) while the first is still stored is
+        dropped: a schedule processed twice (its lease expired mid-way) makes one job per fire."""
         if not isinstance(job, Job):
             raise TypeError(f"job: expected a Job, got {type(job).__name__}")
         row = self._codec.encode_job(job)
@@ -500,8 +503,10 @@ class SQLiteDataStore(DataStore):
                 conn.execute(
                     f"INSERT INTO jobs ({_J_COLS}) VALUES ({', '.join('?' * len(row))})", row
                 )
-            except sqlite3.IntegrityError:
-                raise ValueError(f"job: a job with id {job.id} is already stored") from None
+            except sqlite3.IntegrityError as exc:
+                if "jobs.id" in str(exc):
+                    raise ValueError(f"job: a job with id {job.id} is already stored") from None
+                return  # this fire of the schedule already has its job
             events.append(
                 JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
             )

@@ -545,3 +545,18 @@ async def test_changes_by_another_process_noticed_within_poll_interval(db_path):
         assert RUNS == []  # still asleep: nothing told it
         await clock.advance(timedelta(seconds=1))
         assert RUNS == ["foreign"]  # looked again after poll_interval and found it
+
+
+def test_one_job_per_fire(store, broker):
+    first = Job(task_id="task", schedule_id="s", scheduled_fire_time=T0)
+    again = Job(task_id="task", schedule_id="s", scheduled_fire_time=T0)
+    store.add_job(first)
+    store.add_job(again)  # the same fire, from a second pass over the schedule: dropped
+    store.add_job(Job(task_id="task", schedule_id="s", scheduled_fire_time=T0 + LEASE))
+    store.add_job(Job(task_id="task"))  # jobs without a schedule are never merged
+    store.add_job(Job(task_id="task"))
+    assert [j.id for j in store.get_jobs()][0] == first.id
+    assert len(store.get_jobs()) == 4
+    assert again.id not in [e.job_id for e in broker.events]
+    with pytest.raises(ValueError, match=f"job: a job with id {first.id} is already stored"):
+        store.add_job(first.copy(scheduled_fire_time=None))

@@ -334,7 +334,7 @@ async def test_jobs_round_trip_and_order(sut):
             args=(1, (2, 3)),
             kwargs={"k": "v"},
             schedule_id="s",
-            scheduled_fire_time=T0,
+            scheduled_fire_time=T0 + timedelta(minutes=i),
             jitter=timedelta(seconds=1),
             start_deadline=T0 + timedelta(minutes=1),
             result_expiration_time=timedelta(hours=1),
