@@ -138,7 +138,9 @@ class RunCapture:
         sys.stdout = _Stream(self, "stdout")
         sys.stderr = _Stream(self, "stderr")
         self._shell.display_pub = _Publisher(self, shell=self._shell)
-        self._last_flush = time.monotonic()
+        # the loop is blocked while the cell runs, so no timer can flush: the first output is
+        # shown at once, later ones when they come at least FLUSH_INTERVAL after a flush
+        self._last_flush = 0.0
         return self
 
     def __exit__(
@@ -161,7 +163,8 @@ class RunCapture:
             self.outputs[-1] = {**last, "text": last["text"] + text}
         else:
             self.outputs.append({"output_type": "stream", "name": name, "text": text})
-        self._changed()
+        # print() writes the text and the newline separately: show whole lines only
+        self._changed(due=text.endswith("\n"))
 
     def add_display(self, output: dict[str, Any], *, update: bool = False) -> None:
         display_id = output.get("transient", {}).get("display_id")
@@ -197,9 +200,9 @@ class RunCapture:
             self._clear_pending = False
             self.outputs.clear()
 
-    def _changed(self) -> None:
+    def _changed(self, *, due: bool = True) -> None:
         self._dirty = True
-        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
+        if due and time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
             self.flush()
 
     # --- writing into the widget ------------------------------------------------------------

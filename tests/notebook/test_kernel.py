@@ -257,6 +257,23 @@ def test_a_blocking_cell_delays_the_runs_and_the_lateness_is_shown(kernel: Kerne
     assert 1.0 <= lateness[-1] < 5.0
 
 
+def test_interrupt_kernel_stops_a_runaway_scheduled_cell(kernel: Kernel) -> None:
+    kernel.execute("%load_ext nbsched")
+    scheduled = kernel.execute(
+        "%%every 1s --times 1 --id stuck\nimport time\nprint('sleeping')\ntime.sleep(60)"
+    )
+    (output_widget,) = kernel.widgets_opened_by(scheduled, "OutputModel")
+    kernel.pump(2.0)  # the run has started and blocks the kernel
+    kernel.manager.interrupt_kernel()
+    alive = kernel.execute("print('alive')", timeout=10)
+    assert [text for parent, text in kernel.stream_texts() if parent == alive] == ["alive\n"]
+    final = kernel.updates(output_widget, "outputs")[-1][1]
+    assert [(o["output_type"], o.get("text") or o.get("ename")) for o in final] == [
+        ("stream", "sleeping\n"),
+        ("error", "KeyboardInterrupt"),
+    ]
+
+
 def test_sched_pause_stops_the_runs(kernel: Kernel) -> None:
     kernel.execute("%load_ext nbsched")
     scheduled = kernel.execute(

@@ -190,6 +190,21 @@ async def test_displays_rich_reprs_the_last_value_and_stderr_are_routed(
 
 
 @pytest.mark.anyio
+async def test_output_shows_while_the_run_is_still_going(notebook: Notebook) -> None:
+    notebook.cell(
+        "%%every 10s --id live\n"
+        "print('first line')\n"
+        "from nbsched.notebook._state import current\n"
+        "seen_during_run = current().outputs['live'].output.outputs\n"
+        "print('second line')"
+    )
+    await notebook.settle()
+    await notebook.advance(10)
+    assert notebook.shell.user_ns["seen_during_run"] == (stdout("first line\n"),)
+    assert notebook.outputs("live") == (stdout("first line\nsecond line\n"),)
+
+
+@pytest.mark.anyio
 async def test_clear_output_inside_a_run(notebook: Notebook) -> None:
     notebook.cell(
         "%%every 10s --id frames --append\n"
