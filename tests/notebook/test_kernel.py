@@ -296,6 +296,53 @@ def test_sched_pause_stops_the_runs(kernel: Kernel) -> None:
     assert after and all(index < paused_at for index in after), "runs went on after the pause"
 
 
+def test_the_dashboard_pause_button_stops_the_runs(kernel: Kernel) -> None:
+    kernel.execute("%load_ext nbsched")
+    scheduled = kernel.execute(
+        "%%every 0.5s --id beat\n_b = globals().get('_b', 0) + 1\nprint('beat', _b)"
+    )
+    (output_widget,) = kernel.widgets_opened_by(scheduled, "OutputModel")
+    kernel.execute("%sched")
+
+    def pause_buttons() -> list[str]:
+        return [
+            m["content"]["comm_id"]
+            for m in kernel.messages
+            if m["msg_type"] == "comm_open"
+            and m["content"]["data"]["state"].get("_model_name") == "ButtonModel"
+            and m["content"]["data"]["state"].get("description") == "pause"
+        ]
+
+    kernel.wait_for(lambda: bool(pause_buttons()), timeout=10, what="the dashboard's row")
+    kernel.wait_for(
+        lambda: len(kernel.updates(output_widget, "outputs")) >= 2, timeout=10, what="2 runs"
+    )
+    (button,) = pause_buttons()
+    # what a front end sends when the button is clicked
+    click = kernel.client.session.msg(
+        "comm_msg",
+        {"comm_id": button, "data": {"method": "custom", "content": {"event": "click"}}},
+    )
+    kernel.client.shell_channel.send(click)
+    kernel.wait_for(
+        lambda: any(disabled for _i, disabled in kernel.updates(button, "disabled")),
+        timeout=10,
+        what="the pause button to be disabled (the schedule is paused)",
+    )
+    paused_at = len(kernel.messages)
+    kernel.pump(2.0)
+    runs = kernel.updates(output_widget, "outputs")
+    assert runs and all(index < paused_at for index, _outputs in runs)
+    next_fire_cells = [
+        value
+        for m in kernel.messages
+        if m["msg_type"] == "comm_msg"
+        for value in [m["content"]["data"].get("state", {}).get("value")]
+        if value == "<i>paused</i>"
+    ]
+    assert next_fire_cells, "the row does not say 'paused'"
+
+
 def test_a_sqlite_schedule_survives_a_kernel_restart(kernel: Kernel, tmp_path: Path) -> None:
     kernel.execute("%load_ext nbsched")
     store = kernel.execute("%sched store schedules.db")
