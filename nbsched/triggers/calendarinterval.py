@@ -209,16 +209,7 @@ class CalendarIntervalTrigger(Trigger):
             return None
         self._last_date = fire_date
         tz = self._tz
-        wall = datetime(
-            fire_date.year, fire_date.month, fire_date.day, self._hour, self._minute, self._second
-        )
-        if not self._fixed:
-            # Fast path: the same UTC offset a day before and after means no DST change near
-            # this wall time. Otherwise resolve it exactly (gap: move forward, fold: first).
-            offset = tz.utcoffset(wall)
-            if offset != tz.utcoffset(wall - _DAY) or offset != tz.utcoffset(wall + _DAY):
-                return resolve_wall_time(wall, tz)
-        return datetime(
+        local = datetime(
             fire_date.year,
             fire_date.month,
             fire_date.day,
@@ -228,6 +219,14 @@ class CalendarIntervalTrigger(Trigger):
             0,
             tz,
         )
+        if self._fixed:
+            return local
+        # Fast path: the same UTC offset a day before and after means no DST change near this
+        # wall time. Otherwise resolve it exactly (gap: move forward, fold: first occurrence).
+        offset = tz.utcoffset(local)
+        if offset == tz.utcoffset(local - _DAY) and offset == tz.utcoffset(local + _DAY):
+            return local
+        return resolve_wall_time(local.replace(tzinfo=None), tz)
 
     def __getstate__(self) -> dict[str, Any]:
         return {

@@ -155,31 +155,39 @@ class AndTrigger(_CombiningTrigger):
             return None
         if self._pending is None:
             self._start()
+        triggers = self._triggers
+        pending = self._pending
         pending_utc = self._pending_utc
-        threshold = self._threshold
+        count = len(triggers)
         budget = self._max_iterations
         while True:
             if None in pending_utc:
                 self._done = True
                 return None
-            floor = max(pending_utc) - threshold  # type: ignore[type-var,operator]
+            # No fire time of a trigger before `floor` can ever be within the threshold of
+            # the latest pending one: let the lagging triggers skip straight past them.
+            floor = max(pending_utc) - self._threshold  # type: ignore[type-var,operator]
             lagging = False
-            for index, value in enumerate(pending_utc):
-                if value < floor:  # type: ignore[operator]
-                    # No fire time of this trigger before `floor` can ever match the
-                    # latest one: skip them all.
+            for index in range(count):
+                if pending_utc[index] < floor:  # type: ignore[operator]
                     lagging = True
-                    _catch_up(self._triggers[index], floor)
-                    self._advance(index)
+                    trigger = triggers[index]
+                    fast_forward = getattr(trigger, "_fast_forward", None)
+                    if fast_forward is not None:
+                        fast_forward(floor)
+                    value = trigger.next()
+                    pending[index] = value  # type: ignore[index]
+                    pending_utc[index] = None if value is None else value.astimezone(_UTC)
                     budget -= 1
             if not lagging:
                 break
             if budget <= 0:
                 raise MaxIterationsReached(self, self._max_iterations)
-        earliest = min(range(len(pending_utc)), key=pending_utc.__getitem__)
-        fire_time = self._pending[earliest]  # type: ignore[index]
-        for index in range(len(pending_utc)):
-            self._advance(index)
+        fire_time = pending[pending_utc.index(min(pending_utc))]  # type: ignore[index,type-var]
+        for index in range(count):
+            value = triggers[index].next()
+            pending[index] = value  # type: ignore[index]
+            pending_utc[index] = None if value is None else value.astimezone(_UTC)
         return fire_time
 
     def __getstate__(self) -> dict[str, Any]:
