@@ -72,7 +72,8 @@ def build_trigger(expr: str, tz: tzinfo, start: datetime | None = None) -> Trigg
         if start is None:
             now = datetime.now(tz)
             start = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
-        return IntervalTrigger(**parse_interval(text[6:]), start_time=start.astimezone(tz))
+        interval = parse_interval(text[6:])
+        return IntervalTrigger(**interval, start_time=start.astimezone(tz))  # type: ignore[arg-type]
     if lowered.startswith("at "):
         when = text[3:].strip()
         try:

@@ -10,7 +10,7 @@ IANA key, or as a fixed offset such as ``"+05:30"``.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -82,6 +82,10 @@ def datetime_to_state(value: datetime | None) -> str | None:
     return text
 
 
+@overload
+def datetime_from_state(value: str) -> datetime: ...
+@overload
+def datetime_from_state(value: str | None) -> datetime | None: ...
 def datetime_from_state(value: str | None) -> datetime | None:
     """Inverse of :func:`datetime_to_state`; the offset picks the right side of a DST fold."""
     if value is None:
@@ -96,6 +100,10 @@ def date_to_state(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+@overload
+def date_from_state(value: str) -> date: ...
+@overload
+def date_from_state(value: str | None) -> date | None: ...
 def date_from_state(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 

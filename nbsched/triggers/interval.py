@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any, cast
 
 from .._converters import as_aware_datetime
 from ..abc import Trigger
@@ -166,7 +166,7 @@ class IntervalTrigger(Trigger):
         self._components = components
         self._interval = timedelta(**dict(zip(_UNITS, components, strict=True)))
         self._start_time = datetime_from_state(state["start_time"])
-        self._tz = self._start_time.tzinfo  # type: ignore[union-attr]
+        self._tz = cast(tzinfo, self._start_time.tzinfo)
         self._end_time = datetime_from_state(state["end_time"])
         pending = datetime_from_state(state["next_fire_time"])
         self._setup(None if pending is None else pending.astimezone(_UTC))
