@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import html
+import inspect
 import logging
+import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -245,8 +247,14 @@ class Dashboard(widgets.VBox):
         self._reread_interval = reread_interval
         self._ticker: asyncio.Task[None] | None = None
         self._stopped = False
+        self._loop: asyncio.AbstractEventLoop | None
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        self._thread = threading.get_ident()
         self._subscription = scheduler.subscribe(
-            self._on_event,
+            self._from_any_thread(self._on_event),
             [
                 ScheduleAdded,
                 ScheduleUpdated,
@@ -255,12 +263,8 @@ class Dashboard(widgets.VBox):
                 SchedulerStopped,
             ],
         )
-        self.tracker.listen(self._on_stats)
-        self._loop: asyncio.AbstractEventLoop | None
-        try:
-            self._loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._loop = None
+        self._stats_listener = self._from_any_thread(self._on_stats)
+        self.tracker.listen(self._stats_listener)
         if self._loop is not None:
             self.request_refresh()
             if live:
@@ -271,7 +275,7 @@ class Dashboard(widgets.VBox):
     async def refresh(self) -> None:
         """Reread the schedules and redraw every row."""
         try:
-            schedules = await self.scheduler.get_schedules()
+            schedules = await self._call("get_schedules")
         except Exception as exc:  # a stopped scheduler or a failing store: say so, keep going
             if self._stopped:
                 self._say("the scheduler has stopped", error=True)
@@ -366,28 +370,51 @@ class Dashboard(widgets.VBox):
         style = "color:#c62828" if error else "color:#555"
         self.status.value = f"<span style='{style}'>{html.escape(text)}</span>" if text else ""
 
+    # --- the scheduler, async or sync ---------------------------------------------------------
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a scheduler method: awaited for an AsyncScheduler; in a worker thread for the
+        blocking :class:`~nbsched.Scheduler` facade, so the kernel's loop never blocks."""
+        method = getattr(self.scheduler, name)
+        if inspect.iscoroutinefunction(method):
+            return await method(*args, **kwargs)
+        return await asyncio.to_thread(method, *args, **kwargs)
+
+    def _from_any_thread(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Wrap an event callback so it runs on this widget's loop thread (a synchronous
+        Scheduler publishes events on its own thread)."""
+
+        def deliver(value: Any) -> None:
+            loop = self._loop
+            if loop is None or threading.get_ident() == self._thread:
+                callback(value)
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(callback, value)
+
+        return deliver
+
     # --- acting -----------------------------------------------------------------------------
 
     def pause(self, schedule_id: str) -> asyncio.Task[Any]:
         """Pause a schedule (what the pause button does)."""
-        return self._act(f"pause {schedule_id!r}", self.scheduler.pause_schedule(schedule_id))
+        return self._act(f"pause {schedule_id!r}", self._call("pause_schedule", schedule_id))
 
     def resume(self, schedule_id: str) -> asyncio.Task[Any]:
         """Resume a paused schedule; fire times missed while paused are skipped."""
-        return self._act(f"resume {schedule_id!r}", self.scheduler.unpause_schedule(schedule_id))
+        return self._act(f"resume {schedule_id!r}", self._call("unpause_schedule", schedule_id))
 
     def remove(self, schedule_id: str) -> asyncio.Task[Any]:
         """Remove a schedule."""
-        return self._act(f"remove {schedule_id!r}", self.scheduler.remove_schedule(schedule_id))
+        return self._act(f"remove {schedule_id!r}", self._call("remove_schedule", schedule_id))
 
     def run_now(self, schedule_id: str) -> asyncio.Task[Any]:
         """Run a schedule's task once, now, with the schedule's arguments."""
         return self._act(f"run {schedule_id!r}", self._run_now(schedule_id))
 
     async def _run_now(self, schedule_id: str) -> None:
-        schedule = await self.scheduler.get_schedule(schedule_id)
-        job_id = await self.scheduler.add_job(
-            schedule.task_id, args=schedule.args, kwargs=schedule.kwargs
+        schedule = await self._call("get_schedule", schedule_id)
+        job_id = await self._call(
+            "add_job", schedule.task_id, args=schedule.args, kwargs=schedule.kwargs
         )
         self.tracker.adopt(job_id, schedule_id)
 
@@ -437,4 +464,4 @@ class Dashboard(widgets.VBox):
             self._ticker.cancel()
             self._ticker = None
         self._subscription.unsubscribe()
-        self.tracker.unlisten(self._on_stats)
+        self.tracker.unlisten(self._stats_listener)

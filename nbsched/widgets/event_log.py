@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import html
+import threading
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
@@ -117,6 +119,13 @@ class EventLog(widgets.VBox):
         )
         super().__init__([controls, self.table])
         self.add_class("nbsched-event-log")
+        self._loop: asyncio.AbstractEventLoop | None
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        self._thread = threading.get_ident()
+        self._render_pending = False
         self._subscription = scheduler.subscribe(self._on_event)
         self.render()
 
@@ -130,7 +139,22 @@ class EventLog(widgets.VBox):
         return name
 
     def _on_event(self, event: Event) -> None:
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._thread:
+            # a synchronous Scheduler publishes on its own thread: keep to ours
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._on_event, event)
+            return
         self.events.append(event)
+        if loop is None:
+            self.render()
+        elif not self._render_pending:
+            # one redraw for a burst of events published in the same loop iteration
+            self._render_pending = True
+            loop.call_soon(self._render_soon)
+
+    def _render_soon(self) -> None:
+        self._render_pending = False
         self.render()
 
     def visible(self) -> list[Event]:

@@ -238,3 +238,25 @@ async def test_format_remaining() -> None:
     assert format_remaining(START + timedelta(seconds=0.2), now=START) == "in 1 s"
     assert format_remaining(START + timedelta(minutes=2), now=START) == "in 2 min 0 s"
     assert format_remaining(None, now=START) == "—"
+
+
+async def test_works_with_the_synchronous_scheduler_too() -> None:
+    from nbsched import Scheduler
+
+    # the fake clock never moves here: the schedule's time stays an hour away
+    with Scheduler(identity="sync-dashboard", clock=FakeClock(START)) as scheduler:
+        scheduler.start_in_background()
+        trigger = IntervalTrigger(hours=1, start_time=START + timedelta(hours=1))
+        scheduler.add_schedule(tick, trigger, id="hourly")
+        board = Dashboard(scheduler, tz=BERLIN, live=False)
+        try:
+            await board.refresh()
+            assert list(board.rows) == ["hourly"]
+            assert board.rows["hourly"].text()["remaining"] == "in 1 h 0 min"
+            await board.pause("hourly")
+            await board.refresh()
+            assert scheduler.get_schedule("hourly").paused
+            assert board.rows["hourly"].text()["next fire"] == "paused"
+        finally:
+            board.close()
+            scheduler.stop()

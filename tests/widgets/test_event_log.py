@@ -144,3 +144,29 @@ def _rendered(event: ScheduleAdded) -> str:
     log = EventLog(broker)
     broker.callback(event)
     return log.table.value
+
+
+async def test_events_of_a_synchronous_scheduler_arrive_on_the_notebook_thread() -> None:
+    import asyncio
+    import threading
+
+    from nbsched import Scheduler
+
+    seen_on: list[int] = []
+    with Scheduler(identity="sync-log", clock=FakeClock(START)) as scheduler:
+        scheduler.start_in_background()
+        log = EventLog(scheduler, types=["ScheduleAdded"])
+        original = log.render
+        log.render = lambda: (seen_on.append(threading.get_ident()), original())[1]  # type: ignore[method-assign]
+        trigger = IntervalTrigger(hours=1, start_time=START + timedelta(hours=1))
+        await asyncio.to_thread(scheduler.add_schedule, noop, trigger, id="from-a-thread")
+        for _ in range(200):  # the event crosses from the scheduler's thread to this loop
+            if log.events:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
+        assert [e.schedule_id for e in log.visible()] == ["from-a-thread"]  # type: ignore[attr-defined]
+        assert "from-a-thread" in log.table.value
+        assert seen_on and set(seen_on) == {threading.get_ident()}
+        log.close()
+        scheduler.stop()
