@@ -51,6 +51,11 @@ class CellOutput:
         if self.status.value != html:
             self.status.value = html
 
+    def close(self) -> None:
+        """Close the widgets (when the cell's schedule is replaced by a new definition)."""
+        for widget in (self.widget, self.status, self.output):
+            widget.close()
+
     def capture(self, shell: Any) -> RunCapture:
         """A context manager that collects one run's output into this area."""
         return RunCapture(self, shell)

@@ -247,6 +247,9 @@ class NotebookScheduler:
     def define_cell(self, spec: CellSpec) -> CellOutput:
         """Schedule a cell (replacing its earlier schedule) and return its output area."""
         route = CellOutput(spec.schedule_id, append=spec.append)
+        replaced = self.outputs.get(spec.schedule_id)
+        if replaced is not None:
+            replaced.close()
         self.outputs[spec.schedule_id] = route
         self._info[spec.schedule_id] = _RouteInfo(
             trigger_text=str(spec.trigger), stop_on_error=spec.stop_on_error
@@ -273,7 +276,9 @@ class NotebookScheduler:
                     and details.get("cell_id") == spec.cell_id
                 ):
                     await scheduler.remove_schedule(schedule.id)
-                    self.outputs.pop(schedule.id, None)
+                    replaced = self.outputs.pop(schedule.id, None)
+                    if replaced is not None:
+                        replaced.close()
                     self._info.pop(schedule.id, None)
         await scheduler.add_schedule(
             TASK_ID,

@@ -254,9 +254,15 @@ async def test_stop_on_error_pauses_the_schedule(notebook: Notebook) -> None:
 @pytest.mark.anyio
 async def test_rerunning_the_same_cell_replaces_its_schedule(notebook: Notebook) -> None:
     notebook.cell("%%every 10s\nprint('v1')", cell_id="cell-one")
+    await notebook.settle()
+    (first_id,) = await notebook.schedule_ids()
+    first_output = notebook.holder.outputs[first_id]
     notebook.cell("%%every 20s\nprint('v2')", cell_id="cell-one")
     await notebook.settle()
     (schedule_id,) = await notebook.schedule_ids()
+    assert schedule_id == first_id
+    assert notebook.holder.outputs[schedule_id] is not first_output
+    assert first_output.output.comm is None  # the replaced output area was closed
     schedule = await notebook.holder.scheduler.get_schedule(schedule_id)
     assert schedule.kwargs["source"] == "print('v2')\n"
     assert schedule.next_fire_time == START + timedelta(seconds=20)
