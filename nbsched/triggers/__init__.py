@@ -1,8 +1,9 @@
 """The built-in triggers. Every one follows the contract of :class:`nbsched.abc.Trigger`.
 
 DST rule shared by the triggers that follow the wall clock (calendar interval, cron): a
-wall-clock time that does not exist (spring forward) is moved forward by the gap; one that
-exists twice (fall back) fires once, at its first occurrence. :class:`IntervalTrigger` keeps
+wall-clock time that does not exist (spring forward) fires at the moment the clocks jump
+(02:30 fires at 03:00 CEST); one that exists twice (fall back) fires once, at its first
+occurrence. :class:`IntervalTrigger` keeps
 real elapsed time instead. A naive datetime is read in the trigger's ``timezone`` where it has
 one (calendar interval, cron) and refused where it has none (date, interval).
 """

@@ -1,13 +1,17 @@
 """Wall clock to aware datetime, with one documented rule for DST changes (internal helpers
 shared by the built-in triggers and the CLI).
 
-nbsched's rule for a wall-clock time in a zone with DST:
+nbsched's rule for a wall-clock time in a zone with DST, shared by the triggers that follow the
+wall clock (calendar interval, cron):
 
 * a time that does not exist (spring forward, e.g. 02:30 on the last Sunday of March in
-  Europe/Berlin) is moved forward by the length of the gap: it is read with the UTC offset in
-  force before the change, so 02:30 becomes 03:30 CEST (Australia/Lord_Howe: 02:15 becomes
-  02:45, its gap is 30 minutes);
+  Europe/Berlin) fires at the moment the clocks jump, the first instant after the gap:
+  03:00 CEST (Australia/Lord_Howe, whose gap is 30 minutes: 02:15 fires at 02:30);
 * a time that exists twice (fall back) means its first occurrence (``fold=0``).
+
+(An aware ``datetime`` given to a trigger is an instant, read as Python reads it: a
+nonexistent wall time with ``fold=0`` has the offset in force before the change, so
+``02:30+01:00`` is shown as ``03:30+02:00``.)
 """
 
 from __future__ import annotations
@@ -42,17 +46,32 @@ def wall_time_kind(wall: datetime, tz: tzinfo) -> str:
 def resolve_wall_time(wall: datetime, tz: tzinfo) -> datetime:
     """Return the aware datetime for the wall time ``wall`` (naive) in ``tz`` by nbsched's rule.
 
-    A nonexistent time is moved forward by the gap; an ambiguous one is its first occurrence.
-    The result always shows a wall time that exists (``03:30+02:00``, never ``02:30+01:00``).
+    A nonexistent time gives the first instant after the gap (the moment the clocks jump); an
+    ambiguous one is its first occurrence. The result always shows a wall time that exists.
     """
     local = wall.replace(tzinfo=tz, fold=0)
     before = local.utcoffset()
-    if before == local.replace(fold=1).utcoffset():
+    after = local.replace(fold=1).utcoffset()
+    if before == after or before is None or after is None:
         return local
-    if before < local.replace(fold=1).utcoffset():  # type: ignore[operator]
-        # Nonexistent: read it with the pre-change offset and show the resulting instant.
-        return (wall - before).replace(tzinfo=_UTC).astimezone(tz)  # type: ignore[operator]
-    return local
+    if before > after:
+        return local  # ambiguous: fold=0 is the first occurrence
+    return _jump_instant(wall - after, wall - before, tz).astimezone(tz)
+
+
+def _jump_instant(low: datetime, high: datetime, tz: tzinfo) -> datetime:
+    """The first whole second (UTC) in ``(low, high]`` (naive UTC) with the offset of
+    ``high``: the moment the clocks jump. ``low`` has the old offset."""
+    target = high.replace(tzinfo=_UTC).astimezone(tz).utcoffset()
+    low_s = int(low.replace(tzinfo=_UTC).timestamp())
+    high_s = -int(-high.replace(tzinfo=_UTC).timestamp() // 1)
+    while high_s - low_s > 1:
+        middle = (low_s + high_s) // 2
+        if datetime.fromtimestamp(middle, tz).utcoffset() == target:
+            high_s = middle
+        else:
+            low_s = middle
+    return datetime.fromtimestamp(high_s, _UTC)
 
 
 def offset_change_on(day: date, tz: tzinfo) -> timedelta | None:

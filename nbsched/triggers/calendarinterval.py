@@ -83,10 +83,11 @@ class CalendarIntervalTrigger(Trigger):
     ``weeks`` and ``days`` are added.
 
     The time of day is wall-clock time: it stays 09:00 across DST changes. A time that does
-    not exist on a spring-forward day is moved forward by the gap (02:30 -> 03:30 in
-    Europe/Berlin, 02:15 -> 02:45 in Australia/Lord_Howe); the next fire is at the usual time
-    again. A time that occurs twice on a fall-back day fires once, at its first occurrence.
-    (APScheduler 4 instead skips the whole date when the time does not exist.)
+    not exist on a spring-forward day fires at the moment the clocks jump, as
+    :class:`~nbsched.triggers.CronTrigger` does (02:30 fires at 03:00 CEST in Europe/Berlin,
+    02:15 at 02:30 in Australia/Lord_Howe); the next fire is at the usual time again. A time
+    that occurs twice on a fall-back day fires once, at its first occurrence. (APScheduler 4
+    instead skips the whole date when the time does not exist.)
 
     :param years: years between fires (``months``, ``weeks``, ``days`` likewise; ints >= 0,
         at least one > 0)
@@ -222,7 +223,7 @@ class CalendarIntervalTrigger(Trigger):
         if self._fixed:
             return local
         # Fast path: the same UTC offset a day before and after means no DST change near this
-        # wall time. Otherwise resolve it exactly (gap: move forward, fold: first occurrence).
+        # wall time. Otherwise resolve it exactly (gap: when the clocks jump; fold: the first).
         offset = tz.utcoffset(local)
         if offset == tz.utcoffset(local - _DAY) and offset == tz.utcoffset(local + _DAY):
             return local

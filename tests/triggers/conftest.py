@@ -48,7 +48,8 @@ class DstZone:
 
 
 def offset_changes(zone: ZoneInfo, year: int) -> list[Change]:
-    """Find the zone's offset changes in ``year`` by bisecting between hourly samples."""
+    """Find the zone's offset changes in ``year`` (to the second) by bisecting between hourly
+    samples."""
     changes = []
     moment = datetime(year, 1, 1, tzinfo=timezone.utc)
     end = datetime(year + 1, 1, 1, tzinfo=timezone.utc)
@@ -57,13 +58,14 @@ def offset_changes(zone: ZoneInfo, year: int) -> list[Change]:
         before = moment.astimezone(zone).utcoffset()
         after = (moment + step).astimezone(zone).utcoffset()
         if before != after:
-            low, high = moment, moment + step
-            while high - low > timedelta(minutes=1):
-                middle = low + (high - low) / 2
-                if middle.astimezone(zone).utcoffset() == before:
+            low, high = int(moment.timestamp()), int((moment + step).timestamp())
+            while high - low > 1:  # to the second: transitions are on whole seconds
+                middle = (low + high) // 2
+                if datetime.fromtimestamp(middle, zone).utcoffset() == before:
                     low = middle
                 else:
                     high = middle
+            high = datetime.fromtimestamp(high, timezone.utc)  # type: ignore[assignment]
             changes.append(Change(high, before, after))  # type: ignore[arg-type]
         moment += step
     return changes

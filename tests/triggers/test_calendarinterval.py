@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbsched.testing import check_trigger
-from nbsched.triggers import CalendarIntervalTrigger
+from nbsched.triggers import CalendarIntervalTrigger, CronTrigger
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -147,17 +147,30 @@ def _daily_at(wall: datetime, zone: ZoneInfo) -> CalendarIntervalTrigger:
     )
 
 
-def test_nonexistent_time_moves_forward_by_the_gap(dst_zone) -> None:
+def test_nonexistent_time_fires_when_the_clocks_jump(dst_zone) -> None:
     wall = dst_zone.gap.wall_inside  # e.g. 02:30 on the spring-forward day in Berlin
     fire_times = take(_daily_at(wall, dst_zone.zone), 5)
     assert dates(fire_times) == [
         (wall.date() + timedelta(days=d)).isoformat() for d in range(-2, 3)
     ]
-    walls = [t.replace(tzinfo=None) for t in fire_times]  # type: ignore[union-attr]
-    assert walls[2] == wall + dst_zone.gap.size  # 03:30 in Berlin, 02:45 (+30 min) in Lord Howe
+    # 03:00 CEST in Berlin, 03:00 EDT in New York, 02:30 (+11:00) in Lord Howe.
+    assert fire_times[2] == dst_zone.gap.utc
     assert fire_times[2].utcoffset() == dst_zone.gap.after  # type: ignore[union-attr]
+    assert fire_times[2].replace(tzinfo=None) == (  # type: ignore[union-attr]
+        dst_zone.gap.utc.replace(tzinfo=None) + dst_zone.gap.after
+    )
     # The other days keep the wall-clock time.
+    walls = [t.replace(tzinfo=None) for t in fire_times]  # type: ignore[union-attr]
     assert {w.time() for i, w in enumerate(walls) if i != 2} == {wall.time()}
+
+
+def test_nonexistent_time_same_as_cron(dst_zone) -> None:
+    wall = dst_zone.gap.wall_inside
+    start = datetime.combine(wall.date() - timedelta(days=2), datetime.min.time(), dst_zone.zone)
+    cron = CronTrigger(
+        hour=wall.hour, minute=wall.minute, timezone=dst_zone.zone, start_time=start
+    )
+    assert take(_daily_at(wall, dst_zone.zone), 5) == [cron.next() for _ in range(5)]
 
 
 def test_ambiguous_time_fires_once_at_the_first_occurrence(dst_zone) -> None:
@@ -175,7 +188,7 @@ def test_berlin_example() -> None:
     )
     assert [t.isoformat() for t in take(trigger, 3)] == [  # type: ignore[union-attr]
         "2026-03-28T02:30:00+01:00",
-        "2026-03-29T03:30:00+02:00",
+        "2026-03-29T03:00:00+02:00",
         "2026-03-30T02:30:00+02:00",
     ]
 
