@@ -62,12 +62,11 @@ def fill_defaults(given: dict[str, str | None]) -> dict[str, str]:
     finest = max(
         (FIELD_NAMES.index(name) for name, v in given.items() if v is not None), default=-1
     )
-    return {
-        name: given[name]
-        if given.get(name) is not None
-        else ("*" if index < finest else _DEFAULTS[name])
-        for index, name in enumerate(FIELD_NAMES)
-    }  # type: ignore[misc]
+    fields = {}
+    for index, name in enumerate(FIELD_NAMES):
+        value = given.get(name)
+        fields[name] = value if value is not None else "*" if index < finest else _DEFAULTS[name]
+    return fields
 
 
 def split_crontab(expr: object) -> tuple[str, list[str]]:

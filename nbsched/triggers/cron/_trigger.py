@@ -209,6 +209,7 @@ class CronTrigger(Trigger):
         if self._done:
             return None
         cursor = self._cursor
+        found: tuple[datetime, WallTime | None] | None
         if cursor is not None:
             # fast path: the previous fire was an ordinary wall time that matched
             wall = self._search.after(*cursor)
