@@ -69,6 +69,10 @@ CREATE TABLE {s}.jobs (
     acquired_until timestamptz,
     started_at timestamptz
 );
+-- one job per fire, even if a schedule is processed twice (its lease expired mid-way, or its
+-- scheduler lost the reply of a release and another one took the schedule over)
+CREATE UNIQUE INDEX jobs_one_per_fire ON {s}.jobs (schedule_id, scheduled_fire_time)
+    WHERE schedule_id IS NOT NULL;
 CREATE INDEX jobs_pending ON {s}.jobs (seq) WHERE acquired_by IS NULL;
 CREATE INDEX jobs_leased ON {s}.jobs (acquired_until) WHERE acquired_by IS NOT NULL;
 CREATE TABLE {s}.job_results (

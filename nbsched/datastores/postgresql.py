@@ -340,10 +340,14 @@ class PostgreSQLDataStore(AsyncDataStore):
     # --- jobs ---
 
     async def add_job(self, job: Job) -> None:
+        """Store a job. A second job for the same fire of the same schedule (same
+        ``schedule_id`` and ``scheduled_fire_time``) while the first is stored is dropped: a
+        schedule processed twice makes one job per fire."""
         if not isinstance(job, Job):
             raise TypeError(f"job: expected a Job, got {type(job).__name__}")
         row = self._codec.encode_job(job.copy(acquired_by=None, acquired_until=None))
-        await self._execute(self._sql.insert_job, row)
+        if not await self._fetchall(self._sql.insert_job, row):
+            return  # this job, or this fire's job, is already stored
         await self._publish(
             [JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)]
         )
@@ -574,10 +578,11 @@ class _Queries:
         )
 
         # jobs
-        # a retried add_job whose first attempt did commit (the reply was lost) is a no-op
+        # no-op for a retried add_job whose first attempt did commit (its reply was lost), and
+        # for a second job for the same fire of a schedule
         self.insert_job = (
             f"INSERT INTO {s}.jobs ({job_cols}) VALUES ({placeholders(JOB_COLUMNS)}) "
-            f"ON CONFLICT (id) DO NOTHING"
+            f"ON CONFLICT DO NOTHING RETURNING true"
         )
         self.select_jobs = f"SELECT {job_cols} FROM {s}.jobs ORDER BY seq"
         self.select_jobs_by_id = (

@@ -31,6 +31,8 @@ _MAX_PAYLOAD_BYTES = 7900
 _CHUNK_BYTES = 7800
 # How long the pieces of a chunked event wait for the rest before being forgotten.
 _CHUNK_TIMEOUT = 60.0
+# Events sent together share a payload, separated by a character JSON text never contains raw.
+_SEPARATOR = "\x1e"
 _RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
 
@@ -55,8 +57,9 @@ class PostgreSQLEventBroker(AsyncEventBroker):
     * :meth:`publish` delivers at once to this process's subscribers and sends the event to the
       other processes; each process gets each event exactly once (its own events are not
       echoed back to it).
-    * Events are sent as JSON. One too large for a ``NOTIFY`` payload (8000 bytes) is split
-      into pieces sent in one transaction, which PostgreSQL delivers together and in order.
+    * Events are sent as JSON; events published in quick succession share one ``NOTIFY``.
+      One too large for a ``NOTIFY`` payload (8000 bytes) is split into pieces sent in one
+      transaction, which PostgreSQL delivers together and in order.
     * Connection loss: the broker reconnects with backoff and ``LISTEN``\\ s again; events
       published here meanwhile are queued and sent once the server is back. Events that
       other processes sent while this one was disconnected are not replayed (``NOTIFY`` keeps
@@ -165,8 +168,24 @@ class PostgreSQLEventBroker(AsyncEventBroker):
 
     # --- sending ---
 
-    def _payloads(self, text: str) -> list[str]:
-        if len(text) * 4 < _MAX_PAYLOAD_BYTES or len(text.encode()) < _MAX_PAYLOAD_BYTES:
+    def _payloads(self, texts: list[str]) -> list[str]:
+        """Pack events into as few ``NOTIFY`` payloads as fit; split one too big for any."""
+        payloads: list[str] = []
+        batch: list[str] = []
+        size = 0
+        for text in texts:
+            length = len(text.encode())
+            if batch and size + length + 1 > _MAX_PAYLOAD_BYTES:
+                payloads.extend(self._framed(_SEPARATOR.join(batch)))
+                batch, size = [], 0
+            batch.append(text)
+            size += length + 1
+        if batch:
+            payloads.extend(self._framed(_SEPARATOR.join(batch)))
+        return payloads
+
+    def _framed(self, text: str) -> list[str]:
+        if len(text.encode()) < _MAX_PAYLOAD_BYTES:
             return [f"{self._origin}:e:{text}"]
         pieces = _split_utf8(text, _CHUNK_BYTES)
         message_id = uuid4().hex
@@ -178,10 +197,9 @@ class PostgreSQLEventBroker(AsyncEventBroker):
     async def _send_loop(self) -> None:
         while True:
             texts = [await self._outbox.get()]
-            while not self._outbox.empty() and len(texts) < 500:
+            while not self._outbox.empty() and len(texts) < 1000:
                 texts.append(self._outbox.get_nowait())
-            payloads = [payload for text in texts for payload in self._payloads(text)]
-            await self._send(payloads)
+            await self._send(self._payloads(texts))
             for _ in texts:
                 self._outbox.task_done()
 
@@ -263,12 +281,13 @@ class PostgreSQLEventBroker(AsyncEventBroker):
         elif kind != "e":
             _logger.warning("%r ignored a notification it does not understand", self)
             return
-        try:
-            event = event_from_json(rest)
-        except DeserializationError as exc:
-            _logger.warning("%r could not read an event: %s", self, exc)
-            return
-        self._local.publish_sync(event)
+        for text in rest.split(_SEPARATOR):
+            try:
+                event = event_from_json(text)
+            except DeserializationError as exc:
+                _logger.warning("%r could not read an event: %s", self, exc)
+                continue
+            self._local.publish_sync(event)
 
     def _add_chunk(self, rest: str) -> str | None:
         message_id, index_text, count_text, piece = rest.split(":", 3)
