@@ -173,3 +173,13 @@ def test_state_round_trip_across_the_gap(
             timezone=dst_zone.zone,
         )
         round_trip(trigger, advance)
+
+
+def test_start_exactly_at_the_end_of_a_gap_fires_the_skipped_time(dst_zone: DstZone) -> None:
+    gap = dst_zone.gap
+    inside = gap.wall_inside
+    trigger = CronTrigger(
+        hour=inside.hour, minute=inside.minute, start_time=gap.utc, timezone=dst_zone.zone
+    )
+    first = trigger.next()
+    assert first is not None and first.astimezone(UTC) == gap.utc

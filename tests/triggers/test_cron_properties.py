@@ -387,16 +387,15 @@ def check(spec: Spec, start_wall: datetime, zone: ZoneInfo, seed: int) -> None:
     while len(got) < COUNT and (fire_time := trigger.next()) is not None:
         assert fire_time.tzinfo is zone
         got.append(fire_time)
-    expected = expected_fire_times(spec, zone, start, COUNT)
-    if len(got) < COUNT:  # exhausted (a year field that runs out)
+    if len(got) < COUNT:  # exhausted (a year field that runs out): for good
         assert trigger.next() is None
-        assert [f.astimezone(UTC) for f in got] == expected, (spec, start)
-        return
-    # the oracle looks 40 years ahead; compare what it found
-    horizon = expected[-1] if len(expected) == COUNT else None
-    got_utc = [f.astimezone(UTC) for f in got if horizon is None or f.astimezone(UTC) <= horizon]
-    assert got_utc == expected[: len(got_utc)], (spec, start)
-    assert len(got_utc) == len(expected)
+    expected = expected_fire_times(spec, zone, start, COUNT)
+    got_utc = [f.astimezone(UTC) for f in got]
+    if len(expected) == COUNT:
+        assert got_utc == expected, (spec, start)
+    else:  # the oracle looks about 40 years ahead: compare within that window
+        window_end = start + timedelta(days=365 * 39)
+        assert [g for g in got_utc if g < window_end] == [e for e in expected if e < window_end]
 
 
 @SETTINGS

@@ -278,6 +278,10 @@ class CronTrigger(Trigger):
             instant = instant.replace(microsecond=0) + _SECOND
         local = instant.astimezone(tz)
         wall = local.replace(tzinfo=None, fold=0)
+        just_before = (instant - _SECOND).astimezone(tz).replace(tzinfo=None, fold=0) + _SECOND
+        if just_before < wall:
+            # ``instant`` is the first one after a DST gap, where the gap's wall times fire
+            wall = just_before
         start: WallTime = (
             wall.year,
             wall.month,
