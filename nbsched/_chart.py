@@ -1,10 +1,14 @@
 """A chart of a timeline: one lane per schedule, a marker per fire, a line for now.
 
-Built with Altair (a Vega-Lite spec) and shown through the ``application/vnd.vegalite.v5+json``
-mime type, which JupyterLab 4, Notebook 7 and VS Code render with their built-in renderers:
-nothing to install in the front end, no JavaScript fetched from a CDN. (Altair 6's own default
-repr is HTML that loads Vega from a CDN, which fails offline, and its v6 mime type is not
-rendered by JupyterLab 4; the chart only uses marks that Vega-Lite 5 and 6 share.)
+The chart is a Vega-Lite spec shown through the ``application/vnd.vegalite.v5+json`` mime
+type, which JupyterLab 4, Notebook 7 and VS Code render with their built-in renderers: nothing
+to install in the front end, no JavaScript fetched from a CDN.
+
+The spec is written here as plain data rather than built with Altair: importing Altair takes
+seconds, and in a notebook that time blocks the kernel's event loop, delaying every scheduled
+cell. :meth:`TimelineChart.to_altair` turns the spec into an Altair chart for those who want to
+restyle it. (Altair 6's own repr would not do either: its default is HTML that loads Vega from
+a CDN, which fails offline, and JupyterLab 4 does not render its v6 mime type.)
 
 Times are drawn at their wall-clock position in one display zone (the timeline's zone by
 default), so a chart of a Europe/Berlin cron trigger reads like a Berlin clock, across DST
@@ -16,7 +20,6 @@ from __future__ import annotations
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
-import altair as alt
 import pandas as pd
 
 from ._converters import as_timezone
@@ -25,6 +28,8 @@ __all__ = ["TimelineChart", "timeline_chart", "VEGALITE_MIME", "STATUS_COLOURS"]
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+#: Display metadata: draw as SVG (crisp, and its text can be found in the page).
+EMBED_METADATA = {VEGALITE_MIME: {"embed_options": {"renderer": "svg"}}}
 
 #: Marker colour of each status: upcoming fires, paused schedules, and past runs by outcome.
 STATUS_COLOURS = {
@@ -56,24 +61,31 @@ def _label(times: pd.Series, zone: tzinfo) -> list[str]:
 class TimelineChart:
     """A timeline chart; displays itself as a Vega-Lite chart in Jupyter front ends.
 
-    :ivar chart: the Altair chart (change it, then display the ``TimelineChart`` again, or
-        display ``chart`` directly in front ends that fetch Vega itself)
+    :ivar spec: the Vega-Lite spec (schema v5, plain data)
     :ivar data: the rows drawn (``schedule_id``, ``status``, ``wall``, ``when``, ...)
     """
 
-    def __init__(self, chart: alt.TopLevelMixin, data: pd.DataFrame, summary: str) -> None:
-        self.chart = chart
+    def __init__(self, spec: dict[str, Any], data: pd.DataFrame, summary: str) -> None:
+        self.spec = spec
         self.data = data
         self.summary = summary
 
     def to_dict(self) -> dict[str, Any]:
-        """The Vega-Lite spec (schema v5)."""
-        spec = self.chart.to_dict()
-        spec["$schema"] = _SCHEMA
-        return spec
+        """The Vega-Lite spec (schema v5), as a copy."""
+        import copy
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {VEGALITE_MIME: self.to_dict(), "text/plain": self.summary}
+        return copy.deepcopy(self.spec)
+
+    def to_altair(self) -> Any:
+        """The chart as an Altair ``LayerChart``, to restyle it with Altair's API."""
+        import altair as alt
+
+        return alt.LayerChart.from_dict(self.to_dict())
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {VEGALITE_MIME: self.to_dict(), "text/plain": self.summary}, EMBED_METADATA
 
     def __repr__(self) -> str:
         return self.summary
@@ -161,47 +173,84 @@ def timeline_chart(
 
     records = rows.drop(columns=["fire_time"]).to_dict(orient="records")
     zone_name = str(zone)
-    x = alt.X("wall:T", title=f"time ({zone_name})", scale=alt.Scale(type="utc"))
-    points = (
-        alt.Chart(alt.Data(values=records))
-        .mark_point(filled=True, size=90, opacity=0.9)
-        .encode(
-            x=x,
-            y=alt.Y("schedule_id:N", title=None, sort=lanes),
-            color=alt.Color(
-                "status:N",
-                title="status",
-                scale=alt.Scale(domain=statuses or ["upcoming"], range=colours or ["#4c78a8"]),
-            ),
-            tooltip=[
-                alt.Tooltip("schedule_id:N", title="schedule"),
-                alt.Tooltip("when:N", title="fire time"),
-                alt.Tooltip("status:N"),
-                alt.Tooltip("trigger:N"),
+    x = {
+        "field": "wall",
+        "type": "temporal",
+        "title": f"time ({zone_name})",
+        "scale": {"type": "utc"},
+        "axis": {
+            "format": _time_format(rows["fire_time"]),
+            "labelOverlap": "greedy",
+            "labelSeparation": 6,
+        },
+    }
+    points = {
+        "data": {"values": records},
+        "mark": {"type": "point", "filled": True, "size": 90, "opacity": 0.9},
+        "encoding": {
+            "x": x,
+            "y": {"field": "schedule_id", "type": "nominal", "title": None, "sort": lanes},
+            "color": {
+                "field": "status",
+                "type": "nominal",
+                "title": "status",
+                "scale": {"domain": statuses or ["upcoming"], "range": colours or ["#4c78a8"]},
+            },
+            "tooltip": [
+                {"field": "schedule_id", "type": "nominal", "title": "schedule"},
+                {"field": "when", "type": "nominal", "title": "fire time"},
+                {"field": "status", "type": "nominal"},
+                {"field": "trigger", "type": "nominal"},
             ],
-        )
-    )
-    layers: list[Any] = []
+        },
+    }
+    layers: list[dict[str, Any]] = []
     now_utc = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     if _now_in_view(now_utc, rows["fire_time"]):
         now_series = pd.Series([pd.Timestamp(now_utc)])
         now_record = {"wall": _wall(now_series, zone)[0], "when": _label(now_series, zone)[0]}
         layers.append(
-            alt.Chart(alt.Data(values=[now_record]))
-            .mark_rule(color="#d62728", strokeDash=[5, 4], strokeWidth=2)
-            .encode(x=x, tooltip=[alt.Tooltip("when:N", title="now")])
+            {
+                "data": {"values": [now_record]},
+                "mark": {
+                    "type": "rule",
+                    "color": "#d62728",
+                    "strokeDash": [5, 4],
+                    "strokeWidth": 2,
+                },
+                "encoding": {
+                    "x": x,
+                    "tooltip": [{"field": "when", "type": "nominal", "title": "now"}],
+                },
+            }
         )
     layers.append(points)
-    height = max(60, 34 * max(1, len(lanes)))
-    chart = alt.layer(*layers).properties(width=width, height=height)
+    spec: dict[str, Any] = {
+        "$schema": _SCHEMA,
+        "width": width,
+        "height": max(60, 34 * max(1, len(lanes))),
+        "layer": layers,
+    }
     if title:
-        chart = chart.properties(title=title)
+        spec["title"] = title
     fires = int((rows["status"].isin(["upcoming", "paused"])).sum())
     summary = (
         f"<nbsched timeline chart: {fires} upcoming fire(s), {len(rows) - fires} past run(s), "
         f"{len(lanes)} lane(s), times in {zone_name}>"
     )
-    return TimelineChart(chart, rows, summary)
+    return TimelineChart(spec, rows, summary)
+
+
+def _time_format(times: pd.Series) -> str:
+    """An axis label format that suits the time span drawn (d3 time format)."""
+    span = times.max() - times.min() if len(times) else pd.Timedelta(0)
+    if span < pd.Timedelta(hours=1):
+        return "%H:%M:%S"
+    if span < pd.Timedelta(days=2):
+        return "%a %H:%M"
+    if span < pd.Timedelta(days=90):
+        return "%b %d %H:%M"
+    return "%Y-%m-%d"
 
 
 def _now_in_view(now: datetime, times: pd.Series) -> bool:

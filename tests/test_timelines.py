@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -145,10 +146,11 @@ def test_calendar_trigger_across_spring_forward_keeps_wall_clock() -> None:
 
     frame = timeline(trigger, limit=3)
 
-    # 02:30 does not exist on 28 March 2027; the trigger documents moving it to 03:30
+    # 02:30 does not exist on 28 March 2027; nbsched.triggers documents firing it at the
+    # moment the clocks jump, 03:00 CEST
     assert [t.strftime("%m-%d %H:%M %z") for t in frame["fire_time"]] == [
         "03-27 02:30 +0100",
-        "03-28 03:30 +0200",
+        "03-28 03:00 +0200",
         "03-29 02:30 +0200",
     ]
 
@@ -489,11 +491,12 @@ def test_broken_trigger_gets_a_clear_error(
 def test_chart_bundle_is_vegalite_v5_with_one_marker_per_fire_and_a_lane_per_schedule() -> None:
     frame = timeline({"a": Steps(START, 3600), "b": Steps(START, 1800)}, limit=4)
 
-    bundle = timeline_chart(frame)._repr_mimebundle_()
+    bundle, metadata = timeline_chart(frame)._repr_mimebundle_()
 
     spec = bundle[VEGALITE_MIME]
     assert spec["$schema"].endswith("/v5.json")
     assert "text/html" not in bundle  # JupyterLab would prefer it over the chart
+    assert metadata == {VEGALITE_MIME: {"embed_options": {"renderer": "svg"}}}
     points, values = layer_values(spec, "point")
     assert len(values) == 8
     assert points["encoding"]["y"]["sort"] == ["a", "b"]
@@ -501,6 +504,7 @@ def test_chart_bundle_is_vegalite_v5_with_one_marker_per_fire_and_a_lane_per_sch
     # wall-clock positions in Berlin time, whatever the browser's zone
     assert values[0]["wall"] == "2027-03-27T22:00:00.000Z"
     assert points["encoding"]["x"]["scale"]["type"] == "utc"
+    assert points["encoding"]["x"]["axis"]["format"] == "%a %H:%M"  # fits the 3-hour span
     assert "Europe/Berlin" in points["encoding"]["x"]["title"]
 
 
@@ -551,6 +555,16 @@ def test_chart_accepts_what_timeline_accepts() -> None:
     assert repr(chart).startswith("<nbsched timeline chart: 40 upcoming fire(s)")
 
 
+def test_chart_spec_is_json_and_valid_vega_lite() -> None:
+    frame = timeline({"a": Steps(START, 3600)}, limit=3)
+    chart = timeline_chart(frame, now=START + timedelta(minutes=30), title="t")
+
+    assert json.loads(json.dumps(chart.to_dict())) == chart.to_dict()
+    # Altair validates the spec against the Vega-Lite schema on the way in and out
+    as_altair = chart.to_altair()
+    assert [layer["mark"]["type"] for layer in as_altair.to_dict()["layer"]] == ["rule", "point"]
+
+
 def test_chart_refuses_a_frame_without_fire_times() -> None:
     with pytest.raises(ValueError, match=r"data: the DataFrame has no 'fire_time' column"):
         timeline_chart(pd.DataFrame({"schedule_id": ["x"]}))
@@ -569,7 +583,7 @@ def test_preview_of_a_good_trigger() -> None:
     assert "check_trigger passed" in result.check.message
     assert result.table is not None
     assert list(result.table["fire_time"]) == [pd.Timestamp(t) for t in first_n(trigger, 5)]
-    assert VEGALITE_MIME in result.chart._repr_mimebundle_()
+    assert VEGALITE_MIME in result.chart._repr_mimebundle_()[0]
     assert trigger.__getstate__() == state
     assert repr(result).startswith("PASS check_trigger passed")
 

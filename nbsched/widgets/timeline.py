@@ -88,8 +88,9 @@ class Timeline(widgets.VBox):
         runs = past_runs(self.obj) if self._is_scheduler else None
         chart = timeline_chart(frame, runs=runs, tz=self._tz, title=self._title)
         self.frame, self.chart = frame, chart
+        data, metadata = chart._repr_mimebundle_()
         self.output.outputs = (
-            {"output_type": "display_data", "data": chart._repr_mimebundle_(), "metadata": {}},
+            {"output_type": "display_data", "data": data, "metadata": metadata},
         )
         lanes = frame["schedule_id"].nunique()
         self.status.value = (

@@ -19,7 +19,8 @@ START = datetime(2027, 1, 1, tzinfo=UTC)
 def drawn_rows(widget: Timeline) -> list[dict[str, Any]]:
     (output,) = widget.output.outputs
     spec = output["data"][VEGALITE_MIME]
-    return spec["data"]["values"] if "data" in spec else next(iter(spec["datasets"].values()))
+    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    return points["data"]["values"]
 
 
 def test_timeline_of_triggers_draws_the_chart() -> None:

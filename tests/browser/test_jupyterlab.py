@@ -1,0 +1,143 @@
+"""The quickstart in a real JupyterLab and a real browser (Debian's chromium via playwright).
+
+Opens notebooks/01-quickstart.ipynb, runs the cells the way a user does (select, Ctrl+Enter),
+and checks in the page what only a browser shows: the recurring cell's output updates in
+place while another cell runs and keeps its own output, the dashboard's pause button stops
+the runs, and the timeline chart is drawn by JupyterLab's built-in Vega renderer.
+Screenshots go to test-artifacts/browser/ (docs/images/ holds the ones the README shows).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+pytestmark = pytest.mark.slow
+
+TICK = re.compile(r"tick at (\d\d:\d\d:\d\d)")
+TIMEOUT_MS = 60_000
+
+# cell positions in 01-quickstart.ipynb (markdown cells count too)
+LOAD, RECURRING, OTHER, DASHBOARD, TIMELINE = 1, 3, 5, 7, 9
+
+
+def cells(page: Any) -> Any:
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+
+
+def run_cell(page: Any, index: int) -> Any:
+    """Select cell ``index`` and run it with Ctrl+Enter; wait until it has run."""
+    cell = cells(page).nth(index)
+    prompt = cell.locator(".jp-InputPrompt")
+    before = prompt.inner_text()
+    cell.scroll_into_view_if_needed()
+    for _attempt in range(3):
+        # A key press right after the page settles can be lost (focus not yet in the
+        # notebook); the prompt turns to [*] or [n] once the run is queued, so retry until it
+        # does: a queued cell is never run twice.
+        prompt.click()
+        page.keyboard.press("Control+Enter")
+        try:
+            page.wait_for_function(
+                "([el, before]) => el.textContent !== before",
+                arg=[prompt.element_handle(), before],
+                timeout=5_000,
+            )
+            break
+        except PlaywrightTimeoutError:
+            continue
+    page.wait_for_function(
+        "(el) => /\\[\\d+\\]:/.test(el.textContent)", arg=prompt.element_handle(),
+        timeout=TIMEOUT_MS,
+    )  # fmt: skip
+    return cell
+
+
+def output_text(cell: Any) -> str:
+    return cell.locator(".jp-Cell-outputArea").inner_text()
+
+
+def wait_for_text(cell: Any, pattern: re.Pattern[str], timeout: float = 30) -> re.Match[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = pattern.search(output_text(cell))
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{pattern.pattern!r} did not appear; the output is {output_text(cell)!r}"
+            )
+        time.sleep(0.1)
+
+
+def chart_texts(timeline: Any) -> list[str]:
+    """The words the timeline chart's SVG shows (lane names, legend, axis labels)."""
+    return timeline.locator(".nbsched-timeline .vega-embed svg text").evaluate_all(
+        "(elements) => elements.map((e) => e.textContent)"
+    )
+
+
+def test_quickstart_in_jupyterlab(lab: Any, page: Any, artifacts: Path) -> None:
+    page.goto(lab.notebook_url("01-quickstart.ipynb"))
+    page.wait_for_selector(
+        ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']",
+        timeout=TIMEOUT_MS,
+    )
+    # more room for the notebook: fold the file browser away
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
+
+    run_cell(page, LOAD)
+    # the dashboard and the timeline first: both are live and show schedules as they come
+    dashboard = run_cell(page, DASHBOARD)
+    page.wait_for_selector(".nbsched-dashboard", timeout=TIMEOUT_MS)
+    timeline = run_cell(page, TIMELINE)
+    timeline.locator(".nbsched-timeline .vega-embed svg").first.wait_for(timeout=TIMEOUT_MS)
+
+    recurring = run_cell(page, RECURRING)
+    first_tick = wait_for_text(recurring, TICK).group(1)
+
+    other = run_cell(page, OTHER)
+    other_text = output_text(other)
+    assert other_text.strip() == "sum of the first ten squares: 285"
+
+    # the recurring cell's output is replaced by the next run, in its own cell ...
+    second_tick = wait_for_text(recurring, re.compile(rf"tick at (?!{first_tick})(\S+)")).group(1)
+    assert second_tick > first_tick
+    assert len(TICK.findall(output_text(recurring))) == 1
+    # ... and nothing of it landed in the other cell
+    assert output_text(other) == other_text
+
+    # the timeline redrew itself: a lane for `clock`, its past runs and upcoming fires,
+    # drawn by JupyterLab's built-in Vega renderer
+    texts = chart_texts(timeline)
+    assert {"clock", "success", "upcoming"} <= set(texts), texts
+    box = timeline.locator(".nbsched-timeline .vega-embed").bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 40
+    assert "Javascript Error" not in output_text(timeline)
+    page.screenshot(path=str(artifacts / "quickstart-running.png"))
+    timeline.scroll_into_view_if_needed()
+    timeline.screenshot(path=str(artifacts / "timeline.png"))
+    dashboard.screenshot(path=str(artifacts / "dashboard.png"))
+    recurring.screenshot(path=str(artifacts / "recurring-cell.png"))
+
+    # pause from the dashboard's row of `clock`: the runs stop
+    row = page.locator(".nbsched-dashboard .widget-hbox").filter(
+        has=page.locator("code", has_text=re.compile(r"^clock$"))
+    )
+    row.get_by_role("button", name="pause").click()
+    wait_for_text(recurring, re.compile(r"paused"))
+    paused_output = output_text(recurring)
+    runs = int(re.search(r"(\d+) runs?", paused_output).group(1))
+    assert runs < 5, f"the schedule finished before the pause took effect: {paused_output!r}"
+    time.sleep(5)  # two and a half intervals: a run would have replaced the tick
+    assert output_text(recurring) == paused_output
+    assert "paused" in output_text(dashboard)
+    assert "paused" in chart_texts(timeline)  # the chart redrew the lane as paused
+    dashboard.scroll_into_view_if_needed()
+    dashboard.screenshot(path=str(artifacts / "dashboard-paused.png"))
+    timeline.screenshot(path=str(artifacts / "timeline-paused.png"))
