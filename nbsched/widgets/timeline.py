@@ -58,7 +58,7 @@ class Timeline(widgets.VBox):
         title: str | None = None,
     ) -> None:
         self.obj = obj
-        self._options = {"start": start, "end": end, "limit": limit}
+        self._start, self._end, self._limit = start, end, limit
         self._tz = tz
         self._title = title
         self.frame: pd.DataFrame | None = None
@@ -87,7 +87,6 @@ class Timeline(widgets.VBox):
     def _draw(self, frame: pd.DataFrame) -> None:
         runs = past_runs(self.obj) if self._is_scheduler else None
         chart = timeline_chart(frame, runs=runs, tz=self._tz, title=self._title)
-        self.frame, self.chart = frame, chart
         data, metadata = chart._repr_mimebundle_()
         self.output.outputs = (
             {"output_type": "display_data", "data": data, "metadata": metadata},
@@ -97,6 +96,7 @@ class Timeline(widgets.VBox):
             f"<span class='nbsched-timeline-status'>{len(frame)} upcoming fire(s) in {lanes} "
             f"lane(s), drawn {datetime.now().astimezone():%H:%M:%S}</span>"
         )
+        self.frame, self.chart = frame, chart  # last: tests wait on frame, then read outputs
 
     def _show_error(self, exc: BaseException) -> None:
         import html
@@ -109,7 +109,7 @@ class Timeline(widgets.VBox):
     def refresh(self) -> None:
         """Redraw now (synchronously); see :func:`nbsched.timeline` for what can be read so."""
         try:
-            self._draw(timeline(self.obj, **self._options, tz=self._tz))
+            self._draw(timeline(self.obj, self._start, self._end, self._limit, tz=self._tz))
         except Exception as exc:
             self._show_error(exc)
             raise
@@ -117,7 +117,8 @@ class Timeline(widgets.VBox):
     async def arefresh(self) -> None:
         """Redraw now, awaiting an AsyncScheduler's schedules."""
         try:
-            self._draw(await atimeline(self.obj, **self._options, tz=self._tz))
+            frame = await atimeline(self.obj, self._start, self._end, self._limit, tz=self._tz)
+            self._draw(frame)
         except Exception as exc:
             self._show_error(exc)
             raise

@@ -77,3 +77,36 @@ async def test_timeline_follows_a_running_scheduler() -> None:
         ("b", "upcoming", "01:30"),
         ("b", "upcoming", "02:30"),
     ]
+
+
+def wait_until(condition: Any, timeout: float = 10) -> None:
+    """Poll ``condition`` (a redraw on another thread), failing after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the timeline did not redraw in time")
+        time.sleep(0.02)
+
+
+def test_timeline_follows_a_sync_scheduler() -> None:
+    # The sync facade delivers events on its loop thread; the widget redraws from another
+    # thread (reading the schedules through the facade from the loop thread would deadlock).
+    with nbsched.Scheduler(clock=nbsched.FakeClock(START)) as scheduler:
+        widget = Timeline(scheduler, limit=2)
+        assert widget.frame is not None and widget.frame.empty
+
+        scheduler.add_schedule(
+            job, IntervalTrigger(minutes=5, start_time=START + timedelta(minutes=5)), id="sync"
+        )
+        wait_until(lambda: widget.frame is not None and len(widget.frame) == 2)
+        rows = drawn_rows(widget)
+        scheduler.remove_schedule("sync")
+        wait_until(lambda: widget.frame is not None and widget.frame.empty)
+        widget.close()
+
+    assert [(r["schedule_id"], r["when"][11:16]) for r in rows] == [
+        ("sync", "00:05"),
+        ("sync", "00:10"),
+    ]
