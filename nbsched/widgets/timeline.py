@@ -73,6 +73,7 @@ class Timeline(widgets.VBox):
         self.add_class("nbsched-timeline")
         self._subscription: Any = None
         self._pending = False
+        self._again = False
         self._lock = threading.Lock()
         self._is_scheduler = _is_scheduler(obj)
         self._is_async = self._is_scheduler and inspect.iscoroutinefunction(obj.get_schedules)
@@ -155,30 +156,42 @@ class Timeline(widgets.VBox):
 
     # --- events ----------------------------------------------------------------------------
 
-    async def _on_event_async(self, event: Any) -> None:
+    # A burst of events redraws once; an event that arrives while a redraw runs sets
+    # ``_again`` so that one more redraw follows (it might have read the store too early).
+
+    def _claim(self) -> bool:
+        """Note that a redraw is wanted; True if the caller must start the redraw loop."""
         with self._lock:
+            self._again = True
             if self._pending:
-                return
+                return False
             self._pending = True
-        try:
-            await asyncio.sleep(0)  # let a burst of events land, then draw once
+            return True
+
+    def _one_more(self) -> bool:
+        with self._lock:
+            if not self._again:
+                self._pending = False
+                return False
+            self._again = False
+            return True
+
+    async def _on_event_async(self, event: Any) -> None:
+        if not self._claim():
+            return
+        await asyncio.sleep(0)  # let the rest of a burst of events land first
+        while self._one_more():
             await self._arefresh_quietly()
-        finally:
-            self._pending = False
 
     def _on_event_sync(self, event: Any) -> None:
         # Called on the scheduler's loop thread: reading the schedules from there through the
         # sync facade would wait on that same thread, so redraw from another thread.
-        with self._lock:
-            if self._pending:
-                return
-            self._pending = True
+        if not self._claim():
+            return
 
         def run() -> None:
-            try:
+            while self._one_more():
                 self._refresh_quietly()
-            finally:
-                self._pending = False
 
         threading.Thread(target=run, daemon=True).start()
 
