@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension", "load"]
@@ -35,6 +37,11 @@ def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any
     existing = current()
     if existing is not None:
         return existing
+    # a library's records go to the application's handlers, never to Python's last-resort
+    # stderr printer (in a kernel that would drop tracebacks into whichever cell is running)
+    library_logger = logging.getLogger("nbsched")
+    if not library_logger.handlers:
+        library_logger.addHandler(logging.NullHandler())
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -49,6 +56,7 @@ def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any
     install(shell, holder)
     shell.register_magics(SchedMagics)
     restored = None
+    report: Callable[[str | None, BaseException | None], None] | None = None
     if holder.store_path is not None:
         restored = widgets.VBox()
         note = widgets.HTML(
@@ -56,7 +64,14 @@ def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any
             f"</code>; the output of the cells scheduled there appears below</small>"
         )
         display(widgets.VBox([note, restored]))
-    holder.start(restored)
+
+        def show_failure(message: str | None, exc: BaseException | None) -> None:
+            if message is not None:
+                note.value = f"<span style='color:#c62828'>nbsched: {html.escape(message)}</span>"
+
+        report = show_failure
+
+    holder.start(restored, report)
     return holder
 
 

@@ -24,10 +24,11 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._enums import ConflictPolicy
+from .._exceptions import NbschedError, SchedulerNotRunningError
 from .._localzone import get_local_timezone
 from .._runs import track_runs
 from ..abc import Trigger
-from ..events import Event, ScheduleAdded, ScheduleRemoved, ScheduleUpdated
+from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
 from ..widgets._format import format_duration, format_moment
 from ..widgets.dashboard import Dashboard, RunTracker, outcome_html
 from ._cell_output import CellOutput
@@ -139,6 +140,7 @@ class NotebookScheduler:
         self._background: set[asyncio.Task[Any]] = set()
         self._status_pending: set[str] = set()
         self._closed = False
+        self.stopped_because: str | None = None
         self._start_scheduler(store_path)
 
     # --- the scheduler ----------------------------------------------------------------------
@@ -154,6 +156,11 @@ class NotebookScheduler:
             store = SQLiteDataStore(store_path)
         scheduler = AsyncScheduler(store, clock=self.clock)
         self.clock = scheduler.clock
+        self._attach(scheduler, store_path)
+
+    def _attach(self, scheduler: Any, store_path: str | None) -> None:
+        """Start ``scheduler`` in the background and follow its events."""
+        self.stopped_because = None
         scheduler.start_in_background()
         self.scheduler = scheduler
         self.store_path = store_path
@@ -161,8 +168,22 @@ class NotebookScheduler:
         self.tracker.listen(self._update_status)
         track_runs(scheduler)  # past runs for timeline charts, from the start
         self._subscriptions = [
-            scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved])
+            scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved]),
+            scheduler.subscribe(self._on_stopped, [SchedulerStopped]),
         ]
+
+    def _on_stopped(self, event: SchedulerStopped) -> None:
+        if event.exception:
+            self.stopped_because = event.exception
+
+    def describe_error(self, exc: BaseException) -> str:
+        """One line about ``exc``; for "not running", the reason the scheduler stopped."""
+        if isinstance(exc, _Explained):
+            return str(exc)
+        if isinstance(exc, SchedulerNotRunningError) and self.stopped_because:
+            return f"the scheduler stopped: {self.stopped_because}"
+        text = str(exc)
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
     async def _prepare(self, restored: widgets.VBox | None) -> list[str]:
         """Register the cell task and give restored cell schedules an output area."""
@@ -189,10 +210,14 @@ class NotebookScheduler:
                 restored.children = (*restored.children, route.widget)
         return found
 
-    def start(self, restored: widgets.VBox | None = None) -> asyncio.Task[Any]:
+    def start(
+        self,
+        restored: widgets.VBox | None = None,
+        report: Callable[[str | None, BaseException | None], None] | None = None,
+    ) -> asyncio.Task[Any]:
         """Finish starting: register the cell task, restore stored cell schedules (their output
         areas go into ``restored``)."""
-        return self.submit("start the scheduler", lambda: self._prepare(restored))
+        return self.submit("start the scheduler", lambda: self._prepare(restored), report=report)
 
     # --- ordered operations ------------------------------------------------------------------
 
@@ -224,7 +249,7 @@ class NotebookScheduler:
             if task.cancelled():
                 return
             exc = task.exception()
-            message = None if exc is None else f"could not {what}: {_describe_error(exc)}"
+            message = None if exc is None else f"could not {what}: {self.describe_error(exc)}"
             if report is not None:
                 report(message, exc)
             elif exc is not None:
@@ -390,12 +415,21 @@ class NotebookScheduler:
         )
 
     async def _switch_store(self, path: str | None, restored: widgets.VBox) -> None:
-        old = self.scheduler
+        old, old_path = self.scheduler, self.store_path
         carried = [s for s in await old.get_schedules() if s.task_id == TASK_ID]
         self._detach()
         await old.stop()
-        self._start_scheduler(path)
-        await self._prepare(None)
+        try:
+            self._start_scheduler(path)
+            await self._prepare(None)
+        except BaseException as exc:
+            # the new store cannot be used: go back to the old scheduler, schedules intact
+            reason = self.describe_error(exc)
+            self._detach()
+            await self.scheduler.stop()
+            self._attach(old, old_path)
+            await self._prepare(None)
+            raise _Explained(reason) from None
         for schedule in carried:
             # the stored trigger is already past the pending fire time: fire that one first
             trigger = schedule.trigger
@@ -441,9 +475,8 @@ class NotebookScheduler:
         await self.scheduler.wait_until_stopped()
 
 
-def _describe_error(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+class _Explained(NbschedError):
+    """An error whose message already says everything (no type name prefix needed)."""
 
 
 def install(shell: Any, holder: NotebookScheduler) -> None:

@@ -515,6 +515,45 @@ async def test_sched_store_moves_to_a_file_and_load_ext_restores_it(
 
 
 @pytest.mark.anyio
+async def test_a_store_that_cannot_be_used_leaves_the_schedules_where_they_were(
+    notebook: Notebook, tmp_path: Path
+) -> None:
+    notebook.cell("%%every 10s --id stays\nprint('still here')")
+    await notebook.settle()
+    box = _capture_display(notebook, f"%sched store {tmp_path / 'missing-dir' / 'x.db'}")
+    await notebook.settle()
+    assert box.children[0].value.startswith(
+        "<span style='color:#c62828'>could not switch the store: the scheduler stopped: "
+        "DataStoreError: SQLite data store"
+    )
+    assert "does not exist; create it first" in box.children[0].value
+    assert notebook.holder.store_path is None
+    assert recorded_store() is None
+    await notebook.advance(10)
+    assert notebook.texts("stays") == "still here\n"
+
+
+@pytest.mark.anyio
+async def test_load_ext_says_when_the_recorded_store_is_unusable(
+    notebook: Notebook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbsched.notebook import load, unload_ipython_extension
+
+    unload_ipython_extension(notebook.shell)
+    await notebook.holder.scheduler.wait_until_stopped()
+    (tmp_path / "broken.db").write_bytes(b"this is not a database" * 100)
+    monkeypatch.setenv("NBSCHED_STORE", str(tmp_path / "broken.db"))
+    shown: list[object] = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    notebook.holder = load(notebook.shell, clock=notebook.clock)
+    await notebook.settle()
+    (box,) = shown
+    note = box.children[0].value  # type: ignore[attr-defined]
+    assert note.startswith("<span style='color:#c62828'>nbsched: could not start the scheduler:")
+    assert "the file is not an SQLite database" in note
+
+
+@pytest.mark.anyio
 async def test_unload_stops_the_scheduler_and_removes_the_magics(notebook: Notebook) -> None:
     from nbsched import RunState
     from nbsched.notebook import unload_ipython_extension
