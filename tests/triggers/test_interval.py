@@ -19,6 +19,16 @@ UTC = timezone.utc
 START = datetime(2026, 1, 1, 9, tzinfo=BERLIN)
 
 
+class _Unnamed(dt.tzinfo):
+    """A zone with no IANA name: its state could not be stored."""
+
+    def utcoffset(self, value: datetime | None) -> timedelta:
+        return timedelta(hours=3)
+
+    def dst(self, value: datetime | None) -> timedelta:
+        return timedelta(0)
+
+
 def take(trigger: IntervalTrigger, count: int) -> list[datetime | None]:
     return [trigger.next() for _ in range(count)]
 
@@ -82,6 +92,8 @@ def test_accepts_iso_strings() -> None:
          ValueError, "end_time: 2026-01-01T08:59:59+01:00 is before start_time "
          "2026-01-01T09:00:00+01:00"),
         ({"hours": 1, "start_time": "tomorrow"}, ValueError, "start_time: 'tomorrow' is not"),
+        ({"hours": 1, "start_time": datetime(2026, 1, 1, tzinfo=_Unnamed())}, ValueError,
+         "start_time: time zone <test_interval._Unnamed object"),
     ],
 )  # fmt: skip
 def test_bad_input(kwargs: dict, error: type[Exception], message: str) -> None:
