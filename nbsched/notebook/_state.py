@@ -64,7 +64,7 @@ def _set_current(holder: NotebookScheduler | None) -> None:
 
 def cell_identity(shell: Any) -> str | None:
     """The id of the cell being executed, as the front end sent it (``cellId`` in the
-    execute request's metadata: JupyterLab, Notebook 7, VS Code and nbclient send it)."""
+    execute request's metadata, which JupyterLab and Notebook 7 send; nbclient does not)."""
     kernel = getattr(shell, "kernel", None)
     parent: Any = None
     get_parent = getattr(kernel, "get_parent", None)
