@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as datetime_module
 import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -134,6 +135,10 @@ def test_str_and_repr() -> None:
     }  # fmt: skip
     for text, trigger in cases.items():
         assert str(trigger) == text
+        rebuilt = eval(repr(trigger), {"CalendarIntervalTrigger": CalendarIntervalTrigger,
+                                       "datetime": datetime_module})  # fmt: skip
+        assert repr(rebuilt) == repr(trigger)
+        assert take(rebuilt, 5) == take(trigger, 5)
 
 
 def _daily_at(wall: datetime, zone: ZoneInfo) -> CalendarIntervalTrigger:
