@@ -145,8 +145,16 @@ class ConnectionPool:
     restart they are all dead.
     """
 
-    def __init__(self, dsn: str, *, max_size: int = 10, connect_timeout: float = 10) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        max_size: int = 10,
+        connect_timeout: float = 10,
+        setup: str | None = None,
+    ) -> None:
         self.dsn = dsn
+        self._setup = setup
         self._max_size = max_size
         self._connect_timeout = connect_timeout
         self._idle: list[psycopg.AsyncConnection[Any]] = []
@@ -154,7 +162,16 @@ class ConnectionPool:
         self._closed = False
 
     async def _new_connection(self) -> psycopg.AsyncConnection[Any]:
-        return await connect(self.dsn, connect_timeout=max(1, round(self._connect_timeout)))
+        conn = await connect(self.dsn, connect_timeout=max(1, round(self._connect_timeout)))
+        if self._setup:
+            try:
+                await conn.execute(self._setup)
+            except BaseException as exc:
+                await self._discard(conn)
+                if isinstance(exc, Exception):
+                    raise translate(exc, conn, self.dsn) from exc
+                raise
+        return conn
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
