@@ -95,6 +95,8 @@ class Accounts:
     # schedule id -> fire time -> outcome of its finished job
     outcomes: dict[str, dict[datetime, str]] = field(default_factory=dict)
     runs: Counter[str] = field(default_factory=Counter)
+    # schedule id -> jobs still leased when the schedulers stopped (they may have run)
+    leased: Counter[str] = field(default_factory=Counter)
     schedulers: set[str] = field(default_factory=set)
 
     def outcome_counts(self, schedule_id: str) -> Counter[str]:
@@ -120,10 +122,11 @@ def account(dsn: str, schema: str) -> Accounts:
             accounts.fires[schedule_id][fire_time] += 1
             accounts.outcomes[schedule_id][fire_time] = outcome
             accounts.schedulers.add(scheduler)
-        for schedule_id, fire_time in conn.execute(
-            f"SELECT schedule_id, scheduled_fire_time FROM {s}.jobs"
+        for schedule_id, fire_time, leased in conn.execute(
+            f"SELECT schedule_id, scheduled_fire_time, acquired_by IS NOT NULL FROM {s}.jobs"
         ):
             accounts.fires[schedule_id][fire_time] += 1
+            accounts.leased[schedule_id] += leased
         for schedule_id, count in conn.execute(
             f"SELECT schedule_id, count(*) FROM {s}.runs GROUP BY schedule_id"
         ):
@@ -258,7 +261,7 @@ def test_server_restart_mid_run_loses_nothing(postgresql_dsn: str) -> None:
     for sid in by_group["latest"]:
         # coalesce=latest: the fires missed while the server was down became one job (the
         # latest due when a scheduler got the schedule again)
-        during = [fire for fire in accounts.fires[sid] if stopped < fire < back]
+        during = [fire for fire in accounts.fires[sid] if stopped < fire < up_from]
         assert len(during) <= 1, (sid, during)
     missed_in_outage = [
         fire
