@@ -22,6 +22,7 @@ WallTime = tuple[int, int, int, int, int, int]
 
 _MAX_YEAR = 9999
 _CACHE_LIMIT = 4800  # months (400 years); cleared when full so memory stays bounded
+_CLOCK_LIMIT = 4096  # times of day listed in a table
 
 
 class WallSearch:
@@ -38,6 +39,8 @@ class WallSearch:
         "weeks",
         "either_day",
         "_month_days",
+        "_clock_seconds",
+        "_clock_times",
     )
 
     def __init__(
@@ -68,6 +71,12 @@ class WallSearch:
         self.seconds = seconds
         self.either_day = either_day
         self._month_days: dict[tuple[int, int], tuple[int, ...]] = {}
+        # the times of day, when there are few enough to list: one bisect finds the next one
+        self._clock_seconds: tuple[int, ...] | None = None
+        self._clock_times: tuple[tuple[int, int, int], ...] = ()
+        if len(hours) * len(minutes) * len(seconds) <= _CLOCK_LIMIT:
+            self._clock_times = tuple((h, m, s) for h in hours for m in minutes for s in seconds)
+            self._clock_seconds = tuple(h * 3600 + m * 60 + s for h, m, s in self._clock_times)
 
     def month_days(self, year: int, month: int) -> tuple[int, ...]:
         """The sorted days of ``year``-``month`` that the day fields allow (cached)."""
@@ -159,8 +168,29 @@ class WallSearch:
                 continue
             return y, mo, d, h, mi, seconds[i]
 
+    @property
+    def times_per_day(self) -> int:
+        """How many times of day match (on a matching day)."""
+        return len(self.hours) * len(self.minutes) * len(self.seconds)
+
+    def clock_times_after(self, h: int, mi: int, s: int) -> tuple[tuple[int, int, int], ...]:
+        """The matching times of day after ``h:mi:s`` (needs the time-of-day table)."""
+        clock = self._clock_seconds
+        assert clock is not None
+        return self._clock_times[bisect_right(clock, h * 3600 + mi * 60 + s) :]
+
     def after(self, y: int, mo: int, d: int, h: int, mi: int, s: int) -> WallTime | None:
         """The first matching wall time after the given one, which must itself match."""
+        clock = self._clock_seconds
+        if clock is not None:
+            i = bisect_right(clock, h * 3600 + mi * 60 + s)
+            if i < len(clock):
+                return (y, mo, d, *self._clock_times[i])
+            days = self.month_days(y, mo)
+            i = bisect_right(days, d)
+            if i < len(days):
+                return (y, mo, days[i], *self._clock_times[0])
+            return self.at_or_after(y, mo + 1, 1, 0, 0, 0)
         seconds = self.seconds
         i = bisect_right(seconds, s)
         if i < len(seconds):

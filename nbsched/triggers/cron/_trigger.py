@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from datetime import timezone as timezone_type
 from typing import Any
 
@@ -26,6 +26,7 @@ __all__ = ["CronTrigger"]
 _UTC = timezone_type.utc
 _SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
+_BATCH_LIMIT = 288  # fire times per day built at once (every 5 minutes)
 _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Zulu"})
 _ALL_HOURS = tuple(range(24))
 
@@ -87,6 +88,9 @@ class CronTrigger(Trigger):
         "_done",
         "_plain_day",
         "_fixed",
+        "_batch",
+        "_batch_size",
+        "_plain_until",
     )
 
     timezone: tzinfo
@@ -195,8 +199,12 @@ class CronTrigger(Trigger):
         self._last = last_fire_time
         self._cursor: WallTime | None = None
         self._done = False
+        self._batch: list[datetime] = []  # reversed: next() pops from the end
+        times_per_day = self._search.times_per_day
+        self._batch_size = times_per_day if 1 < times_per_day <= _BATCH_LIMIT else 0
         # a day known to have no DST change (every wall time normal), or a zone that has none
         self._plain_day: tuple[int, ...] | None = None
+        self._plain_until: tuple[int, ...] = ()  # the days before it have no DST change
         key = timezone_to_state(tz)
         self._fixed = (
             isinstance(tz, timezone_type) or key in _FIXED_ZONES or key.startswith("Etc/GMT")
@@ -206,6 +214,15 @@ class CronTrigger(Trigger):
 
     def next(self) -> datetime | None:
         """Return the next fire time (aware, in :attr:`timezone`) or None when exhausted."""
+        batch = self._batch
+        if batch:
+            # the rest of a day without DST change, built at once (see _fill_batch)
+            fire_time = batch.pop()
+            if self._end_ts is not None and fire_time.timestamp() > self._end_ts:
+                self._finish()
+                return None
+            self._last = fire_time
+            return fire_time
         if self._done:
             return None
         cursor = self._cursor
@@ -217,15 +234,17 @@ class CronTrigger(Trigger):
                 found = None
             else:
                 tz = self.timezone
-                fire_time = datetime(*wall, tzinfo=tz)
+                fire_time = datetime(*wall, 0, tz)  # positional tzinfo: faster
                 day = wall[:3]
-                if self._fixed or day == self._plain_day:
-                    found = fire_time, wall
+                if self._fixed or day < self._plain_until or day == self._plain_day:
+                    found = fire_time, self._fill_batch(wall) if self._batch_size else wall
+                elif self._batch_size and self._find_plain_days(day):
+                    found = fire_time, self._fill_batch(wall)
                 elif day == cursor[:3] and self._is_plain_day(*day):
                     # a second fire on this day: one check covers the rest of the day
                     self._plain_day = day
                     found = fire_time, wall
-                elif fire_time.utcoffset() == datetime(*wall, tzinfo=tz, fold=1).utcoffset():
+                elif fire_time.utcoffset() == datetime(*wall, 0, tz, fold=1).utcoffset():
                     found = fire_time, wall
                 else:
                     found = self._resolve(wall)
@@ -234,25 +253,58 @@ class CronTrigger(Trigger):
         else:
             found = self._first_from(self._last.astimezone(_UTC) + _SECOND)
         if found is None:
-            self._done = True
-            self._cursor = None
+            self._finish()
             return None
         fire_time, self._cursor = found
         if self._end_ts is not None and fire_time.timestamp() > self._end_ts:
-            self._done = True
-            self._cursor = None
+            self._finish()
             return None
         self._last = fire_time
         return fire_time
+
+    def _finish(self) -> None:
+        """Exhausted for good: every later call returns None."""
+        self._done = True
+        self._cursor = None
+        self._batch.clear()
+
+    def _fill_batch(self, wall: WallTime) -> WallTime:
+        """Build the fire times after ``wall`` on its day (a day without DST change) at once,
+        as dateutil's rrule does; return the wall time of the day's last fire (the cursor)."""
+        clock = self._search.clock_times_after(wall[3], wall[4], wall[5])
+        if not clock:
+            return wall
+        y, mo, d = wall[0], wall[1], wall[2]
+        tz = self.timezone
+        self._batch = [datetime(y, mo, d, h, mi, s, 0, tz) for h, mi, s in reversed(clock)]
+        return (y, mo, d, *clock[-1])
+
+    def _find_plain_days(self, day: tuple[int, ...]) -> bool:
+        """If ``day`` has no DST change, look ahead (at most 400 days) for the next day that
+        may have one, so that the days before it need no check (:attr:`_plain_until`)."""
+        if not self._is_plain_day(*day):
+            return False
+        tz = self.timezone
+        probe = date(*day)
+        offset = datetime(probe.year, probe.month, probe.day, 0, 0, 0, 0, tz).utcoffset()
+        for _ in range(400):
+            probe += _DAY
+            if datetime(probe.year, probe.month, probe.day, 0, 0, 0, 0, tz).utcoffset() != offset:
+                break
+        # the midnights before ``probe`` share one offset: the days before the one ending at
+        # ``probe`` are plain (a change exactly at a midnight shows in the next midnight)
+        last = probe - _DAY
+        self._plain_until = (last.year, last.month, last.day)
+        return True
 
     def _is_plain_day(self, year: int, month: int, day: int) -> bool:
         """Whether the clocks do not change on this local day (checked at both its ends; no
         zone changes its offset twice within one day)."""
         tz = self.timezone
-        midnight = datetime(year, month, day, tzinfo=tz)
+        midnight = datetime(year, month, day, 0, 0, 0, 0, tz)
         offset = midnight.utcoffset()
         return (
-            datetime(year, month, day, tzinfo=tz, fold=1).utcoffset() == offset
+            datetime(year, month, day, 0, 0, 0, 0, tz, fold=1).utcoffset() == offset
             and (midnight + _DAY).utcoffset() == offset
         )
 
