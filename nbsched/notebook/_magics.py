@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import shlex
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import ipywidgets as widgets
@@ -75,9 +75,13 @@ class SchedMagics(Magics):
 
         interval = _user(lambda: parse_duration(" ".join(args.interval), argument="interval"))
         until = self._until(args, now, tz)
+        start = now + interval
+        if interval >= timedelta(seconds=1) and start.microsecond:
+            # fire on whole seconds (at most a second later): readable times everywhere
+            start = start.replace(microsecond=0) + timedelta(seconds=1)
         trigger: Trigger = _user(
             lambda: IntervalTrigger(
-                seconds=interval.total_seconds(), start_time=now + interval, end_time=until
+                seconds=interval.total_seconds(), start_time=start, end_time=until
             )
         )
         self._schedule(holder, "every", line, cell, args, trigger, now)

@@ -386,9 +386,7 @@ class NotebookScheduler:
             parts.append(outcome_html(stats))
             if stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1:
                 parts.append(f"started {html.escape(format_duration(stats.last_lateness))} late")
-        route.set_status(
-            "<span style='font-size:90%;color:#555'>⏱ " + " · ".join(parts) + "</span>"
-        )
+        route.set_status("<span style='font-size:90%;color:#555'>" + " · ".join(parts) + "</span>")
 
     # --- dashboards ---------------------------------------------------------------------------
 

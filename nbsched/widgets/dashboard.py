@@ -148,22 +148,21 @@ def outcome_html(stats: RunStats | None) -> str:
 
 
 _COLUMNS = (
-    ("id", "14em"),
-    ("trigger", "22em"),
-    ("next fire", "11em"),
-    ("remaining", "8em"),
-    ("runs", "4em"),
-    ("last run", "12em"),
-    ("lateness", "7em"),
+    ("id", "8em"),
+    ("trigger", "14em"),
+    ("next fire", "8em"),
+    ("remaining", "6em"),
+    ("runs", "3em"),
+    ("last run", "7.5em"),
+    ("lateness", "5em"),
 )
 
 
-def _cell(width: str, *, bold: bool = False) -> widgets.HTML:
-    layout = widgets.Layout(width=width, overflow="hidden", margin="0 4px 0 0")
-    cell = widgets.HTML(layout=layout)
-    if bold:
-        cell.add_class("nbsched-dashboard-head")
-    return cell
+def _cell(width: str) -> widgets.HTML:
+    # a fixed basis that never shrinks keeps every row's columns under the header's
+    return widgets.HTML(
+        layout=widgets.Layout(flex=f"0 0 {width}", width=width, overflow="hidden", margin="0")
+    )
 
 
 class DashboardRow(widgets.HBox):
@@ -173,19 +172,34 @@ class DashboardRow(widgets.HBox):
         self.schedule_id = schedule_id
         self.cells = {name: _cell(width) for name, width in _COLUMNS}
         self.cells["id"].value = f"<code>{html.escape(schedule_id)}</code>"
-        small = widgets.Layout(width="auto")
-        self.pause_button = widgets.Button(description="pause", icon="pause", layout=small)
-        self.resume_button = widgets.Button(description="resume", icon="play", layout=small)
-        self.run_button = widgets.Button(description="run now", icon="bolt", layout=small)
-        self.remove_button = widgets.Button(
-            description="remove", icon="trash", button_style="danger", layout=small
-        )
+
+        def button(description: str, style: str = "") -> widgets.Button:
+            return widgets.Button(
+                description=description,
+                button_style=style,
+                layout=widgets.Layout(width="auto", padding="0 8px"),
+            )
+
+        self.pause_button = button("pause")
+        self.resume_button = button("resume")
+        self.run_button = button("run now")
+        self.remove_button = button("remove", "danger")
         self.pause_button.on_click(lambda _b: dashboard.pause(schedule_id))
         self.resume_button.on_click(lambda _b: dashboard.resume(schedule_id))
         self.run_button.on_click(lambda _b: dashboard.run_now(schedule_id))
         self.remove_button.on_click(lambda _b: dashboard.remove(schedule_id))
         self.buttons = (self.pause_button, self.resume_button, self.run_button, self.remove_button)
-        super().__init__([*self.cells.values(), *self.buttons])
+        # the buttons stay together; on a narrow page they wrap below the row as a group
+        actions = widgets.HBox(
+            list(self.buttons), layout=widgets.Layout(flex="0 0 auto", grid_gap="0 4px")
+        )
+        super().__init__(
+            [*self.cells.values(), actions],
+            layout=widgets.Layout(
+                align_items="center", grid_gap="2px 8px", flex_flow="row wrap", flex="0 0 auto"
+            ),
+        )
+        self.add_class("nbsched-dashboard-row")
         self.next_fire_time: datetime | None = None
         self.paused = False
 
@@ -235,11 +249,14 @@ class Dashboard(widgets.VBox):
         self.rows: dict[str, DashboardRow] = {}
         self.status = widgets.HTML()
         self.empty = widgets.HTML("<i>no schedules yet</i>")
-        head = widgets.HBox([_cell(width) for _name, width in _COLUMNS])
-        for (name, _width), cell in zip(_COLUMNS, head.children, strict=True):
+        self.head = widgets.HBox(
+            [_cell(width) for _name, width in _COLUMNS],
+            layout=widgets.Layout(grid_gap="0 8px", flex="0 0 auto"),
+        )
+        for (name, _width), cell in zip(_COLUMNS, self.head.children, strict=True):
             cell.value = f"<b>{name}</b>"
-        self.table = widgets.VBox([head, self.empty])
-        super().__init__([self.table, self.status])
+        self.table = widgets.VBox([self.head], layout=widgets.Layout(overflow="auto"))
+        super().__init__([self.table, self.empty, self.status])
         self.add_class("nbsched-dashboard")
         self._pending: set[asyncio.Task[Any]] = set()
         self._refreshing: asyncio.Task[None] | None = None
@@ -295,11 +312,12 @@ class Dashboard(widgets.VBox):
         for gone in set(self.rows) - seen:
             self.rows.pop(gone).close()
         self.tick()
-        children = [self.table.children[0], *(self.rows[key] for key in sorted(self.rows))]
-        if not self.rows:
-            children.append(self.empty)
-        if tuple(children) != self.table.children:
+        children = (self.head, *(self.rows[key] for key in sorted(self.rows)))
+        if children != self.table.children:
             self.table.children = children
+        shown = (self.table, self.status) if self.rows else (self.table, self.empty, self.status)
+        if self.children != shown:
+            self.children = shown
 
     def tick(self) -> None:
         """Update the countdowns (and pause-dependent buttons) from the last reread."""

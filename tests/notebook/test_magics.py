@@ -160,6 +160,18 @@ async def test_every_runs_the_cell_and_each_run_replaces_the_last_output(
 
 
 @pytest.mark.anyio
+async def test_every_fires_on_whole_seconds(notebook: Notebook) -> None:
+    await notebook.clock.advance(0.25)
+    notebook.cell("%%every 2s --id neat\nprint(1)")
+    notebook.cell("%%every 500ms --id fast\nprint(2)")
+    await notebook.settle()
+    neat = await notebook.holder.scheduler.get_schedule("neat")
+    assert neat.next_fire_time == START + timedelta(seconds=3)
+    fast = await notebook.holder.scheduler.get_schedule("fast")
+    assert fast.next_fire_time == START + timedelta(seconds=0.75)
+
+
+@pytest.mark.anyio
 async def test_append_keeps_every_run(notebook: Notebook) -> None:
     notebook.cell("%%every 1m --id log --append\nprint('at', __import__('nbsched').__name__)")
     await notebook.settle()

@@ -75,14 +75,16 @@ async def test_one_row_per_schedule_with_readable_columns(
 ) -> None:
     await settled(dashboard, clock)
     assert dashboard.rows == {}
-    assert dashboard.empty in dashboard.table.children
+    assert dashboard.empty in dashboard.children
 
     await every(scheduler, 30, "b-half-minute")
     await every(scheduler, 3600, "a-hourly")
     await settled(dashboard, clock)
 
     assert list(dashboard.rows) == ["a-hourly", "b-half-minute"]
-    assert [r.schedule_id for r in dashboard.table.children[1:]] == ["a-hourly", "b-half-minute"]
+    table = dashboard.table.children
+    assert table == (dashboard.head, dashboard.rows["a-hourly"], dashboard.rows["b-half-minute"])
+    assert dashboard.empty not in dashboard.children
     row = dashboard.rows["b-half-minute"].text()
     assert row == {
         "id": "b-half-minute",
@@ -168,7 +170,8 @@ async def test_pause_resume_run_now_and_remove_buttons(
     await settled(dashboard, clock)
     assert await scheduler.get_schedules() == []
     assert dashboard.rows == {}
-    assert dashboard.empty in dashboard.table.children
+    assert dashboard.table.children == (dashboard.head,)
+    assert dashboard.empty in dashboard.children
 
 
 async def test_a_failed_action_says_why(dashboard: Dashboard, clock: FakeClock) -> None:
