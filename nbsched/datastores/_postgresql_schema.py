@@ -87,7 +87,10 @@ CREATE TABLE {s}.job_results (
     scheduler_id text,
     task_id text,
     schedule_id text,
-    scheduled_fire_time timestamptz
+    scheduled_fire_time timestamptz,
+    -- false: a tombstone (the result was not to be kept) that makes a retried add_job of a
+    -- finished job a no-op until it expires
+    kept boolean NOT NULL DEFAULT true
 );
 CREATE INDEX job_results_expiry ON {s}.job_results (expires_at);
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from uuid import UUID
@@ -46,6 +47,10 @@ from ._postgresql_schema import check_schema_name, prepare_schema
 __all__ = ["PostgreSQLDataStore"]
 
 _logger = logging.getLogger(__name__)
+
+
+# How long a finished job whose result is not kept leaves a trace (see _Queries.insert_job).
+_TOMBSTONE_LIFETIME = timedelta(minutes=10)
 
 
 def _utc(value: datetime) -> datetime:
@@ -366,7 +371,7 @@ class PostgreSQLDataStore(AsyncDataStore):
         if pool is None:
             raise DataStoreError(f"{self!r} is not started (call start() first)")
         async with pool.connection() as conn:
-            cursor = await conn.execute(self._sql.insert_job, row)
+            cursor = await conn.execute(self._sql.insert_job, (*row, job.id))
             inserted = await cursor.fetchall()
         if not inserted:
             return  # this job, or this fire's job, is already stored
@@ -458,13 +463,17 @@ class PostgreSQLDataStore(AsyncDataStore):
 
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
         keep_result = result.expires_at > result.finished_at
-        params: tuple[Any, ...] = (job.id, scheduler_id)
-        if keep_result:
-            params += self._codec.encode_job_result(result)
-            query = self._sql.release_job_keep_result
-        else:
-            query = self._sql.release_job
-        rows = await self._fetchall(query, params)
+        if not keep_result:
+            # only a tombstone: see insert_job
+            result = replace(
+                result,
+                return_value=None,
+                exception=None,
+                traceback=None,
+                expires_at=result.finished_at + _TOMBSTONE_LIFETIME,
+            )
+        params = (job.id, scheduler_id, *self._codec.encode_job_result(result), keep_result)
+        rows = await self._fetchall(self._sql.release_job, params)
         if rows:
             await self._publish([JobRemoved(job_id=job.id, task_id=rows[0][0])])
 
@@ -600,10 +609,12 @@ class _Queries:
         )
 
         # jobs
-        # no-op for a retried add_job whose first attempt did commit (its reply was lost), and
-        # for a second job for the same fire of a schedule
+        # A no-op for a second job for the same fire of a schedule, and for a retried add_job
+        # whose first attempt did commit but whose reply was lost, even if that job has run
+        # and finished meanwhile (its result, or tombstone, is there): so it never runs twice.
         self.insert_job = (
-            f"INSERT INTO {s}.jobs ({job_cols}) VALUES ({placeholders(JOB_COLUMNS)}) "
+            f"INSERT INTO {s}.jobs ({job_cols}) SELECT {placeholders(JOB_COLUMNS)} "
+            f"WHERE NOT EXISTS (SELECT FROM {s}.job_results WHERE job_id = %s) "
             f"ON CONFLICT DO NOTHING RETURNING true"
         )
         self.select_jobs = f"SELECT {job_cols} FROM {s}.jobs ORDER BY seq"
@@ -638,19 +649,18 @@ class _Queries:
             f"uncounted AS (UPDATE {s}.tasks SET running_jobs = greatest(running_jobs - 1, 0) "
             f"WHERE id = (SELECT task_id FROM released)) "
         )
-        self.release_job = release + "SELECT task_id FROM released"
         # the result also says which schedule and fire time it was for (who ran it, which
         # fire: what a dashboard or an audit of "each fire ran once" needs)
-        self.release_job_keep_result = (
+        self.release_job = (
             release
             + f", kept AS (INSERT INTO {s}.job_results ({result_cols}, task_id, schedule_id, "
-            f"scheduled_fire_time) SELECT {placeholders(JOB_RESULT_COLUMNS)}, task_id, "
-            f"schedule_id, scheduled_fire_time FROM released "
+            f"scheduled_fire_time, kept) SELECT {placeholders(JOB_RESULT_COLUMNS)}, task_id, "
+            f"schedule_id, scheduled_fire_time, %s FROM released "
             f"ON CONFLICT (job_id) DO NOTHING) "
             f"SELECT task_id FROM released"
         )
         self.pop_job_result = (
-            f"DELETE FROM {s}.job_results WHERE job_id = %s RETURNING {result_cols}"
+            f"DELETE FROM {s}.job_results WHERE job_id = %s AND kept RETURNING {result_cols}"
         )
 
         # leases and housekeeping

@@ -455,3 +455,29 @@ async def test_max_running_jobs_holds_across_schedulers(
     result = await four_stores[2].get_job_result(limited[0].id)
     assert result is not None and result.return_value == 42
     assert (await four_stores[3].get_task("limited")).running_jobs == 3
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["result not kept", "result kept"])
+async def test_retried_add_job_of_a_finished_job_is_a_no_op(
+    store: PostgreSQLDataStore, kept: bool
+) -> None:
+    # add_job's first attempt committed but its reply was lost (server restarting); the job ran
+    # and finished before the scheduler's retry of add_job arrived: it must not run again
+    await store.add_task(Task(id="t", func="builtins:print"))
+    job = Job(task_id="t", schedule_id="s", scheduled_fire_time=T0, created_at=T0)
+    await store.add_job(job)
+    [acquired] = await store.acquire_jobs("a", timedelta(seconds=30), None, T0)
+    expires = T0 + (timedelta(hours=1) if kept else timedelta(0))
+    result = JobResult(
+        job_id=job.id, outcome=JobOutcome.success, finished_at=T0, expires_at=expires
+    )
+    await store.release_job("a", acquired, result)
+    await store.add_job(job)  # the retry
+    assert await store.get_jobs() == []
+    assert await store.acquire_jobs("b", timedelta(seconds=30), None, T0) == []
+    stored = await store.get_job_result(job.id)
+    assert (stored is not None) is kept
+    # the trace of a finished job goes away with the results' housekeeping
+    await store.cleanup(T0 + timedelta(days=1))
+    await store.add_job(job)
+    assert [j.id for j in await store.get_jobs()] == [job.id]
