@@ -57,6 +57,11 @@ if hasattr(os, "register_at_fork"):
 _WAKE_EVENTS = (ScheduleAdded, ScheduleUpdated, JobAdded, JobReleased)
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 def _new_uuid() -> UUID:
     """A random (version 4) UUID from the ``random`` module: job ids need to be unique, not
     unpredictable, and this avoids a system call per job."""
@@ -485,17 +490,25 @@ class AsyncScheduler:
             return
         loop = asyncio.get_running_loop()
         future = self._wake_future = loop.create_future()
-        sleeper = None
-        if deadline is not None:
+        sleeper: asyncio.Task[None] | asyncio.TimerHandle | None = None
+        if deadline is None:
+            pass
+        elif type(self.clock) is SystemClock:
+            # A timer on the loop wakes us a few loop iterations sooner than a task sleeping
+            # on the clock would. Long waits are cut into one-minute steps so that the wall
+            # clock and the loop's monotonic clock cannot drift apart much.
+            delay = min((deadline - self.clock.now()).total_seconds(), 60.0)
+            sleeper = loop.call_later(max(delay, 0.0), _resolve, future)
+        else:
             sleeper = loop.create_task(self.clock.sleep_until(deadline))
-            sleeper.add_done_callback(lambda _: future.done() or future.set_result(None))
+            sleeper.add_done_callback(lambda _: _resolve(future))
         self._activity.done()
         try:
             await future
         finally:
             self._activity.busy()
             self._wake_future = None
-            if sleeper is not None and not sleeper.done():
+            if sleeper is not None:
                 sleeper.cancel()
 
     async def _process_loop(self) -> None:
@@ -673,7 +686,7 @@ class AsyncScheduler:
                         activity.busy()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit in a job must not end the scheduler
                 result = self._failure(job, exc, started_at)
             else:
                 finished = self.clock.now()

@@ -62,8 +62,6 @@ async def test_expired_results_are_cleaned_up_periodically(clock: FakeClock) -> 
 async def test_processpool_runs_jobs_in_another_process(clock: FakeClock) -> None:
     async with AsyncScheduler(clock=clock) as scheduler:
         await start(scheduler, clock)
-        pid, value = await scheduler.run_job(
-            pid_and_square, args=[12], job_executor="processpool"
-        )
+        pid, value = await scheduler.run_job(pid_and_square, args=[12], job_executor="processpool")
     assert value == 144
     assert pid != os.getpid()

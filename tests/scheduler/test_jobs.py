@@ -205,3 +205,18 @@ async def test_configure_task_by_id(scheduler: AsyncScheduler, clock: FakeClock)
     with pytest.raises(ValueError, match="max_running_jobs"):
         await scheduler.configure_task("doubler", max_running_jobs=0)
     assert (await scheduler.data_store.get_task("doubler")).max_running_jobs is None
+
+
+def exits() -> None:
+    raise SystemExit(3)
+
+
+async def test_a_job_raising_systemexit_does_not_end_the_scheduler(
+    scheduler: AsyncScheduler, clock: FakeClock, recorder: Recorder
+) -> None:
+    await start(scheduler, clock)
+    with pytest.raises(SystemExit):
+        await scheduler.run_job(exits, job_executor="loop")
+    assert scheduler.state.name == "started"
+    assert await scheduler.run_job(double, args=[2]) == 4
+    assert recorder.of(JobReleased)[0].outcome is JobOutcome.error
