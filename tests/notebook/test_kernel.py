@@ -241,7 +241,7 @@ def test_a_raising_run_shows_its_traceback_in_its_cell_and_keeps_its_schedule(
 def test_a_blocking_cell_delays_the_runs_and_the_lateness_is_shown(kernel: Kernel) -> None:
     kernel.execute("%load_ext nbsched")
     scheduled = kernel.execute("%%every 1s --times 1 --id late\nprint('finally')")
-    kernel.execute("import time\ntime.sleep(2.5)")  # blocks the kernel past the fire time
+    kernel.execute("import time\ntime.sleep(3.5)")  # blocks the kernel past the fire time
     (output_widget,) = kernel.widgets_opened_by(scheduled, "OutputModel")
     kernel.wait_for(
         lambda: bool(kernel.updates(output_widget, "outputs")), timeout=10, what="the run"
