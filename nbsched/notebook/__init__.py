@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["load_ipython_extension", "unload_ipython_extension", "load"]
+__all__ = ["get_scheduler", "load", "load_ipython_extension", "unload_ipython_extension"]
 
 _MAGIC_NAMES = {"cell": ("every", "cron", "at"), "line": ("sched",)}
 
@@ -73,6 +73,27 @@ def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any
 
     holder.start(restored, report)
     return holder
+
+
+def get_scheduler() -> Any:
+    """The kernel's :class:`~nbsched.AsyncScheduler` that ``%load_ext nbsched`` started.
+
+    Use it to schedule functions next to your cells, or for the widgets::
+
+        from nbsched.notebook import get_scheduler
+        from nbsched.widgets import EventLog
+        scheduler = get_scheduler()
+        await scheduler.add_schedule(fetch, IntervalTrigger(minutes=5))
+        EventLog(scheduler)
+
+    :raises RuntimeError: before ``%load_ext nbsched`` (or after ``%unload_ext``)
+    """
+    from ._state import current
+
+    holder = current()
+    if holder is None:
+        raise RuntimeError("nbsched is not loaded in this kernel: run %load_ext nbsched first")
+    return holder.scheduler
 
 
 def load_ipython_extension(ipython: Any) -> None:

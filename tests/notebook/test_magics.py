@@ -592,6 +592,18 @@ async def test_kernel_shutdown_stops_the_scheduler(notebook: Notebook) -> None:
 
 
 @pytest.mark.anyio
+async def test_get_scheduler_gives_the_kernels_scheduler(notebook: Notebook) -> None:
+    from nbsched.notebook import get_scheduler, unload_ipython_extension
+
+    scheduler = get_scheduler()
+    assert scheduler is notebook.holder.scheduler
+    unload_ipython_extension(notebook.shell)
+    await scheduler.wait_until_stopped()
+    with pytest.raises(RuntimeError, match="run %load_ext nbsched first"):
+        get_scheduler()
+
+
+@pytest.mark.anyio
 async def test_load_ext_uses_the_running_loop(notebook: Notebook) -> None:
     import asyncio
 
