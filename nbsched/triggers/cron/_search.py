@@ -23,6 +23,7 @@ WallTime = tuple[int, int, int, int, int, int]
 _MAX_YEAR = 9999
 _CACHE_LIMIT = 4800  # months (400 years); cleared when full so memory stays bounded
 _CLOCK_LIMIT = 4096  # times of day listed in a table
+_LENGTHS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 class WallSearch:
@@ -40,6 +41,7 @@ class WallSearch:
         "either_day",
         "_month_days",
         "_clock_seconds",
+        "_by_length",
         "_clock_times",
     )
 
@@ -71,6 +73,11 @@ class WallSearch:
         self.seconds = seconds
         self.either_day = either_day
         self._month_days: dict[tuple[int, int], tuple[int, ...]] = {}
+        # when no weekday, nth weekday or week is involved, a month's days depend on its length
+        self._by_length: dict[int, tuple[int, ...]] | None = None
+        if len(self.weekdays) == 7 and self.weeks is None:
+            if day_of_month is None or not day_of_month.nth_weekdays:
+                self._by_length = {}
         # the times of day, when there are few enough to list: one bisect finds the next one
         self._clock_seconds: tuple[int, ...] | None = None
         self._clock_times: tuple[tuple[int, int, int], ...] = ()
@@ -85,7 +92,18 @@ class WallSearch:
         if days is None:
             if len(self._month_days) >= _CACHE_LIMIT:
                 self._month_days.clear()
-            days = self._month_days[key] = self._compute_month_days(year, month)
+            by_length = self._by_length
+            if by_length is None:
+                days = self._compute_month_days(year, month)
+            else:
+                # only the month's length matters: 4 possible answers
+                length = _LENGTHS[month]
+                if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+                    length = 29
+                days = by_length.get(length)
+                if days is None:
+                    days = by_length[length] = self._compute_month_days(year, month)
+            self._month_days[key] = days
         return days
 
     def _compute_month_days(self, year: int, month: int) -> tuple[int, ...]:
