@@ -754,7 +754,7 @@ class AsyncScheduler:
                 exception_traceback=result.traceback,
             )
         )
-        waiters = self._result_waiters.pop(job.id, None)
+        waiters = self._result_waiters.pop(job.id, None) if self._result_waiters else None
         if waiters:
             for waiter in waiters:
                 if not waiter.done():
