@@ -1048,8 +1048,10 @@ class AsyncScheduler:
             raise TypeError(f"id: expected a non-empty string, got {id!r}")
         args_tuple = _as_args(args)
         kwargs_dict = _as_kwargs(kwargs)
-        coalesce = as_enum(CoalescePolicy, coalesce, argument="coalesce")
-        conflict_policy = as_enum(ConflictPolicy, conflict_policy, argument="conflict_policy")
+        coalesce_policy: CoalescePolicy = as_enum(CoalescePolicy, coalesce, argument="coalesce")
+        conflict: ConflictPolicy = as_enum(
+            ConflictPolicy, conflict_policy, argument="conflict_policy"
+        )
         grace = as_timedelta(misfire_grace_time, argument="misfire_grace_time")
         if grace is not None and grace < _ZERO:
             raise ValueError(f"misfire_grace_time: {misfire_grace_time!r} is negative")
@@ -1080,14 +1082,14 @@ class AsyncScheduler:
             args=args_tuple,
             kwargs=kwargs_dict,
             paused=paused,
-            coalesce=coalesce,
+            coalesce=coalesce_policy,
             misfire_grace_time=grace,
             max_jitter=jitter or None,
             job_result_expiration_time=expiration,
             metadata=dict(metadata or {}),
             next_fire_time=next_fire_time,
         )
-        await self._call("add_schedule", self.data_store.add_schedule, schedule, conflict_policy)
+        await self._call("add_schedule", self.data_store.add_schedule, schedule, conflict)
         return id
 
     async def get_schedule(self, id: str) -> Schedule:

@@ -246,10 +246,11 @@ class MemoryDataStore(AsyncDataStore):
         heap = self._heap
         while heap and len(acquired) < limit:
             fire_time, schedule_id = heap[0]
-            schedule = self._current(fire_time, schedule_id)
-            if schedule is None:
+            current = self._current(fire_time, schedule_id)
+            if current is None:
                 heapq.heappop(heap)
                 continue
+            schedule = current
             if fire_time > now:
                 break
             heapq.heappop(heap)

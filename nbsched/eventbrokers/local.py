@@ -76,9 +76,8 @@ class LocalEventBroker(AsyncEventBroker):
             raise TypeError(f"callback: expected a callable, got {callback!r}")
         types: tuple[type[Event], ...] | None = None
         if event_types is not None:
-            if isinstance(event_types, type):
-                event_types = (event_types,)
-            types = tuple(event_types)
+            given: Any = event_types
+            types = (given,) if isinstance(given, type) else tuple(given)
             for event_type in types:
                 if not (isinstance(event_type, type) and issubclass(event_type, Event)):
                     raise TypeError(
