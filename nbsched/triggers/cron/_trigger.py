@@ -67,6 +67,12 @@ class CronTrigger(Trigger):
     :raises ValueError: a field, zone or time that can't be read, a trigger that can never fire,
         or ``end_time`` before ``start_time``; the message names the argument and value
 
+    Attributes: :attr:`timezone`, :attr:`start_time`, :attr:`end_time` (aware, in
+    ``timezone``) and :attr:`fields` (every field's expression, defaults filled in).
+    Fire times in the second pass of a repeated hour carry ``fold=1``: compare fire times as
+    instants (``.timestamp()``, or converted to UTC), as Python compares two datetimes with the
+    same ``tzinfo`` by their wall time.
+
     Example::
 
         CronTrigger(day_of_week="mon-fri", hour=9, timezone="Europe/Berlin")
