@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -366,3 +366,15 @@ def test_end_before_start() -> None:
 def test_bad_start_time() -> None:
     with pytest.raises(ValueError, match=r"start_time: 'tomorrow'"):
         CronTrigger(hour=9, start_time="tomorrow", timezone=BERLIN)
+
+
+def test_a_tzinfo_that_cannot_be_stored_is_refused() -> None:
+    class Custom(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> timedelta:
+            return timedelta(hours=1)
+
+        def dst(self, dt: datetime | None) -> timedelta:
+            return timedelta(0)
+
+    with pytest.raises(ValueError, match=r"timezone: time zone .*Custom.* cannot be stored"):
+        CronTrigger(hour=9, timezone=Custom())
