@@ -88,6 +88,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     notification = base / "settings" / "@jupyterlab" / "apputils-extension"
     notification.mkdir(parents=True)
     (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    # open the notebook with its kernel, without a "Select Kernel" dialog (it shows up now and
+    # then when the kernel takes long to start)
+    tracker = base / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"autoStartDefaultKernel": true}')
     log = base / "jupyterlab.log"
     command = [
         sys.executable, "-m", "jupyterlab",

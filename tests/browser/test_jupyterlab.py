@@ -30,6 +30,22 @@ def cells(page: Any) -> Any:
     return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
 
 
+def settle_dialogs(page: Any) -> None:
+    """Accept a kernel dialog JupyterLab may open on a slow start ("Select Kernel"); any other
+    dialog fails the test with its text."""
+    dialog = page.locator(".jp-Dialog")
+    for _attempt in range(3):
+        if not dialog.count():
+            return
+        text = dialog.first.inner_text()
+        if "kernel" not in text.lower():
+            raise AssertionError(f"unexpected JupyterLab dialog: {text!r}")
+        print(f"accepted JupyterLab dialog: {text!r}")
+        dialog.first.locator(".jp-Dialog-button.jp-mod-accept").click()
+        dialog.first.wait_for(state="detached", timeout=10_000)
+    raise AssertionError(f"JupyterLab keeps opening dialogs: {dialog.first.inner_text()!r}")
+
+
 def run_cell(page: Any, index: int) -> Any:
     """Select cell ``index`` and run it with Ctrl+Enter; wait until it has run."""
     cell = cells(page).nth(index)
@@ -40,7 +56,11 @@ def run_cell(page: Any, index: int) -> Any:
         # A key press right after the page settles can be lost (focus not yet in the
         # notebook); the prompt turns to [*] or [n] once the run is queued, so retry until it
         # does: a queued cell is never run twice.
-        prompt.click()
+        settle_dialogs(page)
+        try:
+            prompt.click(timeout=5_000)
+        except PlaywrightTimeoutError:
+            continue  # a dialog came up in between
         page.keyboard.press("Control+Enter")
         try:
             page.wait_for_function(
@@ -119,11 +139,9 @@ def test_quickstart_in_jupyterlab(lab: Any, page: Any, artifacts: Path) -> None:
     box = timeline.locator(".nbsched-timeline .vega-embed").bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 40
     assert "Javascript Error" not in output_text(timeline)
+    # (two pictures only while `clock` runs: it has 5 runs in 8 s, the pause must come first)
     page.screenshot(path=str(artifacts / "quickstart-running.png"))
-    timeline.scroll_into_view_if_needed()
     timeline.screenshot(path=str(artifacts / "timeline.png"))
-    dashboard.screenshot(path=str(artifacts / "dashboard.png"))
-    recurring.screenshot(path=str(artifacts / "recurring-cell.png"))
 
     # pause from the dashboard's row of `clock`: the runs stop
     row = page.locator(".nbsched-dashboard .widget-hbox").filter(
@@ -139,5 +157,6 @@ def test_quickstart_in_jupyterlab(lab: Any, page: Any, artifacts: Path) -> None:
     assert "paused" in output_text(dashboard)
     assert "paused" in chart_texts(timeline)  # the chart redrew the lane as paused
     dashboard.scroll_into_view_if_needed()
-    dashboard.screenshot(path=str(artifacts / "dashboard-paused.png"))
+    dashboard.screenshot(path=str(artifacts / "dashboard.png"))
+    recurring.screenshot(path=str(artifacts / "recurring-cell.png"))
     timeline.screenshot(path=str(artifacts / "timeline-paused.png"))
