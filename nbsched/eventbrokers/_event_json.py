@@ -13,7 +13,6 @@ import dataclasses
 import sys
 import typing
 from enum import Enum
-from functools import cache
 from typing import Any
 
 from .._exceptions import DeserializationError
@@ -53,9 +52,14 @@ def _event_classes() -> dict[str, type[Event]]:
     return found
 
 
-@cache
+_enum_fields_of: dict[type[Event], dict[str, type[Enum]]] = {}
+
+
 def _enum_fields(cls: type[Event]) -> dict[str, type[Enum]]:
     """The fields of ``cls`` typed with an enum (or an optional enum), and that enum."""
+    cached = _enum_fields_of.get(cls)
+    if cached is not None:
+        return cached
     hints = typing.get_type_hints(cls)
     result: dict[str, type[Enum]] = {}
     for name, hint in hints.items():
@@ -64,6 +68,7 @@ def _enum_fields(cls: type[Event]) -> dict[str, type[Enum]]:
             if isinstance(candidate, type) and issubclass(candidate, Enum):
                 result[name] = candidate
                 break
+    _enum_fields_of[cls] = result
     return result
 
 
