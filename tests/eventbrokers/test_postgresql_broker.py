@@ -221,3 +221,43 @@ def test_bad_arguments() -> None:
         PostgreSQLEventBroker(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="channel: 'x{64}'"):
         PostgreSQLEventBroker("postgresql://localhost/db", "x" * 64)
+
+
+ran: list[str] = []
+
+
+async def note(name: str) -> None:
+    ran.append(name)
+
+
+async def test_a_schedule_added_elsewhere_wakes_an_idle_scheduler_at_once(
+    postgresql_dsn: str, channel: str
+) -> None:
+    """Scheduler B sleeps with nothing to do (its safety-net poll is 10 s away); scheduler A,
+    elsewhere, adds a schedule due now: B's broker hears of it and B runs it at once."""
+    from nbsched import AsyncScheduler
+    from nbsched.datastores.postgresql import PostgreSQLDataStore
+    from nbsched.triggers.date import DateTrigger
+
+    def scheduler(identity: str) -> AsyncScheduler:
+        return AsyncScheduler(
+            PostgreSQLDataStore(postgresql_dsn, schema=channel),
+            PostgreSQLEventBroker(postgresql_dsn, channel),
+            identity=identity,
+        )
+
+    ran.clear()
+    released: list[JobReleased] = []
+    async with scheduler("b") as idle, scheduler("a") as adding:
+        assert idle.data_store.poll_interval == 10  # type: ignore[attr-defined]
+        idle.subscribe(released.append, {JobReleased})
+        idle.start_in_background()
+        await asyncio.sleep(0.5)  # B has found nothing due and sleeps
+        added_at = datetime.now(timezone.utc)
+        await adding.add_schedule(note, DateTrigger(added_at), args=["hello"], id="once")
+        await wait_for(lambda: bool(released), timeout=5)
+        elapsed = (released[0].timestamp - added_at).total_seconds()
+        await idle.stop()
+    assert ran == ["hello"]
+    assert released[0].scheduler_id == "b"
+    assert elapsed < 2, elapsed
