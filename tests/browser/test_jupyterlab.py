@@ -97,7 +97,7 @@ def wait_for_text(cell: Any, pattern: re.Pattern[str], timeout: float = 30) -> r
 
 def chart_texts(timeline: Any) -> list[str]:
     """The words the timeline chart's SVG shows (lane names, legend, axis labels)."""
-    return timeline.locator(".nbsched-timeline .vega-embed svg text").evaluate_all(
+    return timeline.locator(".nbsched-timeline .vega-embed svg.marks text").evaluate_all(
         "(elements) => elements.map((e) => e.textContent)"
     )
 
@@ -116,7 +116,7 @@ def test_quickstart_in_jupyterlab(lab: Any, page: Any, artifacts: Path) -> None:
     dashboard = run_cell(page, DASHBOARD)
     page.wait_for_selector(".nbsched-dashboard", timeout=TIMEOUT_MS)
     timeline = run_cell(page, TIMELINE)
-    timeline.locator(".nbsched-timeline .vega-embed svg").first.wait_for(timeout=TIMEOUT_MS)
+    timeline.locator(".nbsched-timeline .vega-embed svg.marks").first.wait_for(timeout=TIMEOUT_MS)
 
     recurring = run_cell(page, RECURRING)
     first_tick = wait_for_text(recurring, TICK).group(1)
@@ -160,3 +160,28 @@ def test_quickstart_in_jupyterlab(lab: Any, page: Any, artifacts: Path) -> None:
     dashboard.screenshot(path=str(artifacts / "dashboard.png"))
     recurring.screenshot(path=str(artifacts / "recurring-cell.png"))
     timeline.screenshot(path=str(artifacts / "timeline-paused.png"))
+
+
+def test_charts_render_in_notebook_7(lab: Any, page: Any, artifacts: Path) -> None:
+    # Notebook 7 ships the same built-in Vega renderer as JupyterLab: no extension to install
+    page.goto(f"{lab.url}/notebooks/02-visualise-triggers.ipynb?token={lab.token}")
+    page.wait_for_selector(
+        ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=TIMEOUT_MS
+    )
+    settle_dialogs(page)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+    charts = page.locator(".jp-Notebook .vega-embed svg.marks")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-Notebook .vega-embed svg.marks').length === 2",
+        timeout=TIMEOUT_MS,
+    )
+    titles = charts.locator("text").evaluate_all(
+        "(elements) => elements.map((e) => e.textContent)"
+    )
+    assert "Spring forward: 28 March 2027 (Europe/Berlin)" in titles
+    assert "Fall back: 31 October 2027 (Europe/Berlin)" in titles
+    assert "time (Europe/Berlin)" in titles
+    charts.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "notebook7-charts.png"))
