@@ -184,7 +184,7 @@ def test_four_processes_run_each_fire_exactly_once(postgresql_dsn: str) -> None:
     assert accounts.schedulers == {f"worker-{i}" for i in range(4)}  # the work was shared
 
 
-def pg_ctlcluster(action: str) -> None:
+def pg_ctlcluster(action: str, check: bool = True) -> None:
     """Stop or start the local PostgreSQL cluster (CI and developers' machines: Debian)."""
     if shutil.which("pg_ctlcluster") is None or not os.path.isdir("/etc/postgresql"):
         pytest.fail(
@@ -197,7 +197,7 @@ def pg_ctlcluster(action: str) -> None:
     ]
     subprocess.run(
         ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
-        check=True,
+        check=check,
         timeout=60,
     )
 
@@ -243,18 +243,23 @@ def test_server_restart_mid_run_loses_nothing(postgresql_dsn: str) -> None:
     # finishes what it acquired when the server is back, and nobody takes it over meanwhile
     # (a lease shorter than an outage lets another scheduler process the same fires again).
     workers = [spawn(postgresql_dsn, schema, 120.0, f"worker-{i}", 30.0) for i in range(4)]
+    server_down = False
     try:
         wait_for_fires_after(postgresql_dsn, schema, start + 2 * INTERVAL)
+        server_down = True
         pg_ctlcluster("stop")
         stopped = datetime.now(timezone.utc)  # the server is down from here...
         time.sleep(3)
         up_from = datetime.now(timezone.utc)  # ...until at least here
         pg_ctlcluster("start")
+        server_down = False
         wait_until_ready(postgresql_dsn)
         back = datetime.now(timezone.utc)
         # the schedulers carry on after the restart: every schedule fires on time again
         wait_for_fires_after(postgresql_dsn, schema, back + 3 * INTERVAL)
     finally:
+        if server_down:  # whatever failed, leave the server running for the other tests
+            pg_ctlcluster("start", check=False)  # (it may be running after all)
         wait_until_ready(postgresql_dsn)
         for worker in workers:
             worker.terminate()  # SIGTERM: the worker's scheduler stops cleanly
