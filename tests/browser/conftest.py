@@ -124,7 +124,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync_playwright keeps an event loop set on this thread while it is open, which
+# would break every async test that runs after it in the same process.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
