@@ -124,21 +124,38 @@ def _result_without_suspending(coro: Any) -> tuple[bool, Any]:
     return False, None
 
 
+def reads_synchronously(scheduler: Any) -> bool:
+    """True if :func:`timeline` can read ``scheduler``'s schedules without awaiting: a
+    :class:`~nbsched.Scheduler`, or an :class:`~nbsched.AsyncScheduler` on a sync store (like
+    SQLite) or on the memory store. Otherwise (PostgreSQL, say) use :func:`atimeline`."""
+    if not inspect.iscoroutinefunction(scheduler.get_schedules):
+        return True
+    store = scheduler.data_store
+    inner = getattr(store, "original", None)
+    if inner is not None and not inspect.iscoroutinefunction(inner.get_schedules):
+        return True
+    from .datastores.memory import MemoryDataStore
+
+    return type(store).get_schedules is MemoryDataStore.get_schedules
+
+
 def _schedules_from_scheduler(scheduler: Any) -> list[Schedule]:
     """Read a scheduler's schedules synchronously, whichever kind of scheduler it is."""
     get_schedules = scheduler.get_schedules
     if not inspect.iscoroutinefunction(get_schedules):
         return list(get_schedules())
     # An AsyncScheduler. A sync store (wrapped by the scheduler's adapter) is thread-safe and
-    # can be read directly; an async store whose read never waits (the memory store) can be
-    # stepped to completion here; any other needs ``await atimeline(...)``.
+    # can be read directly; the memory store's read never waits and is stepped to completion
+    # here. Any other store is never stepped (a network store's read abandoned halfway would
+    # leave its connection mid-query): it needs ``await atimeline(...)``.
     store = scheduler.data_store
     inner = getattr(store, "original", None)
     if inner is not None and not inspect.iscoroutinefunction(inner.get_schedules):
         return list(inner.get_schedules())
-    done, schedules = _result_without_suspending(store.get_schedules())
-    if done:
-        return list(schedules)
+    if reads_synchronously(scheduler):
+        done, schedules = _result_without_suspending(store.get_schedules())
+        if done:
+            return list(schedules)
     raise TypeError(
         f"obj: the schedules in {type(store).__name__} can only be read asynchronously; "
         f"use `await nbsched.atimeline(scheduler)` (works in a notebook cell) or "

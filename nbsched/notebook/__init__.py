@@ -2,7 +2,8 @@
 
 ``%load_ext nbsched`` starts an :class:`~nbsched.AsyncScheduler` as one task on the kernel's own
 running event loop (no thread, no second loop). Schedules are kept in memory, or in the SQLite
-file named by ``$NBSCHED_STORE`` or recorded for this notebook by an earlier
+file or PostgreSQL database (``postgresql://...``, shared with other kernels) named by
+``$NBSCHED_STORE`` or recorded for this notebook by an earlier
 ``%sched store PATH`` (in ``.nbsched-store.json``); cell schedules
 found there come back with an output area in the ``%load_ext`` cell. ``%unload_ext nbsched``
 and kernel shutdown stop the scheduler.
@@ -60,7 +61,8 @@ def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any
     if holder.store_path is not None:
         restored = widgets.VBox()
         note = widgets.HTML(
-            f"<small>nbsched: schedules are kept in <code>{html.escape(holder.store_path)}"
+            f"<small>nbsched: schedules are kept in <code>"
+            f"{html.escape(holder.store_description)}"
             f"</code>; the output of the cells scheduled there appears below</small>"
         )
         display(widgets.VBox([note, restored]))

@@ -15,6 +15,10 @@ class CellTrigger(Trigger):
     """Wraps ``trigger``: fires at ``first_fire`` first (``--now``), then at the wrapped
     trigger's times after it, and stops after ``times`` fires (``--times``) when given.
 
+    ``times`` counts the fire times it handed out; a schedule's pending fire time counts as
+    soon as it is handed out. Resuming a paused cell schedule goes through :meth:`resume_at`,
+    so the fire times skipped while paused do not count (``--times N`` means N runs).
+
     Its state is plain data like any trigger's, so a cell's schedule survives in a file store.
     """
 
@@ -61,6 +65,26 @@ class CellTrigger(Trigger):
                 return None
         self._fired += 1
         self._last = fire_time
+        return fire_time
+
+    def resume_at(self, pending: datetime | None, resume_from: datetime) -> datetime | None:
+        """Prepare to resume a paused schedule at ``resume_from``: skip the fire times before
+        it *without counting them*, so that the next :meth:`next` returns the first fire time
+        at or after ``resume_from`` (and counts it).
+
+        :param pending: the paused schedule's next fire time (handed out and counted before
+            the pause; it is given back, and counted again only if it is still to come)
+        :return: that first fire time, or ``None`` if the wrapped trigger has none left
+        """
+        if pending is None:
+            return None
+        self._fired = max(0, self._fired - 1)
+        fire_time: datetime | None = pending
+        while fire_time is not None and fire_time < resume_from:
+            fire_time = self._trigger.next()
+            while fire_time is not None and self._last is not None and fire_time <= self._last:
+                fire_time = self._trigger.next()
+        self._first_fire = fire_time
         return fire_time
 
     def __getstate__(self) -> dict[str, Any]:

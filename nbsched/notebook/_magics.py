@@ -192,8 +192,10 @@ class SchedMagics(Magics):
         ``%sched pause ID``        pause a schedule (``resume ID``, ``run ID``, ``remove ID``)
         ``%sched log``             a live event log
         ``%sched timeline``        a chart of upcoming fire times
-        ``%sched store PATH``      keep schedules in a SQLite file (``memory``: in memory);
-                                   the choice is remembered for the next ``%load_ext``
+        ``%sched store PATH``      keep schedules in a SQLite file, or in a PostgreSQL
+                                   database shared with other kernels
+                                   (``postgresql://user@host/db``); ``memory``: in memory.
+                                   The choice is remembered for the next ``%load_ext``
         """
         holder = current()
         if holder is None:
@@ -247,7 +249,7 @@ class SchedMagics(Magics):
             if command == "pause":
                 await scheduler.pause_schedule(schedule_id)
             elif command == "resume":
-                await scheduler.unpause_schedule(schedule_id)
+                await holder.resume(schedule_id)
             elif command == "remove":
                 await scheduler.remove_schedule(schedule_id)
             else:
@@ -277,15 +279,19 @@ class SchedMagics(Magics):
 
     def _store(self, holder: NotebookScheduler, path: str | None) -> None:
         if path is None:
-            where = holder.store_path or "memory (schedules end with the kernel)"
+            where = holder.store_description
+            if holder.store_path is None:
+                where += " (schedules end with the kernel)"
             display(widgets.HTML(f"store: <code>{html.escape(where)}</code>"))
             return
         target = None if path == "memory" else path
-        result = _ResultLine(f"switching to {path}…")
+        from ._store_choice import describe_store
+
+        result = _ResultLine(f"switching to {describe_store(target)}…")
         restored = widgets.VBox()
         display(widgets.VBox([result.widget, restored]))
         holder.switch_store(
-            target, restored, result.reporter(lambda: f"store: {holder.store_path or 'memory'}")
+            target, restored, result.reporter(lambda: f"store: {holder.store_description}")
         )
 
 

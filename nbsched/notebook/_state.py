@@ -16,6 +16,7 @@ import hashlib
 import html
 import logging
 import os
+import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,13 +35,14 @@ from ..widgets.dashboard import Dashboard, RunTracker, outcome_html
 from ._cell_output import CellOutput
 from ._cell_task import TASK_ID, run_cell
 from ._cell_trigger import CellTrigger
-from ._store_choice import record_store
+from ._store_choice import describe_store, is_postgresql_dsn, record_store
 
 __all__ = [
     "CELL_METADATA_KEY",
     "CellSpec",
     "NotebookScheduler",
     "current",
+    "kernel_identity",
 ]
 
 #: Key of a scheduled cell's details in its schedule's ``metadata``.
@@ -60,6 +62,13 @@ def current() -> NotebookScheduler | None:
 def _set_current(holder: NotebookScheduler | None) -> None:
     global _current
     _current = holder
+
+
+def kernel_identity() -> str:
+    """The kernel's scheduler identity, ``<hostname>-<pid>-kernel``: what the dashboard's
+    "ran on" column and the event log show for jobs this kernel ran, and what leases in a
+    shared store are taken under (one kernel process, one identity)."""
+    return f"{socket.gethostname()}-{os.getpid()}-kernel"
 
 
 def cell_identity(shell: Any) -> str | None:
@@ -122,7 +131,8 @@ class NotebookScheduler:
     """The kernel's scheduler and everything the notebook layer keeps about it.
 
     :param shell: the IPython shell
-    :param store_path: a SQLite file to keep schedules in (``None``: memory)
+    :param store_path: a SQLite file to keep schedules in, or a ``postgresql://`` URL of a
+        database shared with other kernels (``None``: memory)
     :param clock: the scheduler's clock (tests pass a :class:`~nbsched.FakeClock`)
     """
 
@@ -141,6 +151,10 @@ class NotebookScheduler:
         self._status_pending: set[str] = set()
         self._closed = False
         self.stopped_because: str | None = None
+        #: where the output of cell schedules found in the store (restored at start, or added
+        #: by another kernel sharing the store) goes
+        self.restored_area: widgets.VBox | None = None
+        self._adopting: set[str] = set()
         self._start_scheduler(store_path)
 
     # --- the scheduler ----------------------------------------------------------------------
@@ -148,13 +162,22 @@ class NotebookScheduler:
     def _start_scheduler(self, store_path: str | None) -> None:
         from .._schedulers.async_ import AsyncScheduler
 
-        store = None
-        if store_path is not None:
+        store: Any = None
+        broker: Any = None
+        if store_path is not None and is_postgresql_dsn(store_path):
+            # shared with every kernel pointing at the database: the broker's LISTEN/NOTIFY
+            # shows each kernel the others' changes and runs at once
+            from ..datastores.postgresql import PostgreSQLDataStore
+            from ..eventbrokers.postgresql import PostgreSQLEventBroker
+
+            store = PostgreSQLDataStore(store_path)
+            broker = PostgreSQLEventBroker(store_path)
+        elif store_path is not None:
             from ..datastores.sqlite import SQLiteDataStore
 
             store_path = os.path.abspath(os.path.expanduser(store_path))
             store = SQLiteDataStore(store_path)
-        scheduler = AsyncScheduler(store, clock=self.clock)
+        scheduler = AsyncScheduler(store, broker, identity=kernel_identity(), clock=self.clock)
         self.clock = scheduler.clock
         self._attach(scheduler, store_path)
 
@@ -172,6 +195,11 @@ class NotebookScheduler:
             scheduler.subscribe(self._on_stopped, [SchedulerStopped]),
         ]
 
+    @property
+    def store_description(self) -> str:
+        """Where the schedules are kept, for messages (a database URL without its password)."""
+        return describe_store(self.store_path)
+
     def _on_stopped(self, event: SchedulerStopped) -> None:
         if event.exception:
             self.stopped_because = event.exception
@@ -188,27 +216,53 @@ class NotebookScheduler:
     async def _prepare(self, restored: widgets.VBox | None) -> list[str]:
         """Register the cell task and give restored cell schedules an output area."""
         await self.scheduler.configure_task(TASK_ID, func=run_cell, job_executor="loop")
+        if restored is not None:
+            self.restored_area = restored
         found = []
         for schedule in await self.scheduler.get_schedules():
-            details = schedule.metadata.get(CELL_METADATA_KEY)
-            if schedule.task_id != TASK_ID or not isinstance(details, dict):
-                continue
-            found.append(schedule.id)
-            if schedule.id in self.outputs:
-                continue
-            route = CellOutput(schedule.id, append=bool(details.get("append")))
-            self.outputs[schedule.id] = route
-            self._info[schedule.id] = _RouteInfo(
-                trigger_text=str(schedule.trigger),
-                next_fire_time=schedule.next_fire_time,
-                paused=schedule.paused,
-                state="restored",
-                stop_on_error=bool(details.get("stop_on_error")),
-            )
-            self._update_status(schedule.id)
-            if restored is not None:
-                restored.children = (*restored.children, route.widget)
+            if self._restore(schedule, restored, "restored"):
+                found.append(schedule.id)
         return found
+
+    def _restore(self, schedule: Any, area: widgets.VBox | None, state: str) -> bool:
+        """Give a stored cell schedule an output area in ``area``; False if not a cell's."""
+        details = schedule.metadata.get(CELL_METADATA_KEY)
+        if schedule.task_id != TASK_ID or not isinstance(details, dict):
+            return False
+        if schedule.id in self.outputs:
+            return True
+        route = CellOutput(schedule.id, append=bool(details.get("append")))
+        self.outputs[schedule.id] = route
+        self._info[schedule.id] = _RouteInfo(
+            trigger_text=str(schedule.trigger),
+            next_fire_time=schedule.next_fire_time,
+            paused=schedule.paused,
+            state=state,
+            stop_on_error=bool(details.get("stop_on_error")),
+        )
+        self._update_status(schedule.id)
+        if area is not None:
+            area.children = (*area.children, route.widget)
+        return True
+
+    def _adopt(self, schedule_id: str) -> None:
+        """A cell schedule another kernel added to the shared store: show its runs here too
+        (the runs this kernel takes execute here, in this kernel's namespace)."""
+        if schedule_id in self._adopting or self._closed or self.restored_area is None:
+            return
+        self._adopting.add(schedule_id)
+        area = self.restored_area
+
+        async def adopt() -> None:
+            try:
+                schedule = await self.scheduler.get_schedule(schedule_id)
+            except Exception:  # removed again meanwhile, or the scheduler stopped
+                return
+            finally:
+                self._adopting.discard(schedule_id)
+            self._restore(schedule, area, "from another kernel")
+
+        self._track(asyncio.get_running_loop().create_task(adopt()))
 
     def start(
         self,
@@ -318,6 +372,36 @@ class NotebookScheduler:
             info.state = ""
         self._refresh_status(spec.schedule_id)
 
+    async def resume(self, schedule_id: str) -> None:
+        """Resume a paused schedule, skipping the fire times that passed while it was paused.
+
+        A cell schedule with ``--times N`` is re-added with its trigger moved past those fire
+        times without counting them (the scheduler's own ``unpause_schedule`` would count each
+        skipped fire towards N).
+        """
+        scheduler = self.scheduler
+        schedule = await scheduler.get_schedule(schedule_id)
+        trigger = schedule.trigger
+        if not schedule.paused or not isinstance(trigger, CellTrigger) or trigger.times is None:
+            await scheduler.unpause_schedule(schedule_id)
+            return
+        if trigger.resume_at(schedule.next_fire_time, scheduler.clock.now()) is None:
+            await scheduler.unpause_schedule(schedule_id)  # no fire left: it finishes
+            return
+        await scheduler.add_schedule(
+            schedule.task_id,
+            trigger,
+            id=schedule.id,
+            args=schedule.args,
+            kwargs=schedule.kwargs,
+            coalesce=schedule.coalesce,
+            misfire_grace_time=schedule.misfire_grace_time,
+            max_jitter=schedule.max_jitter,
+            job_result_expiration_time=schedule.job_result_expiration_time,
+            metadata=schedule.metadata,
+            conflict_policy=ConflictPolicy.replace,
+        )
+
     def run_failed(self, schedule_id: str) -> None:
         """Called by a cell run that raised: pause the schedule if it asked for that."""
         info = self._info.get(schedule_id)
@@ -332,6 +416,12 @@ class NotebookScheduler:
     def _on_event(self, event: Event) -> None:
         schedule_id = getattr(event, "schedule_id", None)
         if schedule_id not in self._info:
+            if (
+                isinstance(event, (ScheduleAdded, ScheduleUpdated))
+                and event.task_id == TASK_ID
+                and schedule_id is not None
+            ):
+                self._adopt(schedule_id)
             return
         info = self._info[schedule_id]
         if isinstance(event, ScheduleRemoved):
@@ -384,6 +474,9 @@ class NotebookScheduler:
         if stats is not None and (stats.runs or stats.running):
             parts.append(f"{stats.runs} run{'s' if stats.runs != 1 else ''}")
             parts.append(outcome_html(stats))
+            if stats.last_scheduler and stats.last_scheduler != self.scheduler.identity:
+                # a store shared with other kernels: the last run happened in one of them
+                parts.append(f"ran on {html.escape(stats.last_scheduler)}")
             if stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1:
                 parts.append(f"started {html.escape(format_duration(stats.last_lateness))} late")
         route.set_status("<span style='font-size:90%;color:#555'>" + " · ".join(parts) + "</span>")
@@ -392,7 +485,7 @@ class NotebookScheduler:
 
     def dashboard(self) -> Dashboard:
         """A new live :class:`~nbsched.widgets.Dashboard` (the oldest live ones freeze)."""
-        board = Dashboard(self.scheduler, tracker=self.tracker)
+        board = Dashboard(self.scheduler, tracker=self.tracker, resume=self.resume)
         self.dashboards.append(board)
         while len(self.dashboards) > LIVE_DASHBOARDS:
             self.dashboards.pop(0).stop_updating()

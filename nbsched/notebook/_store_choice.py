@@ -1,4 +1,6 @@
-"""Remember which SQLite file ``%sched store PATH`` chose, for the next ``%load_ext``.
+"""Remember which store ``%sched store PATH`` chose, for the next ``%load_ext``.
+
+A store is a SQLite file's path or a ``postgresql://`` URL (a database shared by kernels).
 
 The choice is kept in ``.nbsched-store.json`` in the kernel's working directory (the notebook's
 folder under Jupyter), one entry per notebook: the key is the notebook's path, which
@@ -13,12 +15,37 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHOICE_FILE", "STORE_ENV", "notebook_key", "record_store", "recorded_store"]
+__all__ = [
+    "CHOICE_FILE",
+    "STORE_ENV",
+    "describe_store",
+    "is_postgresql_dsn",
+    "notebook_key",
+    "record_store",
+    "recorded_store",
+]
 
-#: Environment variable naming a SQLite file for ``%load_ext nbsched`` to use.
+#: Environment variable naming a SQLite file or a ``postgresql://`` URL for ``%load_ext``.
 STORE_ENV = "NBSCHED_STORE"
 #: File in the kernel's working directory where ``%sched store PATH`` records its choice.
 CHOICE_FILE = ".nbsched-store.json"
+
+
+def is_postgresql_dsn(location: str) -> bool:
+    """True for a ``postgresql://`` (or ``postgres://``) URL, False for a file path."""
+    return location.strip().lower().startswith(("postgresql://", "postgres://"))
+
+
+def describe_store(location: str | None) -> str:
+    """``location`` for messages: a file's path, a database URL without its password
+    (``host:port/db as user 'x'``), or ``memory``."""
+    if location is None:
+        return "memory"
+    if is_postgresql_dsn(location):
+        from ..datastores._postgresql_connect import describe_dsn
+
+        return f"PostgreSQL {describe_dsn(location)}"
+    return location
 
 
 def notebook_key() -> str:
@@ -38,8 +65,8 @@ def _read(file: Path) -> dict[str, str]:
 
 
 def recorded_store(cwd: str | os.PathLike[str] | None = None) -> str | None:
-    """The SQLite file ``%load_ext`` opens: ``$NBSCHED_STORE``, else this notebook's entry in
-    ``.nbsched-store.json``, else ``None`` (memory)."""
+    """The store ``%load_ext`` opens (a SQLite file or a PostgreSQL URL): ``$NBSCHED_STORE``,
+    else this notebook's entry in ``.nbsched-store.json``, else ``None`` (memory)."""
     from_env = os.environ.get(STORE_ENV, "").strip()
     if from_env:
         return from_env

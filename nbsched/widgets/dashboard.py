@@ -46,6 +46,8 @@ class RunStats:
     :ivar last_lateness: how long after its scheduled time it started (a busy kernel delays
         every fire: this shows by how much)
     :ivar last_error: ``"ExceptionType: message"`` of the last failed run
+    :ivar last_scheduler: the identity of the scheduler that ran the last run
+        (``JobReleased.scheduler_id``; with a shared store, maybe another kernel or host)
     """
 
     runs: int = 0
@@ -55,6 +57,7 @@ class RunStats:
     last_duration: timedelta | None = None
     last_lateness: timedelta | None = None
     last_error: str | None = None
+    last_scheduler: str | None = None
 
 
 class RunTracker:
@@ -107,6 +110,7 @@ class RunTracker:
             stats = self.stats.setdefault(schedule_id, RunStats())
             stats.running = False
             stats.runs += 1
+            stats.last_scheduler = event.scheduler_id or None
             stats.last_outcome = event.outcome
             stats.last_duration = (
                 event.finished_at - event.started_at
@@ -129,6 +133,16 @@ class RunTracker:
             return
         for listener in list(self._listeners):
             listener(schedule_id)
+
+
+def ran_on_html(stats: RunStats | None, identity: str | None) -> str:
+    """The "ran on" cell: ``this kernel`` when the scheduler ``identity`` ran the last run,
+    else the identity of the scheduler that did (full identity in the tooltip)."""
+    if stats is None or not stats.last_scheduler:
+        return "—"
+    who = stats.last_scheduler
+    shown = "this kernel" if who == identity else who
+    return f"<span title='{html.escape(who)}'>{html.escape(shown)}</span>"
 
 
 def outcome_html(stats: RunStats | None) -> str:
@@ -155,6 +169,7 @@ _COLUMNS = (
     ("runs", "3em"),
     ("last run", "7.5em"),
     ("lateness", "5em"),
+    ("ran on", "11em"),
 )
 
 
@@ -218,10 +233,12 @@ class Dashboard(widgets.VBox):
 
     One row per schedule: id, readable trigger, next fire time (in ``tz``, the local zone by
     default), time remaining, number of runs, last outcome and duration, lateness (how late the
-    last run started; a cell that keeps the kernel busy delays every fire), and pause / resume /
-    run now / remove buttons. It redraws when the scheduler publishes a schedule or job event,
-    counts down once a second, and rereads the store every ``reread_interval`` seconds (for
-    changes made by other processes sharing a file or PostgreSQL store).
+    last run started; a cell that keeps the kernel busy delays every fire), which scheduler ran
+    the last run ("this kernel", or the identity of another scheduler sharing the store), and
+    pause / resume / run now / remove buttons. It redraws when the scheduler publishes a
+    schedule or job event, counts down once a second, and rereads the store every
+    ``reread_interval`` seconds (for changes made by other processes sharing a file or
+    PostgreSQL store).
 
     :param scheduler: a running :class:`~nbsched.AsyncScheduler` (on this kernel's loop)
     :param tracker: where run counts come from (a new :class:`RunTracker`, counting from now,
@@ -229,6 +246,9 @@ class Dashboard(widgets.VBox):
     :param tz: the zone for fire times
     :param live: start the countdown task (needs a running event loop, as in a notebook cell)
     :param reread_interval: seconds between two full rereads of the store
+    :param resume: what the resume button awaits with the schedule id (default: the
+        scheduler's ``unpause_schedule``; the notebook layer passes its own, which keeps
+        ``--times`` counts right)
 
     Build it in a cell (``Dashboard(scheduler)`` as the last expression) or run ``%sched``.
     """
@@ -241,6 +261,7 @@ class Dashboard(widgets.VBox):
         tz: tzinfo | None = None,
         live: bool = True,
         reread_interval: float = 5.0,
+        resume: Callable[[str], Coroutine[Any, Any, Any]] | None = None,
     ):
         self.scheduler = scheduler
         self.tracker = tracker if tracker is not None else RunTracker(scheduler)
@@ -262,6 +283,7 @@ class Dashboard(widgets.VBox):
         self._refreshing: asyncio.Task[None] | None = None
         self._again = False
         self._reread_interval = reread_interval
+        self._resume = resume
         self._ticker: asyncio.Task[None] | None = None
         self._stopped = False
         self._loop: asyncio.AbstractEventLoop | None
@@ -341,6 +363,7 @@ class Dashboard(widgets.VBox):
         row.cells["last run"].value = outcome_html(stats)
         lateness = stats.last_lateness if stats else None
         row.cells["lateness"].value = html.escape(format_duration(lateness)) or "—"
+        row.cells["ran on"].value = ran_on_html(stats, getattr(self.scheduler, "identity", None))
 
     def request_refresh(self) -> None:
         """Reread soon (coalescing bursts of events into one reread)."""
@@ -419,6 +442,8 @@ class Dashboard(widgets.VBox):
 
     def resume(self, schedule_id: str) -> asyncio.Task[Any]:
         """Resume a paused schedule; fire times missed while paused are skipped."""
+        if self._resume is not None:
+            return self._act(f"resume {schedule_id!r}", self._resume(schedule_id))
         return self._act(f"resume {schedule_id!r}", self._call("unpause_schedule", schedule_id))
 
     def remove(self, schedule_id: str) -> asyncio.Task[Any]:

@@ -46,11 +46,13 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def summarize(event: Event) -> str:
-    """``schedule_id=tick task_id=… outcome=success`` (fields that are set, timestamp left out)."""
+def summarize(event: Event, *, leave_out: Iterable[str] = ()) -> str:
+    """``schedule_id=tick task_id=… outcome=success`` (fields that are set, timestamp and the
+    fields named in ``leave_out`` left out)."""
+    skipped = {"timestamp", *leave_out}
     parts = []
     for field in dataclasses.fields(event):  # type: ignore[arg-type]
-        if field.name == "timestamp":
+        if field.name in skipped:
             continue
         value = getattr(event, field.name)
         if value is None or value == "":
@@ -64,6 +66,10 @@ def summarize(event: Event) -> str:
 
 class EventLog(widgets.VBox):
     """Streams a scheduler's events into a compact table, newest first.
+
+    The "scheduler" column says which scheduler published a scheduler event (for
+    ``JobReleased``: which one ran the job): "this kernel", or the identity of another
+    scheduler sharing the store and event broker (another kernel or host).
 
     :param scheduler: anything with ``subscribe(callback, event_types)`` (a scheduler or an
         event broker)
@@ -126,6 +132,7 @@ class EventLog(widgets.VBox):
             self._loop = None
         self._thread = threading.get_ident()
         self._render_pending = False
+        self._identity: str | None = getattr(scheduler, "identity", None)
         self._subscription = scheduler.subscribe(self._on_event)
         self.render()
 
@@ -177,17 +184,26 @@ class EventLog(widgets.VBox):
             "<tr>"
             f"<td style='white-space:nowrap'>{html.escape(self._time(event))}</td>"
             f"<td><b>{html.escape(type(event).__name__)}</b></td>"
-            f"<td style='font-family:monospace'>{html.escape(summarize(event))}</td>"
+            f"<td style='white-space:nowrap'>{self._scheduler_cell(event)}</td>"
+            "<td style='font-family:monospace'>"
+            f"{html.escape(summarize(event, leave_out=('scheduler_id',)))}</td>"
             "</tr>"
             for event in shown
         )
         self.table.value = (
             "<table style='font-size:12px;border-collapse:collapse'>"
             "<thead><tr><th align='left'>time</th><th align='left'>event</th>"
-            "<th align='left'>details</th></tr></thead>"
+            "<th align='left'>scheduler</th><th align='left'>details</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
         )
         self.count.value = f"<small>{len(shown)} shown, {len(self.events)} kept</small>"
+
+    def _scheduler_cell(self, event: Event) -> str:
+        who = getattr(event, "scheduler_id", None)
+        if not who:
+            return ""
+        shown = "this kernel" if who == self._identity else who
+        return f"<span title='{html.escape(who)}'>{html.escape(shown)}</span>"
 
     def _time(self, event: Event) -> str:
         return event.timestamp.astimezone(self.tz).strftime("%H:%M:%S.%f")[:-3]

@@ -18,7 +18,14 @@ import pandas as pd
 
 from .._chart import TimelineChart, timeline_chart
 from ..events import JobReleased, ScheduleAdded, ScheduleRemoved, ScheduleUpdated
-from ..timelines import _is_scheduler, atimeline, past_runs, timeline, track_runs
+from ..timelines import (
+    _is_scheduler,
+    atimeline,
+    past_runs,
+    reads_synchronously,
+    timeline,
+    track_runs,
+)
 
 __all__ = ["Timeline"]
 
@@ -131,11 +138,12 @@ class Timeline(widgets.VBox):
             else:
                 threading.Thread(target=self._refresh_quietly, daemon=True).start()
             return
-        try:
-            self.refresh()  # works when the store can be read synchronously
-            return
-        except TypeError:
-            pass
+        if reads_synchronously(self.obj):
+            try:
+                self.refresh()
+                return
+            except TypeError:
+                pass
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

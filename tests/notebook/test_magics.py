@@ -310,6 +310,55 @@ async def test_times_limits_the_runs_and_now_runs_at_once(notebook: Notebook) ->
     assert "finished" in notebook.holder.outputs["thrice"].status.value
 
 
+def test_cell_trigger_resume_at_skips_without_counting() -> None:
+    inner = IntervalTrigger(seconds=10, start_time=START + timedelta(seconds=10))
+    trigger = CellTrigger(inner, times=3)
+    assert trigger.next() == START + timedelta(seconds=10)
+    pending = trigger.next()  # 09:00:20, counted; then the schedule is paused until 09:01:05
+    resumed = trigger.resume_at(pending, START + timedelta(seconds=65))
+    assert resumed == START + timedelta(seconds=70)
+    assert [trigger.next() for _ in range(3)] == [
+        START + timedelta(seconds=70),
+        START + timedelta(seconds=80),
+        None,
+    ]
+
+
+def test_cell_trigger_resume_at_keeps_a_pending_fire_that_is_still_to_come() -> None:
+    trigger = CellTrigger(DateTrigger(START + timedelta(hours=1)), times=1)
+    pending = trigger.next()
+    assert trigger.resume_at(pending, START) == pending
+    assert [trigger.next(), trigger.next()] == [pending, None]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("how", ["magic", "dashboard button"])
+async def test_times_counts_runs_not_the_fires_skipped_while_paused(
+    notebook: Notebook, how: str
+) -> None:
+    notebook.cell("%%every 10s --id five --times 5\nprint('run')")
+    await notebook.advance(20)  # runs at 09:00:10 and 09:00:20
+    _capture_display(notebook, "%sched pause five")
+    await notebook.settle()
+    await notebook.advance(60)  # six fire times pass while paused
+    assert notebook.holder.tracker.stats["five"].runs == 2
+    if how == "magic":
+        _capture_display(notebook, "%sched resume five")
+    else:
+        board = notebook.holder.dashboard()
+        await board.settle()
+        board.rows["five"].resume_button.click()
+        await board.settle()
+        board.close()
+    await notebook.settle()
+    schedule = await notebook.holder.scheduler.get_schedule("five")
+    assert (schedule.paused, schedule.next_fire_time) == (False, START + timedelta(seconds=90))
+    await notebook.advance(60)
+    assert notebook.holder.tracker.stats["five"].runs == 5  # 2 before the pause, 3 after
+    assert await notebook.schedule_ids() == []
+    assert "finished" in notebook.holder.outputs["five"].status.value
+
+
 @pytest.mark.anyio
 async def test_until_ends_the_schedule(notebook: Notebook) -> None:
     # 09:00 UTC is 10:00 in Berlin, the 'local' zone of these tests

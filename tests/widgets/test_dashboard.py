@@ -94,6 +94,7 @@ async def test_one_row_per_schedule_with_readable_columns(
         "runs": "0",
         "last run": "—",
         "lateness": "—",
+        "ran on": "—",
     }
     assert dashboard.rows["a-hourly"].text()["remaining"] == "in 1 h 0 min"
 
@@ -116,6 +117,8 @@ async def test_runs_outcome_duration_and_countdown_update_as_the_scheduler_runs(
     assert (row["runs"], row["next fire"], row["remaining"]) == ("1", "10:01:00", "in 30 s")
     assert row["last run"].startswith("✓ ok")
     assert row["lateness"] == "0.000 s"
+    assert row["ran on"] == "this kernel"
+    assert f"title='{scheduler.identity}'" in dashboard.rows["ticker"].cells["ran on"].value
 
     await clock.advance(15)
     await settled(dashboard, clock)
