@@ -48,3 +48,19 @@ async def notebook(
         unload_ipython_extension(shell)
         await holder.scheduler.wait_until_stopped()
         await holder.settle()
+
+
+@pytest.fixture
+def shared_dsn(postgresql_dsn: str) -> str:
+    """The session's PostgreSQL database with no nbsched tables in it yet: the store the
+    notebook layer opens for ``%sched store postgresql://...`` (schema and channel
+    ``nbsched``, the defaults) starts empty for each test."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    with psycopg.connect(postgresql_dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS nbsched CASCADE")
+    params = conninfo_to_dict(postgresql_dsn)  # as the URL a user types
+    user = f"{params['user']}@" if params.get("user") else ""
+    where = f"{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}"
+    return f"postgresql://{user}{where}/{params['dbname']}"
