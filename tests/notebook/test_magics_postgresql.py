@@ -14,6 +14,7 @@ from uuid import uuid4
 
 import pytest
 from notebook_helpers import START, Notebook
+from test_magics import _capture_display
 
 from nbsched import AsyncScheduler, FakeClock, JobOutcome
 from nbsched.datastores.postgresql import PostgreSQLDataStore
@@ -24,8 +25,6 @@ from nbsched.notebook._state import CELL_METADATA_KEY, kernel_identity
 from nbsched.notebook._store_choice import describe_store, recorded_store
 from nbsched.timelines import timeline
 from nbsched.triggers.interval import IntervalTrigger
-
-from test_magics import _capture_display
 
 OTHER = "otherhost-4242-kernel"
 
@@ -42,7 +41,10 @@ async def eventually(condition: Callable[[], bool], what: str, timeout: float = 
 def another_kernel(dsn: str) -> AsyncScheduler:
     """A scheduler sharing the database (entered, not processing: it only acts and publishes)."""
     return AsyncScheduler(
-        PostgreSQLDataStore(dsn), PostgreSQLEventBroker(dsn), identity=OTHER, clock=FakeClock(START)
+        PostgreSQLDataStore(dsn),
+        PostgreSQLEventBroker(dsn),
+        identity=OTHER,
+        clock=FakeClock(START),
     )
 
 
