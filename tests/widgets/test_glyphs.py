@@ -28,4 +28,3 @@ def test_only_glyphs_that_dejavu_sans_has() -> None:
         if ord(char) > 127 and char not in IN_DEJAVU_SANS
     }
     assert not found, f"characters DejaVu Sans may lack (use plain text): {sorted(found)}"
-
