@@ -24,7 +24,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .._enums import ConflictPolicy
+from .._enums import CoalescePolicy, ConflictPolicy
 from .._exceptions import NbschedError, SchedulerNotRunningError
 from .._localzone import get_local_timezone
 from .._runs import track_runs
@@ -359,12 +359,17 @@ class NotebookScheduler:
                     if replaced is not None:
                         replaced.close()
                     self._info.pop(schedule.id, None)
+        counted = isinstance(spec.trigger, CellTrigger) and spec.trigger.times is not None
         await scheduler.add_schedule(
             TASK_ID,
             spec.trigger,
             id=spec.schedule_id,
             kwargs={"source": spec.source, "schedule_id": spec.schedule_id},
             metadata=spec.metadata(),
+            # --times N counts fire times: with "all", fires that fell due while the kernel
+            # was busy each still run (late) instead of being merged into one run that would
+            # count for several
+            coalesce=CoalescePolicy.all if counted else CoalescePolicy.latest,
             conflict_policy=ConflictPolicy.replace,
         )
         info = self._info.get(spec.schedule_id)
@@ -533,6 +538,7 @@ class NotebookScheduler:
                 kwargs=schedule.kwargs,
                 metadata=schedule.metadata,
                 paused=schedule.paused,
+                coalesce=schedule.coalesce,
                 conflict_policy=ConflictPolicy.replace,
             )
         await self._prepare(restored)

@@ -360,6 +360,21 @@ async def test_times_counts_runs_not_the_fires_skipped_while_paused(
 
 
 @pytest.mark.anyio
+async def test_times_counts_each_fire_that_fell_due_while_the_kernel_was_busy(
+    notebook: Notebook,
+) -> None:
+    notebook.cell("%%every 10s --id busy --times 5\nprint('run')")
+    await notebook.advance(10)  # 09:00:10: run 1
+    # a cell blocks the kernel for 35 s: the clock moves on while the scheduler cannot look
+    notebook.clock._now += timedelta(seconds=35)
+    await notebook.advance(0)  # 09:00:45: the fires of :20, :30 and :40 run now, late
+    assert notebook.holder.tracker.stats["busy"].runs == 4
+    await notebook.advance(30)
+    assert notebook.holder.tracker.stats["busy"].runs == 5
+    assert await notebook.schedule_ids() == []
+
+
+@pytest.mark.anyio
 async def test_until_ends_the_schedule(notebook: Notebook) -> None:
     # 09:00 UTC is 10:00 in Berlin, the 'local' zone of these tests
     notebook.cell("%%every 10m --id window --until 10:25\nprint('x')")
