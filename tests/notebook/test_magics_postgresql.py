@@ -177,3 +177,25 @@ async def test_load_ext_with_nbsched_store_postgresql_restores_cell_schedules(
     assert notebook.texts("kept") == "kept ran\n"
     assert holder.tracker.stats["kept"].runs == 2  # the third of --times 3
     assert await notebook.schedule_ids() == []
+
+
+@pytest.mark.anyio
+async def test_a_database_that_cannot_be_used_leaves_the_schedules_where_they_were(
+    notebook: Notebook, shared_dsn: str
+) -> None:
+    missing = shared_dsn.rsplit("/", 1)[0] + "/nbsched_no_such_database"
+    notebook.cell("%%every 10s --id stays\nprint('still here')")
+    await notebook.settle()
+    box = _capture_display(notebook, f"%sched store {missing}")
+    await notebook.settle()
+    answer = html.unescape(box.children[0].value)  # type: ignore[attr-defined]
+    assert answer == (
+        "<span style='color:#c62828'>could not switch the store: the scheduler stopped: "
+        "DataStoreError: could not connect to PostgreSQL at "
+        f"{describe_store(missing).removeprefix('PostgreSQL ')}: "
+        "database 'nbsched_no_such_database' does not exist</span>"
+    )
+    assert notebook.holder.store_path is None
+    assert recorded_store() is None
+    await notebook.advance(10)
+    assert notebook.texts("stays") == "still here\n"
