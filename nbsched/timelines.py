@@ -37,6 +37,7 @@ __all__ = [
     "describe_trigger",
     "past_runs",
     "preview",
+    "reads_synchronously",
     "timeline",
     "track_runs",
 ]

@@ -623,3 +623,24 @@ def test_preview_reflects_an_edited_class_at_once() -> None:
 def test_preview_refuses_a_non_trigger() -> None:
     with pytest.raises(TypeError, match=r"trigger: expected a Trigger .* got str"):
         nbsched.preview("*/5 * * * *")  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_a_postgresql_store_is_never_read_halfway(postgresql_dsn: str) -> None:
+    import uuid
+
+    from nbsched.datastores.postgresql import PostgreSQLDataStore
+    from nbsched.timelines import reads_synchronously
+
+    store = PostgreSQLDataStore(postgresql_dsn, schema=f"timeline_{uuid.uuid4().hex[:10]}")
+    async with nbsched.AsyncScheduler(store) as scheduler:
+        trigger = IntervalTrigger(minutes=30, start_time=datetime(2027, 1, 1, 1, tzinfo=UTC))
+        await scheduler.add_schedule(print, trigger, id="half-hourly")
+        assert not reads_synchronously(scheduler)
+        for _attempt in range(3):  # no connection is left mid-query by an abandoned read
+            with pytest.raises(TypeError, match=r"use `await nbsched.atimeline\(scheduler\)`"):
+                timeline(scheduler)
+        frame = await nbsched.atimeline(scheduler, limit=2)
+        assert len(await scheduler.get_schedules()) == 1
+
+    assert list(frame["schedule_id"]) == ["half-hourly", "half-hourly"]
