@@ -33,7 +33,7 @@ __all__ = ["SchedMagics"]
 
 _SCHED_USAGE = (
     "usage: %sched [list | pause ID | resume ID | run ID | remove ID | log | timeline | "
-    "store [PATH | memory]]"
+    "store [PATH | postgresql://... | memory]]"
 )
 
 
