@@ -7,6 +7,9 @@ in the same run.
 (b) 20 interval schedules every 100 ms for 10 s: lateness p50 / p99, beside a bare
 ``loop.call_at`` doing the same (the floor)
 (c) memory per schedule for 100,000 schedules (tracemalloc), cron and interval
+(d) persistent stores, 1,000 schedules: schedules added per second and jobs run per second
+for 1,000 due schedules, nbsched's SQLite and PostgreSQL stores beside APScheduler 4's
+SQLAlchemy store on the same database engine (dispatch_sqlite.py, dispatch_postgresql.py)
 
 Run: ``.venv/bin/python benchmarks/dispatch.py [--quick] [--repeat N]``. APScheduler 3 is
 installed on first use into ``.bench/aps3``. To add a data store, add an async factory to
@@ -318,7 +321,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one run each")
     parser.add_argument("--repeat", type=int, default=None, help="runs per figure (median)")
     parser.add_argument(
-        "--only", choices=["a", "b", "c"], action="append", help="run only these parts"
+        "--only", choices=["a", "b", "c", "d"], action="append", help="run only these parts"
     )
     options = parser.parse_args()
     quick = options.quick
@@ -332,13 +335,15 @@ def main() -> None:
         return statistics.median(make() for _ in range(repeat))
 
     rows: list[tuple[str, str, str]] = []
-    parts = set(options.only or ["a", "b", "c"])
+    parts = set(options.only or ["a", "b", "c", "d"])
     if "a" in parts:
         rows.extend(part_a(n_dispatch, n_dispatch_aps4_limited, median_of, repeat))
     if "b" in parts:
         rows.extend(part_b(lateness_duration, repeat))
     if "c" in parts:
         rows.extend(part_c(n_memory))
+    if "d" in parts:
+        rows.extend(part_d(300 if quick else 1_000))
     print_table(rows)
 
 
@@ -445,6 +450,30 @@ def part_c(n_memory: int) -> list[tuple[str, str, str]]:
         )
         rows.append((f"memory, {kind}: APScheduler 4", f"{theirs:,.0f} B/schedule", ""))
         rows.append((f"memory, {kind}: APScheduler 3", f"{aps3_bytes:,.0f} B/schedule", ""))
+    return rows
+
+
+def part_d(n: int) -> list[tuple[str, str, str]]:
+    """Persistent stores against APScheduler 4's SQLAlchemy store on the same engine."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import dispatch_postgresql
+    import dispatch_sqlite
+
+    print(f"(d) persistent stores, {n:,} schedules: adds/s and jobs/s")
+    rows = []
+    for results, peer in (
+        (dispatch_sqlite.run(n), "APScheduler 4 SQLAlchemy+aiosqlite"),
+        (dispatch_postgresql.run(n), dispatch_postgresql.PEER),
+    ):
+        theirs = results[peer]
+        for name, figures in results.items():
+            adds, jobs = figures["adds_per_s"], figures["jobs_per_s"]
+            ratio = (
+                ""
+                if name == peer
+                else f"{adds / theirs['adds_per_s']:.1f}x / {jobs / theirs['jobs_per_s']:.1f}x"
+            )
+            rows.append((name, f"{adds:,.0f} adds/s, {jobs:,.0f} jobs/s", ratio))
     return rows
 
 
