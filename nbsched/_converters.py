@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,7 +77,7 @@ def as_timedelta(value: timedelta | float | int | None, *, argument: str) -> tim
     return timedelta(seconds=value)
 
 
-def as_enum(enum_class: type, value: Any, *, argument: str) -> Any:
+def as_enum(enum_class: type[Enum], value: Any, *, argument: str) -> Any:
     """Accept an enum member or the name of one."""
     if isinstance(value, enum_class):
         return value

@@ -274,7 +274,9 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
         that no other scheduler holds an unexpired lease on; earliest fire time first."""
 
     @abstractmethod
-    async def release_schedules(self, scheduler_id: str, results: Iterable[ScheduleResult]) -> None:
+    async def release_schedules(
+        self, scheduler_id: str, results: Iterable[ScheduleResult]
+    ) -> None:
         """Store the advanced triggers and fire times of schedules this scheduler acquired and
         drop their leases. A result whose ``next_fire_time`` is ``None`` removes the schedule
         (``ScheduleRemoved(finished=True)``); others publish ``ScheduleUpdated``."""

@@ -5,8 +5,9 @@ wall-clock time that does not exist (spring forward) fires at the moment the clo
 (02:30 fires at 03:00 CEST); one that exists twice (fall back) fires once, at its first
 occurrence. One exception: a cron trigger whose hour field allows every hour fires in both
 passes of the repeated hour (``*/15 * * * *`` stays 15 real minutes apart).
-:class:`IntervalTrigger` keeps real elapsed time instead. A naive datetime is read in the trigger's ``timezone`` where it has
-one (calendar interval, cron) and refused where it has none (date, interval).
+:class:`IntervalTrigger` keeps real elapsed time instead. A naive datetime is read in the
+trigger's ``timezone`` where it has one (calendar interval, cron) and refused where it has none
+(date, interval).
 """
 
 from __future__ import annotations

@@ -338,7 +338,7 @@ class Dashboard(widgets.VBox):
         if children != self.table.children:
             self.table.children = children
         shown = (self.table, self.status) if self.rows else (self.table, self.empty, self.status)
-        if self.children != shown:
+        if self.children != shown:  # type: ignore[has-type]  # ipywidgets has no type hints
             self.children = shown
 
     def tick(self) -> None:
