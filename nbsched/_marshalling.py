@@ -36,6 +36,26 @@ def ref_to_callable(ref: str) -> Any:
     return obj
 
 
+def copy_plain_data(data: Any) -> Any:
+    """Return an independent copy of plain data (dicts, lists, tuples of immutables).
+
+    Trigger state is JSON-compatible by contract, so this is all a clone needs; it is several
+    times faster than ``copy.deepcopy``, which matters because every schedule added clones its
+    trigger. Anything else is handed to ``copy.deepcopy``.
+    """
+    kind = type(data)
+    if kind is dict:
+        return {key: copy_plain_data(value) for key, value in data.items()}
+    if kind is list:
+        return [copy_plain_data(value) for value in data]
+    if kind in _IMMUTABLE:
+        return data
+    return copy.deepcopy(data)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
+
+
 def trigger_to_state(trigger: Trigger) -> dict[str, Any]:
     """Return ``{"type": "module:Class", "state": trigger.__getstate__()}``."""
     return {"type": callable_to_ref(type(trigger)), "state": trigger.__getstate__()}
@@ -47,7 +67,7 @@ def trigger_from_state(data: dict[str, Any]) -> Trigger:
     if not (isinstance(cls, type) and issubclass(cls, Trigger)):
         raise TypeError(f"{data['type']!r} is not a Trigger subclass")
     trigger = cls.__new__(cls)
-    trigger.__setstate__(copy.deepcopy(data["state"]))
+    trigger.__setstate__(copy_plain_data(data["state"]))
     return trigger
 
 
@@ -56,5 +76,5 @@ def clone_trigger(trigger: Trigger) -> Trigger:
     ``__getstate__``/``__setstate__`` (so previews never advance the live trigger)."""
     cls = type(trigger)
     clone = cls.__new__(cls)
-    clone.__setstate__(copy.deepcopy(trigger.__getstate__()))
+    clone.__setstate__(copy_plain_data(trigger.__getstate__()))
     return clone
