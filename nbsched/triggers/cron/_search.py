@@ -5,6 +5,10 @@ Each field is a sorted tuple of allowed values searched with ``bisect``, coarse 
 into the next coarser field when a field runs out. The allowed days of one month depend on the
 month (``last``, ``2nd fri``, weekdays, ISO weeks) and are computed once per month and cached.
 Time zones are not this module's business: the trigger turns wall times into instants.
+
+A :class:`WallSearch` is shared by every trigger with the same expression (see ``_spec``) and
+may be used from several threads: its fields never change, and its memo tables only gain
+immutable values that every thread would compute alike (each dict operation is atomic).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ __all__ = ["WallTime", "WallSearch"]
 WallTime = tuple[int, int, int, int, int, int]
 
 _MAX_YEAR = 9999
-_CACHE_LIMIT = 4800  # months (400 years); cleared when full so memory stays bounded
+_CACHE_LIMIT = 1200  # months (100 years) remembered; cleared when full so memory stays bounded
 _CLOCK_LIMIT = 4096  # times of day listed in a table
 _LENGTHS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -42,6 +46,7 @@ class WallSearch:
         "_month_days",
         "_clock_seconds",
         "_by_length",
+        "_by_shape",
         "_clock_times",
     )
 
@@ -72,12 +77,16 @@ class WallSearch:
         self.minutes = minutes
         self.seconds = seconds
         self.either_day = either_day
-        self._month_days: dict[tuple[int, int], tuple[int, ...]] = {}
-        # when no weekday, nth weekday or week is involved, a month's days depend on its length
-        self._by_length: dict[int, tuple[int, ...]] | None = None
-        if len(self.weekdays) == 7 and self.weeks is None:
-            if day_of_month is None or not day_of_month.nth_weekdays:
-                self._by_length = {}
+        # year * 16 + month -> the month's days (tuples shared with _by_shape)
+        self._month_days: dict[int, tuple[int, ...]] = {}
+        # without ISO weeks a month's days depend only on its first weekday and length (at
+        # most 28 answers; when no weekday or nth weekday is involved, on its length alone)
+        self._by_shape: dict[tuple[int, int], tuple[int, ...]] | None = None
+        self._by_length = False
+        if self.weeks is None:
+            self._by_shape = {}
+            if len(self.weekdays) == 7:
+                self._by_length = day_of_month is None or not day_of_month.nth_weekdays
         # the times of day, when there are few enough to list: one bisect finds the next one
         self._clock_seconds: tuple[int, ...] | None = None
         self._clock_times: tuple[tuple[int, int, int], ...] = ()
@@ -87,23 +96,28 @@ class WallSearch:
 
     def month_days(self, year: int, month: int) -> tuple[int, ...]:
         """The sorted days of ``year``-``month`` that the day fields allow (cached)."""
-        key = (year, month)
+        key = year * 16 + month
         days = self._month_days.get(key)
         if days is None:
-            if len(self._month_days) >= _CACHE_LIMIT:
-                self._month_days.clear()
-            by_length = self._by_length
-            if by_length is None:
+            month_days = self._month_days
+            if len(month_days) >= _CACHE_LIMIT:
+                month_days.clear()
+            by_shape = self._by_shape
+            if by_shape is None:
                 days = self._compute_month_days(year, month)
             else:
-                # only the month's length matters: 4 possible answers
-                length = _LENGTHS[month]
-                if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
-                    length = 29
-                days = by_length.get(length)
+                if self._by_length:
+                    first_weekday = 0
+                    length = _LENGTHS[month]
+                    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+                        length = 29
+                else:
+                    first_weekday, length = monthrange(year, month)
+                shape = (first_weekday, length)
+                days = by_shape.get(shape)
                 if days is None:
-                    days = by_length[length] = self._compute_month_days(year, month)
-            self._month_days[key] = days
+                    days = by_shape.setdefault(shape, self._compute_month_days(year, month))
+            month_days[key] = days
         return days
 
     def _compute_month_days(self, year: int, month: int) -> tuple[int, ...]:
@@ -191,11 +205,15 @@ class WallSearch:
         """How many times of day match (on a matching day)."""
         return len(self.hours) * len(self.minutes) * len(self.seconds)
 
-    def clock_times_after(self, h: int, mi: int, s: int) -> tuple[tuple[int, int, int], ...]:
-        """The matching times of day after ``h:mi:s`` (needs the time-of-day table)."""
+    def clock_times_after(
+        self, h: int, mi: int, s: int, limit: int
+    ) -> tuple[tuple[int, int, int], ...]:
+        """The first ``limit`` matching times of day after ``h:mi:s`` (needs the time-of-day
+        table)."""
         clock = self._clock_seconds
         assert clock is not None
-        return self._clock_times[bisect_right(clock, h * 3600 + mi * 60 + s) :]
+        i = bisect_right(clock, h * 3600 + mi * 60 + s)
+        return self._clock_times[i : i + limit]
 
     def after(self, y: int, mo: int, d: int, h: int, mi: int, s: int) -> WallTime | None:
         """The first matching wall time after the given one, which must itself match."""

@@ -17,8 +17,9 @@ from .._state import (
     timezone_to_state,
 )
 from ._fields import FIELD_NAMES
-from ._parsing import CRONTAB_FIELDS, as_field_text, build_search, fill_defaults, split_crontab
+from ._parsing import as_field_text
 from ._search import WallSearch, WallTime
+from ._spec import CronSpec, spec_from_crontab, spec_from_keywords
 from ._zone import GAP, NORMAL, REPEATED, end_of_stretch, kind_of
 
 __all__ = ["CronTrigger"]
@@ -26,9 +27,15 @@ __all__ = ["CronTrigger"]
 _UTC = timezone_type.utc
 _SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
-_BATCH_LIMIT = 288  # fire times per day built at once (every 5 minutes)
+_BATCH_CHUNK = 64  # fire times of a day without DST change built at once
 _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Zulu"})
-_ALL_HOURS = tuple(range(24))
+# the empty batch every trigger starts with: never mutated (_fill_batch puts a new list in its
+# place and next() only pops from a non-empty one), so it needs no list per instance
+_NO_BATCH: list[datetime] = []
+#: zone key -> (first day, day after the last) of the latest stretch of days found to have no
+#: DST change, shared by the triggers in that zone (values are immutable; a race only repeats
+#: the look-ahead)
+_plain_stretches: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
 
 class CronTrigger(Trigger):
@@ -78,16 +85,14 @@ class CronTrigger(Trigger):
         CronTrigger(day_of_week="mon-fri", hour=9, timezone="Europe/Berlin")
     """
 
+    # Everything derived from the expression lives in one CronSpec shared by all the triggers
+    # with that expression (see _spec.py); an instance only holds its zone, times and position.
     __slots__ = (
         "timezone",
         "start_time",
         "end_time",
-        "_fields",
-        "_given",
-        "_crontab",
+        "_spec",
         "_start_given",
-        "_search",
-        "_repeat_hours",
         "_end_ts",
         "_last",
         "_cursor",
@@ -95,7 +100,6 @@ class CronTrigger(Trigger):
         "_plain_day",
         "_fixed",
         "_batch",
-        "_batch_size",
         "_plain_until",
     )
 
@@ -126,9 +130,7 @@ class CronTrigger(Trigger):
             )
         }
         self._setup(
-            fields=fill_defaults(given),
-            given=tuple(name for name in FIELD_NAMES if given[name] is not None),
-            crontab=None,
+            spec=spec_from_keywords(given),
             start_time=start_time,
             end_time=end_time,
             timezone=timezone,
@@ -154,14 +156,10 @@ class CronTrigger(Trigger):
 
         :raises ValueError: the line can't be read (the message quotes the field and the line)
         """
-        line, values = split_crontab(expr)
-        fields = fill_defaults(dict(zip(CRONTAB_FIELDS, values, strict=True)))
-        fields["second"] = "0"
+        spec = spec_from_crontab(expr)
         trigger = cls.__new__(cls)
         trigger._setup(
-            fields=fields,
-            given=CRONTAB_FIELDS,
-            crontab=expr.strip(),
+            spec=spec,
             start_time=start_time,
             end_time=end_time,
             timezone=timezone,
@@ -171,9 +169,7 @@ class CronTrigger(Trigger):
     def _setup(
         self,
         *,
-        fields: dict[str, str],
-        given: tuple[str, ...],
-        crontab: str | None,
+        spec: CronSpec,
         start_time: datetime | str | None,
         end_time: datetime | str | None,
         timezone: str | tzinfo | None,
@@ -181,12 +177,7 @@ class CronTrigger(Trigger):
         start_given: bool | None = None,
     ) -> None:
         tz = storable_timezone(as_timezone(timezone), argument="timezone")
-        self._search: WallSearch = build_search(
-            fields, crontab=split_crontab(crontab)[0] if crontab else None, given=given
-        )
-        self._fields = fields
-        self._given = given
-        self._crontab = crontab
+        self._spec = spec
         self.timezone = tz
         self._start_given = start_time is not None if start_given is None else start_given
         start = as_aware_datetime(start_time, argument="start_time", timezone=tz)
@@ -201,13 +192,11 @@ class CronTrigger(Trigger):
                 )
         self.end_time = end
         self._end_ts = end.timestamp() if end is not None else None
-        self._repeat_hours = self._search.hours == _ALL_HOURS
         self._last = last_fire_time
         self._cursor: WallTime | None = None
         self._done = False
-        self._batch: list[datetime] = []  # reversed: next() pops from the end
-        times_per_day = self._search.times_per_day
-        self._batch_size = times_per_day if 1 < times_per_day <= _BATCH_LIMIT else 0
+        # the next fire times of a day without DST change, reversed: next() pops from the end
+        self._batch: list[datetime] = _NO_BATCH
         # a day known to have no DST change (every wall time normal), or a zone that has none
         self._plain_day: tuple[int, ...] | None = None
         self._plain_until: tuple[int, ...] = ()  # the days before it have no DST change
@@ -215,6 +204,10 @@ class CronTrigger(Trigger):
         self._fixed = (
             isinstance(tz, timezone_type) or key in _FIXED_ZONES or key.startswith("Etc/GMT")
         )
+
+    @property
+    def _search(self) -> WallSearch:
+        return self._spec.search
 
     # --- the search -------------------------------------------------------------------------
 
@@ -235,7 +228,8 @@ class CronTrigger(Trigger):
         found: tuple[datetime, WallTime | None] | None
         if cursor is not None:
             # fast path: the previous fire was an ordinary wall time that matched
-            wall = self._search.after(*cursor)
+            spec = self._spec
+            wall = spec.search.after(*cursor)
             if wall is None:
                 found = None
             else:
@@ -243,8 +237,8 @@ class CronTrigger(Trigger):
                 fire_time = datetime(*wall, 0, tz)  # positional tzinfo: faster
                 day = wall[:3]
                 if self._fixed or day < self._plain_until or day == self._plain_day:
-                    found = fire_time, self._fill_batch(wall) if self._batch_size else wall
-                elif self._batch_size and self._find_plain_days(day):
+                    found = fire_time, self._fill_batch(wall) if spec.batch else wall
+                elif spec.batch and self._find_plain_days(day):
                     found = fire_time, self._fill_batch(wall)
                 elif day == cursor[:3] and self._is_plain_day(*day):
                     # a second fire on this day: one check covers the rest of the day
@@ -272,12 +266,13 @@ class CronTrigger(Trigger):
         """Exhausted for good: every later call returns None."""
         self._done = True
         self._cursor = None
-        self._batch.clear()
+        self._batch = _NO_BATCH
 
     def _fill_batch(self, wall: WallTime) -> WallTime:
-        """Build the fire times after ``wall`` on its day (a day without DST change) at once,
-        as dateutil's rrule does; return the wall time of the day's last fire (the cursor)."""
-        clock = self._search.clock_times_after(wall[3], wall[4], wall[5])
+        """Build the next fire times after ``wall`` on its day (a day without DST change) at
+        once, as dateutil's rrule does, at most :data:`_BATCH_CHUNK` of them (so that a live
+        trigger stays small); return the wall time of the last one built (the cursor)."""
+        clock = self._spec.search.clock_times_after(wall[3], wall[4], wall[5], _BATCH_CHUNK)
         if not clock:
             return wall
         y, mo, d = wall[0], wall[1], wall[2]
@@ -287,7 +282,13 @@ class CronTrigger(Trigger):
 
     def _find_plain_days(self, day: tuple[int, ...]) -> bool:
         """If ``day`` has no DST change, look ahead (at most 400 days) for the next day that
-        may have one, so that the days before it need no check (:attr:`_plain_until`)."""
+        may have one, so that the days before it need no check (:attr:`_plain_until`).
+        The stretch found is shared with the other triggers in the zone."""
+        key = timezone_to_state(self.timezone)
+        known = _plain_stretches.get(key)
+        if known is not None and known[0] <= day < known[1]:
+            self._plain_until = known[1]
+            return True
         if not self._is_plain_day(*day):
             return False
         tz = self.timezone
@@ -300,7 +301,10 @@ class CronTrigger(Trigger):
         # the midnights before ``probe`` share one offset: the days before the one ending at
         # ``probe`` are plain (a change exactly at a midnight shows in the next midnight)
         last = probe - _DAY
-        self._plain_until = (last.year, last.month, last.day)
+        until = (last.year, last.month, last.day)
+        self._plain_until = until
+        if day < until:
+            _plain_stretches[key] = (day, until)
         return True
 
     def _is_plain_day(self, year: int, month: int, day: int) -> bool:
@@ -359,14 +363,14 @@ class CronTrigger(Trigger):
         if local.fold == 0:  # first pass
             if found is not None and found < end:
                 return datetime(*found, tzinfo=tz), None
-            if self._repeat_hours:
+            if self._spec.repeat_hours:
                 again = search.at_or_after(*_wall(stretch_end - shift))
                 if again is not None and again < end:
                     return datetime(*again, tzinfo=tz, fold=1), None
             return self._resolve(found)
         # second pass
         if found is not None and found < end:
-            if self._repeat_hours:
+            if self._spec.repeat_hours:
                 return datetime(*found, tzinfo=tz, fold=1), None
             found = search.at_or_after(*end)
         return self._resolve(found)
@@ -374,12 +378,13 @@ class CronTrigger(Trigger):
     # --- state ------------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
+        spec = self._spec
         return {
             "version": 1,
-            "crontab": self._crontab,
+            "crontab": spec.crontab,
             "fields": None
-            if self._crontab is not None
-            else {name: self._fields[name] for name in self._given},
+            if spec.crontab is not None
+            else {name: spec.fields[name] for name in spec.given},
             "timezone": timezone_to_state(self.timezone),
             "start_time": datetime_to_state(self.start_time),
             "start_time_given": self._start_given,
@@ -400,25 +405,17 @@ class CronTrigger(Trigger):
         }
         crontab = state.get("crontab")
         if crontab is not None:
-            line, values = split_crontab(crontab)
-            fields = fill_defaults(dict(zip(CRONTAB_FIELDS, values, strict=True)))
-            fields["second"] = "0"
-            self._setup(fields=fields, given=CRONTAB_FIELDS, crontab=crontab, **common)
+            spec = spec_from_crontab(crontab)
         else:
-            given = {name: state["fields"].get(name) for name in FIELD_NAMES}
-            self._setup(
-                fields=fill_defaults(given),
-                given=tuple(name for name in FIELD_NAMES if given[name] is not None),
-                crontab=None,
-                **common,
-            )
+            spec = spec_from_keywords(state["fields"])
+        self._setup(spec=spec, **common)
 
     # --- text -------------------------------------------------------------------------------
 
     @property
     def fields(self) -> dict[str, str]:
         """Every field's expression, defaults filled in (``{"year": "*", ..., "second": "0"}``)."""
-        return dict(self._fields)
+        return dict(self._spec.fields)
 
     def __repr__(self) -> str:
         zone = timezone_to_state(self.timezone)
@@ -428,15 +425,18 @@ class CronTrigger(Trigger):
         if self.end_time is not None:
             extra.append(f"end_time={self.end_time.isoformat()!r}")
         extra.append(f"timezone={zone!r}")
-        if self._crontab is not None:
-            return f"CronTrigger.from_crontab({self._crontab!r}, {', '.join(extra)})"
-        parts = [f"{name}={self._fields[name]!r}" for name in self._given]
+        spec = self._spec
+        if spec.crontab is not None:
+            return f"CronTrigger.from_crontab({spec.crontab!r}, {', '.join(extra)})"
+        parts = [f"{name}={spec.fields[name]!r}" for name in spec.given]
         return f"CronTrigger({', '.join(parts + extra)})"
 
     def __str__(self) -> str:
         from ._describe import describe
 
-        return describe(self._fields, crontab=self._crontab is not None, timezone=self.timezone)
+        spec = self._spec
+        crontab = spec.crontab is not None
+        return describe(dict(spec.fields), crontab=crontab, timezone=self.timezone)
 
 
 def _wall(value: datetime) -> WallTime:

@@ -1,0 +1,105 @@
+"""Compiled cron specs, shared by every trigger with the same expression (internal).
+
+A :class:`CronSpec` is what a cron expression compiles to: its fields' text and the
+:class:`~._search.WallSearch` with the tables built from them. It does not depend on the time
+zone or on a trigger's position, so 100,000 triggers with the same expression share one spec
+and each trigger only holds its own position (a few small objects): see
+:func:`spec_from_keywords` and :func:`spec_from_crontab`.
+
+Specs are immutable once built (their search's memo tables only ever gain values that any
+thread would compute alike), so sharing them across threads is safe. The registry of specs is
+bounded: a spec that falls out of it stays alive for the triggers that hold it, and an equal one
+is compiled again on the next miss.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from ._fields import FIELD_NAMES
+from ._parsing import CRONTAB_FIELDS, build_search, fill_defaults, split_crontab
+from ._search import WallSearch
+
+__all__ = ["CronSpec", "spec_from_crontab", "spec_from_keywords"]
+
+_ALL_HOURS = tuple(range(24))
+_BATCH_LIMIT = 288  # a day's fire times are built in batches only when there are at most this many
+_REGISTRY_LIMIT = 1024  # distinct expressions kept for reuse
+
+_registry: dict[object, CronSpec] = {}
+_registry_lock = threading.Lock()  # for inserting and evicting; lookups need none
+
+
+class CronSpec:
+    """One compiled cron expression: its fields' text and its wall-clock search."""
+
+    __slots__ = ("fields", "given", "crontab", "search", "repeat_hours", "batch")
+
+    #: every field's expression, defaults filled in (read-only)
+    fields: Mapping[str, str]
+    #: the fields the user gave, in :data:`FIELD_NAMES` order (or the crontab fields)
+    given: tuple[str, ...]
+    #: the crontab line as given (stripped), None for the keyword form
+    crontab: str | None
+    search: WallSearch
+    #: whether the hour field allows every hour (fires in both passes of a repeated hour)
+    repeat_hours: bool
+    #: times of day per matching day when a day's fire times are built in batches, else 0
+    batch: int
+
+    def __init__(
+        self, fields: dict[str, str], given: tuple[str, ...], crontab: str | None
+    ) -> None:
+        search = build_search(
+            fields, crontab=split_crontab(crontab)[0] if crontab else None, given=given
+        )
+        self.fields = MappingProxyType(fields)
+        self.given = given
+        self.crontab = crontab
+        self.search = search
+        self.repeat_hours = search.hours == _ALL_HOURS
+        times_per_day = search.times_per_day
+        self.batch = times_per_day if 1 < times_per_day <= _BATCH_LIMIT else 0
+
+
+def _register(key: object, spec: CronSpec) -> CronSpec:
+    with _registry_lock:
+        known = _registry.get(key)
+        if known is not None:  # another thread compiled it meanwhile
+            return known
+        if len(_registry) >= _REGISTRY_LIMIT:
+            del _registry[next(iter(_registry))]  # the oldest entry
+        _registry[key] = spec
+        return spec
+
+
+def spec_from_keywords(given: Mapping[str, str | None]) -> CronSpec:
+    """The shared spec for keyword fields (``{"hour": "9", ...}``; missing or None: not
+    given). Raises ``ValueError`` naming the field when one can't be read."""
+    key = tuple(given.get(name) for name in FIELD_NAMES)
+    spec = _registry.get(key)
+    if spec is None:
+        values = dict(zip(FIELD_NAMES, key, strict=True))
+        spec = CronSpec(
+            fill_defaults(values),
+            tuple(name for name in FIELD_NAMES if values[name] is not None),
+            None,
+        )
+        spec = _register(key, spec)
+    return spec
+
+
+def spec_from_crontab(expr: object) -> CronSpec:
+    """The shared spec for a crontab line (seconds always 0). Raises ``TypeError`` /
+    ``ValueError`` quoting the line when it can't be read."""
+    # split_crontab raises the TypeError for anything but a str
+    line = expr.strip() if isinstance(expr, str) else split_crontab(expr)[0]
+    spec = _registry.get(line)
+    if spec is None:
+        _, values = split_crontab(expr)
+        fields = fill_defaults(dict(zip(CRONTAB_FIELDS, values, strict=True)))
+        fields["second"] = "0"
+        spec = _register(line, CronSpec(fields, CRONTAB_FIELDS, line))
+    return spec
