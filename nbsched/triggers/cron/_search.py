@@ -77,16 +77,18 @@ class WallSearch:
         self.minutes = minutes
         self.seconds = seconds
         self.either_day = either_day
-        # year * 16 + month -> the month's days (tuples shared with _by_shape)
+        # When no weekday, nth weekday or ISO week is involved, a month's days depend on its
+        # length alone: the 4 answers (lengths 28-31) are listed here and need no cache.
+        self._by_length: tuple[tuple[int, ...], ...] | None = None
+        if len(self.weekdays) == 7 and self.weeks is None:
+            if day_of_month is None or not day_of_month.nth_weekdays:
+                self._by_length = tuple(
+                    self._compute_month_days(0, length, 0, 0) for length in (28, 29, 30, 31)
+                )
+        # Otherwise: year * 16 + month -> the month's days, and without ISO weeks the days
+        # depend on the month's first weekday and length: at most 28 distinct tuples.
         self._month_days: dict[int, tuple[int, ...]] = {}
-        # without ISO weeks a month's days depend only on its first weekday and length (at
-        # most 28 answers; when no weekday or nth weekday is involved, on its length alone)
-        self._by_shape: dict[tuple[int, int], tuple[int, ...]] | None = None
-        self._by_length = False
-        if self.weeks is None:
-            self._by_shape = {}
-            if len(self.weekdays) == 7:
-                self._by_length = day_of_month is None or not day_of_month.nth_weekdays
+        self._by_shape: dict[int, tuple[int, ...]] | None = {} if self.weeks is None else None
         # the times of day, when there are few enough to list: one bisect finds the next one
         self._clock_seconds: tuple[int, ...] | None = None
         self._clock_times: tuple[tuple[int, int, int], ...] = ()
@@ -96,32 +98,36 @@ class WallSearch:
 
     def month_days(self, year: int, month: int) -> tuple[int, ...]:
         """The sorted days of ``year``-``month`` that the day fields allow (cached)."""
+        by_length = self._by_length
+        if by_length is not None:
+            if month == 2:
+                leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+                return by_length[1 if leap else 0]
+            return by_length[_LENGTHS[month] - 28]
         key = year * 16 + month
         days = self._month_days.get(key)
         if days is None:
             month_days = self._month_days
             if len(month_days) >= _CACHE_LIMIT:
                 month_days.clear()
+            first_weekday, length = monthrange(year, month)
             by_shape = self._by_shape
             if by_shape is None:
-                days = self._compute_month_days(year, month)
+                days = self._compute_month_days(first_weekday, length, year, month)
             else:
-                if self._by_length:
-                    first_weekday = 0
-                    length = _LENGTHS[month]
-                    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
-                        length = 29
-                else:
-                    first_weekday, length = monthrange(year, month)
-                shape = (first_weekday, length)
+                shape = first_weekday * 32 + length
                 days = by_shape.get(shape)
                 if days is None:
-                    days = by_shape.setdefault(shape, self._compute_month_days(year, month))
+                    days = self._compute_month_days(first_weekday, length, year, month)
+                    days = by_shape.setdefault(shape, days)
             month_days[key] = days
         return days
 
-    def _compute_month_days(self, year: int, month: int) -> tuple[int, ...]:
-        first_weekday, length = monthrange(year, month)
+    def _compute_month_days(
+        self, first_weekday: int, length: int, year: int, month: int
+    ) -> tuple[int, ...]:
+        """The allowed days of a month of ``length`` days starting on ``first_weekday``
+        (Monday=0); ``year`` and ``month`` only matter for ISO weeks."""
         spec = self.day_of_month
         by_date: set[int] | None = None  # None: every day
         if spec is not None:
