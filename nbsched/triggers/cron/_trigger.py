@@ -34,10 +34,12 @@ _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zul
 # the empty batch every trigger starts with: never mutated (_fill_batch puts a new list in its
 # place and next() only pops from a non-empty one), so it needs no list per instance
 _NO_BATCH: list[datetime] = []
-#: zone key -> (first day, day after the last) of the latest stretch of days found to have no
-#: DST change, shared by the triggers in that zone (values are immutable; a race only repeats
-#: the look-ahead)
-_plain_stretches: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+#: zone -> (first day, last day + 1) of the latest stretch of days found to have no DST
+#: change, shared by the triggers in that zone (values are immutable; a race between threads
+#: only repeats a look-ahead). Keyed by the zone object, not its name, in case two zones
+#: share a key but not their rules (``ZoneInfo.from_file``).
+_plain_stretches: dict[tzinfo, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+_STRETCHES_LIMIT = 64  # zones remembered
 
 
 class CronTrigger(Trigger):
@@ -286,14 +288,13 @@ class CronTrigger(Trigger):
         """If ``day`` has no DST change, look ahead (at most 400 days) for the next day that
         may have one, so that the days before it need no check (:attr:`_plain_until`).
         The stretch found is shared with the other triggers in the zone."""
-        key = timezone_to_state(self.timezone)
-        known = _plain_stretches.get(key)
+        tz = self.timezone
+        known = _plain_stretches.get(tz)
         if known is not None and known[0] <= day < known[1]:
             self._plain_until = known[1]
             return True
         if not self._is_plain_day(*day):
             return False
-        tz = self.timezone
         probe = date(*day)
         offset = datetime(probe.year, probe.month, probe.day, 0, 0, 0, 0, tz).utcoffset()
         for _ in range(400):
@@ -306,7 +307,9 @@ class CronTrigger(Trigger):
         until = (last.year, last.month, last.day)
         self._plain_until = until
         if day < until:
-            _plain_stretches[key] = (day, until)
+            if len(_plain_stretches) >= _STRETCHES_LIMIT:
+                _plain_stretches.clear()
+            _plain_stretches[tz] = (day, until)
         return True
 
     def _is_plain_day(self, year: int, month: int, day: int) -> bool:
