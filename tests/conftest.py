@@ -6,6 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The engine is asyncio-only: anyio-marked tests run on asyncio alone."""
+    return "asyncio"
+
+
 # --- PostgreSQL ----------------------------------------------------------------------------------
 # One fresh database per test session, created through the maintenance database given by
 # NBSCHED_TEST_POSTGRES and dropped at the end. Tests isolate themselves further with their own

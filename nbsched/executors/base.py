@@ -33,3 +33,12 @@ class JobExecutor(metaclass=ABCMeta):
     async def run_job(self, func: Callable[..., Any], job: Job) -> Any:
         """Run ``func(*job.args, **job.kwargs)`` and return what it returns (or raise what it
         raises)."""
+
+
+def check_max_workers(max_workers: int | None) -> int | None:
+    """Return ``max_workers`` if it is None or a positive integer; else raise ``ValueError``."""
+    if max_workers is not None and (
+        isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
+    ):
+        raise ValueError(f"max_workers: expected a positive integer, got {max_workers!r}")
+    return max_workers

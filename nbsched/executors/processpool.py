@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from .._structures import Job
-from .base import JobExecutor
+from .base import JobExecutor, check_max_workers
 
 __all__ = ["ProcessPoolJobExecutor"]
 
@@ -24,11 +24,7 @@ class ProcessPoolJobExecutor(JobExecutor):
     runs_off_loop = True
 
     def __init__(self, max_workers: int | None = None) -> None:
-        if max_workers is not None and (
-            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
-        ):
-            raise ValueError(f"max_workers: expected a positive integer, got {max_workers!r}")
-        self.max_workers = max_workers
+        self.max_workers = check_max_workers(max_workers)
         self._pool: ProcessPoolExecutor | None = None
 
     async def start(self) -> None:

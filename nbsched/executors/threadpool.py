@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .._structures import Job
-from .base import JobExecutor
+from .base import JobExecutor, check_max_workers
 
 __all__ = ["ThreadPoolJobExecutor"]
 
@@ -24,11 +24,7 @@ class ThreadPoolJobExecutor(JobExecutor):
     runs_off_loop = True
 
     def __init__(self, max_workers: int | None = None) -> None:
-        if max_workers is not None and (
-            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
-        ):
-            raise ValueError(f"max_workers: expected a positive integer, got {max_workers!r}")
-        self.max_workers = max_workers
+        self.max_workers = check_max_workers(max_workers)
         self._pool: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:

@@ -71,11 +71,6 @@ def as_async(store: AsyncDataStore | DataStore) -> AsyncDataStore:
     return AsyncDataStoreAdapter(store) if isinstance(store, DataStore) else store
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(params=sorted(STORE_FACTORIES))
 async def sut(request: pytest.FixtureRequest) -> AsyncIterator[StoreUnderTest]:
     store = as_async(STORE_FACTORIES[request.param](request))

@@ -23,11 +23,6 @@ LEASE = timedelta(seconds=30)
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def store() -> MemoryDataStore:
     store = MemoryDataStore()
     await store.start(LocalEventBroker())

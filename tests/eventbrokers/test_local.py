@@ -22,11 +22,6 @@ from nbsched.events import (
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_type_filters_match_subclasses() -> None:
     broker = LocalEventBroker()
     everything: list[Event] = []

@@ -24,11 +24,6 @@ BIG_TEXT = "ünïcödé € 😀 " * 4000
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def channel() -> str:
     return f"test_{uuid.uuid4().hex[:16]}"
 

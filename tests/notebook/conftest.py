@@ -14,11 +14,6 @@ from nbsched.notebook import load, unload_ipython_extension
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
 

@@ -11,11 +11,6 @@ from nbsched import AsyncScheduler, FakeClock
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
 
