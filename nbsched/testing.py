@@ -209,7 +209,7 @@ def check_trigger(
             same = (value is None and twin_value is None) or (
                 value is not None
                 and twin_value is not None
-                and twin_value.utcoffset() is not None
+                # Naive values compare equal here so that the awareness rule below names them.
                 and value == twin_value
                 and value.utcoffset() == twin_value.utcoffset()
             )
