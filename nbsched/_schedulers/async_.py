@@ -55,6 +55,7 @@ _getrandbits = _rng.getrandbits
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_rng.seed)
 _WAKE_EVENTS = (ScheduleAdded, ScheduleUpdated, JobAdded, JobReleased)
+_SCHEDULE_CHANGES = (ScheduleAdded, ScheduleUpdated)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -232,6 +233,8 @@ class AsyncScheduler:
         self._stopped: asyncio.Event | None = None
         self._wake_pending = False
         self._wake_future: asyncio.Future[None] | None = None
+        # while the loop sleeps: the time it will wake by on its own (None: until woken)
+        self._sleeping_until: datetime | None = None
         self._running_jobs: dict[UUID, asyncio.Task[None]] = {}
         self._result_waiters: dict[UUID, list[asyncio.Future[JobResult]]] = {}
         self._subscriptions: list[Subscription] = []
@@ -483,13 +486,27 @@ class AsyncScheduler:
             task = asyncio.ensure_future(self._fetch_foreign_result(event.job_id))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+        if isinstance(event, _SCHEDULE_CHANGES) and self._wakes_by(event.next_fire_time):
+            return
         self._wake()
+
+    def _wakes_by(self, fire_time: datetime | None) -> bool:
+        """True when the sleeping loop will wake by ``fire_time`` anyway (so an added or
+        updated schedule firing then needs no early wake-up and no extra store queries)."""
+        deadline = self._sleeping_until
+        return (
+            deadline is not None
+            and fire_time is not None
+            and self._wake_future is not None
+            and fire_time >= deadline
+        )
 
     async def _wait(self, deadline: datetime | None) -> None:
         if self._wake_pending:
             return
         loop = asyncio.get_running_loop()
         future = self._wake_future = loop.create_future()
+        self._sleeping_until = deadline
         sleeper: asyncio.Task[None] | asyncio.TimerHandle | None = None
         if deadline is None:
             pass
@@ -508,6 +525,7 @@ class AsyncScheduler:
         finally:
             self._activity.busy()
             self._wake_future = None
+            self._sleeping_until = None
             if sleeper is not None:
                 sleeper.cancel()
 
