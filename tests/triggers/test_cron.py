@@ -197,6 +197,38 @@ def test_end_time_inclusive() -> None:
     assert take(trigger, 4) == [at(2026, 1, 1, 0), at(2026, 1, 1, 1), at(2026, 1, 1, 2), None]
 
 
+def working_hours(first: datetime, last: datetime) -> list[datetime]:
+    """Every full hour 09-17 on Monday to Friday between two days, in Berlin, listed day by
+    day (these wall times all exist: no DST change falls inside them)."""
+    times = []
+    day = first
+    while day <= last:
+        if day.weekday() < 5:
+            times.extend(day.replace(hour=h) for h in range(9, 18))
+        day += timedelta(days=1)
+    return times
+
+
+def test_a_year_of_working_hours_across_both_dst_changes() -> None:
+    # fire times are built a day (and several plain days) at a time; the DST days between
+    # them still give the listed wall times, each with its own offset
+    trigger = CronTrigger.from_crontab("0 9-17 * * mon-fri", timezone=BERLIN, start_time=START)
+    expected = working_hours(START, at(2026, 12, 31))
+    got = take(trigger, len(expected))
+    assert got == expected
+    assert [t.utcoffset() for t in got if t is not None] == [t.utcoffset() for t in expected]
+
+
+def test_end_time_inside_a_run_of_plain_days() -> None:
+    end = at(2026, 1, 14, 12, 30)  # a Wednesday, mid-day
+    trigger = CronTrigger.from_crontab(
+        "0 9-17 * * mon-fri", timezone=BERLIN, start_time=START, end_time=end
+    )
+    expected = working_hours(START, at(2026, 1, 14))
+    expected = [t for t in expected if t <= end]
+    assert take(trigger, len(expected) + 3) == [*expected, None, None, None]
+
+
 def test_start_time_defaults_to_now_and_zone_to_local(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Australia/Lord_Howe")
     before = datetime.now(UTC)

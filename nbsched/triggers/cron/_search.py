@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from calendar import monthrange
-from datetime import date
+from datetime import date, timedelta
 
 from ._fields import DayOfMonth
 
@@ -48,6 +48,7 @@ class WallSearch:
         "_by_length",
         "_by_shape",
         "_clock_times",
+        "_clock_offsets",
     )
 
     def __init__(
@@ -95,6 +96,9 @@ class WallSearch:
         if len(hours) * len(minutes) * len(seconds) <= _CLOCK_LIMIT:
             self._clock_times = tuple((h, m, s) for h in hours for m in minutes for s in seconds)
             self._clock_seconds = tuple(h * 3600 + m * 60 + s for h, m, s in self._clock_times)
+        # the same times as offsets from midnight: adding one to a midnight is several times
+        # cheaper than building the datetime from its fields
+        self._clock_offsets = tuple(timedelta(seconds=n) for n in self._clock_seconds or ())
 
     def month_days(self, year: int, month: int) -> tuple[int, ...]:
         """The sorted days of ``year``-``month`` that the day fields allow (cached)."""
@@ -213,13 +217,34 @@ class WallSearch:
 
     def clock_times_after(
         self, h: int, mi: int, s: int, limit: int
-    ) -> tuple[tuple[int, int, int], ...]:
-        """The first ``limit`` matching times of day after ``h:mi:s`` (needs the time-of-day
-        table)."""
+    ) -> tuple[tuple[tuple[int, int, int], ...], tuple[timedelta, ...]]:
+        """The first ``limit`` matching times of day after ``h:mi:s``, as ``(h, mi, s)`` and
+        as offsets from midnight (needs the time-of-day table)."""
         clock = self._clock_seconds
         assert clock is not None
         i = bisect_right(clock, h * 3600 + mi * 60 + s)
-        return self._clock_times[i : i + limit]
+        return self._clock_times[i : i + limit], self._clock_offsets[i : i + limit]
+
+    @property
+    def clock_offsets(self) -> tuple[timedelta, ...]:
+        """Every matching time of day as an offset from midnight (needs the time-of-day
+        table)."""
+        return self._clock_offsets
+
+    @property
+    def last_clock_time(self) -> tuple[int, int, int]:
+        """The last matching time of day (needs the time-of-day table)."""
+        return self._clock_times[-1]
+
+    def day_after(self, y: int, mo: int, d: int) -> tuple[int, int, int] | None:
+        """The first matching day after the given one, which must itself match (needs the
+        time-of-day table, so that every matching day has a matching time)."""
+        days = self.month_days(y, mo)
+        i = bisect_right(days, d)
+        if i < len(days):
+            return y, mo, days[i]
+        wall = self.at_or_after(y, mo + 1, 1, 0, 0, 0)
+        return None if wall is None else (wall[0], wall[1], wall[2])
 
     def after(self, y: int, mo: int, d: int, h: int, mi: int, s: int) -> WallTime | None:
         """The first matching wall time after the given one, which must itself match."""

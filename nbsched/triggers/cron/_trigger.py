@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from datetime import timezone as timezone_type
 from typing import Any
 
@@ -220,11 +220,8 @@ class CronTrigger(Trigger):
         batch = self._batch
         if batch:
             # the rest of a day without DST change, built at once (see _fill_batch)
-            fire_time = batch.pop()
-            if self._end_ts is not None and fire_time.timestamp() > self._end_ts:
-                self._finish()
-                return None
-            self._last = fire_time
+            # (built without the times after end_time: no check needed here)
+            fire_time = self._last = batch.pop()
             return fire_time
         if self._done:
             return None
@@ -273,16 +270,41 @@ class CronTrigger(Trigger):
         self._batch = _NO_BATCH
 
     def _fill_batch(self, wall: WallTime) -> WallTime:
-        """Build the next fire times after ``wall`` on its day (a day without DST change) at
-        once, as dateutil's rrule does, at most :data:`_BATCH_CHUNK` of them (so that a live
-        trigger stays small); return the wall time of the last one built (the cursor)."""
-        clock = self._spec.search.clock_times_after(wall[3], wall[4], wall[5], _BATCH_CHUNK)
-        if not clock:
-            return wall
+        """Build the next fire times after ``wall`` at once, as dateutil's rrule does: the
+        rest of its day (a day without DST change), then whole days while they are known to
+        have no DST change, at most :data:`_BATCH_CHUNK` in all (so that a live trigger stays
+        small); return the wall time of the last one built (the cursor). Times after
+        ``end_time`` are left out: next() pops without checking."""
+        search = self._spec.search
+        clock, offsets = search.clock_times_after(wall[3], wall[4], wall[5], _BATCH_CHUNK)
         y, mo, d = wall[0], wall[1], wall[2]
         tz = self.timezone
-        self._batch = [datetime(y, mo, d, h, mi, s, 0, tz) for h, mi, s in reversed(clock)]
-        return (y, mo, d, *clock[-1])
+        # wall-clock arithmetic on an aware datetime: right because the days are plain
+        batch: list[datetime] = []
+        if clock:
+            midnight = datetime(y, mo, d, 0, 0, 0, 0, tz)
+            batch = [midnight + offset for offset in offsets]
+            wall = (y, mo, d, *clock[-1])
+        last_time = search.last_clock_time
+        if wall[3:] == last_time:  # the day is complete: go on with whole days
+            day_offsets = search.clock_offsets
+            room = _BATCH_CHUNK - len(day_offsets)
+            fixed, plain_until = self._fixed, self._plain_until
+            while len(batch) <= room:
+                day = search.day_after(y, mo, d)
+                if day is None or not (fixed or day < plain_until):
+                    break
+                y, mo, d = day
+                midnight = datetime(y, mo, d, 0, 0, 0, 0, tz)
+                batch += [midnight + offset for offset in day_offsets]
+                wall = (y, mo, d, *last_time)
+        end_ts = self._end_ts
+        if end_ts is not None and batch and batch[-1].timestamp() > end_ts:
+            batch = [fire_time for fire_time in batch if fire_time.timestamp() <= end_ts]
+        if batch:
+            batch.reverse()
+            self._batch = batch
+        return wall
 
     def _find_plain_days(self, day: tuple[int, ...]) -> bool:
         """If ``day`` has no DST change, look ahead (at most 400 days) for the next day that
@@ -295,11 +317,12 @@ class CronTrigger(Trigger):
             return True
         if not self._is_plain_day(*day):
             return False
-        probe = date(*day)
-        offset = datetime(probe.year, probe.month, probe.day, 0, 0, 0, 0, tz).utcoffset()
+        # wall-clock steps from midnight to midnight (fold=0, as a constructed datetime has)
+        probe = datetime(day[0], day[1], day[2], 0, 0, 0, 0, tz)
+        offset = probe.utcoffset()
         for _ in range(400):
             probe += _DAY
-            if datetime(probe.year, probe.month, probe.day, 0, 0, 0, 0, tz).utcoffset() != offset:
+            if probe.utcoffset() != offset:
                 break
         # the midnights before ``probe`` share one offset: the days before the one ending at
         # ``probe`` are plain (a change exactly at a midnight shows in the next midnight)
