@@ -161,6 +161,9 @@ def outcome_html(stats: RunStats | None) -> str:
     )
 
 
+#: how often the countdowns are redrawn between rereads of the store
+_TICK = timedelta(seconds=1)
+
 _COLUMNS = (
     ("id", "8em"),
     ("trigger", "14em"),
@@ -382,9 +385,11 @@ class Dashboard(widgets.VBox):
                 return
 
     async def _tick_forever(self) -> None:
+        # on the scheduler's clock, so that a fake clock drives the countdown in tests
+        clock = self.scheduler.clock
         elapsed = 0.0
         while True:
-            await asyncio.sleep(1.0)
+            await clock.sleep_until(clock.now() + _TICK)
             elapsed += 1.0
             if elapsed >= self._reread_interval:
                 elapsed = 0.0
