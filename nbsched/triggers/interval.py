@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, cast
 
@@ -15,12 +16,107 @@ __all__ = ["IntervalTrigger"]
 _UTC = timezone.utc
 _FAR_FUTURE = datetime.max.replace(tzinfo=_UTC)
 _UNITS = ("weeks", "days", "hours", "minutes", "seconds", "microseconds")
+_REGISTRY_LIMIT = 1024  # distinct specs kept for reuse
+
+_registry: dict[object, _IntervalSpec] = {}
+_registry_lock = threading.Lock()  # for inserting and evicting; lookups need none
 
 
 def _local_now() -> datetime:
     from .._localzone import get_local_timezone
 
     return datetime.now(get_local_timezone())
+
+
+class _IntervalSpec:
+    """What never changes in an interval trigger: its interval, start and end.
+
+    Triggers built with the same arguments share one spec (see :func:`_shared_spec`), so each
+    trigger only holds the spec and the index of its next fire time: the ``n``-th fire time is
+    ``anchor + n * interval``. Specs are immutable apart from :attr:`recent`, which only caches
+    a fire time any thread would compute alike, so sharing them across threads is safe.
+    """
+
+    __slots__ = (
+        "components",
+        "interval",
+        "start_time",
+        "end_time",
+        "tz",
+        "anchor",
+        "end_utc",
+        "recent",
+    )
+
+    #: the six components as given (weeks ... microseconds), for the state and the text
+    components: tuple[float, ...]
+    interval: timedelta
+    #: the first fire time, in the zone of the trigger
+    start_time: datetime
+    end_time: datetime | None
+    tz: tzinfo
+    #: index 0 in UTC: the start time, unless a restored state's position lies off its grid
+    anchor: datetime
+    end_utc: datetime
+    #: the last fire time handed out (index, fire time in ``tz``): triggers that share the spec
+    #: and fire in step return the same datetime object instead of one copy each
+    recent: tuple[int, datetime]
+
+    def __init__(
+        self,
+        components: tuple[float, ...],
+        interval: timedelta,
+        start_utc: datetime,
+        tz: tzinfo,
+        end_utc: datetime | None,
+        end_tz: tzinfo | None,
+        anchor: datetime | None = None,
+    ) -> None:
+        self.components = components
+        self.interval = interval
+        self.tz = tz
+        self.start_time = start_utc.astimezone(tz)
+        self.end_time = None if end_utc is None else end_utc.astimezone(end_tz)
+        self.end_utc = _FAR_FUTURE if end_utc is None else end_utc
+        self.anchor = start_utc if anchor is None else anchor
+        # index 0 is handed out from here, unless it is past the end (a hand-written state)
+        first = -1 if self.anchor > self.end_utc else 0
+        self.recent = (first, self.anchor.astimezone(tz))
+
+    def fire_time_utc(self, index: int) -> datetime | None:
+        """The ``index``-th fire time in UTC, or None past the end of representable time."""
+        try:
+            return self.anchor + self.interval * index
+        except OverflowError:
+            return None
+
+
+def _shared_spec(
+    components: tuple[float, ...],
+    interval: timedelta,
+    start: datetime,
+    tz: tzinfo,
+    end: datetime | None,
+    end_tz: tzinfo | None,
+) -> _IntervalSpec:
+    """The spec for these (validated) arguments, shared with every trigger built alike."""
+    start_utc = start.astimezone(_UTC)
+    end_utc = None if end is None else end.astimezone(_UTC)
+    # the types tell 5 from 5.0 (equal, but stored differently); the UTC instants and zones
+    # tell apart the two passes of a repeated hour, which compare equal in one zone
+    key = (components, tuple(map(type, components)), start_utc, tz, end_utc, end_tz)
+    spec = _registry.get(key)
+    if spec is not None:
+        return spec
+    spec = _IntervalSpec(components, interval, start_utc, tz, end_utc, end_tz)
+    with _registry_lock:
+        known = _registry.get(key)
+        if known is not None:  # another thread built it meanwhile
+            return known
+        if len(_registry) >= _REGISTRY_LIMIT:
+            del _registry[next(iter(_registry))]  # the oldest entry
+        _registry[key] = spec
+    return spec
 
 
 class IntervalTrigger(Trigger):
@@ -47,15 +143,13 @@ class IntervalTrigger(Trigger):
         IntervalTrigger(minutes=30, start_time=datetime(2026, 1, 1, 9, tzinfo=ZoneInfo("UTC")))
     """
 
-    __slots__ = (
-        "_components",
-        "_interval",
-        "_start_time",
-        "_end_time",
-        "_tz",
-        "_end_utc",
-        "_next_utc",
-    )
+    # The interval, start and end live in a spec shared by every trigger built alike (see
+    # _IntervalSpec); an instance holds that spec and the index of its next fire time
+    # (None once exhausted), so 100,000 alike triggers cost two pointers each.
+    __slots__ = ("_spec", "_index")
+
+    _spec: _IntervalSpec
+    _index: int | None
 
     def __init__(
         self,
@@ -94,87 +188,106 @@ class IntervalTrigger(Trigger):
                 f"end_time: {end.isoformat()} is before start_time {start.isoformat()}"
             )
         tz = storable_timezone(start.tzinfo, argument="start_time")  # type: ignore[arg-type]
-        self._components = components
-        self._interval = interval
-        self._tz = tz
-        self._start_time = start.astimezone(_UTC).astimezone(tz)
-        self._end_time = None
+        end_tz = None
         if end is not None:
             end_tz = storable_timezone(end.tzinfo, argument="end_time")  # type: ignore[arg-type]
-            self._end_time = end.astimezone(_UTC).astimezone(end_tz)
-        self._setup(self._start_time.astimezone(_UTC))
-
-    def _setup(self, next_utc: datetime | None) -> None:
-        self._end_utc = _FAR_FUTURE if self._end_time is None else self._end_time.astimezone(_UTC)
-        self._next_utc = next_utc
+        self._spec = _shared_spec(components, interval, start, tz, end, end_tz)
+        self._index = 0
 
     @property
     def interval(self) -> timedelta:
         """The time between two fires."""
-        return self._interval
+        return self._spec.interval
 
     @property
     def start_time(self) -> datetime:
         """The first fire time."""
-        return self._start_time
+        return self._spec.start_time
 
     @property
     def end_time(self) -> datetime | None:
         """The latest possible fire time, or ``None``."""
-        return self._end_time
+        return self._spec.end_time
 
     def next(self) -> datetime | None:
-        fire_time = self._next_utc
-        if fire_time is None or fire_time > self._end_utc:
-            self._next_utc = None
+        index = self._index
+        if index is None:
             return None
-        try:
-            self._next_utc = fire_time + self._interval
-        except OverflowError:
-            self._next_utc = None
-        return fire_time.astimezone(self._tz)
+        spec = self._spec
+        recent = spec.recent
+        self._index = index + 1
+        if recent[0] == index:
+            return recent[1]
+        fire_utc = spec.fire_time_utc(index)
+        if fire_utc is None or fire_utc > spec.end_utc:
+            self._index = None
+            return None
+        fire_time = fire_utc.astimezone(spec.tz)
+        spec.recent = (index, fire_time)
+        return fire_time
 
     def _fast_forward(self, not_before: datetime) -> None:
         """Skip, without producing them, the fire times earlier than ``not_before`` (aware).
 
         Used by :class:`~nbsched.triggers.AndTrigger` to catch up in one step.
         """
-        pending = self._next_utc
+        index = self._index
+        if index is None:
+            return
+        spec = self._spec
+        pending = spec.fire_time_utc(index)
         if pending is None or pending >= not_before:
             return
-        steps = -((pending - not_before) // self._interval)
-        try:
-            self._next_utc = pending + steps * self._interval
-        except OverflowError:
-            self._next_utc = None
+        self._index = index - (pending - not_before) // spec.interval
 
     def __getstate__(self) -> dict[str, Any]:
-        pending = self._next_utc
+        spec = self._spec
+        index = self._index
+        pending = None if index is None else spec.fire_time_utc(index)
         return {
             "version": 1,
-            "interval": dict(zip(_UNITS, self._components, strict=True)),
-            "start_time": datetime_to_state(self._start_time),
-            "end_time": datetime_to_state(self._end_time),
+            "interval": dict(zip(_UNITS, spec.components, strict=True)),
+            "start_time": datetime_to_state(spec.start_time),
+            "end_time": datetime_to_state(spec.end_time),
             "next_fire_time": None
             if pending is None
-            else datetime_to_state(pending.astimezone(self._tz)),
+            else datetime_to_state(pending.astimezone(spec.tz)),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         require_version(self, state, 1)
         components = tuple(state["interval"][unit] for unit in _UNITS)
-        self._components = components
-        self._interval = timedelta(**dict(zip(_UNITS, components, strict=True)))
-        self._start_time = datetime_from_state(state["start_time"])
-        self._tz = cast(tzinfo, self._start_time.tzinfo)
-        self._end_time = datetime_from_state(state["end_time"])
+        interval = timedelta(**dict(zip(_UNITS, components, strict=True)))
+        start = datetime_from_state(state["start_time"])
+        end = datetime_from_state(state["end_time"])
+        tz = cast(tzinfo, start.tzinfo)
+        end_tz = None if end is None else end.tzinfo
+        spec = _shared_spec(components, interval, start, tz, end, end_tz)
         pending = datetime_from_state(state["next_fire_time"])
-        self._setup(None if pending is None else pending.astimezone(_UTC))
+        index: int | None = None
+        if pending is not None:
+            pending_utc = pending.astimezone(_UTC)
+            index, off_grid = divmod(pending_utc - spec.anchor, interval)
+            if off_grid or index < 0:
+                # not start + n * interval (state written by hand): a spec of its own, whose
+                # index 0 is that position
+                spec = _IntervalSpec(
+                    components,
+                    interval,
+                    start.astimezone(_UTC),
+                    tz,
+                    None if end is None else end.astimezone(_UTC),
+                    end_tz,
+                    anchor=pending_utc,
+                )
+                index = 0
+        self._spec = spec
+        self._index = index
 
     def _interval_text(self) -> str:
         parts = [
             count(value, unit[:-1])
-            for unit, value in zip(_UNITS, self._components, strict=True)
+            for unit, value in zip(_UNITS, self._spec.components, strict=True)
             if value
         ]
         if len(parts) == 1 and parts[0].startswith("1 "):
@@ -184,18 +297,20 @@ class IntervalTrigger(Trigger):
         return parts[0]
 
     def __str__(self) -> str:
-        text = f"every {self._interval_text()} from {format_local(self._start_time)}"
-        if self._end_time is not None:
-            text += f" until {format_local(self._end_time)}"
+        spec = self._spec
+        text = f"every {self._interval_text()} from {format_local(spec.start_time)}"
+        if spec.end_time is not None:
+            text += f" until {format_local(spec.end_time)}"
         return text
 
     def __repr__(self) -> str:
+        spec = self._spec
         fields = [
             f"{unit}={value!r}"
-            for unit, value in zip(_UNITS, self._components, strict=True)
+            for unit, value in zip(_UNITS, spec.components, strict=True)
             if value
         ]
-        fields.append(f"start_time={self._start_time!r}")
-        if self._end_time is not None:
-            fields.append(f"end_time={self._end_time!r}")
+        fields.append(f"start_time={spec.start_time!r}")
+        if spec.end_time is not None:
+            fields.append(f"end_time={spec.end_time!r}")
         return f"{type(self).__name__}({', '.join(fields)})"

@@ -231,3 +231,68 @@ def test_property_fast_forward_lands_on_the_first_fire_time_not_before(
     fire_time = trigger.next()
     assert fire_time is not None and fire_time >= target
     assert fire_time - trigger.interval < target or fire_time == START
+
+
+# --- triggers built alike share their spec (one interval, start and end for all of them) ---
+
+
+def test_triggers_built_alike_share_a_spec_and_advance_independently() -> None:
+    first = IntervalTrigger(minutes=5, start_time=START)
+    second = IntervalTrigger(minutes=5, start_time=START)
+    assert first._spec is second._spec
+    assert take(first, 3) == [START + timedelta(minutes=5 * n) for n in range(3)]
+    assert take(second, 1) == [START]
+    clone = IntervalTrigger.__new__(IntervalTrigger)
+    clone.__setstate__(first.__getstate__())
+    assert clone._spec is first._spec
+    assert take(first, 2) == take(clone, 2) == [START + timedelta(minutes=15 + 5 * n)
+                                                 for n in range(2)]  # fmt: skip
+    assert take(second, 2) == [START + timedelta(minutes=5), START + timedelta(minutes=10)]
+
+
+def test_triggers_in_step_hand_out_one_fire_time_object() -> None:
+    triggers = [IntervalTrigger(hours=1, start_time=START) for _ in range(3)]
+    for _ in range(4):
+        fire_times = [trigger.next() for trigger in triggers]
+        assert fire_times[0] is fire_times[1] is fire_times[2]
+    assert fire_times[0] == START + timedelta(hours=3)
+
+
+def test_alike_but_not_equal_arguments_do_not_share_a_spec(dst_zone) -> None:
+    assert IntervalTrigger(minutes=5, start_time=START).__getstate__()["interval"]["minutes"] == 5
+    floats = IntervalTrigger(minutes=5.0, start_time=START).__getstate__()
+    assert type(floats["interval"]["minutes"]) is float
+    # the two passes of a repeated hour: the same wall time, compared equal in one zone
+    first_pass = dst_zone.fold.wall_inside.replace(tzinfo=dst_zone.zone, fold=0)
+    second_pass = first_pass.replace(fold=1)
+    early = IntervalTrigger(hours=2, start_time=first_pass)
+    late = IntervalTrigger(hours=2, start_time=second_pass)
+    assert early._spec is not late._spec
+    gap = late.next().astimezone(UTC) - early.next().astimezone(UTC)  # type: ignore[union-attr]
+    assert gap == dst_zone.fold.size
+    in_utc = IntervalTrigger(hours=2, start_time=first_pass.astimezone(UTC))
+    assert in_utc._spec is not early._spec
+    assert in_utc.next().tzinfo is UTC  # type: ignore[union-attr]
+
+
+def test_a_state_off_the_interval_grid_still_loads_and_continues_from_its_position() -> None:
+    # not written by nbsched (its positions are always start + n * interval), but valid
+    state = {
+        "version": 1,
+        "interval": {"weeks": 0, "days": 0, "hours": 2, "minutes": 0, "seconds": 0,
+                     "microseconds": 0},
+        "start_time": "2026-01-01T09:00:00+01:00[Europe/Berlin]",
+        "end_time": "2026-01-01T14:00:00+01:00[Europe/Berlin]",
+        "next_fire_time": "2026-01-01T10:30:00+01:00[Europe/Berlin]",
+    }  # fmt: skip
+    trigger = IntervalTrigger.__new__(IntervalTrigger)
+    trigger.__setstate__(state)
+    assert trigger.start_time == START
+    assert trigger.__getstate__() == state
+    assert take(trigger, 4) == [
+        START + timedelta(minutes=90),
+        START + timedelta(minutes=210),
+        None,
+        None,
+    ]
+    assert trigger.__getstate__()["next_fire_time"] is None
