@@ -27,52 +27,50 @@ class CountingStore(MemoryDataStore):
         return await super().acquire_schedules(*args, **kwargs)
 
 
+class Ran:
+    """A job that records its name, and the names recorded."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    async def __call__(self, name: str) -> None:
+        self.names.append(name)
+
+
 async def test_later_schedules_do_not_wake_the_loop_earlier_ones_do() -> None:
-    clock = FakeClock(START)
-    store = CountingStore()
-    ran: list[str] = []
-
-    async def record(name: str) -> None:
-        ran.append(name)
-
+    clock, store, ran = FakeClock(START), CountingStore(), Ran()
     async with AsyncScheduler(store, clock=clock) as scheduler:
-        await scheduler.add_schedule(record, DateTrigger(START + seconds(60)), args=["first"])
+        await scheduler.add_schedule(ran, DateTrigger(START + seconds(60)), args=["first"])
         await start(scheduler, clock)
         asleep = store.acquisitions
 
         for i in range(20):  # all fire after the time the loop sleeps until
             await scheduler.add_schedule(
-                record, DateTrigger(START + seconds(120)), args=[f"later {i}"], id=f"later{i}"
+                ran, DateTrigger(START + seconds(120)), args=[f"later {i}"], id=f"later{i}"
             )
         await clock.settle()
         assert store.acquisitions == asleep
 
         # one that fires sooner wakes the loop, which then sleeps until that time
-        await scheduler.add_schedule(record, DateTrigger(START + seconds(30)), args=["sooner"])
+        await scheduler.add_schedule(ran, DateTrigger(START + seconds(30)), args=["sooner"])
         await clock.settle()
         assert store.acquisitions == asleep + 1
 
         await clock.advance(30)
-        assert ran == ["sooner"]
+        assert ran.names == ["sooner"]
         await clock.advance(30)
-        assert ran == ["sooner", "first"]
+        assert ran.names == ["sooner", "first"]
         await clock.advance(60)
-        assert sorted(ran[2:]) == sorted(f"later {i}" for i in range(20))
+        assert sorted(ran.names[2:]) == sorted(f"later {i}" for i in range(20))
         await scheduler.stop()
 
 
 async def test_a_schedule_due_at_the_wake_time_fires_then() -> None:
-    clock = FakeClock(START)
-    store = CountingStore()
-    ran: list[str] = []
-
-    async def record(name: str) -> None:
-        ran.append(name)
-
-    async with AsyncScheduler(store, clock=clock) as scheduler:
-        await scheduler.add_schedule(record, DateTrigger(START + seconds(10)), args=["a"])
+    clock, ran = FakeClock(START), Ran()
+    async with AsyncScheduler(CountingStore(), clock=clock) as scheduler:
+        await scheduler.add_schedule(ran, DateTrigger(START + seconds(10)), args=["a"], id="a")
         await start(scheduler, clock)
-        await scheduler.add_schedule(record, DateTrigger(START + seconds(10)), args=["b"])
+        await scheduler.add_schedule(ran, DateTrigger(START + seconds(10)), args=["b"], id="b")
         await clock.advance(10)
-        assert sorted(ran) == ["a", "b"]
+        assert sorted(ran.names) == ["a", "b"]
         await scheduler.stop()
