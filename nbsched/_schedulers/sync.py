@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, TypeVar
-from uuid import UUID
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._clock import Clock
-from .._enums import CoalescePolicy, ConflictPolicy, ResumeFrom, RunState
-from .._structures import Job, JobResult, Schedule, Task
-from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription, Trigger
+from .._enums import RunState
+from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription
 from ..events import Event
 from .async_ import AsyncScheduler
 
 __all__ = ["Scheduler"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _blocking(
+    method: Callable[Concatenate[AsyncScheduler, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Scheduler, P], T]:
+    """A :class:`Scheduler` method that runs ``method`` on the scheduler's thread and waits
+    for its result; it keeps the signature and docstring of the ``AsyncScheduler`` method."""
+
+    @functools.wraps(method)
+    def blocking(self: Scheduler, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(method(self._async, *args, **kwargs))
+
+    blocking.__module__ = __name__
+    blocking.__qualname__ = f"Scheduler.{method.__name__}"
+    return blocking
 
 
 class Scheduler:
@@ -191,139 +205,19 @@ class Scheduler:
         if self._loop is not None:
             self._run(self._async.wait_until_stopped())
 
-    # --- forwarding ---
+    # --- forwarding: each method below blocks on its AsyncScheduler namesake ---
 
-    def configure_task(
-        self,
-        func_or_task_id: Callable[..., Any] | str,
-        *,
-        func: Callable[..., Any] | None = None,
-        job_executor: str | None = None,
-        max_running_jobs: int | None = None,
-        misfire_grace_time: timedelta | float | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> Task:
-        """See :meth:`AsyncScheduler.configure_task`."""
-        return self._run(
-            self._async.configure_task(
-                func_or_task_id,
-                func=func,
-                job_executor=job_executor,
-                max_running_jobs=max_running_jobs,
-                misfire_grace_time=misfire_grace_time,
-                metadata=metadata,
-            )
-        )
-
-    def add_schedule(
-        self,
-        func_or_task_id: Callable[..., Any] | str,
-        trigger: Trigger,
-        *,
-        id: str | None = None,
-        args: Iterable[Any] | None = None,
-        kwargs: Mapping[str, Any] | None = None,
-        paused: bool = False,
-        job_executor: str | None = None,
-        coalesce: CoalescePolicy | str = CoalescePolicy.latest,
-        misfire_grace_time: timedelta | float | None = None,
-        max_jitter: timedelta | float | None = None,
-        max_running_jobs: int | None = None,
-        job_result_expiration_time: timedelta | float = 0,
-        metadata: dict[str, Any] | None = None,
-        conflict_policy: ConflictPolicy | str = ConflictPolicy.do_nothing,
-    ) -> str:
-        """See :meth:`AsyncScheduler.add_schedule`."""
-        return self._run(
-            self._async.add_schedule(
-                func_or_task_id,
-                trigger,
-                id=id,
-                args=args,
-                kwargs=kwargs,
-                paused=paused,
-                job_executor=job_executor,
-                coalesce=coalesce,
-                misfire_grace_time=misfire_grace_time,
-                max_jitter=max_jitter,
-                max_running_jobs=max_running_jobs,
-                job_result_expiration_time=job_result_expiration_time,
-                metadata=metadata,
-                conflict_policy=conflict_policy,
-            )
-        )
-
-    def get_schedule(self, id: str) -> Schedule:
-        """See :meth:`AsyncScheduler.get_schedule`."""
-        return self._run(self._async.get_schedule(id))
-
-    def get_schedules(self) -> list[Schedule]:
-        """See :meth:`AsyncScheduler.get_schedules`."""
-        return self._run(self._async.get_schedules())
-
-    def remove_schedule(self, id: str) -> None:
-        """See :meth:`AsyncScheduler.remove_schedule`."""
-        self._run(self._async.remove_schedule(id))
-
-    def pause_schedule(self, id: str) -> None:
-        """See :meth:`AsyncScheduler.pause_schedule`."""
-        self._run(self._async.pause_schedule(id))
-
-    def unpause_schedule(
-        self, id: str, *, resume_from: ResumeFrom | str | datetime = ResumeFrom.now
-    ) -> None:
-        """See :meth:`AsyncScheduler.unpause_schedule`."""
-        self._run(self._async.unpause_schedule(id, resume_from=resume_from))
-
-    def add_job(
-        self,
-        func_or_task_id: Callable[..., Any] | str,
-        *,
-        args: Iterable[Any] | None = None,
-        kwargs: Mapping[str, Any] | None = None,
-        job_executor: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        result_expiration_time: timedelta | float = 0,
-    ) -> UUID:
-        """See :meth:`AsyncScheduler.add_job`."""
-        return self._run(
-            self._async.add_job(
-                func_or_task_id,
-                args=args,
-                kwargs=kwargs,
-                job_executor=job_executor,
-                metadata=metadata,
-                result_expiration_time=result_expiration_time,
-            )
-        )
-
-    def get_jobs(self) -> list[Job]:
-        """See :meth:`AsyncScheduler.get_jobs`."""
-        return self._run(self._async.get_jobs())
-
-    def get_job_result(self, job_id: UUID, *, wait: bool = True) -> JobResult:
-        """See :meth:`AsyncScheduler.get_job_result`."""
-        return self._run(self._async.get_job_result(job_id, wait=wait))
-
-    def run_job(
-        self,
-        func_or_task_id: Callable[..., Any] | str,
-        *,
-        args: Iterable[Any] | None = None,
-        kwargs: Mapping[str, Any] | None = None,
-        job_executor: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> Any:
-        """See :meth:`AsyncScheduler.run_job`."""
-        return self._run(
-            self._async.run_job(
-                func_or_task_id,
-                args=args,
-                kwargs=kwargs,
-                job_executor=job_executor,
-                metadata=metadata,
-            )
-        )
+    configure_task = _blocking(AsyncScheduler.configure_task)
+    add_schedule = _blocking(AsyncScheduler.add_schedule)
+    get_schedule = _blocking(AsyncScheduler.get_schedule)
+    get_schedules = _blocking(AsyncScheduler.get_schedules)
+    remove_schedule = _blocking(AsyncScheduler.remove_schedule)
+    pause_schedule = _blocking(AsyncScheduler.pause_schedule)
+    unpause_schedule = _blocking(AsyncScheduler.unpause_schedule)
+    add_job = _blocking(AsyncScheduler.add_job)
+    get_jobs = _blocking(AsyncScheduler.get_jobs)
+    get_job_result = _blocking(AsyncScheduler.get_job_result)
+    run_job = _blocking(AsyncScheduler.run_job)
 
     def subscribe(
         self,

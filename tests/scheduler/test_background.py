@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -163,3 +164,20 @@ def test_sync_facade_stop_from_another_thread_ends_run_until_stopped() -> None:
     stopper.join()
     assert scheduler.state is RunState.stopped
     scheduler.stop()
+
+
+def test_the_sync_facade_offers_every_public_coroutine_method_with_its_signature() -> None:
+    coroutine_methods = {
+        name
+        for name, member in vars(AsyncScheduler).items()
+        if not name.startswith("_") and inspect.iscoroutinefunction(member)
+    }
+    # the lifecycle ones have blocking versions of their own (they manage the thread too)
+    lifecycle = {"run_until_stopped", "stop", "wait_until_stopped"}
+    for name in coroutine_methods - lifecycle:
+        blocking = getattr(Scheduler, name)
+        assert inspect.signature(blocking) == inspect.signature(getattr(AsyncScheduler, name))
+        assert blocking.__doc__ == getattr(AsyncScheduler, name).__doc__
+        assert blocking.__qualname__ == f"Scheduler.{name}"
+        assert not inspect.iscoroutinefunction(blocking)
+    assert lifecycle <= set(vars(Scheduler))
