@@ -215,15 +215,11 @@ class WallSearch:
         """How many times of day match (on a matching day)."""
         return len(self.hours) * len(self.minutes) * len(self.seconds)
 
-    def clock_times_after(
-        self, h: int, mi: int, s: int, limit: int
-    ) -> tuple[tuple[tuple[int, int, int], ...], tuple[timedelta, ...]]:
-        """The first ``limit`` matching times of day after ``h:mi:s``, as ``(h, mi, s)`` and
-        as offsets from midnight (needs the time-of-day table)."""
+    def clock_index(self, h: int, mi: int, s: int) -> int:
+        """Where the matching time of day ``h:mi:s`` is in :attr:`clock_offsets`."""
         clock = self._clock_seconds
         assert clock is not None
-        i = bisect_right(clock, h * 3600 + mi * 60 + s)
-        return self._clock_times[i : i + limit], self._clock_offsets[i : i + limit]
+        return bisect_left(clock, h * 3600 + mi * 60 + s)
 
     @property
     def clock_offsets(self) -> tuple[timedelta, ...]:
@@ -235,16 +231,6 @@ class WallSearch:
     def last_clock_time(self) -> tuple[int, int, int]:
         """The last matching time of day (needs the time-of-day table)."""
         return self._clock_times[-1]
-
-    def day_after(self, y: int, mo: int, d: int) -> tuple[int, int, int] | None:
-        """The first matching day after the given one, which must itself match (needs the
-        time-of-day table, so that every matching day has a matching time)."""
-        days = self.month_days(y, mo)
-        i = bisect_right(days, d)
-        if i < len(days):
-            return y, mo, days[i]
-        wall = self.at_or_after(y, mo + 1, 1, 0, 0, 0)
-        return None if wall is None else (wall[0], wall[1], wall[2])
 
     def after(self, y: int, mo: int, d: int, h: int, mi: int, s: int) -> WallTime | None:
         """The first matching wall time after the given one, which must itself match."""

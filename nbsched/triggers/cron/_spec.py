@@ -25,7 +25,6 @@ from ._search import WallSearch
 __all__ = ["CronSpec", "spec_from_crontab", "spec_from_keywords"]
 
 _ALL_HOURS = tuple(range(24))
-_BATCH_LIMIT = 288  # a day's fire times are built in batches only when there are at most this many
 _REGISTRY_LIMIT = 1024  # distinct expressions kept for reuse
 
 _registry: dict[object, CronSpec] = {}
@@ -46,7 +45,8 @@ class CronSpec:
     search: WallSearch
     #: whether the hour field allows every hour (fires in both passes of a repeated hour)
     repeat_hours: bool
-    #: times of day per matching day when a day's fire times are built in batches, else 0
+    #: times of day per matching day when next() runs through a plain day by adding offsets
+    #: to its midnight (the times of day are few enough to list), else 0
     batch: int
 
     def __init__(
@@ -61,7 +61,9 @@ class CronSpec:
         self.search = search
         self.repeat_hours = search.hours == _ALL_HOURS
         times_per_day = search.times_per_day
-        self.batch = times_per_day if 1 < times_per_day <= _BATCH_LIMIT else 0
+        # (with one time a day there is nothing to run through, and the DST look-ahead it
+        # needs would cost more than it saves)
+        self.batch = times_per_day if times_per_day > 1 and search.clock_offsets else 0
 
 
 def _register(key: object, spec: CronSpec) -> CronSpec:

@@ -27,13 +27,7 @@ __all__ = ["CronTrigger"]
 _UTC = timezone_type.utc
 _SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
-# fire times built at once on a day without DST change: a whole day up to every 15 minutes,
-# and a live trigger holds at most ~5 KB of them
-_BATCH_CHUNK = 96
 _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Zulu"})
-# the empty batch every trigger starts with: never mutated (_fill_batch puts a new list in its
-# place and next() only pops from a non-empty one), so it needs no list per instance
-_NO_BATCH: list[datetime] = []
 #: zone -> (first day, last day + 1) of the latest stretch of days found to have no DST
 #: change, shared by the triggers in that zone (values are immutable; a race between threads
 #: only repeats a look-ahead). Keyed by the zone object, not its name, in case two zones
@@ -103,7 +97,10 @@ class CronTrigger(Trigger):
         "_done",
         "_plain_day",
         "_fixed",
-        "_batch",
+        "_midnight",
+        "_offsets",
+        "_pos",
+        "_stop",
         "_plain_until",
     )
 
@@ -199,8 +196,11 @@ class CronTrigger(Trigger):
         self._last = last_fire_time
         self._cursor: WallTime | None = None
         self._done = False
-        # the next fire times of a day without DST change, reversed: next() pops from the end
-        self._batch: list[datetime] = _NO_BATCH
+        # A run through a day without DST change (see _start_run): its fire times are
+        # midnight + offsets[pos:stop], the offsets being the spec's shared times of day.
+        self._midnight: datetime | None = None
+        self._offsets = self._spec.search.clock_offsets
+        self._pos = self._stop = 0
         # a day known to have no DST change (every wall time normal), or a zone that has none
         self._plain_day: tuple[int, ...] | None = None
         self._plain_until: tuple[int, ...] = ()  # the days before it have no DST change
@@ -217,11 +217,11 @@ class CronTrigger(Trigger):
 
     def next(self) -> datetime | None:
         """Return the next fire time (aware, in :attr:`timezone`) or None when exhausted."""
-        batch = self._batch
-        if batch:
-            # the rest of a day without DST change, built at once (see _fill_batch)
-            # (built without the times after end_time: no check needed here)
-            fire_time = self._last = batch.pop()
+        pos = self._pos
+        if pos < self._stop:
+            # the rest of a run (it stops before end_time: no check needed here)
+            self._pos = pos + 1
+            fire_time = self._last = self._midnight + self._offsets[pos]  # type: ignore[operator]
             return fire_time
         if self._done:
             return None
@@ -235,20 +235,22 @@ class CronTrigger(Trigger):
                 found = None
             else:
                 tz = self.timezone
-                fire_time = datetime(*wall, 0, tz)  # positional tzinfo: faster
                 day = wall[:3]
-                if self._fixed or day < self._plain_until or day == self._plain_day:
-                    found = fire_time, self._fill_batch(wall) if spec.batch else wall
-                elif spec.batch and self._find_plain_days(day):
-                    found = fire_time, self._fill_batch(wall)
+                plain = self._fixed or day < self._plain_until or day == self._plain_day
+                if spec.batch and (plain or self._find_plain_days(day)):
+                    found = self._start_run(wall)
+                elif plain:
+                    found = datetime(*wall, 0, tz), wall  # positional tzinfo: faster
                 elif day == cursor[:3] and self._is_plain_day(*day):
                     # a second fire on this day: one check covers the rest of the day
                     self._plain_day = day
-                    found = fire_time, wall
-                elif fire_time.utcoffset() == datetime(*wall, 0, tz, fold=1).utcoffset():
-                    found = fire_time, wall
+                    found = datetime(*wall, 0, tz), wall
                 else:
-                    found = self._resolve(wall)
+                    fire_time = datetime(*wall, 0, tz)
+                    if fire_time.utcoffset() == datetime(*wall, 0, tz, fold=1).utcoffset():
+                        found = fire_time, wall
+                    else:
+                        found = self._resolve(wall)
         elif self._last is None:
             found = self._first_from(self.start_time)
         else:
@@ -267,44 +269,30 @@ class CronTrigger(Trigger):
         """Exhausted for good: every later call returns None."""
         self._done = True
         self._cursor = None
-        self._batch = _NO_BATCH
+        self._pos = self._stop = 0
+        self._midnight = None
 
-    def _fill_batch(self, wall: WallTime) -> WallTime:
-        """Build the next fire times after ``wall`` at once, as dateutil's rrule does: the
-        rest of its day (a day without DST change), then whole days while they are known to
-        have no DST change, at most :data:`_BATCH_CHUNK` in all (so that a live trigger stays
-        small); return the wall time of the last one built (the cursor). Times after
-        ``end_time`` are left out: next() pops without checking."""
+    def _start_run(self, wall: WallTime) -> tuple[datetime, WallTime]:
+        """Fire at ``wall`` (on a day without DST change) and start a run through the rest of
+        its day: next() then adds the next offsets to the day's midnight, which costs far less
+        than building each datetime (an aware datetime's arithmetic is wall-clock arithmetic,
+        right on a plain day) and holds no list. Times after ``end_time`` are left out of the
+        run. Return the fire time and the cursor for when the run is over: the day's last
+        time."""
         search = self._spec.search
-        clock, offsets = search.clock_times_after(wall[3], wall[4], wall[5], _BATCH_CHUNK)
+        offsets = self._offsets
         y, mo, d = wall[0], wall[1], wall[2]
-        tz = self.timezone
-        # wall-clock arithmetic on an aware datetime: right because the days are plain
-        batch: list[datetime] = []
-        if clock:
-            midnight = datetime(y, mo, d, 0, 0, 0, 0, tz)
-            batch = [midnight + offset for offset in offsets]
-            wall = (y, mo, d, *clock[-1])
-        last_time = search.last_clock_time
-        if wall[3:] == last_time:  # the day is complete: go on with whole days
-            day_offsets = search.clock_offsets
-            room = _BATCH_CHUNK - len(day_offsets)
-            fixed, plain_until = self._fixed, self._plain_until
-            while len(batch) <= room:
-                day = search.day_after(y, mo, d)
-                if day is None or not (fixed or day < plain_until):
-                    break
-                y, mo, d = day
-                midnight = datetime(y, mo, d, 0, 0, 0, 0, tz)
-                batch += [midnight + offset for offset in day_offsets]
-                wall = (y, mo, d, *last_time)
+        midnight = datetime(y, mo, d, 0, 0, 0, 0, self.timezone)
+        first = search.clock_index(wall[3], wall[4], wall[5])
+        stop = len(offsets)
         end_ts = self._end_ts
-        if end_ts is not None and batch and batch[-1].timestamp() > end_ts:
-            batch = [fire_time for fire_time in batch if fire_time.timestamp() <= end_ts]
-        if batch:
-            batch.reverse()
-            self._batch = batch
-        return wall
+        if end_ts is not None:
+            while stop > first + 1 and (midnight + offsets[stop - 1]).timestamp() > end_ts:
+                stop -= 1
+        self._midnight = midnight
+        self._pos = first + 1
+        self._stop = stop
+        return midnight + offsets[first], (y, mo, d, *search.last_clock_time)
 
     def _find_plain_days(self, day: tuple[int, ...]) -> bool:
         """If ``day`` has no DST change, look ahead (at most 400 days) for the next day that
