@@ -27,6 +27,8 @@ __all__ = ["CronTrigger"]
 _UTC = timezone_type.utc
 _SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
+# the midnight of no run (pos == stop): never added to
+_NO_RUN = datetime(1970, 1, 1, tzinfo=_UTC)
 _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Zulu"})
 #: zone -> (first day, last day + 1) of the latest stretch of days found to have no DST
 #: change, shared by the triggers in that zone (values are immutable; a race between threads
@@ -198,7 +200,7 @@ class CronTrigger(Trigger):
         self._done = False
         # A run through a day without DST change (see _start_run): its fire times are
         # midnight + offsets[pos:stop], the offsets being the spec's shared times of day.
-        self._midnight: datetime | None = None
+        self._midnight = _NO_RUN
         self._offsets = self._spec.search.clock_offsets
         self._pos = self._stop = 0
         # a day known to have no DST change (every wall time normal), or a zone that has none
@@ -221,7 +223,7 @@ class CronTrigger(Trigger):
         if pos < self._stop:
             # the rest of a run (it stops before end_time: no check needed here)
             self._pos = pos + 1
-            fire_time = self._last = self._midnight + self._offsets[pos]  # type: ignore[operator]
+            fire_time = self._last = self._midnight + self._offsets[pos]
             return fire_time
         if self._done:
             return None
@@ -270,7 +272,7 @@ class CronTrigger(Trigger):
         self._done = True
         self._cursor = None
         self._pos = self._stop = 0
-        self._midnight = None
+        self._midnight = _NO_RUN
 
     def _start_run(self, wall: WallTime) -> tuple[datetime, WallTime]:
         """Fire at ``wall`` (on a day without DST change) and start a run through the rest of
