@@ -16,7 +16,7 @@ from .._enums import ConflictPolicy, JobOutcome
 from .._exceptions import ConflictingIdError, TaskLookupError
 from .._marshalling import clone_trigger
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
-from ..abc import AsyncDataStore, AsyncEventBroker
+from ..abc import AsyncDataStore, AsyncEventBroker, Trigger
 from ..events import (
     JobAdded,
     JobReleased,
@@ -34,7 +34,7 @@ __all__ = ["MemoryDataStore"]
 
 _EMPTY_KWARGS: dict[str, Any] = {}
 _EMPTY_METADATA: dict[str, Any] = {}
-_ZERO = timedelta(0)
+_OPTIONS_LIMIT = 1024  # distinct option sets kept for reuse by each store
 
 
 def _make_copier(cls: type) -> Callable[[Any], Any]:
@@ -49,18 +49,98 @@ def _make_copier(cls: type) -> Callable[[Any], Any]:
 
 
 _copy_job: Callable[[Job], Job] = _make_copier(Job)
-_copy_schedule: Callable[[Schedule], Schedule] = _make_copier(Schedule)
 
 
-def _detached_schedule(schedule: Schedule, **changes: object) -> Schedule:
-    """A copy sharing no mutable state with ``schedule`` (empty containers are not copied)."""
-    return schedule.copy(
-        trigger=clone_trigger(schedule.trigger),
-        args=deepcopy(schedule.args) if schedule.args else (),
-        kwargs=deepcopy(schedule.kwargs) if schedule.kwargs else {},
-        metadata=deepcopy(schedule.metadata) if schedule.metadata else {},
-        **changes,
+class _Options:
+    """The settings of a schedule that the store never changes and that most schedules share
+    (one object per distinct set, see ``MemoryDataStore._options``)."""
+
+    __slots__ = (
+        "task_id",
+        "paused",
+        "coalesce",
+        "misfire_grace_time",
+        "max_jitter",
+        "job_result_expiration_time",
     )
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.task_id = schedule.task_id
+        self.paused = schedule.paused
+        self.coalesce = schedule.coalesce
+        self.misfire_grace_time = schedule.misfire_grace_time
+        self.max_jitter = schedule.max_jitter
+        self.job_result_expiration_time = schedule.job_result_expiration_time
+
+
+class _Record:
+    """A stored schedule without arguments or metadata: its id is the key it is stored under,
+    its lease (if any) is in ``MemoryDataStore._leases``. The class attributes stand in for the
+    slots of :class:`_RecordWithArgs`; they are never mutated."""
+
+    __slots__ = ("options", "trigger", "next_fire_time", "last_fire_time")
+
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = _EMPTY_KWARGS
+    metadata: dict[str, Any] = _EMPTY_METADATA
+
+    def __init__(
+        self,
+        options: _Options,
+        trigger: Trigger,
+        next_fire_time: datetime | None,
+        last_fire_time: datetime | None,
+    ) -> None:
+        self.options = options
+        self.trigger = trigger
+        self.next_fire_time = next_fire_time
+        self.last_fire_time = last_fire_time
+
+
+class _RecordWithArgs(_Record):
+    """A stored schedule with arguments or metadata (the store's own deep copies)."""
+
+    __slots__ = ("args", "kwargs", "metadata")  # type: ignore[misc]
+
+
+def _schedule_of(
+    schedule_id: str, record: _Record, lease: tuple[str, datetime] | None
+) -> Schedule:
+    """The :class:`Schedule` a record stands for, sharing its trigger, arguments and metadata
+    (but not the store's empty dicts, which every record without kwargs or metadata shares)."""
+    options = record.options
+    schedule: Schedule = object.__new__(Schedule)
+    schedule.id = schedule_id
+    schedule.task_id = options.task_id
+    schedule.trigger = record.trigger
+    schedule.args = record.args
+    schedule.kwargs = record.kwargs or {}
+    schedule.paused = options.paused
+    schedule.coalesce = options.coalesce
+    schedule.misfire_grace_time = options.misfire_grace_time
+    schedule.max_jitter = options.max_jitter
+    schedule.job_result_expiration_time = options.job_result_expiration_time
+    schedule.metadata = record.metadata or {}
+    schedule.next_fire_time = record.next_fire_time
+    schedule.last_fire_time = record.last_fire_time
+    if lease is None:
+        schedule.acquired_by = schedule.acquired_until = None
+    else:
+        schedule.acquired_by, schedule.acquired_until = lease
+    return schedule
+
+
+def _detached(schedule: Schedule) -> Schedule:
+    """``schedule`` (built by :func:`_schedule_of`) made to share no mutable state with the
+    store: its own trigger, arguments and metadata."""
+    schedule.trigger = clone_trigger(schedule.trigger)
+    if schedule.args:
+        schedule.args = deepcopy(schedule.args)
+    if schedule.kwargs:
+        schedule.kwargs = deepcopy(schedule.kwargs)
+    if schedule.metadata:
+        schedule.metadata = deepcopy(schedule.metadata)
+    return schedule
 
 
 def _detached_job(job: Job) -> Job:
@@ -85,19 +165,28 @@ class MemoryDataStore(AsyncDataStore):
     store's trigger, arguments and metadata. The lease holder advances that trigger and hands it
     back in :meth:`release_schedules`; cloning every trigger on every fire would cost more than
     all the rest of the work.
+
+    Schedules are kept compact, since a process may hold 100,000 of them: each is a small
+    record (trigger, next and last fire time) pointing to one shared object per distinct set
+    of its other settings (task, coalescing, grace time, ...), with arguments and metadata only
+    when it has some. The due-time index groups schedules that fire at the same time under one
+    entry, and the fire time itself is the object the trigger handed out (triggers built alike
+    share theirs, see :class:`~nbsched.triggers.IntervalTrigger`).
     """
 
     def __init__(self) -> None:
         self._broker: AsyncEventBroker | None = None
         self._tasks: dict[str, Task] = {}
-        self._schedules: dict[str, Schedule] = {}
-        # (next_fire_time, schedule id) of the unpaused, unleased schedules. An entry is stale
-        # once its schedule is gone, paused, leased or moved to another time; stale entries
-        # are dropped when they reach the top (see _current)
-        self._heap: list[tuple[datetime, str]] = []
+        self._schedules: dict[str, _Record] = {}
+        # The due-time index of the unpaused, unleased schedules: the ids due at each fire time
+        # (one id, or a list of them in the order they were indexed) and a heap of those fire
+        # times. An id is stale once its schedule is gone, paused, leased or moved to another
+        # time; stale ids are dropped when their time reaches the top (see _current).
+        self._due: dict[datetime, str | list[str]] = {}
+        self._due_times: list[datetime] = []
+        self._leases: dict[str, tuple[str, datetime]] = {}  # id -> (scheduler id, until)
+        self._options: dict[tuple[Any, ...], _Options] = {}
         self._seq = itertools.count()
-        self._strings: dict[str, str] = {}  # one copy of each task id
-        self._leased_schedules: dict[str, Schedule] = {}
         self._jobs: dict[UUID, Job] = {}
         self._pending: dict[str, deque[tuple[int, Job]]] = {}
         self._running: dict[str, int] = {}
@@ -152,52 +241,84 @@ class MemoryDataStore(AsyncDataStore):
 
     # --- schedules ---
 
-    def _push(self, schedule: Schedule) -> None:
-        if not schedule.paused and schedule.next_fire_time is not None:
-            heapq.heappush(self._heap, (schedule.next_fire_time, schedule.id))
+    def _push(self, schedule_id: str, record: _Record) -> None:
+        fire_time = record.next_fire_time
+        if fire_time is None or record.options.paused:
+            return
+        due = self._due
+        ids = due.get(fire_time)
+        if ids is None:
+            due[fire_time] = schedule_id
+            heapq.heappush(self._due_times, fire_time)
+        elif isinstance(ids, str):
+            due[fire_time] = [ids, schedule_id]
+        else:
+            ids.append(schedule_id)
 
-    def _current(self, fire_time: datetime, schedule_id: str) -> Schedule | None:
-        """The schedule a heap entry stands for, or None if the entry is stale."""
-        schedule = self._schedules.get(schedule_id)
+    def _pop_due_time(self) -> None:
+        del self._due[heapq.heappop(self._due_times)]
+
+    def _current(self, fire_time: datetime, schedule_id: str) -> _Record | None:
+        """The schedule an index entry stands for, or None if the entry is stale."""
+        record = self._schedules.get(schedule_id)
         if (
-            schedule is None
-            or schedule.paused
-            or schedule.acquired_by is not None
-            or schedule.next_fire_time != fire_time
+            record is None
+            or record.options.paused
+            or schedule_id in self._leases
+            or record.next_fire_time != fire_time
         ):
             return None
-        return schedule
+        return record
+
+    def _options_for(self, schedule: Schedule) -> _Options:
+        key = (
+            schedule.task_id,
+            schedule.paused,
+            schedule.coalesce,
+            schedule.misfire_grace_time,
+            schedule.max_jitter,
+            schedule.job_result_expiration_time,
+        )
+        options = self._options.get(key)
+        if options is None:
+            if len(self._options) >= _OPTIONS_LIMIT:
+                del self._options[next(iter(self._options))]  # still held by its records
+            options = self._options[key] = _Options(schedule)
+        return options
 
     async def add_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule: expected a Schedule, got {type(schedule).__name__}")
         if not isinstance(conflict_policy, ConflictPolicy):
             raise TypeError(f"conflict_policy: expected a ConflictPolicy, got {conflict_policy!r}")
-        exists = schedule.id in self._schedules
+        schedule_id = schedule.id
+        exists = schedule_id in self._schedules
         if exists:
             if conflict_policy is ConflictPolicy.do_nothing:
                 return
             if conflict_policy is ConflictPolicy.exception:
-                raise ConflictingIdError(schedule.id)
-            self._leased_schedules.pop(schedule.id, None)
-        stored = _detached_schedule(schedule, acquired_by=None, acquired_until=None)
-        # Many schedules hold the same values: keep one object of each, not one per schedule.
-        # Their kwargs and metadata are never mutated in place; copies handed out get their own.
-        stored.task_id = self._strings.setdefault(stored.task_id, stored.task_id)
-        if not stored.kwargs:
-            stored.kwargs = _EMPTY_KWARGS
-        if not stored.metadata:
-            stored.metadata = _EMPTY_METADATA
-        if not stored.job_result_expiration_time:
-            stored.job_result_expiration_time = _ZERO
-        self._schedules[schedule.id] = stored
-        self._push(stored)
+                raise ConflictingIdError(schedule_id)
+            self._leases.pop(schedule_id, None)
+        options = self._options_for(schedule)
+        trigger = clone_trigger(schedule.trigger)
+        record: _Record
+        if schedule.args or schedule.kwargs or schedule.metadata:
+            record = _RecordWithArgs(
+                options, trigger, schedule.next_fire_time, schedule.last_fire_time
+            )
+            record.args = deepcopy(schedule.args) if schedule.args else ()
+            record.kwargs = deepcopy(schedule.kwargs) if schedule.kwargs else _EMPTY_KWARGS
+            record.metadata = deepcopy(schedule.metadata) if schedule.metadata else _EMPTY_METADATA
+        else:
+            record = _Record(options, trigger, schedule.next_fire_time, schedule.last_fire_time)
+        self._schedules[schedule_id] = record
+        self._push(schedule_id, record)
         event_class = ScheduleUpdated if exists else ScheduleAdded
         await self._publish(
             event_class(
-                schedule_id=stored.id,
-                task_id=stored.task_id,
-                next_fire_time=stored.next_fire_time,
+                schedule_id=schedule_id,
+                task_id=options.task_id,
+                next_fire_time=record.next_fire_time,
             )
         )
 
@@ -205,99 +326,137 @@ class MemoryDataStore(AsyncDataStore):
         if isinstance(ids, str):
             ids = [ids]
         for schedule_id in list(ids):
-            schedule = self._schedules.pop(schedule_id, None)
-            if schedule is None:
+            record = self._schedules.pop(schedule_id, None)
+            if record is None:
                 continue
-            self._leased_schedules.pop(schedule_id, None)
+            self._leases.pop(schedule_id, None)
             await self._publish(
                 ScheduleRemoved(
-                    schedule_id=schedule_id, task_id=schedule.task_id, finished=finished
+                    schedule_id=schedule_id, task_id=record.options.task_id, finished=finished
                 )
             )
 
     async def get_schedules(self, ids: Iterable[str] | None = None) -> list[Schedule]:
+        schedules = self._schedules
         if ids is None:
-            selected: Iterable[Schedule] = self._schedules.values()
+            selected = sorted(schedules)
         else:
             if isinstance(ids, str):
                 ids = [ids]
-            selected = [self._schedules[i] for i in set(ids) if i in self._schedules]
-        return sorted((_detached_schedule(s) for s in selected), key=lambda s: s.id)
+            selected = sorted(i for i in set(ids) if i in schedules)
+        leases = self._leases
+        return [_detached(_schedule_of(i, schedules[i], leases.get(i))) for i in selected]
 
     async def acquire_schedules(
         self, scheduler_id: str, lease_duration: timedelta, limit: int, now: datetime
     ) -> list[Schedule]:
         acquired: list[Schedule] = []
-        until = now + lease_duration
-        if self._leased_schedules:
+        lease = (scheduler_id, now + lease_duration)
+        leases = self._leases
+        schedules = self._schedules
+        if leases:
             # take over leases that expired (their scheduler is gone)
-            for schedule in list(self._leased_schedules.values()):
+            for schedule_id, (_, until) in list(leases.items()):
                 if len(acquired) >= limit:
                     break
+                record = schedules[schedule_id]
                 if (
-                    schedule.acquired_until is not None
-                    and schedule.acquired_until <= now
-                    and schedule.next_fire_time is not None
-                    and schedule.next_fire_time <= now
+                    until <= now
+                    and record.next_fire_time is not None
+                    and record.next_fire_time <= now
                 ):
-                    schedule.acquired_by = scheduler_id
-                    schedule.acquired_until = until
-                    acquired.append(_copy_schedule(schedule))
-        heap = self._heap
-        while heap and len(acquired) < limit:
-            fire_time, schedule_id = heap[0]
-            current = self._current(fire_time, schedule_id)
-            if current is None:
-                heapq.heappop(heap)
+                    leases[schedule_id] = lease
+                    acquired.append(_schedule_of(schedule_id, record, lease))
+        due_times = self._due_times
+        due = self._due
+        while due_times and len(acquired) < limit:
+            fire_time = due_times[0]
+            ids = due[fire_time]
+            if isinstance(ids, str):
+                current = self._current(fire_time, ids)
+                if current is None:
+                    self._pop_due_time()
+                    continue
+                if fire_time > now:
+                    break
+                self._pop_due_time()
+                leases[ids] = lease
+                acquired.append(_schedule_of(ids, current, lease))
                 continue
-            schedule = current
             if fire_time > now:
-                break
-            heapq.heappop(heap)
-            schedule.acquired_by = scheduler_id
-            schedule.acquired_until = until
-            self._leased_schedules[schedule_id] = schedule
-            acquired.append(_copy_schedule(schedule))
+                if self._first_current(fire_time):
+                    break
+                continue
+            taken = 0  # ids taken off the front of the list
+            for schedule_id in ids:
+                if len(acquired) >= limit:
+                    break
+                taken += 1
+                current = self._current(fire_time, schedule_id)
+                if current is not None:
+                    leases[schedule_id] = lease
+                    acquired.append(_schedule_of(schedule_id, current, lease))
+            if taken == len(ids):
+                self._pop_due_time()
+            else:
+                del ids[:taken]
         return acquired
+
+    def _first_current(self, fire_time: datetime) -> bool:
+        """Whether a schedule is due at ``fire_time``, the top of the index. Drops the stale
+        ids in front of the first one that is (and the time itself when all are stale)."""
+        ids = self._due[fire_time]
+        if isinstance(ids, str):
+            if self._current(fire_time, ids) is not None:
+                return True
+        else:
+            for position, schedule_id in enumerate(ids):
+                if self._current(fire_time, schedule_id) is not None:
+                    del ids[:position]
+                    return True
+        self._pop_due_time()
+        return False
 
     async def release_schedules(
         self, scheduler_id: str, results: Iterable[ScheduleResult]
     ) -> None:
+        leases = self._leases
         for result in results:
-            schedule = self._schedules.get(result.schedule_id)
-            if schedule is None or schedule.acquired_by != scheduler_id:
+            schedule_id = result.schedule_id
+            lease = leases.get(schedule_id)
+            if lease is None or lease[0] != scheduler_id:
                 continue  # removed or replaced meanwhile, or the lease was taken over
-            del self._leased_schedules[result.schedule_id]
+            del leases[schedule_id]
             if result.next_fire_time is None:
-                del self._schedules[result.schedule_id]
+                record = self._schedules.pop(schedule_id)
                 if self._wants(ScheduleRemoved):
                     await self._publish(
                         ScheduleRemoved(
-                            schedule_id=schedule.id, task_id=schedule.task_id, finished=True
+                            schedule_id=schedule_id,
+                            task_id=record.options.task_id,
+                            finished=True,
                         )
                     )
                 continue
-            schedule.trigger = result.trigger
-            schedule.last_fire_time = result.last_fire_time
-            schedule.next_fire_time = result.next_fire_time
-            schedule.acquired_by = None
-            schedule.acquired_until = None
-            self._push(schedule)
+            record = self._schedules[schedule_id]
+            record.trigger = result.trigger
+            record.last_fire_time = result.last_fire_time
+            record.next_fire_time = result.next_fire_time
+            self._push(schedule_id, record)
             await self._publish(
                 ScheduleUpdated(
-                    schedule_id=schedule.id,
-                    task_id=schedule.task_id,
-                    next_fire_time=schedule.next_fire_time,
+                    schedule_id=schedule_id,
+                    task_id=record.options.task_id,
+                    next_fire_time=record.next_fire_time,
                 )
             )
 
     async def get_next_schedule_run_time(self) -> datetime | None:
-        heap = self._heap
-        while heap:
-            fire_time, schedule_id = heap[0]
-            if self._current(fire_time, schedule_id) is not None:
+        due_times = self._due_times
+        while due_times:
+            fire_time = due_times[0]
+            if self._first_current(fire_time):
                 return fire_time
-            heapq.heappop(heap)
         return None
 
     # --- jobs ---
@@ -384,11 +543,12 @@ class MemoryDataStore(AsyncDataStore):
     async def extend_acquired_schedule_leases(
         self, scheduler_id: str, schedule_ids: set[str], duration: timedelta, now: datetime
     ) -> None:
-        until = now + duration
+        leases = self._leases
+        lease = (scheduler_id, now + duration)
         for schedule_id in schedule_ids:
-            schedule = self._leased_schedules.get(schedule_id)
-            if schedule is not None and schedule.acquired_by == scheduler_id:
-                schedule.acquired_until = until
+            held = leases.get(schedule_id)
+            if held is not None and held[0] == scheduler_id:
+                leases[schedule_id] = lease
 
     async def extend_acquired_job_leases(
         self, scheduler_id: str, job_ids: set[UUID], duration: timedelta, now: datetime

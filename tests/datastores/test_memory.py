@@ -4,13 +4,23 @@ leases are taken over. The contract shared by every store is in test_store_contr
 
 from __future__ import annotations
 
+import gc
 import random
+import tracemalloc
 from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
 
-from nbsched import ConflictPolicy, Job, JobOutcome, JobResult, Schedule, Task
+from nbsched import (
+    ConflictPolicy,
+    Job,
+    JobOutcome,
+    JobResult,
+    Schedule,
+    ScheduleResult,
+    Task,
+)
 from nbsched.datastores.memory import MemoryDataStore
 from nbsched.eventbrokers.local import LocalEventBroker
 from nbsched.events import Event, JobReleased, JobRemoved
@@ -113,3 +123,81 @@ async def test_cleanup_abandons_jobs_whose_lease_expired(store: MemoryDataStore)
         (job.id, JobOutcome.abandoned, "crashed")
     ]
     assert [e.job_id for e in events if isinstance(e, JobRemoved)] == [job.id]
+
+
+async def test_schedules_sharing_a_fire_time_are_acquired_in_the_order_they_came(
+    store: MemoryDataStore,
+) -> None:
+    for n in range(200):
+        await store.add_schedule(schedule(f"s{n}", 5), ConflictPolicy.exception)
+    await store.add_schedule(schedule("later", 6), ConflictPolicy.exception)
+    await store.remove_schedules([f"s{n}" for n in range(0, 200, 3)])
+    await store.add_schedule(schedule("s1", 5, paused=True), ConflictPolicy.replace)
+    await store.add_schedule(schedule("s2", 7), ConflictPolicy.replace)  # moved later
+    await store.add_schedule(schedule("s4", 5), ConflictPolicy.replace)  # keeps its place
+    expected = [f"s{n}" for n in range(4, 200) if n % 3] + ["later"]
+    assert await store.get_next_schedule_run_time() == T0 + timedelta(seconds=5)
+    assert await store.acquire_schedules("me", LEASE, 10, T0 + timedelta(seconds=4)) == []
+    got: list[str] = []
+    while batch := await store.acquire_schedules("me", LEASE, 7, T0 + timedelta(seconds=6)):
+        assert len(batch) <= 7
+        got.extend(s.id for s in batch)
+    assert got == expected
+    assert await store.get_next_schedule_run_time() == T0 + timedelta(seconds=7)
+
+
+async def test_next_run_time_skips_a_fire_time_whose_schedules_are_all_gone(
+    store: MemoryDataStore,
+) -> None:
+    for n in range(50):
+        await store.add_schedule(schedule(f"s{n}", 5), ConflictPolicy.exception)
+    await store.add_schedule(schedule("kept", 5), ConflictPolicy.exception)
+    await store.add_schedule(schedule("later", 9), ConflictPolicy.exception)
+    await store.remove_schedules([f"s{n}" for n in range(50)])
+    assert await store.get_next_schedule_run_time() == T0 + timedelta(seconds=5)
+    assert store._due[T0 + timedelta(seconds=5)] == ["kept"]  # the stale ids were dropped
+    await store.remove_schedules(["kept"])
+    assert await store.get_next_schedule_run_time() == T0 + timedelta(seconds=9)
+    assert len(store._due) == len(store._due_times) == 1
+
+
+async def test_a_released_schedule_joins_the_time_it_moved_to(store: MemoryDataStore) -> None:
+    await store.add_schedule(schedule("a", 0), ConflictPolicy.exception)
+    await store.add_schedule(schedule("b", 60), ConflictPolicy.exception)
+    [a] = await store.acquire_schedules("me", LEASE, 10, T0)
+    moved = T0 + timedelta(seconds=60)
+    result = ScheduleResult(
+        schedule_id="a", task_id="t", trigger=a.trigger, last_fire_time=T0, next_fire_time=moved
+    )
+    await store.release_schedules("me", [result])
+    got = await store.acquire_schedules("me", LEASE, 10, moved)
+    assert [(s.id, s.last_fire_time) for s in got] == [("b", None), ("a", T0)]
+
+
+async def test_schedules_alike_share_their_settings_and_cost_little_memory(
+    store: MemoryDataStore,
+) -> None:
+    """One settings object per distinct set, no per-schedule empty containers, one index
+    entry per fire time and one trigger spec: a schedule costs a record, a trigger and its
+    id (the benchmark in benchmarks/dispatch.py part c measures ~215 B through the scheduler).
+    """
+    start = T0 + timedelta(days=1)
+    ids = [f"s{n}" for n in range(5_000)]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for schedule_id in ids:
+        trigger = IntervalTrigger(minutes=5, start_time=start)
+        fire_time = trigger.next()
+        await store.add_schedule(
+            Schedule(id=schedule_id, task_id="t", trigger=trigger, next_fire_time=fire_time),
+            ConflictPolicy.exception,
+        )
+    gc.collect()
+    per_schedule = (tracemalloc.get_traced_memory()[0] - before) / len(ids)
+    tracemalloc.stop()
+    assert per_schedule < 250
+    records = [store._schedules[i] for i in ids[:2]]
+    assert records[0].options is records[1].options
+    [got] = await store.get_schedules(["s1"])
+    assert got.task_id == "t" and got.kwargs == {} and got.args == ()

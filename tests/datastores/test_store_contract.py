@@ -519,3 +519,21 @@ async def test_objects_are_copies(sut, request):
     assert stored_job.kwargs == {"a": [1]}
     stored_job.kwargs["a"].append(3)
     assert (await store.get_jobs())[0].kwargs == {"a": [1]}
+
+
+async def test_empty_containers_handed_out_are_the_callers_own(sut):
+    store = sut.store
+    await store.add_schedule(make_schedule("a"), ConflictPolicy.exception)
+    await store.add_schedule(make_schedule("b"), ConflictPolicy.exception)
+    [a, b] = await store.get_schedules()
+    a.kwargs["x"] = 1
+    a.metadata["y"] = 2
+    assert (b.kwargs, b.metadata) == ({}, {})
+    acquired = await store.acquire_schedules("s1", LEASE, 10, T0)
+    for schedule in acquired:
+        schedule.kwargs["x"] = 1
+        schedule.metadata["y"] = 2
+    assert [(s.kwargs, s.metadata) for s in await store.get_schedules()] == [({}, {})] * 2
+    await store.add_schedule(make_schedule("c"), ConflictPolicy.exception)
+    [c] = await store.get_schedules(["c"])
+    assert (c.kwargs, c.metadata) == ({}, {})
