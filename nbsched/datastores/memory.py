@@ -155,10 +155,11 @@ def _detached_job(job: Job) -> Job:
 class MemoryDataStore(AsyncDataStore):
     """Keeps everything in this process's memory; the default store.
 
-    Acquiring due schedules and pending jobs costs O(log n) per item: schedules sit in a heap
-    keyed by their next fire time (paused ones are left out of it), pending jobs in one queue per
-    task, so a task at its ``max_running_jobs`` limit is skipped as a whole instead of job by
-    job.
+    Acquiring due schedules and pending jobs costs O(log n) per item at most: schedules are
+    indexed by their next fire time (a heap of the distinct times, paused schedules left out;
+    schedules due at the same time are taken in the order they were indexed), pending jobs sit
+    in one queue per task, so a task at its ``max_running_jobs`` limit is skipped as a whole
+    instead of job by job.
 
     Objects passed in and returned are independent copies, with one exception: the schedules
     returned by :meth:`acquire_schedules` (and the jobs of :meth:`acquire_jobs`) share the
