@@ -22,7 +22,7 @@ def test_mypy_is_clean_on_the_package() -> None:
 
 def test_ruff_is_clean() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "nbsched", "tests", "benchmarks"],
+        [sys.executable, "-m", "ruff", "check", "nbsched", "tests", "benchmarks", "notebooks"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
