@@ -73,8 +73,18 @@ def trigger_from_state(data: dict[str, Any]) -> Trigger:
 
 def clone_trigger(trigger: Trigger) -> Trigger:
     """Return an independent copy of ``trigger`` in the same state, through the trigger's own
-    ``__getstate__``/``__setstate__`` (so previews never advance the live trigger)."""
+    ``__getstate__``/``__setstate__`` (so previews never advance the live trigger).
+
+    A class that sets ``_immutable_slots = True`` in its own body (not inherited: a subclass
+    may add state) declares that it keeps its whole state in ``__slots__`` holding immutable
+    values; it is copied slot by slot, which costs a fraction of a state round trip.
+    """
     cls = type(trigger)
     clone = cls.__new__(cls)
+    if cls.__dict__.get("_immutable_slots", False):
+        slots: tuple[str, ...] = cls.__dict__["__slots__"]
+        for name in slots:
+            setattr(clone, name, getattr(trigger, name))
+        return clone
     clone.__setstate__(copy_plain_data(trigger.__getstate__()))
     return clone

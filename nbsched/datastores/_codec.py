@@ -138,6 +138,8 @@ def trigger_from_json(text: str) -> Trigger:
 def metadata_to_json(metadata: Any, *, owner: str) -> str:
     if not isinstance(metadata, dict):
         raise TypeError(f"metadata: {owner} has {metadata!r:.100}; expected a dict")
+    if not metadata:
+        return "{}"
     try:
         return json.dumps(metadata, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
@@ -176,6 +178,8 @@ class RowCodec:
         self.td_from_db = timedelta_from_db
         self.uuid_to_db = uuid_to_db
         self.uuid_from_db = uuid_from_db
+        # what the serializer made of an empty tuple / dict (most schedules' args and kwargs)
+        self._empty_blobs: dict[type, bytes] = {}
 
     # --- small helpers ---
 
@@ -192,10 +196,16 @@ class RowCodec:
         return None if value is None else self.td_from_db(value)
 
     def _serialize(self, value: Any, what: str) -> bytes:
+        empty = not value and type(value) in (tuple, dict)
+        if empty and type(value) in self._empty_blobs:
+            return self._empty_blobs[type(value)]
         try:
-            return self.serializer.serialize(value)
+            blob = self.serializer.serialize(value)
         except SerializationError as exc:
             raise SerializationError(f"{what}: {exc}") from exc
+        if empty:
+            self._empty_blobs[type(value)] = blob
+        return blob
 
     # --- tasks ---
 

@@ -94,6 +94,11 @@ _S_COLS = ", ".join(SCHEDULE_COLUMNS)
 _J_COLS = ", ".join(JOB_COLUMNS)
 _T_COLS = ", ".join(TASK_COLUMNS)
 _R_COLS = ", ".join(JOB_RESULT_COLUMNS)
+# (ON CONFLICT names the id: any other constraint still fails, unlike INSERT OR IGNORE)
+_INSERT_SCHEDULE_IF_NEW = (
+    f"INSERT INTO schedules ({_S_COLS}) VALUES ({', '.join('?' * len(SCHEDULE_COLUMNS))}) "
+    f"ON CONFLICT (id) DO NOTHING"
+)
 
 
 class SQLiteDataStore(DataStore):
@@ -341,21 +346,20 @@ class SQLiteDataStore(DataStore):
             raise TypeError(f"schedule: expected a Schedule, got {type(schedule).__name__}")
         if not isinstance(conflict_policy, ConflictPolicy):
             raise TypeError(f"conflict_policy: expected a ConflictPolicy, got {conflict_policy!r}")
-        row = self._codec.encode_schedule(schedule.copy(acquired_by=None, acquired_until=None))
+        if schedule.acquired_by is not None or schedule.acquired_until is not None:
+            schedule = schedule.copy(acquired_by=None, acquired_until=None)
+        row = self._codec.encode_schedule(schedule)
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
-            exists = conn.execute(
-                "SELECT 1 FROM schedules WHERE id = ?", (schedule.id,)
-            ).fetchone()
+            # one statement when the id is new (the common case)
+            exists = not conn.execute(_INSERT_SCHEDULE_IF_NEW, row).rowcount
             if exists:
                 if conflict_policy is ConflictPolicy.do_nothing:
                     return
                 if conflict_policy is ConflictPolicy.exception:
                     raise ConflictingIdError(schedule.id)
                 conn.execute("DELETE FROM schedules WHERE id = ?", (schedule.id,))
-            conn.execute(
-                f"INSERT INTO schedules ({_S_COLS}) VALUES ({', '.join('?' * len(row))})", row
-            )
+                conn.execute(_INSERT_SCHEDULE_IF_NEW, row)
             event_class = ScheduleUpdated if exists else ScheduleAdded
             events.append(
                 event_class(

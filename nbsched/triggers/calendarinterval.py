@@ -122,6 +122,9 @@ class CalendarIntervalTrigger(Trigger):
         "_last_date",
         "_done",
     )
+    # every slot holds an immutable value: clone_trigger copies the slots instead of making
+    # a state round trip
+    _immutable_slots = True
 
     def __init__(
         self,

@@ -43,6 +43,9 @@ class DateTrigger(Trigger):
     """
 
     __slots__ = ("_run_time", "_completed")
+    # every slot holds an immutable value (the spec is shared by design): clone_trigger
+    # copies the slots instead of making a state round trip
+    _immutable_slots = True
 
     def __init__(self, run_time: datetime | str):
         value = as_aware_datetime(run_time, argument="run_time")

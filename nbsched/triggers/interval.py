@@ -148,6 +148,9 @@ class IntervalTrigger(Trigger):
     # _IntervalSpec); an instance holds that spec and the index of its next fire time
     # (None once exhausted), so 100,000 alike triggers cost two pointers each.
     __slots__ = ("_spec", "_index")
+    # every slot holds an immutable value (the spec is shared by design): clone_trigger
+    # copies the slots instead of making a state round trip
+    _immutable_slots = True
 
     _spec: _IntervalSpec
     _index: int | None

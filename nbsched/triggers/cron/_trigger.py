@@ -105,6 +105,9 @@ class CronTrigger(Trigger):
         "_stop",
         "_plain_until",
     )
+    # every slot holds an immutable value: clone_trigger copies the slots instead of making
+    # a state round trip
+    _immutable_slots = True
 
     timezone: tzinfo
     start_time: datetime

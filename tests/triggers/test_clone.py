@@ -1,0 +1,76 @@
+"""clone_trigger: an independent copy in the same state, whether it copies the slots of a
+built-in trigger or makes a state round trip for any other."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nbsched._marshalling import clone_trigger
+from nbsched.abc import Trigger
+from nbsched.triggers import (
+    CalendarIntervalTrigger,
+    CronTrigger,
+    DateTrigger,
+    IntervalTrigger,
+    OrTrigger,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+START = datetime(2026, 3, 27, 9, tzinfo=BERLIN)  # two days before the DST change
+
+BUILT_IN: dict[str, Callable[[], Trigger]] = {
+    "interval": lambda: IntervalTrigger(hours=7, start_time=START),
+    "cron": lambda: CronTrigger.from_crontab("*/20 1-3 * * *", timezone=BERLIN, start_time=START),
+    "calendar": lambda: CalendarIntervalTrigger(days=1, hour=2, minute=30, start_date=START),
+    "date": lambda: DateTrigger(START),
+    "or": lambda: OrTrigger(
+        [IntervalTrigger(hours=5, start_time=START), CronTrigger(hour=2, timezone=BERLIN)]
+    ),
+}
+
+
+def take(trigger: Trigger, n: int) -> list[datetime | None]:
+    return [trigger.next() for _ in range(n)]
+
+
+@pytest.mark.parametrize("advanced", [0, 1, 4])
+@pytest.mark.parametrize("kind", sorted(BUILT_IN))
+def test_a_clone_continues_alike_and_apart(kind: str, advanced: int) -> None:
+    original, reference = BUILT_IN[kind](), BUILT_IN[kind]()
+    take(original, advanced)
+    take(reference, advanced)
+    clone = clone_trigger(original)
+    assert type(clone) is type(original)
+    from_clone = take(clone, 30)  # across the DST change: runs, repeated and missing hours
+    expected = take(reference, 30)
+    assert from_clone == expected
+    assert [t and t.utcoffset() for t in from_clone] == [t and t.utcoffset() for t in expected]
+    # the original did not move while the clone ran, and moves on by itself
+    assert take(original, 30) == from_clone
+
+
+def test_slot_copy_is_only_for_the_classes_that_declare_it() -> None:
+    class Tagged(IntervalTrigger):
+        """A user's subclass with state of its own (kept through its state)."""
+
+        def __init__(self, *args: Any, tag: str, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.tag = tag
+
+        def __getstate__(self) -> dict[str, Any]:
+            return {**super().__getstate__(), "tag": self.tag}
+
+        def __setstate__(self, state: dict[str, Any]) -> None:
+            super().__setstate__(state)
+            self.tag = state["tag"]
+
+    trigger = Tagged(minutes=5, start_time=START, tag="mine")
+    trigger.next()
+    clone = clone_trigger(trigger)
+    assert isinstance(clone, Tagged) and clone.tag == "mine"
+    assert clone.next() == trigger.next() == START + timedelta(minutes=5)
