@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, cast
 
 from .._converters import as_aware_datetime
 from ..abc import Trigger
 from ._describe import count, format_local
+from ._registry import SpecRegistry
 from ._state import datetime_from_state, datetime_to_state, require_version, storable_timezone
 
 __all__ = ["IntervalTrigger"]
@@ -16,10 +16,8 @@ __all__ = ["IntervalTrigger"]
 _UTC = timezone.utc
 _FAR_FUTURE = datetime.max.replace(tzinfo=_UTC)
 _UNITS = ("weeks", "days", "hours", "minutes", "seconds", "microseconds")
-_REGISTRY_LIMIT = 1024  # distinct specs kept for reuse
 
-_registry: dict[object, _IntervalSpec] = {}
-_registry_lock = threading.Lock()  # for inserting and evicting; lookups need none
+_registry: SpecRegistry[object, _IntervalSpec] = SpecRegistry(limit=1024)
 
 
 def _local_now() -> datetime:
@@ -109,15 +107,7 @@ def _shared_spec(
     spec = _registry.get(key)
     if spec is not None:
         return spec
-    spec = _IntervalSpec(components, interval, start_utc, tz, end_utc, end_tz)
-    with _registry_lock:
-        known = _registry.get(key)
-        if known is not None:  # another thread built it meanwhile
-            return known
-        if len(_registry) >= _REGISTRY_LIMIT:
-            del _registry[next(iter(_registry))]  # the oldest entry
-        _registry[key] = spec
-    return spec
+    return _registry.add(key, _IntervalSpec(components, interval, start_utc, tz, end_utc, end_tz))
 
 
 class IntervalTrigger(Trigger):

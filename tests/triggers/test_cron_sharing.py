@@ -12,6 +12,7 @@ import pytest
 
 from nbsched._marshalling import clone_trigger
 from nbsched.triggers import CronTrigger
+from nbsched.triggers._registry import SpecRegistry
 from nbsched.triggers.cron import _spec
 
 UTC = timezone.utc
@@ -66,8 +67,7 @@ def test_shared_spec_is_read_only() -> None:
 
 
 def test_a_spec_evicted_from_the_registry_keeps_working(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_spec, "_REGISTRY_LIMIT", 2)
-    monkeypatch.setattr(_spec, "_registry", {})
+    monkeypatch.setattr(_spec, "_registry", SpecRegistry(limit=2))
     first = CronTrigger(minute=7, start_time=START, timezone=BERLIN)
     for minute in (8, 9, 10):
         CronTrigger(minute=minute, timezone=BERLIN)

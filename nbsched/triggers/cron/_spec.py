@@ -14,10 +14,10 @@ is compiled again on the next miss.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from .._registry import SpecRegistry
 from ._fields import FIELD_NAMES
 from ._parsing import CRONTAB_FIELDS, build_search, fill_defaults, split_crontab
 from ._search import WallSearch
@@ -25,10 +25,8 @@ from ._search import WallSearch
 __all__ = ["CronSpec", "spec_from_crontab", "spec_from_keywords"]
 
 _ALL_HOURS = tuple(range(24))
-_REGISTRY_LIMIT = 1024  # distinct expressions kept for reuse
 
-_registry: dict[object, CronSpec] = {}
-_registry_lock = threading.Lock()  # for inserting and evicting; lookups need none
+_registry: SpecRegistry[object, CronSpec] = SpecRegistry(limit=1024)
 
 
 class CronSpec:
@@ -66,17 +64,6 @@ class CronSpec:
         self.batch = times_per_day if times_per_day > 1 and search.clock_offsets else 0
 
 
-def _register(key: object, spec: CronSpec) -> CronSpec:
-    with _registry_lock:
-        known = _registry.get(key)
-        if known is not None:  # another thread compiled it meanwhile
-            return known
-        if len(_registry) >= _REGISTRY_LIMIT:
-            del _registry[next(iter(_registry))]  # the oldest entry
-        _registry[key] = spec
-        return spec
-
-
 def spec_from_keywords(given: Mapping[str, str | None]) -> CronSpec:
     """The shared spec for keyword fields (``{"hour": "9", ...}``; missing or None: not
     given). Raises ``ValueError`` naming the field when one can't be read."""
@@ -89,7 +76,7 @@ def spec_from_keywords(given: Mapping[str, str | None]) -> CronSpec:
             tuple(name for name in FIELD_NAMES if values[name] is not None),
             None,
         )
-        spec = _register(key, spec)
+        spec = _registry.add(key, spec)
     return spec
 
 
@@ -103,5 +90,5 @@ def spec_from_crontab(expr: object) -> CronSpec:
         _, values = split_crontab(expr)
         fields = fill_defaults(dict(zip(CRONTAB_FIELDS, values, strict=True)))
         fields["second"] = "0"
-        spec = _register(line, CronSpec(fields, CRONTAB_FIELDS, line))
+        spec = _registry.add(line, CronSpec(fields, CRONTAB_FIELDS, line))
     return spec
