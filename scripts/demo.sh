@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --python-only
 .venv/bin/python -m nbsched preview "0 9 * * mon-fri" --tz Europe/Berlin -n 5
-exec .venv/bin/jupyter lab notebooks/01-quickstart.ipynb "$@"
+# JupyterLab refuses to start as root unless told to (containers and fresh VMs often are root)
+root_flag=()
+if [ "$(id -u)" -eq 0 ]; then root_flag=(--allow-root); fi
+exec .venv/bin/jupyter lab notebooks/01-quickstart.ipynb "${root_flag[@]}" "$@"
