@@ -529,29 +529,34 @@ class AsyncScheduler:
             if sleeper is not None:
                 sleeper.cancel()
 
+    # The clock is read on each attempt of these two calls, so that one retried after a
+    # temporary store error does not acquire (and compute leases) with the time of the first.
+
+    async def _acquire_schedules_now(self) -> tuple[list[Schedule], datetime]:
+        now = self.clock.now()
+        schedules = await self.data_store.acquire_schedules(
+            self.identity, self.lease_duration, self.batch_size, now
+        )
+        return schedules, now
+
+    async def _acquire_jobs_now(self, limit: int) -> tuple[list[Job], datetime]:
+        now = self.clock.now()
+        jobs = await self.data_store.acquire_jobs(self.identity, self.lease_duration, limit, now)
+        return jobs, now
+
     async def _process_loop(self) -> None:
         store = self.data_store
         call = self._call
         identity = self.identity
         while not self._stop_requested:
             self._wake_pending = False
-            now = self.clock.now()
-            schedules = await call(
-                "acquire_schedules",
-                store.acquire_schedules,
-                identity,
-                self.lease_duration,
-                self.batch_size,
-                now,
-            )
+            schedules, now = await call("acquire_schedules", self._acquire_schedules_now)
             if schedules:
                 await self._process_schedules(schedules, now)
             room = self.max_concurrent_jobs - len(self._running_jobs)
             jobs: list[Job] = []
             if room > 0:
-                jobs = await call(
-                    "acquire_jobs", store.acquire_jobs, identity, self.lease_duration, room, now
-                )
+                jobs, now = await call("acquire_jobs", self._acquire_jobs_now, room)
                 for job in jobs:
                     self._start_job(job)
                 for job in jobs if self._wants(JobAcquired) else ():

@@ -31,9 +31,11 @@ class FlakyStore(MemoryDataStore):
         self.failures = 0
         self.error: Exception = Hiccup("database is locked")
         self.attempts = 0
+        self.times: list[object] = []  # the time given to each attempt
 
     async def acquire_schedules(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.attempts += 1
+        self.times.append(args[3] if len(args) > 3 else kwargs["now"])
         if self.failures:
             self.failures -= 1
             raise self.error
@@ -143,6 +145,22 @@ async def test_scheduler_retries_a_flaky_store_and_carries_on() -> None:
         assert scheduler.state is RunState.started
         await clock.advance(10)
         assert len(calls) == 2
+
+
+async def test_a_retried_acquisition_reads_the_clock_again() -> None:
+    clock = FakeClock(START)
+    store = FlakyStore()
+    async with AsyncScheduler(store, clock=clock) as scheduler:
+        await scheduler.add_schedule(tick, IntervalTrigger(seconds=10, start_time=START))
+        store.failures = 3
+        scheduler.start_in_background()
+        await clock.advance(5)  # the retries wait on the fake clock
+        assert store.attempts >= 4
+        attempts = store.times[:4]
+        # each attempt after a backoff was made with the time it was made at
+        assert attempts == sorted(attempts) and len(set(attempts)) == 4
+        assert attempts[0] == START
+        await scheduler.stop()
 
 
 async def test_scheduler_stops_on_a_permanent_store_error_at_once() -> None:
