@@ -48,6 +48,13 @@ class Trigger(Iterator[datetime], metaclass=ABCMeta):
     Triggers are stateful (``next()`` advances them) and need not be thread-safe. Iterating
     over a trigger yields its fire times until it is exhausted.
 
+    Optional hook: a trigger that counts the fire times it hands out (a cell's ``--times``)
+    may define ``resume_at(pending, resume_from)``. When a paused schedule is resumed from a
+    time, the scheduler then calls it, instead of calling :meth:`next` past every fire time
+    missed while paused, with the schedule's pending fire time; it must return ``None`` if no
+    fire time is left, else leave the trigger so that :meth:`next` returns the first fire time
+    at or after ``resume_from``.
+
     Example::
 
         class EveryOtherDay(Trigger):

@@ -58,7 +58,13 @@ def pick_jitter(
 def skip_fire_times_before(
     trigger: Trigger, next_fire_time: datetime | None, resume_from: datetime
 ) -> datetime | None:
-    """Advance ``trigger`` until its next fire time is at or after ``resume_from``."""
+    """Advance ``trigger`` until its next fire time is at or after ``resume_from`` (through its
+    ``resume_at`` hook when it has one, see :class:`~nbsched.abc.Trigger`)."""
+    resume_at = getattr(trigger, "resume_at", None)
+    if callable(resume_at):
+        if next_fire_time is None or resume_at(next_fire_time, resume_from) is None:
+            return None
+        return trigger.next()
     while next_fire_time is not None and next_fire_time < resume_from:
         next_fire_time = trigger.next()
     return next_fire_time

@@ -378,34 +378,9 @@ class NotebookScheduler:
         self._refresh_status(spec.schedule_id)
 
     async def resume(self, schedule_id: str) -> None:
-        """Resume a paused schedule, skipping the fire times that passed while it was paused.
-
-        A cell schedule with ``--times N`` is re-added with its trigger moved past those fire
-        times without counting them (the scheduler's own ``unpause_schedule`` would count each
-        skipped fire towards N).
-        """
-        scheduler = self.scheduler
-        schedule = await scheduler.get_schedule(schedule_id)
-        trigger = schedule.trigger
-        if not schedule.paused or not isinstance(trigger, CellTrigger) or trigger.times is None:
-            await scheduler.unpause_schedule(schedule_id)
-            return
-        if trigger.resume_at(schedule.next_fire_time, scheduler.clock.now()) is None:
-            await scheduler.unpause_schedule(schedule_id)  # no fire left: it finishes
-            return
-        await scheduler.add_schedule(
-            schedule.task_id,
-            trigger,
-            id=schedule.id,
-            args=schedule.args,
-            kwargs=schedule.kwargs,
-            coalesce=schedule.coalesce,
-            misfire_grace_time=schedule.misfire_grace_time,
-            max_jitter=schedule.max_jitter,
-            job_result_expiration_time=schedule.job_result_expiration_time,
-            metadata=schedule.metadata,
-            conflict_policy=ConflictPolicy.replace,
-        )
+        """Resume a paused schedule, skipping the fire times that passed while it was paused
+        (a cell's ``--times N`` does not count them: its trigger's ``resume_at`` hook)."""
+        await self.scheduler.unpause_schedule(schedule_id)
 
     def run_failed(self, schedule_id: str) -> None:
         """Called by a cell run that raised: pause the schedule if it asked for that."""
@@ -490,7 +465,7 @@ class NotebookScheduler:
 
     def dashboard(self) -> Dashboard:
         """A new live :class:`~nbsched.widgets.Dashboard` (the oldest live ones freeze)."""
-        board = Dashboard(self.scheduler, tracker=self.tracker, resume=self.resume)
+        board = Dashboard(self.scheduler, tracker=self.tracker)
         self.dashboards.append(board)
         while len(self.dashboards) > LIVE_DASHBOARDS:
             self.dashboards.pop(0).stop_updating()

@@ -250,8 +250,7 @@ class Dashboard(widgets.VBox):
     :param live: start the countdown task (needs a running event loop, as in a notebook cell)
     :param reread_interval: seconds between two full rereads of the store
     :param resume: what the resume button awaits with the schedule id (default: the
-        scheduler's ``unpause_schedule``; the notebook layer passes its own, which keeps
-        ``--times`` counts right)
+        scheduler's ``unpause_schedule``)
 
     Build it in a cell (``Dashboard(scheduler)`` as the last expression) or run ``%sched``.
     """

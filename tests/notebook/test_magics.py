@@ -332,7 +332,7 @@ def test_cell_trigger_resume_at_keeps_a_pending_fire_that_is_still_to_come() -> 
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("how", ["magic", "dashboard button"])
+@pytest.mark.parametrize("how", ["magic", "dashboard button", "the scheduler's unpause_schedule"])
 async def test_times_counts_runs_not_the_fires_skipped_while_paused(
     notebook: Notebook, how: str
 ) -> None:
@@ -344,6 +344,8 @@ async def test_times_counts_runs_not_the_fires_skipped_while_paused(
     assert notebook.holder.tracker.stats["five"].runs == 2
     if how == "magic":
         _capture_display(notebook, "%sched resume five")
+    elif how == "the scheduler's unpause_schedule":
+        await notebook.holder.scheduler.unpause_schedule("five")
     else:
         board = notebook.holder.dashboard()
         await board.settle()

@@ -4,7 +4,7 @@ conflicts, pause/unpause and the end of a trigger."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from scheduler_helpers import START, Recorder, seconds, start
@@ -17,6 +17,7 @@ from nbsched import (
     JobOutcome,
     ScheduleLookupError,
 )
+from nbsched.abc import Trigger
 from nbsched.events import JobAcquired, JobReleased, ScheduleRemoved, ScheduleUpdated
 from nbsched.triggers.date import DateTrigger
 from nbsched.triggers.interval import IntervalTrigger
@@ -124,6 +125,58 @@ async def test_unpause_from_a_datetime(scheduler: AsyncScheduler, clock: FakeClo
     await scheduler.unpause_schedule(schedule_id, resume_from=START + seconds(500))
     schedule = await scheduler.get_schedule(schedule_id)
     assert schedule.next_fire_time == START + seconds(540)
+
+
+class Counting(Trigger):
+    """Every 60 s from 60 s after START, at most ``limit`` fire times; those skipped while
+    paused are not counted (the ``resume_at`` hook that a notebook cell's ``--times`` uses)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.position, self.handed_out = limit, 0, 0
+
+    @staticmethod
+    def at(position: int) -> datetime:
+        return START + seconds(60 * (position + 1))
+
+    def next(self) -> datetime | None:
+        if self.handed_out >= self.limit:
+            return None
+        self.handed_out += 1
+        self.position += 1
+        return self.at(self.position - 1)
+
+    def resume_at(self, pending: datetime, resume_from: datetime) -> datetime | None:
+        self.handed_out -= 1  # the pending fire time will be handed out again
+        position = self.position - 1
+        while self.at(position) < resume_from:  # skipped: not counted
+            position += 1
+        self.position = position
+        return self.at(position)
+
+    def __getstate__(self) -> dict[str, int]:
+        return {"version": 1, "limit": self.limit, "position": self.position,
+                "handed_out": self.handed_out}  # fmt: skip
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.limit, self.position = state["limit"], state["position"]
+        self.handed_out = state["handed_out"]
+
+
+async def test_unpause_uses_a_triggers_resume_at_hook(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    schedule_id = await scheduler.add_schedule(record, Counting(limit=3), paused=True)
+    await clock.advance(330)  # five fire times pass while paused
+    await scheduler.unpause_schedule(schedule_id)
+    schedule = await scheduler.get_schedule(schedule_id)
+    assert schedule.next_fire_time == START + seconds(360)
+    trigger = schedule.trigger
+    assert isinstance(trigger, Counting) and trigger.handed_out == 1  # 360 s, nothing skipped
+    assert [trigger.next(), trigger.next(), trigger.next()] == [
+        START + seconds(420),
+        START + seconds(480),
+        None,
+    ]
 
 
 async def test_unpause_rejects_an_unknown_mode(scheduler: AsyncScheduler) -> None:
