@@ -236,6 +236,9 @@ class AsyncScheduler:
         # while the loop sleeps: the time it will wake by on its own (None: until woken)
         self._sleeping_until: datetime | None = None
         self._running_jobs: dict[UUID, asyncio.Task[None]] = {}
+        # jobs whose task has not taken its first step: one cancelled then never runs its
+        # own cleanup, so the shutdown releases it (see _release_unstarted_jobs)
+        self._unstarted_jobs: dict[UUID, Job] = {}
         self._result_waiters: dict[UUID, list[asyncio.Future[JobResult]]] = {}
         self._subscriptions: list[Subscription] = []
         self._background: set[asyncio.Future[Any]] = set()
@@ -438,6 +441,7 @@ class AsyncScheduler:
             for task in running:
                 task.cancel()
             await asyncio.gather(*aux_tasks, *running, return_exceptions=True)
+            await self._release_unstarted_jobs()
             self._tracked_tasks.difference_update(aux_tasks)
             self._tracked_tasks.discard(current)
             self._activity.done()
@@ -664,9 +668,11 @@ class AsyncScheduler:
         self._activity.busy()
         task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
         self._running_jobs[job.id] = task
+        self._unstarted_jobs[job.id] = job
         self._tracked_tasks.add(task)
 
     async def _run_job(self, job: Job) -> None:
+        del self._unstarted_jobs[job.id]
         activity = self._activity
         started_at: datetime | None = None
         result: JobResult | None = None
@@ -757,6 +763,27 @@ class AsyncScheduler:
             traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
             scheduler_id=self.identity,
         )
+
+    async def _release_unstarted_jobs(self) -> None:
+        """Release, as cancelled, the acquired jobs whose tasks were cancelled before they
+        started (so that they don't wait for their lease to expire)."""
+        for job in list(self._unstarted_jobs.values()):
+            del self._unstarted_jobs[job.id]
+            self._tracked_tasks.discard(self._running_jobs.pop(job.id))
+            self._activity.done()
+            now = self.clock.now()
+            result = JobResult(
+                job_id=job.id,
+                outcome=JobOutcome.cancelled,
+                started_at=None,
+                finished_at=now,
+                expires_at=now + job.result_expiration_time,
+                scheduler_id=self.identity,
+            )
+            try:
+                await self._release_job(job, result)
+            except Exception:
+                self.logger.exception("could not release the unstarted job %s", job.id)
 
     async def _release_job(self, job: Job, result: JobResult) -> None:
         await self._call("release_job", self.data_store.release_job, self.identity, job, result)

@@ -16,6 +16,7 @@ from nbsched import (
     JobResultNotReady,
     SchedulerNotRunningError,
 )
+from nbsched.datastores.memory import MemoryDataStore
 from nbsched.events import (
     JobAcquired,
     JobAdded,
@@ -220,3 +221,31 @@ async def test_a_job_raising_systemexit_does_not_end_the_scheduler(
     assert scheduler.state.name == "started"
     assert await scheduler.run_job(double, args=[2]) == 4
     assert recorder.of(JobReleased)[0].outcome is JobOutcome.error
+
+
+async def test_a_job_acquired_just_before_stop_is_released_as_cancelled(clock: FakeClock) -> None:
+    class StopsRightAfterAcquiring(MemoryDataStore):
+        """Stop is requested after jobs are acquired and before their tasks take a step."""
+
+        scheduler: AsyncScheduler
+
+        async def acquire_jobs(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            jobs = await super().acquire_jobs(*args, **kwargs)
+            if jobs:
+                self.scheduler.request_stop()
+            return jobs
+
+    store = StopsRightAfterAcquiring()
+    recorder = Recorder()
+    async with AsyncScheduler(store, clock=clock) as scheduler:
+        store.scheduler = scheduler
+        scheduler.subscribe(recorder)
+        job_id = await scheduler.add_job(double, args=[21], result_expiration_time=60)
+        await start(scheduler, clock)
+        await scheduler.wait_until_stopped()
+        (released,) = recorder.of(JobReleased)
+        assert (released.job_id, released.outcome) == (job_id, JobOutcome.cancelled)
+        assert released.started_at is None
+        assert await scheduler.get_jobs() == []  # not left acquired until its lease expires
+        result = await scheduler.get_job_result(job_id, wait=False)
+        assert result.outcome is JobOutcome.cancelled
