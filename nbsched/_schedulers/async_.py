@@ -729,15 +729,7 @@ class AsyncScheduler:
                     scheduler_id=self.identity,
                 )
         except asyncio.CancelledError:
-            now = self.clock.now()
-            result = JobResult(
-                job_id=job.id,
-                outcome=JobOutcome.cancelled,
-                started_at=started_at,
-                finished_at=now,
-                expires_at=now + job.result_expiration_time,
-                scheduler_id=self.identity,
-            )
+            result = self._cancelled(job, started_at)
             raise
         finally:
             try:
@@ -750,6 +742,17 @@ class AsyncScheduler:
                 activity.done()
                 if not self._wake_pending:
                     self._wake()
+
+    def _cancelled(self, job: Job, started_at: datetime | None) -> JobResult:
+        now = self.clock.now()
+        return JobResult(
+            job_id=job.id,
+            outcome=JobOutcome.cancelled,
+            started_at=started_at,
+            finished_at=now,
+            expires_at=now + job.result_expiration_time,
+            scheduler_id=self.identity,
+        )
 
     def _failure(self, job: Job, exc: BaseException, started_at: datetime | None) -> JobResult:
         now = self.clock.now()
@@ -771,17 +774,8 @@ class AsyncScheduler:
             del self._unstarted_jobs[job.id]
             self._tracked_tasks.discard(self._running_jobs.pop(job.id))
             self._activity.done()
-            now = self.clock.now()
-            result = JobResult(
-                job_id=job.id,
-                outcome=JobOutcome.cancelled,
-                started_at=None,
-                finished_at=now,
-                expires_at=now + job.result_expiration_time,
-                scheduler_id=self.identity,
-            )
             try:
-                await self._release_job(job, result)
+                await self._release_job(job, self._cancelled(job, None))
             except Exception:
                 self.logger.exception("could not release the unstarted job %s", job.id)
 
