@@ -32,7 +32,7 @@ _registry: SpecRegistry[object, CronSpec] = SpecRegistry(limit=1024)
 class CronSpec:
     """One compiled cron expression: its fields' text and its wall-clock search."""
 
-    __slots__ = ("fields", "given", "crontab", "search", "repeat_hours", "batch")
+    __slots__ = ("fields", "given", "crontab", "search", "repeat_hours", "runs_through_days")
 
     #: every field's expression, defaults filled in (read-only)
     fields: Mapping[str, str]
@@ -43,9 +43,9 @@ class CronSpec:
     search: WallSearch
     #: whether the hour field allows every hour (fires in both passes of a repeated hour)
     repeat_hours: bool
-    #: times of day per matching day when next() runs through a plain day by adding offsets
-    #: to its midnight (the times of day are few enough to list), else 0
-    batch: int
+    #: whether next() runs through a plain day by adding the times of day, as offsets, to its
+    #: midnight (there are several, and few enough to list)
+    runs_through_days: bool
 
     def __init__(
         self, fields: dict[str, str], given: tuple[str, ...], crontab: str | None
@@ -61,7 +61,7 @@ class CronSpec:
         times_per_day = search.times_per_day
         # (with one time a day there is nothing to run through, and the DST look-ahead it
         # needs would cost more than it saves)
-        self.batch = times_per_day if times_per_day > 1 and search.clock_offsets else 0
+        self.runs_through_days = times_per_day > 1 and bool(search.clock_offsets)
 
 
 def spec_from_keywords(given: Mapping[str, str | None]) -> CronSpec:

@@ -242,7 +242,7 @@ class CronTrigger(Trigger):
                 tz = self.timezone
                 day = wall[:3]
                 plain = self._fixed or day < self._plain_until or day == self._plain_day
-                if spec.batch and (plain or self._find_plain_days(day)):
+                if spec.runs_through_days and (plain or self._find_plain_days(day)):
                     found = self._start_run(wall)
                 elif plain:
                     found = datetime(*wall, 0, tz), wall  # positional tzinfo: faster
