@@ -8,7 +8,13 @@ from typing import Any
 from .._converters import as_aware_datetime
 from ..abc import Trigger
 from ._describe import format_local
-from ._state import datetime_from_state, datetime_to_state, require_version, storable_timezone
+from ._state import (
+    ComparedByState,
+    datetime_from_state,
+    datetime_to_state,
+    require_version,
+    storable_timezone,
+)
 
 __all__ = ["DateTrigger"]
 
@@ -26,7 +32,7 @@ def _normalized(value: datetime, *, argument: str) -> datetime:
     return value.astimezone(_UTC).astimezone(tz)
 
 
-class DateTrigger(Trigger):
+class DateTrigger(ComparedByState, Trigger):
     """Fires once, at ``run_time``.
 
     :param run_time: an aware ``datetime`` or an ISO 8601 string with a UTC offset

@@ -9,7 +9,13 @@ from .._converters import as_aware_datetime
 from ..abc import Trigger
 from ._describe import count, format_local
 from ._registry import SpecRegistry
-from ._state import datetime_from_state, datetime_to_state, require_version, storable_timezone
+from ._state import (
+    ComparedByState,
+    datetime_from_state,
+    datetime_to_state,
+    require_version,
+    storable_timezone,
+)
 
 __all__ = ["IntervalTrigger"]
 
@@ -110,7 +116,7 @@ def _shared_spec(
     return _registry.add(key, _IntervalSpec(components, interval, start_utc, tz, end_utc, end_tz))
 
 
-class IntervalTrigger(Trigger):
+class IntervalTrigger(ComparedByState, Trigger):
     """Fires every ``weeks + days + ... + microseconds``, starting at ``start_time``.
 
     The interval is real elapsed time: it is added in UTC, so across a DST change the wall

@@ -310,11 +310,14 @@ def test_unknown_state_version_is_refused() -> None:
 
 def test_repr_is_exact() -> None:
     trigger = CronTrigger(hour=9, day_of_week="mon-fri", timezone="Europe/Berlin")
-    assert (
-        repr(trigger) == "CronTrigger(day_of_week='mon-fri', hour='9', timezone='Europe/Berlin')"
+    # start_time defaults to the moment of construction, and repr shows it
+    assert repr(trigger) == (
+        "CronTrigger(day_of_week='mon-fri', hour='9', "
+        f"start_time={trigger.start_time.isoformat()!r}, timezone='Europe/Berlin')"
     )
     again = eval(repr(trigger), {"CronTrigger": CronTrigger})
     assert again.fields == trigger.fields
+    assert again == trigger
     with_times = CronTrigger(hour=9, start_time=START, end_time=at(2027, 1, 1), timezone=BERLIN)
     assert repr(with_times) == (
         "CronTrigger(hour='9', start_time='2026-01-01T00:00:00+01:00', "
