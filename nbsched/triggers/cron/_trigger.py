@@ -8,6 +8,7 @@ from typing import Any
 
 from ..._converters import as_aware_datetime, as_timezone
 from ...abc import Trigger
+from .._dst import existing_instant
 from .._state import (
     ComparedByState,
     datetime_from_state,
@@ -69,8 +70,9 @@ class CronTrigger(ComparedByState, Trigger):
     :param minute: minute, 0-59
     :param second: second, 0-59
     :param start_time: earliest fire time (default: now); a naive datetime is read in
-        ``timezone``
-    :param end_time: latest fire time (default: none); a naive datetime is read in ``timezone``
+        ``timezone``; a wall time that does not exist (02:30 on a spring-forward day in
+        Europe/Berlin) is the moment the clocks jump (03:00 CEST)
+    :param end_time: latest fire time (default: none); read like ``start_time``
     :param timezone: IANA zone name or ``tzinfo`` (default: the machine's local IANA zone)
     :raises ValueError: a field, zone or time that can't be read, a trigger that can never fire,
         or ``end_time`` before ``start_time``; the message names the argument and value
@@ -181,10 +183,10 @@ class CronTrigger(ComparedByState, Trigger):
         self._spec = spec
         self._tz = tz
         start = as_aware_datetime(start_time, argument="start_time", timezone=tz)
-        self._start_time = (start or datetime.now(tz)).astimezone(tz)
+        self._start_time = existing_instant(start or datetime.now(tz)).astimezone(tz)
         end = as_aware_datetime(end_time, argument="end_time", timezone=tz)
         if end is not None:
-            end = end.astimezone(tz)
+            end = existing_instant(end).astimezone(tz)
             if end < self._start_time:
                 raise ValueError(
                     f"end_time: {end.isoformat()} is before start_time "
