@@ -43,7 +43,7 @@ fi
 echo "== Python environments"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev]'
+.venv/bin/python -m pip install -q -e '.[dev,docs]'
 [ -x .venv-kernel-min/bin/python ] || "$PYTHON" -m venv .venv-kernel-min
 .venv-kernel-min/bin/python -m pip install -q --upgrade pip
 .venv-kernel-min/bin/python -m pip install -q 'ipykernel==6.29.*' 'ipywidgets>=8.1' -e .
