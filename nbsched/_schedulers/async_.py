@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from .._clock import Activity, Clock, SystemClock
+from .._context import current_job
 from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, JobOutcome, ResumeFrom, RunState
 from .._exceptions import (
@@ -709,6 +710,7 @@ class AsyncScheduler:
                 return
             started_at = now
             job.started_at = now
+            current_job.set(job)  # this task's own context: seen by this job only
             try:
                 if executor.runs_off_loop:
                     value = await executor.run_job(func, job)
