@@ -45,9 +45,11 @@ class Scheduler:
     started on first use (or by ``with``). Leaving ``with Scheduler()`` ends that thread for
     good: a later call, from any thread, raises :class:`~nbsched.SchedulerNotRunningError`
     instead of starting a thread that nobody would end. Without ``with``, :meth:`stop` ends the
-    thread and a later call starts a new one. Event callbacks given to :meth:`subscribe` and jobs run with the
-    ``"loop"`` executor run on that thread; from there, do not call this facade's blocking
-    methods (they would wait for the thread they block): they raise ``RuntimeError``.
+    thread and a later call starts a new one.
+
+    Event callbacks given to :meth:`subscribe` and jobs run with the ``"loop"`` executor run on
+    that thread; from there, do not call this facade's blocking methods (they would wait for
+    the thread they block): they raise ``RuntimeError``.
 
     Takes the arguments of :class:`~nbsched.AsyncScheduler`. In a script::
 
