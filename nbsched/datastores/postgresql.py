@@ -39,9 +39,11 @@ from ._codec import (
     SCHEDULE_COLUMNS,
     TASK_COLUMNS,
     RowCodec,
+    row_label,
     trigger_to_json,
 )
 from ._postgresql_connect import TEMPORARY_ERRORS, ConnectionPool, describe_dsn
+from ._postgresql_rows import fetch_all
 from ._postgresql_schema import check_schema_name, prepare_schema
 
 __all__ = ["PostgreSQLDataStore"]
@@ -193,7 +195,7 @@ class PostgreSQLDataStore(AsyncDataStore):
     async def _fetchall(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
         async with self._connection() as conn:
             cursor = await conn.execute(query, params)
-            return await cursor.fetchall()
+            return await fetch_all(cursor)
 
     async def _publish(self, events: Iterable[Event]) -> None:
         if self._broker is not None:
@@ -277,7 +279,9 @@ class PostgreSQLDataStore(AsyncDataStore):
             except DeserializationError as exc:
                 _logger.warning("cannot read schedule %r: %s", row[0], exc)
                 failed.append(
-                    ScheduleDeserializationFailed(schedule_id=row[0], exception=str(exc))
+                    ScheduleDeserializationFailed(
+                        schedule_id=row_label(row[0]), exception=str(exc)
+                    )
                 )
         return schedules
 
@@ -385,11 +389,14 @@ class PostgreSQLDataStore(AsyncDataStore):
         else:
             rows = await self._fetchall(self._sql.select_jobs_by_id, (list(ids),))
         jobs = []
+        failed: list[Event] = []
         for row in rows:
             try:
                 jobs.append(self._codec.decode_job(row))
             except DeserializationError as exc:
                 _logger.warning("cannot read job %s: %s", row[0], exc)
+                failed.append(JobDeserializationFailed(job_id=row[0], exception=str(exc)))
+        await self._publish(failed)
         return jobs
 
     async def acquire_jobs(
@@ -399,11 +406,11 @@ class PostgreSQLDataStore(AsyncDataStore):
             return []
         sql = self._sql
         picked: list[tuple[Any, ...]] = []
-        failed: list[tuple[Any, ...]] = []
+        failed: list[tuple[tuple[Any, ...], str]] = []
         async with self._connection() as conn:
             async with conn.transaction():
                 cursor = await conn.execute(sql.lock_pending_jobs, {"limit": limit})
-                candidates = await cursor.fetchall()
+                candidates = await fetch_all(cursor)
                 if not candidates:
                     return []
                 task_ids = sorted({row[1] for row in candidates})
@@ -434,20 +441,22 @@ class PostgreSQLDataStore(AsyncDataStore):
             try:
                 job = self._codec.decode_job(row)
             except DeserializationError as exc:
-                failed.append(row)
+                failed.append((row, str(exc)))
                 _logger.warning("cannot read job %s: %s", row[0], exc)
                 continue
             job.acquired_by = scheduler_id
             job.acquired_until = until
             jobs.append(job)
-        for row in failed:
-            await self._fail_undecodable_job(scheduler_id, row, now)
+        for row, message in failed:
+            await self._fail_undecodable_job(scheduler_id, row, now, message)
         return jobs
 
     async def _fail_undecodable_job(
-        self, scheduler_id: str, row: tuple[Any, ...], now: datetime
+        self, scheduler_id: str, row: tuple[Any, ...], now: datetime, message: str
     ) -> None:
         job_id, task_id, schedule_id, expiration = row[0], row[1], row[4], row[8]
+        if not isinstance(expiration, timedelta):
+            expiration = timedelta(0)  # the damaged column itself: keep no result
         result = JobResult(
             job_id=job_id,
             outcome=JobOutcome.deserialization_failed,
@@ -457,9 +466,7 @@ class PostgreSQLDataStore(AsyncDataStore):
         )
         stub = Job(id=job_id, task_id=task_id, schedule_id=schedule_id)
         await self.release_job(scheduler_id, stub, result)
-        await self._publish(
-            [JobDeserializationFailed(job_id=job_id, exception="cannot read the job's arguments")]
-        )
+        await self._publish([JobDeserializationFailed(job_id=job_id, exception=message)])
 
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
         keep_result = result.expires_at > result.finished_at
