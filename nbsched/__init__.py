@@ -17,6 +17,7 @@ from ._enums import ResumeFrom as ResumeFrom
 from ._enums import RunState as RunState
 from ._exceptions import ConflictingIdError as ConflictingIdError
 from ._exceptions import DataStoreError as DataStoreError
+from ._exceptions import DataStoreUnavailableError as DataStoreUnavailableError
 from ._exceptions import DeserializationError as DeserializationError
 from ._exceptions import JobCancelled as JobCancelled
 from ._exceptions import JobDeadlineMissed as JobDeadlineMissed

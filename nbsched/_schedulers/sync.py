@@ -6,6 +6,7 @@ import asyncio
 import functools
 import threading
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -90,6 +91,16 @@ class Scheduler:
     @property
     def state(self) -> RunState:
         return self._async.state
+
+    @property
+    def store_unavailable_since(self) -> datetime | None:
+        """See :attr:`AsyncScheduler.store_unavailable_since`."""
+        return self._async.store_unavailable_since
+
+    @property
+    def store_unavailable_reason(self) -> str | None:
+        """See :attr:`AsyncScheduler.store_unavailable_reason`."""
+        return self._async.store_unavailable_reason
 
     def __repr__(self) -> str:
         return f"Scheduler({self._async!r})"
