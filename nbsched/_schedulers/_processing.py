@@ -39,6 +39,20 @@ def first_fire_time(trigger: Trigger) -> datetime | None:
     return _checked(trigger.next(), None, 1)
 
 
+def _past_pending(trigger: Trigger, pending: datetime) -> object:
+    """``trigger.next()``, once more if it returned ``pending`` itself: a schedule built by
+    hand (``Schedule(trigger=t, next_fire_time=first)`` without advancing ``t``) holds a
+    trigger that has not passed its pending fire time yet. A second repeat is an error."""
+    value = trigger.next()
+    if (
+        isinstance(value, datetime)
+        and value.utcoffset() is not None
+        and value.astimezone(_UTC) == pending.astimezone(_UTC)
+    ):
+        return trigger.next()
+    return value
+
+
 def _checked(value: object, previous: datetime | None, call: int) -> datetime | None:
     """``value`` from ``trigger.next()`` if it keeps the trigger contract after ``previous``
     (a datetime or None, aware, strictly later as an instant), else TriggerContractError."""
@@ -91,7 +105,7 @@ def due_fire_times(
     chosen = [] if continuing and coalesce is not CoalescePolicy.all else [next_fire_time]
     limit = max_jobs if coalesce is CoalescePolicy.all else max_steps
     steps = 0
-    upcoming = _checked(trigger.next(), last, 1)
+    upcoming = _checked(_past_pending(trigger, next_fire_time), last, 1)
     while upcoming is not None and upcoming <= now:
         last = upcoming
         if coalesce is CoalescePolicy.all:
@@ -142,5 +156,6 @@ def skip_fire_times_before(
     call = 0
     while next_fire_time is not None and next_fire_time < resume_from:
         call += 1
-        next_fire_time = _checked(trigger.next(), next_fire_time, call)
+        value = trigger.next() if call > 1 else _past_pending(trigger, next_fire_time)
+        next_fire_time = _checked(value, next_fire_time, call)
     return next_fire_time

@@ -67,9 +67,19 @@ def test_a_trigger_breaking_the_contract_is_caught_where_it_breaks_it(
     assert "next()" in info.value.detail
 
 
-def test_a_fire_time_equal_to_the_schedules_pending_one_is_caught() -> None:
+@pytest.mark.parametrize("policy", list(CoalescePolicy))
+def test_a_trigger_not_yet_past_the_pending_fire_time_is_advanced_once(
+    policy: CoalescePolicy,
+) -> None:
+    """A Schedule built by hand with ``next_fire_time`` = the trigger's first fire time and the
+    trigger not advanced: its first next() repeats the pending fire time, once; no duplicate."""
+    trigger = IntervalTrigger(seconds=10, start_time=START)
+    fire_times, last, upcoming, cut_short = due_fire_times(trigger, at(0), at(25), policy)
+    expected = {"all": [at(0), at(10), at(20)], "earliest": [at(0)], "latest": [at(20)]}
+    assert fire_times == expected[policy.name]
+    assert (last, upcoming, cut_short) == (at(20), at(30), False)
     with pytest.raises(TriggerContractError, match="strictly increase"):
-        due_fire_times(Scripted([at(0)]), at(0), at(100), CoalescePolicy.latest)
+        due_fire_times(Scripted([at(0)]), at(0), at(100), policy)  # a repeat once more: caught
 
 
 def test_instants_not_wall_times_are_compared() -> None:
