@@ -39,6 +39,13 @@ from ._cell_spec import (
 )
 from ._cell_task import TASK_ID, run_cell
 from ._cell_trigger import CellTrigger
+from ._cell_trust import (
+    pause_untrusted,
+    sign_and_resume,
+    signed_cell,
+    signed_for_move,
+    warning_html,
+)
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
 
 __all__ = [
@@ -105,6 +112,8 @@ class NotebookScheduler:
         #: by another kernel sharing the store) goes
         self.restored_area: widgets.VBox | None = None
         self._adopting: set[str] = set()
+        #: ids of the stored cell schedules this user did not sign (paused until resumed)
+        self._untrusted: set[str] = set()
         self._start_scheduler(store_path)
 
     # --- the scheduler ----------------------------------------------------------------------
@@ -169,10 +178,20 @@ class NotebookScheduler:
         if restored is not None:
             self.restored_area = restored
         found = []
-        for schedule in await self.scheduler.get_schedules():
+        for schedule in await self._reviewed(await self.scheduler.get_schedules(), restored):
             if self._restore(schedule, restored, "restored"):
                 found.append(schedule.id)
         return found
+
+    async def _reviewed(self, schedules: list[Any], area: widgets.VBox | None) -> list[Any]:
+        """``schedules``, the cell schedules among them that this user did not sign paused
+        (and named in a warning at the top of ``area``)."""
+        untrusted = await pause_untrusted(self.scheduler, schedules)
+        self._untrusted.update(untrusted)
+        if untrusted and area is not None:
+            warning = widgets.HTML(warning_html(untrusted, self.store_description))
+            area.children = (warning, *area.children)
+        return [s.copy(paused=True) if s.id in untrusted else s for s in schedules]
 
     def _restore(self, schedule: Any, area: widgets.VBox | None, state: str) -> bool:
         """Give a stored cell schedule an output area in ``area``; False if not a cell's."""
@@ -187,7 +206,7 @@ class NotebookScheduler:
             trigger_text=str(schedule.trigger),
             next_fire_time=schedule.next_fire_time,
             paused=schedule.paused,
-            state=state,
+            state="untrusted" if schedule.id in self._untrusted else state,
             stop_on_error=bool(details.get("stop_on_error")),
         )
         self._update_status(schedule.id)
@@ -210,6 +229,7 @@ class NotebookScheduler:
                 return
             finally:
                 self._adopting.discard(schedule_id)
+            (schedule,) = await self._reviewed([schedule], area)
             self._restore(schedule, area, "from another kernel")
 
         self._track(asyncio.get_running_loop().create_task(adopt()))
@@ -310,16 +330,18 @@ class NotebookScheduler:
                         replaced.close()
                     self._info.pop(schedule.id, None)
         counted = isinstance(spec.trigger, CellTrigger) and spec.trigger.times is not None
+        # --times N counts fire times: with "all", fires that fell due while the kernel was
+        # busy each still run (late) instead of being merged into one run that would count
+        # for several
+        coalesce = CoalescePolicy.all if counted else CoalescePolicy.latest
+        kwargs, metadata = signed_cell(spec, coalesce=coalesce.name)
         await scheduler.add_schedule(
             TASK_ID,
             spec.trigger,
             id=spec.schedule_id,
-            kwargs={"source": spec.source, "schedule_id": spec.schedule_id},
-            metadata=spec.metadata(),
-            # --times N counts fire times: with "all", fires that fell due while the kernel
-            # was busy each still run (late) instead of being merged into one run that would
-            # count for several
-            coalesce=CoalescePolicy.all if counted else CoalescePolicy.latest,
+            kwargs=kwargs,
+            metadata=metadata,
+            coalesce=coalesce,
             conflict_policy=ConflictPolicy.replace,
         )
         info = self._info.get(spec.schedule_id)
@@ -329,8 +351,13 @@ class NotebookScheduler:
 
     async def resume(self, schedule_id: str) -> None:
         """Resume a paused schedule, skipping the fire times that passed while it was paused
-        (a cell's ``--times N`` does not count them: its trigger's ``resume_at`` hook)."""
-        await self.scheduler.unpause_schedule(schedule_id)
+        (a cell's ``--times N`` does not count them: its trigger's ``resume_at`` hook). A cell
+        schedule this user had not signed is signed: resuming it says its code may run."""
+        await sign_and_resume(self.scheduler, schedule_id)
+        self._untrusted.discard(schedule_id)
+        info = self._info.get(schedule_id)
+        if info is not None and info.state == "untrusted":
+            info.state = ""
 
     def run_failed(self, schedule_id: str) -> None:
         """Called by a cell run that raised: pause the schedule if it asked for that."""
@@ -396,7 +423,11 @@ class NotebookScheduler:
         if info.state in ("removed", "finished", "failed", "scheduling…"):
             parts.append(f"<i>{html.escape(info.state)}</i>")
         elif info.paused:
-            parts.append(f"<i>paused{' after an error' if 'error' in info.state else ''}</i>")
+            why = {
+                "untrusted": ": not signed by you, see %sched show",
+                "paused after an error": " after an error",
+            }
+            parts.append(f"<i>paused{html.escape(why.get(info.state, ''))}</i>")
         elif info.next_fire_time is not None:
             moment = format_moment(info.next_fire_time, now=now, tz=get_local_timezone())
             parts.append(f"next {html.escape(moment)}")
@@ -415,7 +446,7 @@ class NotebookScheduler:
 
     def dashboard(self) -> Dashboard:
         """A new live :class:`~nbsched.widgets.Dashboard` (the oldest live ones freeze)."""
-        board = Dashboard(self.scheduler, tracker=self.tracker)
+        board = Dashboard(self.scheduler, tracker=self.tracker, resume=self.resume)
         self.dashboards.append(board)
         while len(self.dashboards) > LIVE_DASHBOARDS:
             self.dashboards.pop(0).stop_updating()
@@ -456,12 +487,13 @@ class NotebookScheduler:
             trigger = schedule.trigger
             if schedule.next_fire_time is not None:
                 trigger = CellTrigger(trigger, first_fire=schedule.next_fire_time)
+            kwargs, metadata = signed_for_move(schedule, trigger)
             await self.scheduler.add_schedule(
                 TASK_ID,
                 trigger,
                 id=schedule.id,
-                kwargs=schedule.kwargs,
-                metadata=schedule.metadata,
+                kwargs=kwargs,
+                metadata=metadata,
                 paused=schedule.paused,
                 coalesce=schedule.coalesce,
                 conflict_policy=ConflictPolicy.replace,
