@@ -8,7 +8,7 @@ from typing import Any
 
 from ..._converters import as_aware_datetime, as_timezone
 from ...abc import Trigger
-from .._checks import checked_instant
+from .._checks import before, checked_instant
 from .._state import (
     ComparedByState,
     StateReader,
@@ -191,7 +191,7 @@ class CronTrigger(ComparedByState, Trigger):
         end = as_aware_datetime(end_time, argument="end_time", timezone=tz)
         if end is not None:
             end = _in_zone(checked_instant(end, argument="end_time"), tz, argument="end_time")
-            if end < self._start_time:
+            if before(end, self._start_time):
                 raise ValueError(
                     f"end_time: {end.isoformat()} is before start_time "
                     f"{self._start_time.isoformat()}"
