@@ -237,8 +237,7 @@ class CronTrigger(ComparedByState, Trigger):
         start = _in_zone(checked_instant(start, argument="start_time"), self._tz, "start_time")
         if self._end_time is not None and before(self._end_time, start):
             raise ValueError(
-                f"end_time: {self._end_time.isoformat()} is before start_time "
-                f"{start.isoformat()}"
+                f"end_time: {self._end_time.isoformat()} is before start_time {start.isoformat()}"
             )
         self._start_time = start
         if self._last is not None and before(self._last, start):
