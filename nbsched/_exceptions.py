@@ -34,11 +34,16 @@ class JobLookupError(NbschedError, LookupError):
         self.job_id = job_id
 
 
-class JobResultNotReady(NbschedError):
-    """The job has not finished yet (raised by ``get_job_result(..., wait=False)``)."""
+class JobResultNotReady(JobLookupError):
+    """The job has not finished yet (raised by ``get_job_result(..., wait=False)``).
+
+    A :class:`JobLookupError`, as APScheduler 4 raises for a result that is not ready, so
+    ``except JobLookupError`` catches it; catch this class to tell "not finished yet" apart
+    from "no such job".
+    """
 
     def __init__(self, job_id: UUID):
-        super().__init__(f"no result yet for job {job_id}")
+        LookupError.__init__(self, f"no result yet for job {job_id}")
         self.job_id = job_id
 
 

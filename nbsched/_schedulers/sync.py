@@ -170,10 +170,14 @@ class Scheduler:
     # --- running ---
 
     def start_in_background(self) -> None:
-        """Start processing schedules and jobs on the scheduler's thread; return at once."""
+        """Start processing schedules and jobs on the scheduler's thread; return once started
+        (``SchedulerStarted`` published).
+
+        :raises: what made the start fail
+        """
 
         async def start() -> None:
-            self._async.start_in_background()
+            await self._async.start_in_background()
 
         self._run(start())
 

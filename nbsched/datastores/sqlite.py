@@ -427,7 +427,7 @@ class SQLiteDataStore(DataStore):
             rows = fetch_rows(
                 conn,
                 f"SELECT {_S_COLS} FROM schedules WHERE paused = 0 AND next_fire_time <= ? "
-                f"AND (acquired_until IS NULL OR acquired_until <= ?) "
+                f"AND (acquired_until IS NULL OR acquired_until < ?) "
                 f"ORDER BY next_fire_time, id LIMIT ?",
                 (now_db, now_db, limit),
             )
@@ -500,12 +500,12 @@ class SQLiteDataStore(DataStore):
         self._run(True, body)
 
     def get_next_schedule_run_time(self) -> datetime | None:
-        # A leased schedule counts from when its lease expires (it may be taken over then),
-        # so schedules held by another process never make this scheduler spin.
+        # A leased schedule counts from just after its lease ends (it may be taken over
+        # then), so schedules held by another process never make this scheduler spin.
         row = self._run(
             False,
             lambda conn, _: conn.execute(
-                "SELECT min(CASE WHEN acquired_until > next_fire_time THEN acquired_until "
+                "SELECT min(CASE WHEN acquired_until >= next_fire_time THEN acquired_until + 1 "
                 "ELSE next_fire_time END) FROM schedules "
                 "WHERE paused = 0 AND next_fire_time IS NOT NULL"
             ).fetchone(),
@@ -583,7 +583,7 @@ class SQLiteDataStore(DataStore):
             }
             rows = iter_rows(
                 conn,
-                f"SELECT {_J_COLS} FROM jobs WHERE acquired_until IS NULL OR acquired_until <= ? "
+                f"SELECT {_J_COLS} FROM jobs WHERE acquired_until IS NULL OR acquired_until < ? "
                 f"ORDER BY created_at, seq",
                 (now_db,),
             )

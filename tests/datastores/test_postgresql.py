@@ -387,11 +387,11 @@ async def test_a_crashed_schedulers_schedule_lease_is_taken_over(
     )
     assert [s.id for s in await first.acquire_schedules("a", timedelta(seconds=30), 10, T0)]
     assert await second.acquire_schedules("b", timedelta(seconds=30), 10, T0) == []
-    # the lease still holds 29 s later, and the next wake-up is when it runs out
-    later = T0 + timedelta(seconds=29)
+    # the lease holds through its last instant, and the next wake-up is just after it
+    later = T0 + timedelta(seconds=30)
     assert await second.acquire_schedules("b", timedelta(seconds=30), 10, later) == []
-    assert await second.get_next_schedule_run_time() == T0 + timedelta(seconds=30)
-    after = T0 + timedelta(seconds=30)
+    after = T0 + timedelta(seconds=30, microseconds=1)
+    assert await second.get_next_schedule_run_time() == after
     taken = await second.acquire_schedules("b", timedelta(seconds=30), 10, after)
     assert [(s.id, s.acquired_by) for s in taken] == [("s", "b")]
     # the crashed scheduler's late release does not overwrite the new holder's lease

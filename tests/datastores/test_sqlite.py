@@ -352,7 +352,7 @@ def test_undecodable_schedule_reported_others_keep_running(db_path, store, broke
     assert "nbsched_gone_module" in failures[0].exception
     # the bad row stays leased: it is not retried (and reported) on every pass
     assert store.acquire_schedules("s1", LEASE, 10, T0 + timedelta(seconds=1)) == []
-    assert store.get_next_schedule_run_time() == T0 + LEASE
+    assert store.get_next_schedule_run_time() == T0 + LEASE + timedelta(microseconds=1)
 
 
 def test_undecodable_job_finished_as_deserialization_failed(db_path, store, broker):
@@ -394,8 +394,8 @@ def test_expired_job_lease_taken_over(db_path, store):
     job = Job(task_id="task", created_at=T0)
     store.add_job(job)
     store.acquire_jobs("dead", LEASE, None, T0)
-    assert store.acquire_jobs("alive", LEASE, None, T0 + timedelta(seconds=5)) == []
-    [taken] = store.acquire_jobs("alive", LEASE, None, T0 + LEASE)
+    assert store.acquire_jobs("alive", LEASE, None, T0 + LEASE) == []  # holds through it
+    [taken] = store.acquire_jobs("alive", LEASE, None, T0 + LEASE + timedelta(microseconds=1))
     assert (taken.id, taken.acquired_by) == (job.id, "alive")
     assert store.get_task("task").running_jobs == 1  # counted once, not twice
     result = JobResult(job_id=job.id, outcome=JobOutcome.success, finished_at=T0, expires_at=T0)
