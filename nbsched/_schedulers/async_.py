@@ -17,9 +17,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from .._clock import Activity, Clock, SystemClock
+from .._context import current_job
 from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, JobOutcome, ResumeFrom, RunState
 from .._exceptions import (
+    DataStoreUnavailableError,
     JobCancelled,
     JobDeadlineMissed,
     JobLookupError,
@@ -31,6 +33,7 @@ from .._exceptions import (
 )
 from .._marshalling import clone_trigger, ref_to_callable
 from .._retry import RetryPolicy, temporary_errors_of
+from .._store_outage import StoreOutage
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription, Trigger
 from ..events import (
@@ -115,7 +118,10 @@ class AsyncScheduler:
         for coroutine functions, ``"threadpool"`` for others)
     :param logger: where to log (default: the ``nbsched`` logger)
     :param cleanup_interval: how often expired results and abandoned jobs are purged
-    :param retry_max_time: the most seconds spent retrying a store call on temporary errors
+    :param retry_max_time: the retry window: the most seconds a store call you make waits
+        out temporary errors before raising :class:`~nbsched.DataStoreUnavailableError`; the
+        scheduler's own calls keep retrying past it (the store is then reported unavailable,
+        see :attr:`store_unavailable_since`)
     :param batch_size: how many due schedules are acquired per store call
 
     In a script::
@@ -214,13 +220,19 @@ class AsyncScheduler:
             )
         self.default_job_executor = default_job_executor
         self.logger = logger or logging.getLogger("nbsched")
+        self._outage = StoreOutage(
+            data_store, event_broker, self.clock.now, self.identity, self.logger
+        )
         self._retry = RetryPolicy(
             temporary_errors_of(data_store),
             max_time=retry_max_time,
             sleep=self._retry_sleep,
             on_give_up=self._on_retry_give_up,
             logger=self.logger,
+            outage=self._outage,
+            persist=self._retries_persist,
         )
+        self._loop_task: asyncio.Task[Any] | None = None  # the processing loop (_retry_sleep)
         self._activity = Activity()
         self._tasks: dict[str, Task] = {}  # local cache, with the callables resolved
         self._runnables: dict[str, tuple[Callable[..., Any], JobExecutor]] = {}
@@ -432,7 +444,12 @@ class AsyncScheduler:
                 SchedulerStarted(timestamp=self.clock.now(), scheduler_id=self.identity)
             )
             lifecycle.announce_started(run)
-            await self._process_loop()
+            try:
+                await self._process_loop()
+            except DataStoreUnavailableError:
+                if not self._stop_requested:
+                    raise
+                # asked to stop while waiting for the store to come back: a clean stop
         except BaseException as exc:
             failure = exc
             if not isinstance(exc, asyncio.CancelledError):
@@ -554,6 +571,7 @@ class AsyncScheduler:
         return jobs, now
 
     async def _process_loop(self) -> None:
+        self._loop_task = asyncio.current_task()
         store = self.data_store
         call = self._call
         identity = self.identity
@@ -709,6 +727,7 @@ class AsyncScheduler:
                 return
             started_at = now
             job.started_at = now
+            current_job.set(job)  # this task's own context: seen by this job only
             try:
                 if executor.runs_off_loop:
                     value = await executor.run_job(func, job)
@@ -872,13 +891,37 @@ class AsyncScheduler:
             return self._retry.call(operation, func, *args, **kwargs)
         return func(*args, **kwargs)
 
+    def _retries_persist(self) -> bool:
+        """Whether a failing store call keeps retrying past the retry window: the scheduler's
+        own calls do (until it is asked to stop); those of its users give up and raise."""
+        return not self._stop_requested and asyncio.current_task() in self._tracked_tasks
+
+    @property
+    def store_unavailable_since(self) -> datetime | None:
+        """When the data store became unavailable (temporary errors for longer than the retry
+        window), or ``None`` while it is usable. See :attr:`store_unavailable_reason`."""
+        return self._outage.unavailable_since
+
+    @property
+    def store_unavailable_reason(self) -> str | None:
+        """The last error of the store while it is unavailable (``"Type: message"``)."""
+        return self._outage.reason
+
     async def _retry_sleep(self, seconds: float) -> None:
         deadline = self.clock.now() + timedelta(seconds=seconds)
-        if asyncio.current_task() not in self._tracked_tasks:
+        current = asyncio.current_task()
+        if current is self._loop_task and current is not None:
+            # the processing loop waits as it does when idle: a stop request (or a change in
+            # the schedules) wakes it at once; a wake-up pending from before only leads to
+            # the attempt that follows anyway
+            self._wake_pending = False
+            await self._wait(deadline)
+            return
+        if current not in self._tracked_tasks:
             await self.clock.sleep_until(deadline)
             return
-        # a task counted as busy (the processing loop, a job runner) waits on the clock here:
-        # it is idle for FakeClock.advance() until the wait ends
+        # a task counted as busy (a job runner) waits on the clock here: it is idle for
+        # FakeClock.advance() until the wait ends
         self._activity.done()
         try:
             await self.clock.sleep_until(deadline)
