@@ -184,7 +184,8 @@ def test_a_structurally_damaged_file_fails_the_integrity_check(db) -> None:
     path, _ = db
     conn = sqlite3.connect(path)
     (root,) = conn.execute(
-        "SELECT rootpage FROM sqlite_master WHERE name = 'schedules_due'"
+        "SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = 'schedules' "
+        "AND sql IS NOT NULL ORDER BY name LIMIT 1"
     ).fetchone()
     (page_size,) = conn.execute("PRAGMA page_size").fetchone()
     conn.close()
