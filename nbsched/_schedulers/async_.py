@@ -30,6 +30,7 @@ from .._exceptions import (
     ScheduleLookupError,
     SchedulerNotRunningError,
     TaskLookupError,
+    TriggerContractError,
 )
 from .._marshalling import clone_trigger, ref_to_callable
 from .._retry import RetryPolicy, temporary_errors_of
@@ -49,7 +50,13 @@ from ..events import (
 )
 from ..executors.base import JobExecutor
 from ._lifecycle import Lifecycle, Run, StartInBackground
-from ._processing import due_fire_times, pick_jitter, skip_fire_times_before
+from ._processing import (
+    due_fire_times,
+    first_fire_time,
+    pick_jitter,
+    skip_fire_times_before,
+)
+from ._trigger_errors import pause_for_trigger_error, unchanged_result
 
 __all__ = ["AsyncScheduler"]
 
@@ -244,6 +251,9 @@ class AsyncScheduler:
         self._loop_task: asyncio.Task[Any] | None = None  # the processing loop (_retry_sleep)
         self._activity = Activity()
         self._tasks: dict[str, Task] = {}  # local cache, with the callables resolved
+        # schedules released still due after a wake-up's share of catching up: id -> the
+        # fire time they continue from (an "earliest" job for that catch-up already exists)
+        self._catching_up: dict[str, datetime | None] = {}
         self._runnables: dict[str, tuple[Callable[..., Any], JobExecutor]] = {}
         self._entered = False
         self._lifecycle = Lifecycle(self._wake)
@@ -625,9 +635,10 @@ class AsyncScheduler:
 
     async def _process_schedules(self, schedules: list[Schedule], now: datetime) -> None:
         results: list[ScheduleResult] = []
+        broken: list[tuple[Schedule, Exception]] = []
         try:
             for schedule in schedules:
-                results.append(await self._process_schedule(schedule, now))
+                results.append(await self._process_schedule(schedule, now, broken))
         finally:
             if len(results) < len(schedules):
                 # a store call failed midway: hand the rest back untouched
@@ -646,24 +657,29 @@ class AsyncScheduler:
             await self._call(
                 "release_schedules", self.data_store.release_schedules, self.identity, results
             )
+        for schedule, error in broken:
+            await pause_for_trigger_error(self, schedule, error)
+        if self._catching_up:
+            await asyncio.sleep(0)  # a schedule still catching up: let the jobs run meanwhile
 
-    async def _process_schedule(self, schedule: Schedule, now: datetime) -> ScheduleResult:
+    async def _process_schedule(
+        self, schedule: Schedule, now: datetime, broken: list[tuple[Schedule, Exception]]
+    ) -> ScheduleResult:
         assert schedule.next_fire_time is not None
+        continuing = self._catching_up.pop(schedule.id, None) == schedule.next_fire_time
         try:
-            fire_times, last, upcoming = due_fire_times(
-                schedule.trigger, schedule.next_fire_time, now, schedule.coalesce
+            fire_times, last, upcoming, cut_short = due_fire_times(
+                schedule.trigger,
+                schedule.next_fire_time,
+                now,
+                schedule.coalesce,
+                continuing=continuing,
             )
-        except Exception:
-            self.logger.exception(
-                "the trigger of schedule %r raised; removing the schedule", schedule.id
-            )
-            return ScheduleResult(
-                schedule_id=schedule.id,
-                task_id=schedule.task_id,
-                trigger=schedule.trigger,
-                last_fire_time=schedule.last_fire_time,
-                next_fire_time=None,
-            )
+        except Exception as exc:  # the trigger broke the contract (or raised): pause it
+            broken.append((schedule, exc))
+            return unchanged_result(schedule)
+        if cut_short:
+            self._catching_up[schedule.id] = upcoming
         grace = schedule.misfire_grace_time
         if grace is None:
             task = self._tasks.get(schedule.task_id)
@@ -1200,7 +1216,12 @@ class AsyncScheduler:
         if not isinstance(paused, bool):
             raise TypeError(f"paused: expected True or False, got {paused!r}")
         live_trigger = clone_trigger(trigger)
-        next_fire_time = live_trigger.next()
+        try:
+            next_fire_time = first_fire_time(live_trigger)
+        except TriggerContractError as exc:
+            raise ValueError(
+                f"trigger: {trigger!r:.200} breaks the trigger contract: {exc}"
+            ) from None
         if next_fire_time is None:
             raise ValueError(f"trigger: {trigger!r} produces no fire time at all")
         task_id = await self._ensure_task(func_or_task_id, job_executor, max_running_jobs)
