@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -107,3 +108,24 @@ class MaxIterationsReached(NbschedError, RuntimeError):
             f"max_iterations if they do but rarely)"
         )
         self.max_iterations = max_iterations
+
+
+class DataStoreUnavailableError(DataStoreError):
+    """The data store has been failing with temporary errors (locked, full, unreachable) for
+    longer than the scheduler's retry window, so a call was given up.
+
+    The scheduler itself keeps running and retrying; try the call again once the store is back.
+    The last temporary error is the ``__cause__``.
+    """
+
+    def __init__(self, store: str, operation: str, since: datetime, reason: str):
+        super().__init__(
+            f"{store} is unavailable since {since.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC "
+            f"({reason}); "
+            f"{operation} was not done. The scheduler keeps running and retries by itself: "
+            f"try again once the store is back"
+        )
+        self.store = store
+        self.operation = operation
+        self.since = since
+        self.reason = reason

@@ -51,7 +51,7 @@ from ._codec import (
     trigger_to_json,
 )
 from ._sqlite_rows import fetch_rows, iter_rows
-from ._sqlite_schema import check_existing, create_schema, prepare_file
+from ._sqlite_schema import add_missing_indexes, check_existing, create_schema, prepare_file
 
 __all__ = ["SQLiteDataStore", "SQLiteBusyError"]
 
@@ -236,6 +236,7 @@ class SQLiteDataStore(DataStore):
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             if is_new and not create_schema(conn):
                 check_existing(self.path)  # another process created it meanwhile
+            add_missing_indexes(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise self._translate(exc) from exc
