@@ -323,3 +323,39 @@ async def test_moving_stores_keeps_own_schedules_signed_and_others_paused(
     await notebook.advance(30)
     assert os.path.exists(tmp_path / "mine")
     assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.anyio
+async def test_sched_run_refuses_a_schedule_this_user_did_not_sign(
+    notebook: Notebook, tmp_path: Path
+) -> None:
+    await _unsigned_store(tmp_path / "theirs.db")
+    await _restart(notebook)
+    answer = _shown(notebook, "%sched run sidefx")
+    await notebook.settle()
+    assert answer.value == (
+        "<span style='color:#c62828'>could not run &#x27;sidefx&#x27;: UntrustedCellError: it "
+        "is not signed by you; review it with %sched show sidefx, then %sched resume sidefx "
+        "signs it</span>"
+    )
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.anyio
+async def test_the_dashboards_resume_button_signs_and_runs_it(
+    notebook: Notebook, tmp_path: Path
+) -> None:
+    await _unsigned_store(tmp_path / "theirs.db")
+    holder = await _restart(notebook)
+    board = holder.dashboard()
+    await board.settle()
+    await notebook.advance(25)
+    assert not (tmp_path / "ran").exists()
+    board.rows["sidefx"].resume_button.click()
+    await board.settle()
+    await notebook.settle()
+    schedule = await holder.scheduler.get_schedule("sidefx")
+    assert (schedule.paused, schedule.next_fire_time) == (False, START + timedelta(seconds=30))
+    await notebook.advance(10)
+    assert (tmp_path / "ran").read_text() == "x"
+    board.close()
