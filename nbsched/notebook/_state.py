@@ -41,6 +41,7 @@ from ._cell_task import TASK_ID, run_cell
 from ._cell_trigger import CellTrigger
 from ._cell_trust import (
     pause_untrusted,
+    secret_problem_html,
     sign_and_resume,
     signed_cell,
     signed_for_move,
@@ -175,8 +176,11 @@ class NotebookScheduler:
     async def _prepare(self, restored: widgets.VBox | None) -> list[str]:
         """Register the cell task and give restored cell schedules an output area."""
         await self.scheduler.configure_task(TASK_ID, func=run_cell, job_executor="loop")
+        problem = secret_problem_html()
         if restored is not None:
             self.restored_area = restored
+            if problem is not None:
+                restored.children = (widgets.HTML(problem), *restored.children)
         found = []
         for schedule in await self._reviewed(await self.scheduler.get_schedules(), restored):
             if self._restore(schedule, restored, "restored"):

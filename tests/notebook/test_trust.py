@@ -359,3 +359,18 @@ async def test_the_dashboards_resume_button_signs_and_runs_it(
     await notebook.advance(10)
     assert (tmp_path / "ran").read_text() == "x"
     board.close()
+
+
+@pytest.mark.anyio
+async def test_load_ext_says_when_the_secret_cannot_be_used(
+    notebook: Notebook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _store_with_cell(notebook)
+    (tmp_path / "a-file").write_text("not a directory")
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "a-file" / "jupyter"))
+    holder = await _restart(notebook)
+    lines = [w.value for w in holder.restored_area.children[:2]]
+    assert lines[0].startswith("<span style='color:#b26a00'>nbsched: 1 cell schedule in")
+    assert lines[1].startswith("<span style='color:#b26a00'>nbsched: cannot use the signing")
+    assert "will come back paused after a restart" in lines[1]
+    assert (await holder.scheduler.get_schedule("sidefx")).paused  # signed with another key
