@@ -115,6 +115,7 @@ class NotebookScheduler:
         self._adopting: set[str] = set()
         #: ids of the stored cell schedules this user did not sign (paused until resumed)
         self._untrusted: set[str] = set()
+        self._warned: set[str] = set()  # those named in the restored area's warnings
         self._start_scheduler(store_path)
 
     # --- the scheduler ----------------------------------------------------------------------
@@ -179,6 +180,7 @@ class NotebookScheduler:
         problem = secret_problem_html()
         if restored is not None:
             self.restored_area = restored
+            self._warned = set()  # a new area: name the untrusted schedules there
             if problem is not None:
                 restored.children = (widgets.HTML(problem), *restored.children)
         found = []
@@ -192,8 +194,10 @@ class NotebookScheduler:
         (and named in a warning at the top of ``area``)."""
         untrusted = await pause_untrusted(self.scheduler, schedules)
         self._untrusted.update(untrusted)
-        if untrusted and area is not None:
-            warning = widgets.HTML(warning_html(untrusted, self.store_description))
+        unnamed = [i for i in untrusted if i not in self._warned]  # pausing one wakes _adopt
+        if unnamed and area is not None:
+            self._warned.update(unnamed)
+            warning = widgets.HTML(warning_html(unnamed, self.store_description))
             area.children = (warning, *area.children)
         return [s.copy(paused=True) if s.id in untrusted else s for s in schedules]
 
