@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._context import current_job as current_job
 from ._enums import CoalescePolicy as CoalescePolicy
 from ._enums import ConflictPolicy as ConflictPolicy
 from ._enums import JobOutcome as JobOutcome

@@ -12,6 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._clock import Clock
 from .._enums import RunState
+from .._exceptions import SchedulerNotRunningError
 from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription
 from ..events import Event
 from .async_ import AsyncScheduler
@@ -42,9 +43,14 @@ class Scheduler:
     as plain functions, safe to call from any number of threads at once.
 
     It runs an :class:`~nbsched.AsyncScheduler` on an event loop of its own, in a daemon thread
-    started on first use. Event callbacks given to :meth:`subscribe` and jobs run with the
-    ``"loop"`` executor run on that thread; from there, do not call this facade's blocking
-    methods (they would wait for the thread they block): they raise ``RuntimeError``.
+    started on first use (or by ``with``). Leaving ``with Scheduler()`` ends that thread for
+    good: a later call, from any thread, raises :class:`~nbsched.SchedulerNotRunningError`
+    instead of starting a thread that nobody would end. Without ``with``, :meth:`stop` ends the
+    thread and a later call starts a new one.
+
+    Event callbacks given to :meth:`subscribe` and jobs run with the ``"loop"`` executor run on
+    that thread; from there, do not call this facade's blocking methods (they would wait for
+    the thread they block): they raise ``RuntimeError``.
 
     Takes the arguments of :class:`~nbsched.AsyncScheduler`. In a script::
 
@@ -64,6 +70,7 @@ class Scheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._in_context = False
+        self._closed = False  # its `with` block has ended: nothing may start the thread again
 
     # --- attributes of the wrapped scheduler ---
 
@@ -111,6 +118,11 @@ class Scheduler:
         with self._lock:
             if self._loop is not None:
                 return self._loop
+            if self._closed:
+                raise SchedulerNotRunningError(
+                    "this Scheduler was closed when its `with Scheduler()` block ended; create "
+                    "a new Scheduler (or enter this one again with `with`)"
+                )
             loop = asyncio.new_event_loop()
             ready = threading.Event()
 
@@ -165,6 +177,7 @@ class Scheduler:
                 self._loop = self._thread = None
 
     def __enter__(self) -> Scheduler:
+        self._closed = False
         self._ensure_running()
         self._in_context = True
         return self
@@ -176,6 +189,7 @@ class Scheduler:
         tb: TracebackType | None,
     ) -> None:
         self._in_context = False
+        self._closed = True
         self._shutdown()
 
     # --- running ---

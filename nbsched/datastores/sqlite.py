@@ -52,7 +52,7 @@ from ._codec import (
 )
 from ._sqlite_errors import SQLiteDiskFullError, disk_full_error
 from ._sqlite_rows import fetch_rows, iter_rows
-from ._sqlite_schema import check_existing, create_schema, prepare_file
+from ._sqlite_schema import add_missing_indexes, check_existing, create_schema, prepare_file
 
 __all__ = ["SQLiteDataStore", "SQLiteBusyError", "SQLiteDiskFullError"]
 
@@ -237,6 +237,7 @@ class SQLiteDataStore(DataStore):
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             if is_new and not create_schema(conn):
                 check_existing(self.path)  # another process created it meanwhile
+            add_missing_indexes(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise self._translate(exc) from exc
