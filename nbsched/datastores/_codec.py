@@ -132,7 +132,9 @@ def trigger_from_json(text: str) -> Trigger:
     try:
         return trigger_from_state(json.loads(text))
     except Exception as exc:
-        raise DeserializationError(f"cannot restore trigger from {text[:200]!r}: {exc!r}") from exc
+        raise DeserializationError(
+            f"cannot restore trigger from {text[:200]!r}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def metadata_to_json(metadata: Any, *, owner: str) -> str:

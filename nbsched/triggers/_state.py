@@ -14,6 +14,7 @@ from typing import Any, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "ComparedByState",
     "datetime_from_state",
     "datetime_to_state",
     "require_version",
@@ -21,6 +22,25 @@ __all__ = [
     "timezone_from_state",
     "timezone_to_state",
 ]
+
+
+class ComparedByState:
+    """Value equality for the built-in triggers: equal when of the same class with equal
+    ``__getstate__()``, that is the same configuration (the same instants in the same zones)
+    and the same position in the sequence (so they return the same fire times from now on).
+
+    Triggers are mutable (``next()`` advances them), so they are unhashable, as APScheduler 4's
+    attrs triggers are.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__getstate__() == other.__getstate__()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def storable_timezone(tz: tzinfo, *, argument: str) -> tzinfo:

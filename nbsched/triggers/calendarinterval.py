@@ -12,6 +12,7 @@ from ..abc import Trigger
 from ._describe import count, format_clock, zone_label
 from ._dst import resolve_wall_time
 from ._state import (
+    ComparedByState,
     date_from_state,
     date_to_state,
     require_version,
@@ -73,7 +74,7 @@ def _check_int(name: str, value: Any, low: int, high: int | None) -> int:
     return value
 
 
-class CalendarIntervalTrigger(Trigger):
+class CalendarIntervalTrigger(ComparedByState, Trigger):
     """Fires every ``years``/``months``/``weeks``/``days`` at ``hour:minute:second`` wall-clock
     time in ``timezone``.
 

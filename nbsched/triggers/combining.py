@@ -12,7 +12,7 @@ from .._exceptions import MaxIterationsReached
 from .._marshalling import trigger_from_state, trigger_to_state
 from ..abc import Trigger
 from ._describe import count
-from ._state import datetime_from_state, datetime_to_state, require_version
+from ._state import ComparedByState, datetime_from_state, datetime_to_state, require_version
 
 __all__ = ["AndTrigger", "OrTrigger", "MaxIterationsReached"]
 
@@ -50,7 +50,7 @@ def _catch_up(trigger: Trigger, not_before: datetime) -> None:
         fast_forward(not_before)
 
 
-class _CombiningTrigger(Trigger):
+class _CombiningTrigger(ComparedByState, Trigger):
     __slots__ = ("_triggers", "_pending", "_pending_utc")
 
     def __init__(self, triggers: Sequence[Trigger]):

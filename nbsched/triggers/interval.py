@@ -8,8 +8,15 @@ from typing import Any, cast
 from .._converters import as_aware_datetime
 from ..abc import Trigger
 from ._describe import count, format_local
+from ._dst import existing_instant
 from ._registry import SpecRegistry
-from ._state import datetime_from_state, datetime_to_state, require_version, storable_timezone
+from ._state import (
+    ComparedByState,
+    datetime_from_state,
+    datetime_to_state,
+    require_version,
+    storable_timezone,
+)
 
 __all__ = ["IntervalTrigger"]
 
@@ -110,7 +117,7 @@ def _shared_spec(
     return _registry.add(key, _IntervalSpec(components, interval, start_utc, tz, end_utc, end_tz))
 
 
-class IntervalTrigger(Trigger):
+class IntervalTrigger(ComparedByState, Trigger):
     """Fires every ``weeks + days + ... + microseconds``, starting at ``start_time``.
 
     The interval is real elapsed time: it is added in UTC, so across a DST change the wall
@@ -123,8 +130,10 @@ class IntervalTrigger(Trigger):
         sum > 0; floats are allowed)
     :param start_time: the first fire time, an aware ``datetime`` or ISO 8601 string with an
         offset (default: now, in the machine's local zone). A naive datetime is refused: this
-        trigger has no ``timezone`` argument to read it in.
-    :param end_time: no fire time after this (inclusive)
+        trigger has no ``timezone`` argument to read it in. A wall time that does not exist
+        (02:30 on a spring-forward day in Europe/Berlin) is the moment the clocks jump
+        (03:00 CEST).
+    :param end_time: no fire time after this (inclusive; read like ``start_time``)
     :raises ValueError: zero or negative interval, naive or badly formatted times, or
         ``end_time`` before ``start_time``
     :raises TypeError: a component that is not a number
@@ -176,7 +185,10 @@ class IntervalTrigger(Trigger):
         start = as_aware_datetime(start_time, argument="start_time")
         if start is None:
             start = _local_now()
+        start = existing_instant(start)
         end = as_aware_datetime(end_time, argument="end_time")
+        if end is not None:
+            end = existing_instant(end)
         if end is not None and end < start:
             raise ValueError(
                 f"end_time: {end.isoformat()} is before start_time {start.isoformat()}"

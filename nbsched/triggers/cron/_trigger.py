@@ -8,7 +8,9 @@ from typing import Any
 
 from ..._converters import as_aware_datetime, as_timezone
 from ...abc import Trigger
+from .._dst import existing_instant
 from .._state import (
+    ComparedByState,
     datetime_from_state,
     datetime_to_state,
     require_version,
@@ -38,7 +40,7 @@ _plain_stretches: dict[tzinfo, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 _STRETCHES_LIMIT = 64  # zones remembered
 
 
-class CronTrigger(Trigger):
+class CronTrigger(ComparedByState, Trigger):
     """Fires whenever the wall clock in ``timezone`` matches every given field, like cron.
 
     Each field takes an int or a cron expression: ``*``, ``*/n``, ``a``, ``a-b``, ``a-b/n``,
@@ -68,8 +70,9 @@ class CronTrigger(Trigger):
     :param minute: minute, 0-59
     :param second: second, 0-59
     :param start_time: earliest fire time (default: now); a naive datetime is read in
-        ``timezone``
-    :param end_time: latest fire time (default: none); a naive datetime is read in ``timezone``
+        ``timezone``; a wall time that does not exist (02:30 on a spring-forward day in
+        Europe/Berlin) is the moment the clocks jump (03:00 CEST)
+    :param end_time: latest fire time (default: none); read like ``start_time``
     :param timezone: IANA zone name or ``tzinfo`` (default: the machine's local IANA zone)
     :raises ValueError: a field, zone or time that can't be read, a trigger that can never fire,
         or ``end_time`` before ``start_time``; the message names the argument and value
@@ -88,11 +91,10 @@ class CronTrigger(Trigger):
     # Everything derived from the expression lives in one CronSpec shared by all the triggers
     # with that expression (see _spec.py); an instance only holds its zone, times and position.
     __slots__ = (
-        "timezone",
-        "start_time",
-        "end_time",
+        "_tz",
+        "_start_time",
+        "_end_time",
         "_spec",
-        "_start_given",
         "_end_ts",
         "_last",
         "_cursor",
@@ -108,10 +110,6 @@ class CronTrigger(Trigger):
     # every slot holds an immutable value: clone_trigger copies the slots instead of making
     # a state round trip
     _immutable_slots = True
-
-    timezone: tzinfo
-    start_time: datetime
-    end_time: datetime | None
 
     def __init__(
         self,
@@ -180,23 +178,21 @@ class CronTrigger(Trigger):
         end_time: datetime | str | None,
         timezone: str | tzinfo | None,
         last_fire_time: datetime | None = None,
-        start_given: bool | None = None,
     ) -> None:
         tz = storable_timezone(as_timezone(timezone), argument="timezone")
         self._spec = spec
-        self.timezone = tz
-        self._start_given = start_time is not None if start_given is None else start_given
+        self._tz = tz
         start = as_aware_datetime(start_time, argument="start_time", timezone=tz)
-        self.start_time = (start or datetime.now(tz)).astimezone(tz)
+        self._start_time = existing_instant(start or datetime.now(tz)).astimezone(tz)
         end = as_aware_datetime(end_time, argument="end_time", timezone=tz)
         if end is not None:
-            end = end.astimezone(tz)
-            if end < self.start_time:
+            end = existing_instant(end).astimezone(tz)
+            if end < self._start_time:
                 raise ValueError(
                     f"end_time: {end.isoformat()} is before start_time "
-                    f"{self.start_time.isoformat()}"
+                    f"{self._start_time.isoformat()}"
                 )
-        self.end_time = end
+        self._end_time = end
         self._end_ts = end.timestamp() if end is not None else None
         self._last = last_fire_time
         self._cursor: WallTime | None = None
@@ -213,6 +209,22 @@ class CronTrigger(Trigger):
         self._fixed = (
             isinstance(tz, timezone_type) or key in _FIXED_ZONES or key.startswith("Etc/GMT")
         )
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The zone whose wall clock the trigger follows (fire times come back in it)."""
+        return self._tz
+
+    @property
+    def start_time(self) -> datetime:
+        """The earliest possible fire time (aware, in :attr:`timezone`); read-only, like the
+        other arguments: build a new trigger to change it."""
+        return self._start_time
+
+    @property
+    def end_time(self) -> datetime | None:
+        """The latest possible fire time (aware, in :attr:`timezone`), or ``None``."""
+        return self._end_time
 
     @property
     def _search(self) -> WallSearch:
@@ -239,7 +251,7 @@ class CronTrigger(Trigger):
             if wall is None:
                 found = None
             else:
-                tz = self.timezone
+                tz = self._tz
                 day = wall[:3]
                 plain = self._fixed or day < self._plain_until or day == self._plain_day
                 if spec.runs_through_days and (plain or self._find_plain_days(day)):
@@ -257,7 +269,7 @@ class CronTrigger(Trigger):
                     else:
                         found = self._resolve(wall)
         elif self._last is None:
-            found = self._first_from(self.start_time)
+            found = self._first_from(self._start_time)
         else:
             found = self._first_from(self._last.astimezone(_UTC) + _SECOND)
         if found is None:
@@ -287,7 +299,7 @@ class CronTrigger(Trigger):
         search = self._spec.search
         offsets = self._offsets
         y, mo, d = wall[0], wall[1], wall[2]
-        midnight = datetime(y, mo, d, 0, 0, 0, 0, self.timezone)
+        midnight = datetime(y, mo, d, 0, 0, 0, 0, self._tz)
         first = search.clock_index(wall[3], wall[4], wall[5])
         stop = len(offsets)
         end_ts = self._end_ts
@@ -303,7 +315,7 @@ class CronTrigger(Trigger):
         """If ``day`` has no DST change, look ahead (at most 400 days) for the next day that
         may have one, so that the days before it need no check (:attr:`_plain_until`).
         The stretch found is shared with the other triggers in the zone."""
-        tz = self.timezone
+        tz = self._tz
         known = _plain_stretches.get(tz)
         if known is not None and known[0] <= day < known[1]:
             self._plain_until = known[1]
@@ -331,7 +343,7 @@ class CronTrigger(Trigger):
     def _is_plain_day(self, year: int, month: int, day: int) -> bool:
         """Whether the clocks do not change on this local day (checked at both its ends; no
         zone changes its offset twice within one day)."""
-        tz = self.timezone
+        tz = self._tz
         midnight = datetime(year, month, day, 0, 0, 0, 0, tz)
         offset = midnight.utcoffset()
         return (
@@ -343,7 +355,7 @@ class CronTrigger(Trigger):
         """The instant for a matching wall time reached from before it (see the class doc)."""
         if wall is None:
             return None
-        tz = self.timezone
+        tz = self._tz
         local = datetime(*wall, tzinfo=tz)
         kind = kind_of(local)
         if kind == NORMAL:
@@ -355,7 +367,7 @@ class CronTrigger(Trigger):
 
     def _first_from(self, instant: datetime) -> tuple[datetime, WallTime | None] | None:
         """The first fire at or after ``instant``."""
-        tz = self.timezone
+        tz = self._tz
         instant = instant.astimezone(_UTC)
         if instant.microsecond:
             instant = instant.replace(microsecond=0) + _SECOND
@@ -406,10 +418,9 @@ class CronTrigger(Trigger):
             "fields": None
             if spec.crontab is not None
             else {name: spec.fields[name] for name in spec.given},
-            "timezone": timezone_to_state(self.timezone),
-            "start_time": datetime_to_state(self.start_time),
-            "start_time_given": self._start_given,
-            "end_time": datetime_to_state(self.end_time),
+            "timezone": timezone_to_state(self._tz),
+            "start_time": datetime_to_state(self._start_time),
+            "end_time": datetime_to_state(self._end_time),
             "last_fire_time": datetime_to_state(self._last),
         }
 
@@ -422,7 +433,6 @@ class CronTrigger(Trigger):
             "end_time": datetime_from_state(state["end_time"]),
             "timezone": timezone,
             "last_fire_time": last.astimezone(timezone) if last is not None else None,
-            "start_given": bool(state.get("start_time_given", True)),
         }
         crontab = state.get("crontab")
         if crontab is not None:
@@ -439,12 +449,11 @@ class CronTrigger(Trigger):
         return dict(self._spec.fields)
 
     def __repr__(self) -> str:
-        zone = timezone_to_state(self.timezone)
-        extra = []
-        if self._start_given:
-            extra.append(f"start_time={self.start_time.isoformat()!r}")
-        if self.end_time is not None:
-            extra.append(f"end_time={self.end_time.isoformat()!r}")
+        zone = timezone_to_state(self._tz)
+        # start_time always: it defaults to the moment of construction
+        extra = [f"start_time={self._start_time.isoformat()!r}"]
+        if self._end_time is not None:
+            extra.append(f"end_time={self._end_time.isoformat()!r}")
         extra.append(f"timezone={zone!r}")
         spec = self._spec
         if spec.crontab is not None:
@@ -457,7 +466,7 @@ class CronTrigger(Trigger):
 
         spec = self._spec
         crontab = spec.crontab is not None
-        return describe(dict(spec.fields), crontab=crontab, timezone=self.timezone)
+        return describe(dict(spec.fields), crontab=crontab, timezone=self._tz)
 
 
 def _wall(value: datetime) -> WallTime:
