@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 TIMEOUT_MS = 60_000
@@ -37,25 +39,31 @@ def run_cell(page: Any, index: int) -> Any:
     """Select cell ``index`` and run it with Ctrl+Enter; wait until it has run."""
     cell = cells(page).nth(index)
     prompt = cell.locator(".jp-InputPrompt")
-    cell.scroll_into_view_if_needed()
+    for _attempt in range(3):
+        try:  # right after a kernel restart the front end may draw the cell again
+            cell.scroll_into_view_if_needed(timeout=10_000)
+            break
+        except PlaywrightError:
+            page.wait_for_timeout(500)
     # after a kernel restart the counts start again, so "[1]:" may be what the prompt showed
     # before: watch for the "[*]:" the prompt shows once the run is queued instead
-    prompt.evaluate(
-        """(el) => {
-            el.dataset.nbschedQueued = '';
-            new MutationObserver(() => {
-                if (el.textContent.includes('*')) el.dataset.nbschedQueued = 'yes';
-            }).observe(el, {childList: true, subtree: true, characterData: true});
-        }"""
-    )
+    watch = """(el) => {
+        if (el.dataset.nbschedQueued !== undefined) return;
+        el.dataset.nbschedQueued = '';
+        new MutationObserver(() => {
+            if (el.textContent.includes('*')) el.dataset.nbschedQueued = 'yes';
+        }).observe(el, {childList: true, subtree: true, characterData: true});
+    }"""
+    prompt.evaluate("(el) => { delete el.dataset.nbschedQueued; }")
     for _attempt in range(3):
         # A key press right after the page settles can be lost (focus not yet in the
         # notebook): retry until the run is queued; a queued cell is never run twice.
         settle_dialogs(page)
         try:
+            prompt.evaluate(watch)
             prompt.click(timeout=5_000)
-        except PlaywrightTimeoutError:
-            continue  # a dialog came up in between
+        except PlaywrightError:
+            continue  # a dialog came up in between, or the cell was drawn again
         page.keyboard.press("Control+Enter")
         try:
             page.wait_for_function(
@@ -66,6 +74,8 @@ def run_cell(page: Any, index: int) -> Any:
             break
         except PlaywrightTimeoutError:
             continue
+    else:
+        raise AssertionError(f"cell {index} did not start running: {cell.inner_text()!r}")
     page.wait_for_function(
         "(el) => /\\[\\d+\\]:/.test(el.textContent)", arg=prompt.element_handle(),
         timeout=TIMEOUT_MS,
@@ -97,22 +107,66 @@ def menu(page: Any, top: str, item: str) -> None:
 
 
 def wait_idle(page: Any) -> None:
-    page.wait_for_selector(f".jp-NotebookPanel {IDLE}, {IDLE}", timeout=TIMEOUT_MS)
+    """Wait until the shown notebook's kernel is idle (JupyterLab may keep others open)."""
+    page.wait_for_function(
+        """(selector) => Array.from(document.querySelectorAll(selector)).some(
+            (el) => el.offsetParent !== null)""",
+        arg=IDLE,
+        timeout=TIMEOUT_MS,
+    )
     settle_dialogs(page)
+
+
+def shut_down_kernels(lab: Any) -> None:
+    """Delete every session of the server (its kernel stops): no test leaves schedules
+    ticking in a kernel for the next one."""
+    import json
+    import urllib.request
+
+    def call(method: str, path: str) -> Any:
+        request = urllib.request.Request(f"{lab.url}{path}?token={lab.token}", method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    for session in call("GET", "/api/sessions"):
+        call("DELETE", f"/api/sessions/{session['id']}")
 
 
 def restart_kernel(page: Any) -> None:
     """Kernel > Restart Kernel…, accept, and wait until the new kernel is idle."""
+    # the execution indicator leaves "idle" while the kernel restarts; note that it did
+    page.evaluate(
+        """() => {
+            window.nbschedRestarted = false;
+            new MutationObserver((changes) => {
+                if (changes.some((c) => c.target.dataset.status !== 'idle')) {
+                    window.nbschedRestarted = true;
+                }
+            }).observe(document.body, {
+                attributes: true, attributeFilter: ['data-status'], subtree: true,
+            });
+        }"""
+    )
     menu(page, "Kernel", "Restart Kernel…")
     page.locator(".jp-Dialog").wait_for(timeout=10_000)
     settle_dialogs(page)
-    page.wait_for_timeout(1_000)  # the indicator goes through "restarting" first
+    page.wait_for_function("() => window.nbschedRestarted", timeout=TIMEOUT_MS)
     wait_idle(page)
 
 
-def save(page: Any) -> None:
-    page.keyboard.press("Control+s")
-    page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=TIMEOUT_MS)
+def save(page: Any, file: Path) -> None:
+    """Save the notebook (Ctrl+S) and wait until ``file`` on disk changed."""
+    before = file.stat().st_mtime_ns
+    for _attempt in range(3):
+        cells(page).first.locator(".jp-InputPrompt").click()
+        page.keyboard.press("Control+s")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if file.stat().st_mtime_ns != before:
+                return
+            time.sleep(0.2)
+    raise AssertionError(f"{file.name} was not saved")
 
 
 def live_widget_texts(cell: Any) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from browser_helpers import (
     restart_kernel,
     run_cell,
     save,
+    shut_down_kernels,
     wait_for_text,
     wait_idle,
 )
@@ -33,6 +35,12 @@ pytestmark = pytest.mark.slow
 FRONT_ENDS = ("lab", "notebook7")
 LOAD, SCHEDULED, STORE, DASHBOARD = 0, 1, 2, 3
 TICK = re.compile(r"tick (\d+)")
+
+
+@pytest.fixture(autouse=True)
+def own_kernels(lab: Any) -> Iterator[None]:
+    yield
+    shut_down_kernels(lab)
 
 
 def notebook_url(lab: Any, front_end: str, name: str) -> str:
@@ -79,7 +87,7 @@ def assert_keeps_ticking(cell: Any) -> None:
     assert int(TICK.search(text).group(1)) > first
 
 
-def restart_and_restore(page: Any) -> None:
+def restart_and_restore(page: Any, file: Path) -> None:
     """Store, restart, %load_ext, re-run the scheduled cell, show a dashboard, save."""
     run_cell(page, LOAD)
     scheduled = run_cell(page, SCHEDULED)
@@ -93,7 +101,7 @@ def restart_and_restore(page: Any) -> None:
     scheduled = run_cell(page, SCHEDULED)
     wait_for_text(scheduled, TICK)
     run_cell(page, DASHBOARD)
-    save(page)
+    save(page, file)
 
 
 @pytest.mark.parametrize("front_end", FRONT_ENDS)
@@ -103,7 +111,7 @@ def test_restart_restore_rerun_then_reload(
     name = f"session-reload-{front_end}.ipynb"
     write_notebook(lab.root, name, f"reload-{front_end}.db")
     open_notebook(page, notebook_url(lab, front_end, name))
-    restart_and_restore(page)
+    restart_and_restore(page, lab.root / name)
 
     page.reload()
     wait_idle(page)
@@ -120,7 +128,7 @@ def test_restart_restore_rerun_then_close_and_reopen_the_tab(
     url = notebook_url(lab, front_end, name)
     write_notebook(lab.root, name, f"reopen-{front_end}.db")
     open_notebook(page, url)
-    restart_and_restore(page)
+    restart_and_restore(page, lab.root / name)
 
     context = page.context
     page.close()
