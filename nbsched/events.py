@@ -152,3 +152,28 @@ class DataStoreRetryGaveUp(SchedulerEvent):
     operation: str
     attempts: int
     exception: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataStoreUnavailable(SchedulerEvent):
+    """The data store has failed with temporary errors (locked, disk full, server unreachable)
+    for longer than the retry window. The scheduler keeps retrying with capped backoff and
+    carries on by itself when it is back (:class:`DataStoreRecovered`).
+
+    ``since`` is when the failing call first failed; ``exception`` the last error.
+    """
+
+    scheduler_id: str
+    store: str
+    since: datetime
+    operation: str
+    exception: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataStoreRecovered(SchedulerEvent):
+    """The data store answered again after being unavailable since ``unavailable_since``."""
+
+    scheduler_id: str
+    store: str
+    unavailable_since: datetime

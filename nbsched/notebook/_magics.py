@@ -19,6 +19,7 @@ from .._localzone import get_local_timezone
 from ..abc import Trigger
 from ._cell_task import compile_cell
 from ._cell_trigger import CellTrigger
+from ._cell_trust import describe_html
 from ._durations import MIN_CELL_INTERVAL, parse_duration
 from ._state import (
     CellSpec,
@@ -32,7 +33,7 @@ from ._when import parse_when
 __all__ = ["SchedMagics"]
 
 _SCHED_USAGE = (
-    "usage: %sched [list | pause ID | resume ID | run ID | remove ID | log | timeline | "
+    "usage: %sched [list | show ID | pause ID | resume ID | run ID | remove ID | log | timeline | "
     "store [PATH | postgresql://... | memory]]"
 )
 
@@ -199,7 +200,9 @@ class SchedMagics(Magics):
 
         ``%sched``                 the live dashboard
         ``%sched list``            the schedules as a table
-        ``%sched pause ID``        pause a schedule (``resume ID``, ``run ID``, ``remove ID``)
+        ``%sched show ID``         a schedule: its trigger, whether you signed it, its code
+        ``%sched pause ID``        pause a schedule (``resume ID``, ``run ID``, ``remove ID``);
+                                   resuming a cell schedule you did not sign signs it
         ``%sched log``             a live event log
         ``%sched timeline``        a chart of upcoming fire times
         ``%sched store PATH``      keep schedules in a SQLite file, or in a PostgreSQL
@@ -223,6 +226,10 @@ class SchedMagics(Magics):
             if len(rest) != 1:
                 raise UsageError(f"%sched {command} takes one schedule id; {_SCHED_USAGE}")
             return self._act(holder, command, rest[0])
+        if command == "show":
+            if len(rest) != 1:
+                raise UsageError(f"%sched show takes one schedule id; {_SCHED_USAGE}")
+            return self._show(holder, rest[0])
         if command == "list":
             self._no_arguments(command, rest)
             return self._list(holder)
@@ -286,6 +293,16 @@ class SchedMagics(Magics):
             result.show_table(schedules, holder, tz)
 
         holder.submit("list the schedules", read, report=result.reporter(None))
+
+    def _show(self, holder: NotebookScheduler, schedule_id: str) -> None:
+        result = _ResultLine(f"reading {schedule_id!r}…")
+        display(result.widget)
+
+        async def read() -> None:
+            schedule = await holder.scheduler.get_schedule(schedule_id)
+            result.widget.value = describe_html(schedule)
+
+        holder.submit(f"show {schedule_id!r}", read, report=result.reporter(None))
 
     def _store(self, holder: NotebookScheduler, path: str | None) -> None:
         if path is None:

@@ -41,7 +41,11 @@ def status_html(
     if info.state in _FINAL_STATES:
         parts.append(f"<i>{html.escape(info.state)}</i>")
     elif info.paused:
-        parts.append(f"<i>paused{' after an error' if 'error' in info.state else ''}</i>")
+        why = {
+            "untrusted": ": not signed by you, see %sched show",
+            "paused after an error": " after an error",
+        }
+        parts.append(f"<i>paused{html.escape(why.get(info.state, ''))}</i>")
     elif info.next_fire_time is not None:
         moment = format_moment(info.next_fire_time, now=now, tz=tz)
         parts.append(f"next {html.escape(moment)}")
