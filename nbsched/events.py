@@ -146,6 +146,17 @@ class JobReleased(SchedulerEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleTriggerFailed(SchedulerEvent):
+    """A schedule's trigger broke the trigger contract (it raised, returned something other
+    than an aware datetime or None, or a fire time not later than the one before it). The
+    scheduler paused the schedule at its pending fire time; the other schedules run on."""
+
+    schedule_id: str
+    task_id: str
+    exception: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DataStoreRetryGaveUp(SchedulerEvent):
     """The scheduler retried a data store operation on temporary errors and gave up."""
 

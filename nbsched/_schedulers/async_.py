@@ -30,6 +30,7 @@ from .._exceptions import (
     ScheduleLookupError,
     SchedulerNotRunningError,
     TaskLookupError,
+    TriggerContractError,
 )
 from .._marshalling import clone_trigger, ref_to_callable
 from .._retry import RetryPolicy, temporary_errors_of
@@ -49,7 +50,13 @@ from ..events import (
 )
 from ..executors.base import JobExecutor
 from ._lifecycle import Lifecycle, Run, StartInBackground
-from ._processing import due_fire_times, pick_jitter, skip_fire_times_before
+from ._processing import (
+    due_fire_times,
+    first_fire_time,
+    pick_jitter,
+    skip_fire_times_before,
+)
+from ._trigger_errors import pause_for_trigger_error, unchanged_result
 
 __all__ = ["AsyncScheduler"]
 
@@ -123,6 +130,10 @@ class AsyncScheduler:
         scheduler's own calls keep retrying past it (the store is then reported unavailable,
         see :attr:`store_unavailable_since`)
     :param batch_size: how many due schedules are acquired per store call
+    :param stop_grace_time: how long (real time) :meth:`stop` waits for jobs running in a
+        thread or process to finish, since those cannot be cancelled; a job still running after
+        it is recorded as ``abandoned`` (its thread or process runs on, and what it does is not
+        recorded). Jobs on the event loop are cancelled at once.
 
     In a script::
 
@@ -153,6 +164,7 @@ class AsyncScheduler:
         cleanup_interval: timedelta | float = timedelta(minutes=15),
         retry_max_time: float = 30.0,
         batch_size: int = 100,
+        stop_grace_time: timedelta | float = timedelta(seconds=10),
     ) -> None:
         if data_store is None:
             from ..datastores.memory import MemoryDataStore
@@ -196,6 +208,9 @@ class AsyncScheduler:
         cleanup = as_timedelta(cleanup_interval, argument="cleanup_interval")
         if cleanup is None or cleanup <= _ZERO:
             raise ValueError(f"cleanup_interval: must be positive, got {cleanup_interval!r}")
+        stop_grace = as_timedelta(stop_grace_time, argument="stop_grace_time")
+        if stop_grace is None or stop_grace < _ZERO:
+            raise ValueError(f"stop_grace_time: must be zero or more, got {stop_grace_time!r}")
 
         self.data_store: AsyncDataStore = data_store
         self.event_broker: AsyncEventBroker = event_broker
@@ -205,6 +220,7 @@ class AsyncScheduler:
         self.lease_duration: timedelta = lease
         self.cleanup_interval: timedelta = cleanup
         self.batch_size = batch_size
+        self.stop_grace_time: timedelta = stop_grace
         self.job_executors: dict[str, JobExecutor] = _default_executors()
         if job_executors:
             for name, executor in job_executors.items():
@@ -235,6 +251,9 @@ class AsyncScheduler:
         self._loop_task: asyncio.Task[Any] | None = None  # the processing loop (_retry_sleep)
         self._activity = Activity()
         self._tasks: dict[str, Task] = {}  # local cache, with the callables resolved
+        # schedules released still due after a wake-up's share of catching up: id -> the
+        # fire time they continue from (an "earliest" job for that catch-up already exists)
+        self._catching_up: dict[str, datetime | None] = {}
         self._runnables: dict[str, tuple[Callable[..., Any], JobExecutor]] = {}
         self._entered = False
         self._lifecycle = Lifecycle(self._wake)
@@ -248,6 +267,8 @@ class AsyncScheduler:
         # jobs whose task has not taken its first step: one cancelled then never runs its
         # own cleanup, so the shutdown releases it (see _release_unstarted_jobs)
         self._unstarted_jobs: dict[UUID, Job] = {}
+        # jobs inside a thread or process right now: they cannot be cancelled (see stop())
+        self._off_loop_jobs: set[UUID] = set()
         self._result_waiters: dict[UUID, list[asyncio.Future[JobResult]]] = {}
         self._subscriptions: list[Subscription] = []
         self._background: set[asyncio.Future[Any]] = set()
@@ -403,8 +424,11 @@ class AsyncScheduler:
         self._lifecycle.request_stop()
 
     async def stop(self) -> None:
-        """Stop the processing loop and wait until it has stopped; running jobs are cancelled
-        (a job in a thread or process runs to its end there, its result is discarded)."""
+        """Stop the processing loop and wait until it has stopped.
+
+        Jobs running on the event loop are cancelled (outcome ``cancelled``). Jobs in a thread or
+        a process cannot be: the scheduler waits up to ``stop_grace_time`` for them and records
+        their real outcome; one still running then is recorded ``abandoned`` (it runs on)."""
         self.request_stop()
         await self.wait_until_stopped()
 
@@ -459,10 +483,8 @@ class AsyncScheduler:
             lifecycle.mark_stopping(run)
             for task in aux_tasks:
                 task.cancel()
-            running = list(self._running_jobs.values())
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*aux_tasks, *running, return_exceptions=True)
+            await self._stop_running_jobs()
+            await asyncio.gather(*aux_tasks, return_exceptions=True)
             await self._release_unstarted_jobs()
             self._tracked_tasks.difference_update(aux_tasks)
             self._tracked_tasks.discard(current)
@@ -613,9 +635,10 @@ class AsyncScheduler:
 
     async def _process_schedules(self, schedules: list[Schedule], now: datetime) -> None:
         results: list[ScheduleResult] = []
+        broken: list[tuple[Schedule, Exception]] = []
         try:
             for schedule in schedules:
-                results.append(await self._process_schedule(schedule, now))
+                results.append(await self._process_schedule(schedule, now, broken))
         finally:
             if len(results) < len(schedules):
                 # a store call failed midway: hand the rest back untouched
@@ -634,24 +657,29 @@ class AsyncScheduler:
             await self._call(
                 "release_schedules", self.data_store.release_schedules, self.identity, results
             )
+        for schedule, error in broken:
+            await pause_for_trigger_error(self, schedule, error)
+        if self._catching_up:
+            await asyncio.sleep(0)  # a schedule still catching up: let the jobs run meanwhile
 
-    async def _process_schedule(self, schedule: Schedule, now: datetime) -> ScheduleResult:
+    async def _process_schedule(
+        self, schedule: Schedule, now: datetime, broken: list[tuple[Schedule, Exception]]
+    ) -> ScheduleResult:
         assert schedule.next_fire_time is not None
+        continuing = self._catching_up.pop(schedule.id, None) == schedule.next_fire_time
         try:
-            fire_times, last, upcoming = due_fire_times(
-                schedule.trigger, schedule.next_fire_time, now, schedule.coalesce
+            fire_times, last, upcoming, cut_short = due_fire_times(
+                schedule.trigger,
+                schedule.next_fire_time,
+                now,
+                schedule.coalesce,
+                continuing=continuing,
             )
-        except Exception:
-            self.logger.exception(
-                "the trigger of schedule %r raised; removing the schedule", schedule.id
-            )
-            return ScheduleResult(
-                schedule_id=schedule.id,
-                task_id=schedule.task_id,
-                trigger=schedule.trigger,
-                last_fire_time=schedule.last_fire_time,
-                next_fire_time=None,
-            )
+        except Exception as exc:  # the trigger broke the contract (or raised): pause it
+            broken.append((schedule, exc))
+            return unchanged_result(schedule)
+        if cut_short:
+            self._catching_up[schedule.id] = upcoming
         grace = schedule.misfire_grace_time
         if grace is None:
             task = self._tasks.get(schedule.task_id)
@@ -730,7 +758,15 @@ class AsyncScheduler:
             current_job.set(job)  # this task's own context: seen by this job only
             try:
                 if executor.runs_off_loop:
-                    value = await executor.run_job(func, job)
+                    self._off_loop_jobs.add(job.id)
+                    try:
+                        value = await executor.run_job(func, job)
+                    except asyncio.CancelledError:
+                        # the thread or process runs on: what it does is not known here
+                        result = self._cancelled(job, started_at, JobOutcome.abandoned)
+                        raise
+                    finally:
+                        self._off_loop_jobs.discard(job.id)
                 else:
                     activity.done()
                     try:
@@ -753,7 +789,8 @@ class AsyncScheduler:
                     scheduler_id=self.identity,
                 )
         except asyncio.CancelledError:
-            result = self._cancelled(job, started_at)
+            if result is None:
+                result = self._cancelled(job, started_at)
             raise
         finally:
             try:
@@ -767,11 +804,27 @@ class AsyncScheduler:
                 if not self._wake_pending:
                     self._wake()
 
-    def _cancelled(self, job: Job, started_at: datetime | None) -> JobResult:
+    async def _stop_running_jobs(self) -> None:
+        """Cancel the jobs on the loop; give those in threads or processes, which cannot be
+        cancelled, up to ``stop_grace_time`` to finish (then they are recorded ``abandoned``)."""
+        off_loop = [self._running_jobs[i] for i in self._off_loop_jobs if i in self._running_jobs]
+        for task in self._running_jobs.values():
+            if task not in off_loop:
+                task.cancel()
+        if off_loop:
+            await asyncio.wait(off_loop, timeout=self.stop_grace_time.total_seconds())
+        running = list(self._running_jobs.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    def _cancelled(
+        self, job: Job, started_at: datetime | None, outcome: JobOutcome = JobOutcome.cancelled
+    ) -> JobResult:
         now = self.clock.now()
         return JobResult(
             job_id=job.id,
-            outcome=JobOutcome.cancelled,
+            outcome=outcome,
             started_at=started_at,
             finished_at=now,
             expires_at=now + job.result_expiration_time,
@@ -1163,7 +1216,12 @@ class AsyncScheduler:
         if not isinstance(paused, bool):
             raise TypeError(f"paused: expected True or False, got {paused!r}")
         live_trigger = clone_trigger(trigger)
-        next_fire_time = live_trigger.next()
+        try:
+            next_fire_time = first_fire_time(live_trigger)
+        except TriggerContractError as exc:
+            raise ValueError(
+                f"trigger: {trigger!r:.200} breaks the trigger contract: {exc}"
+            ) from None
         if next_fire_time is None:
             raise ValueError(f"trigger: {trigger!r} produces no fire time at all")
         task_id = await self._ensure_task(func_or_task_id, job_executor, max_running_jobs)

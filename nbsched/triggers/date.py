@@ -7,13 +7,12 @@ from typing import Any
 
 from .._converters import as_aware_datetime
 from ..abc import Trigger
+from ._checks import checked_instant
 from ._describe import format_local
-from ._dst import existing_instant
 from ._state import (
     ComparedByState,
-    datetime_from_state,
+    StateReader,
     datetime_to_state,
-    require_version,
     storable_timezone,
 )
 
@@ -26,7 +25,7 @@ def _normalized(value: datetime, *, argument: str) -> datetime:
     """Return ``value`` as the same instant with a storable zone, showing a wall time that
     exists (a nonexistent one such as 02:30 on a spring-forward day is the moment the clocks
     jump, 03:00)."""
-    value = existing_instant(value)
+    value = checked_instant(value, argument=argument)
     try:
         tz = storable_timezone(value.tzinfo, argument=argument)  # type: ignore[arg-type]
     except ValueError:
@@ -83,9 +82,11 @@ class DateTrigger(ComparedByState, Trigger):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        require_version(self, state, 1)
-        self._run_time = datetime_from_state(state["run_time"])
-        self._completed = bool(state["completed"])
+        reader = StateReader(self, state, 1)
+        run_time = reader.instant("run_time")
+        completed = reader.boolean("completed")
+        self._run_time = run_time
+        self._completed = completed
 
     def __str__(self) -> str:
         return f"once at {format_local(self._run_time)}"

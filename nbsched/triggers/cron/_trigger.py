@@ -8,14 +8,12 @@ from typing import Any
 
 from ..._converters import as_aware_datetime, as_timezone
 from ...abc import Trigger
-from .._dst import existing_instant
+from .._checks import checked_instant
 from .._state import (
     ComparedByState,
-    datetime_from_state,
+    StateReader,
     datetime_to_state,
-    require_version,
     storable_timezone,
-    timezone_from_state,
     timezone_to_state,
 )
 from ._fields import FIELD_NAMES
@@ -31,6 +29,11 @@ _SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
 # the midnight of no run (pos == stop): never added to
 _NO_RUN = datetime(1970, 1, 1, tzinfo=_UTC)
+#: the last whole second a datetime holds in UTC (9999-12-31T23:59:59Z) as a Unix timestamp:
+#: no fire time after it (fire times are whole seconds, so the float compares exactly)
+_LAST_SECOND = 253402300799
+#: earlier than any fire time (the year field starts at 1970, in any zone)
+_EARLIEST = datetime(1969, 1, 1, tzinfo=_UTC)
 _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Zulu"})
 #: zone -> (first day, last day + 1) of the latest stretch of days found to have no DST
 #: change, shared by the triggers in that zone (values are immutable; a race between threads
@@ -183,10 +186,11 @@ class CronTrigger(ComparedByState, Trigger):
         self._spec = spec
         self._tz = tz
         start = as_aware_datetime(start_time, argument="start_time", timezone=tz)
-        self._start_time = existing_instant(start or datetime.now(tz)).astimezone(tz)
+        start = checked_instant(start or datetime.now(tz), argument="start_time")
+        self._start_time = _in_zone(start, tz, argument="start_time")
         end = as_aware_datetime(end_time, argument="end_time", timezone=tz)
         if end is not None:
-            end = existing_instant(end).astimezone(tz)
+            end = _in_zone(checked_instant(end, argument="end_time"), tz, argument="end_time")
             if end < self._start_time:
                 raise ValueError(
                     f"end_time: {end.isoformat()} is before start_time "
@@ -270,17 +274,28 @@ class CronTrigger(ComparedByState, Trigger):
                         found = self._resolve(wall)
         elif self._last is None:
             found = self._first_from(self._start_time)
-        else:
+        elif self._last.year < 9999:
             found = self._first_from(self._last.astimezone(_UTC) + _SECOND)
+        else:
+            found = self._first_after_in_year_9999(self._last)
         if found is None:
             self._finish()
             return None
         fire_time, self._cursor = found
-        if self._end_ts is not None and fire_time.timestamp() > self._end_ts:
+        if (self._end_ts is not None and fire_time.timestamp() > self._end_ts) or (
+            fire_time.year == 9999 and fire_time.timestamp() > _LAST_SECOND
+        ):
             self._finish()
             return None
         self._last = fire_time
         return fire_time
+
+    def _first_after_in_year_9999(self, last: datetime) -> tuple[datetime, WallTime | None] | None:
+        """As ``_first_from(last + 1 s)``, where that second may be past what datetime holds."""
+        try:
+            return self._first_from(last.astimezone(_UTC) + _SECOND)
+        except OverflowError:
+            return None
 
     def _finish(self) -> None:
         """Exhausted for good: every later call returns None."""
@@ -303,6 +318,8 @@ class CronTrigger(ComparedByState, Trigger):
         first = search.clock_index(wall[3], wall[4], wall[5])
         stop = len(offsets)
         end_ts = self._end_ts
+        if y == 9999:  # no fire time past the last instant a datetime holds in UTC
+            end_ts = _LAST_SECOND if end_ts is None else min(end_ts, _LAST_SECOND)
         if end_ts is not None:
             while stop > first + 1 and (midnight + offsets[stop - 1]).timestamp() > end_ts:
                 stop -= 1
@@ -326,6 +343,8 @@ class CronTrigger(ComparedByState, Trigger):
         probe = datetime(day[0], day[1], day[2], 0, 0, 0, 0, tz)
         offset = probe.utcoffset()
         for _ in range(400):
+            if probe.year == 9999 and probe.month == 12 and probe.day == 31:
+                break  # the last day a datetime holds: treat it as a possible change
             probe += _DAY
             if probe.utcoffset() != offset:
                 break
@@ -344,6 +363,8 @@ class CronTrigger(ComparedByState, Trigger):
         """Whether the clocks do not change on this local day (checked at both its ends; no
         zone changes its offset twice within one day)."""
         tz = self._tz
+        if year == 9999 and month == 12 and day == 31:
+            return False  # no next midnight to compare with: check each time on its own
         midnight = datetime(year, month, day, 0, 0, 0, 0, tz)
         offset = midnight.utcoffset()
         return (
@@ -368,7 +389,7 @@ class CronTrigger(ComparedByState, Trigger):
     def _first_from(self, instant: datetime) -> tuple[datetime, WallTime | None] | None:
         """The first fire at or after ``instant``."""
         tz = self._tz
-        instant = instant.astimezone(_UTC)
+        instant = max(instant.astimezone(_UTC), _EARLIEST)
         if instant.microsecond:
             instant = instant.replace(microsecond=0) + _SECOND
         local = instant.astimezone(tz)
@@ -425,21 +446,34 @@ class CronTrigger(ComparedByState, Trigger):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        require_version(self, state, 1)
-        timezone = timezone_from_state(state["timezone"])
-        last = datetime_from_state(state["last_fire_time"])
-        common = {
-            "start_time": datetime_from_state(state["start_time"]),
-            "end_time": datetime_from_state(state["end_time"]),
-            "timezone": timezone,
-            "last_fire_time": last.astimezone(timezone) if last is not None else None,
-        }
-        crontab = state.get("crontab")
-        if crontab is not None:
-            spec = spec_from_crontab(crontab)
-        else:
-            spec = spec_from_keywords(state["fields"])
-        self._setup(spec=spec, **common)
+        reader = StateReader(self, state, 1)
+        timezone = reader.zone("timezone")
+        start = reader.instant("start_time")
+        end = reader.instant("end_time", optional=True)
+        last = reader.instant("last_fire_time", optional=True)
+        crontab = reader.text("crontab", optional=True)
+        try:
+            if crontab is not None:
+                spec = spec_from_crontab(crontab)
+            else:
+                spec = spec_from_keywords(_stored_fields(reader))
+        except ValueError as exc:
+            raise reader.error(
+                ("crontab" if crontab is not None else "fields",), str(exc)
+            ) from None
+        try:
+            self._setup(
+                spec=spec,
+                start_time=start,
+                end_time=end,
+                timezone=timezone,
+                last_fire_time=None
+                if last is None
+                else _in_zone(last, timezone, "last_fire_time"),
+            )
+        except ValueError as exc:
+            field = str(exc).split(":", 1)[0]
+            raise reader.error((field,), str(exc).split(": ", 1)[-1]) from None
 
     # --- text -------------------------------------------------------------------------------
 
@@ -467,6 +501,28 @@ class CronTrigger(ComparedByState, Trigger):
         spec = self._spec
         crontab = spec.crontab is not None
         return describe(dict(spec.fields), crontab=crontab, timezone=self._tz)
+
+
+def _stored_fields(reader: StateReader) -> dict[str, str]:
+    """The stored keyword fields: a dict of known field names to expression strings."""
+    fields = reader.mapping("fields")
+    for name, value in fields.items():
+        if name not in FIELD_NAMES:
+            raise reader.error(("fields", name), f"is not a cron field ({', '.join(FIELD_NAMES)})")
+        if not isinstance(value, str) or not value.strip():
+            raise reader.error(("fields", name), f"must be a cron expression, got {value!r:.80}")
+    return fields
+
+
+def _in_zone(value: datetime, tz: tzinfo, argument: str) -> datetime:
+    """``value`` shown in ``tz``; ValueError naming ``argument`` where that wall time would be
+    outside the years 1-9999."""
+    try:
+        return value.astimezone(tz)
+    except OverflowError:
+        raise ValueError(
+            f"{argument}: {value.isoformat()} is out of range in the time zone {tz}"
+        ) from None
 
 
 def _wall(value: datetime) -> WallTime:
