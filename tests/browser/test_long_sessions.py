@@ -45,7 +45,10 @@ def own_kernels(lab: Any) -> Iterator[None]:
 
 def notebook_url(lab: Any, front_end: str, name: str) -> str:
     if front_end == "lab":
-        return f"{lab.url}/lab/tree/{name}?token={lab.token}"
+        # a workspace of its own: no tab of an earlier test (whose kernel is shut down) opens
+        return (
+            f"{lab.url}/lab/workspaces/{name.removesuffix('.ipynb')}/tree/{name}?token={lab.token}"
+        )
     return f"{lab.url}/notebooks/{name}?token={lab.token}"
 
 
