@@ -28,6 +28,7 @@ from .._localzone import get_local_timezone
 from .._runs import track_runs
 from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
 from ..widgets._format import format_duration, format_moment
+from ..widgets._store_status import on_store_status_change, store_status_html
 from ..widgets.dashboard import Dashboard, RunTracker, outcome_html
 from ._cell_output import CellOutput
 from ._cell_spec import (
@@ -154,6 +155,9 @@ class NotebookScheduler:
         self._subscriptions = [
             scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved]),
             scheduler.subscribe(self._on_stopped, [SchedulerStopped]),
+            on_store_status_change(
+                scheduler, lambda: [self._update_status(key) for key in list(self.outputs)]
+            ),
         ]
 
     @property
@@ -448,6 +452,8 @@ class NotebookScheduler:
                 parts.append(f"ran on {html.escape(stats.last_scheduler)}")
             if stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1:
                 parts.append(f"started {html.escape(format_duration(stats.last_lateness))} late")
+        if outage := store_status_html(self.scheduler, get_local_timezone()):
+            parts.append(outage)
         route.set_status("<span style='font-size:90%;color:#555'>" + " · ".join(parts) + "</span>")
 
     # --- dashboards ---------------------------------------------------------------------------
