@@ -35,8 +35,6 @@ from nbsched.events import (
     JobReleased,
     ScheduleAdded,
     ScheduleRemoved,
-    SchedulerStarted,
-    SchedulerStopped,
     ScheduleUpdated,
     TaskAdded,
     TaskUpdated,
@@ -509,12 +507,18 @@ def test_sync_a_job_that_stops_the_scheduler(how: str) -> None:
     assert released.outcome is JobOutcome.success
 
 
+def test_sync_context_variables_inside_a_job() -> None:
+    def who() -> tuple[object, object]:
+        return nbsched.current_scheduler.get(), nbsched.current_async_scheduler.get()
+
+    with Scheduler() as scheduler:
+        scheduler.start_in_background()
+        sync_one, async_one = scheduler.run_job(who)
+    assert sync_one is scheduler and async_one is scheduler.async_scheduler
+
+
 def test_sync_explicit_cleanup() -> None:
     with Scheduler() as scheduler:
         scheduler.start_in_background()
         scheduler.cleanup()
         assert scheduler.get_tasks() == []
-
-
-def test_imports() -> None:
-    assert SchedulerStarted and SchedulerStopped
