@@ -10,7 +10,7 @@ query as usual and, only when that happens, run it again handing such values ove
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Generator
 from itertools import islice
 from typing import Any
 
@@ -52,7 +52,7 @@ def fetch_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[Any
         return conn.execute(sql, params).fetchall()
 
 
-def iter_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> Iterator[Any]:
+def iter_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> Generator[Any, None, None]:
     """Iterate over ``sql``'s rows, with undecodable text as ``bytes``.
 
     Must run inside a transaction (the query is run a second time, from the row it failed on,
