@@ -14,7 +14,7 @@ from collections.abc import Generator
 from itertools import islice
 from typing import Any
 
-__all__ = ["fetch_rows", "iter_rows"]
+__all__ = ["fetch_one_changing", "fetch_rows", "iter_rows"]
 
 
 def _is_undecodable_text(exc: sqlite3.OperationalError) -> bool:
@@ -76,3 +76,10 @@ def iter_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> Generator
             yield from islice(cursor, seen, None)
         finally:
             cursor.close()
+
+
+def fetch_one_changing(conn: sqlite3.Connection, sql: str, params: Any = ()) -> Any:
+    """The one row a statement that changes the file returns (``DELETE ... RETURNING``), with
+    undecodable text as ``bytes``: such a statement cannot be run a second time."""
+    with _TolerantText(conn):
+        return conn.execute(sql, params).fetchone()

@@ -51,7 +51,7 @@ from ._codec import (
     trigger_to_json,
 )
 from ._sqlite_errors import SQLiteDiskFullError, disk_full_error
-from ._sqlite_rows import fetch_rows, iter_rows
+from ._sqlite_rows import fetch_one_changing, fetch_rows, iter_rows
 from ._sqlite_schema import add_missing_indexes, check_existing, create_schema, prepare_file
 
 __all__ = ["SQLiteDataStore", "SQLiteBusyError", "SQLiteDiskFullError"]
@@ -708,9 +708,11 @@ class SQLiteDataStore(DataStore):
     def get_job_result(self, job_id: UUID) -> JobResult | None:
         row = self._run(
             True,
-            lambda conn, _: conn.execute(
-                f"DELETE FROM job_results WHERE job_id = ? RETURNING {_R_COLS}", (str(job_id),)
-            ).fetchone(),
+            lambda conn, _: fetch_one_changing(
+                conn,
+                f"DELETE FROM job_results WHERE job_id = ? RETURNING {_R_COLS}",
+                (str(job_id),),
+            ),
         )
         return None if row is None else self._codec.decode_job_result(row)
 
