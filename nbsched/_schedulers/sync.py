@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import threading
 from collections.abc import Callable, Coroutine, Iterable
@@ -45,6 +46,23 @@ def _setting(name: str) -> Any:
         lambda self: getattr(self._async, name),
         doc=f"The wrapped :class:`~nbsched.AsyncScheduler`'s ``{name}``.",
     )
+
+
+_CLOSED = (
+    "this Scheduler was closed when its `with Scheduler()` block ended; create a new "
+    "Scheduler (or enter this one again with `with`)"
+)
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the calls still waiting on a loop that stopped, so that the threads that made
+    them get an error instead of waiting forever."""
+    loop.run_until_complete(asyncio.sleep(0))  # calls submitted meanwhile become tasks
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 class Scheduler:
@@ -137,10 +155,7 @@ class Scheduler:
             if self._loop is not None:
                 return self._loop
             if self._closed:
-                raise SchedulerNotRunningError(
-                    "this Scheduler was closed when its `with Scheduler()` block ended; create "
-                    "a new Scheduler (or enter this one again with `with`)"
-                )
+                raise SchedulerNotRunningError(_CLOSED)
             loop = asyncio.new_event_loop()
             ready = threading.Event()
 
@@ -150,6 +165,7 @@ class Scheduler:
                 try:
                     loop.run_forever()
                 finally:
+                    _cancel_leftovers(loop)
                     loop.close()
 
             thread = threading.Thread(target=run, name="nbsched-scheduler", daemon=True)
@@ -175,10 +191,22 @@ class Scheduler:
             )
         try:
             loop = self._ensure_running()
+            future = asyncio.run_coroutine_threadsafe(coro, loop)
+        except RuntimeError as exc:  # the loop closed since (the `with` block just ended)
+            coro.close()
+            if isinstance(exc, SchedulerNotRunningError):
+                raise
+            raise SchedulerNotRunningError(_CLOSED) from None
         except BaseException:
             coro.close()
             raise
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            # only the loop thread's shutdown cancels these calls
+            raise SchedulerNotRunningError(
+                "the scheduler was closed while this call waited for it"
+            ) from None
 
     def _shutdown(self) -> None:
         with self._lock:
