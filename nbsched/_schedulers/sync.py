@@ -152,34 +152,38 @@ class Scheduler:
 
     def _ensure_running(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._loop is not None:
-                return self._loop
-            if self._closed:
-                raise SchedulerNotRunningError(_CLOSED)
-            loop = asyncio.new_event_loop()
-            ready = threading.Event()
+            return self._loop_or_start()
 
-            def run() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                try:
-                    loop.run_forever()
-                finally:
-                    _cancel_leftovers(loop)
-                    loop.close()
+    def _loop_or_start(self) -> asyncio.AbstractEventLoop:
+        """The running loop, started if needed; call with ``self._lock`` held."""
+        if self._loop is not None:
+            return self._loop
+        if self._closed:
+            raise SchedulerNotRunningError(_CLOSED)
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
 
-            thread = threading.Thread(target=run, name="nbsched-scheduler", daemon=True)
-            thread.start()
-            ready.wait()
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
             try:
-                asyncio.run_coroutine_threadsafe(self._async.__aenter__(), loop).result()
-            except BaseException:
-                loop.call_soon_threadsafe(loop.stop)
-                thread.join()
-                raise
-            self._loop = loop
-            self._thread = thread
-            return loop
+                loop.run_forever()
+            finally:
+                _cancel_leftovers(loop)
+                loop.close()
+
+        thread = threading.Thread(target=run, name="nbsched-scheduler", daemon=True)
+        thread.start()
+        ready.wait()
+        try:
+            asyncio.run_coroutine_threadsafe(self._async.__aenter__(), loop).result()
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            raise
+        self._loop = loop
+        self._thread = thread
+        return loop
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._thread is not None and threading.current_thread() is self._thread:
@@ -190,13 +194,10 @@ class Scheduler:
                 "(scheduler.async_scheduler)"
             )
         try:
-            loop = self._ensure_running()
-            future = asyncio.run_coroutine_threadsafe(coro, loop)
-        except RuntimeError as exc:  # the loop closed since (the `with` block just ended)
-            coro.close()
-            if isinstance(exc, SchedulerNotRunningError):
-                raise
-            raise SchedulerNotRunningError(_CLOSED) from None
+            # under the lock: a call is submitted before a shutdown begins (and is cancelled by
+            # it if still waiting) or after it has ended (and then refused), never during it
+            with self._lock:
+                future = asyncio.run_coroutine_threadsafe(coro, self._loop_or_start())
         except BaseException:
             coro.close()
             raise
