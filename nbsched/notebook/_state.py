@@ -25,7 +25,8 @@ from .._exceptions import NbschedError, SchedulerNotRunningError
 from .._localzone import get_local_timezone
 from .._runs import track_runs
 from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
-from ..widgets.dashboard import Dashboard, RunTracker
+from ..widgets._format import trigger_zone
+from ..widgets.dashboard import Dashboard, RunStats, RunTracker
 from ._cell_output import CellOutput
 from ._cell_spec import (
     CELL_METADATA_KEY,
@@ -134,12 +135,17 @@ class NotebookScheduler:
         self._attach(scheduler, store_path)
 
     def _attach(self, scheduler: Any, store_path: str | None) -> None:
-        """Start ``scheduler`` in the background and follow its events."""
+        """Start ``scheduler`` in the background and follow its events (the run counts go
+        on from where the previous scheduler's were: a store switch is the same schedules)."""
         self.stopped_because = None
         scheduler.start_in_background()
         self.scheduler = scheduler
         self.store_path = store_path
+        counted: dict[str, RunStats] = self.tracker.stats if self.tracker is not None else {}
         self.tracker = RunTracker(scheduler)
+        self.tracker.stats.update(counted)
+        # a cell's run waits for the kernel after it is acquired; run_cell says when it starts
+        self.tracker.reports_start = self.outputs.__contains__
         self.tracker.listen(self._update_status)
         track_runs(scheduler)  # past runs for timeline charts, from the start
         self._subscriptions = [
@@ -203,6 +209,7 @@ class NotebookScheduler:
         self.outputs[schedule.id] = route
         self._info[schedule.id] = RouteInfo(
             trigger_text=str(schedule.trigger),
+            trigger_tz=trigger_zone(schedule.trigger),
             next_fire_time=schedule.next_fire_time,
             paused=schedule.paused,
             state="untrusted" if schedule.id in self._untrusted else state,
@@ -297,9 +304,13 @@ class NotebookScheduler:
         """Schedule a cell (replacing its earlier schedule) and return its output area."""
         route = CellOutput(spec.schedule_id, append=spec.append)
         self._retire(spec.schedule_id)
+        if self.tracker is not None:  # a new definition: its runs count from zero
+            self.tracker.forget(spec.schedule_id)
         self.outputs[spec.schedule_id] = route
         self._info[spec.schedule_id] = RouteInfo(
-            trigger_text=str(spec.trigger), stop_on_error=spec.stop_on_error
+            trigger_text=str(spec.trigger),
+            trigger_tz=trigger_zone(spec.trigger),
+            stop_on_error=spec.stop_on_error,
         )
         self._update_status(spec.schedule_id)
 
@@ -367,6 +378,12 @@ class NotebookScheduler:
         if info is not None and info.state == "untrusted":
             info.state = ""
 
+    def run_started(self, schedule_id: str) -> None:
+        """Called by a cell run as it starts: "queued" becomes "running…" (sent at once,
+        before the cell's code keeps the kernel busy)."""
+        if self.tracker is not None:
+            self.tracker.started(schedule_id)
+
     def run_failed(self, schedule_id: str) -> None:
         """Called by a cell run that raised: pause the schedule if it asked for that."""
         info = self._info.get(schedule_id)
@@ -417,6 +434,7 @@ class NotebookScheduler:
             info.paused = schedule.paused
             info.next_fire_time = schedule.next_fire_time
             info.trigger_text = str(schedule.trigger)
+            info.trigger_tz = trigger_zone(schedule.trigger)
             self._update_status(schedule_id)
 
         self._track(asyncio.get_running_loop().create_task(reread()))

@@ -27,7 +27,7 @@ from ..events import (
     SchedulerStopped,
     ScheduleUpdated,
 )
-from ._format import format_duration, format_moment, format_remaining
+from ._format import format_duration, format_moment, format_remaining, trigger_zone
 
 __all__ = ["Dashboard", "RunStats", "RunTracker"]
 
@@ -41,6 +41,8 @@ class RunStats:
     :ivar runs: finished runs
     :ivar failures: runs that ended in an error
     :ivar running: a run is in progress
+    :ivar queued: a run was acquired and waits for its turn (a scheduled cell waits for the
+        kernel, which runs one cell at a time)
     :ivar last_outcome: how the last run ended
     :ivar last_duration: how long it took
     :ivar last_lateness: how long after its scheduled time it started (a busy kernel delays
@@ -53,6 +55,7 @@ class RunStats:
     runs: int = 0
     failures: int = 0
     running: bool = False
+    queued: bool = False
     last_outcome: JobOutcome | None = None
     last_duration: timedelta | None = None
     last_lateness: timedelta | None = None
@@ -65,10 +68,14 @@ class RunTracker:
 
     Jobs started by hand for a schedule (``run now``) have no schedule id of their own; call
     :meth:`adopt` with the job id to count them for the schedule.
+
+    An acquired job counts as running, except for the schedules ``reports_start`` picks:
+    theirs are queued until :meth:`started` is called (scheduled cells wait for the kernel).
     """
 
     def __init__(self, scheduler: Any):
         self.stats: dict[str, RunStats] = {}
+        self.reports_start: Callable[[str], bool] = lambda _schedule_id: False
         self._adopted: dict[UUID, str] = {}
         self._listeners: list[Callable[[str], None]] = []
         self._subscription = scheduler.subscribe(self._on_event, [JobAcquired, JobReleased])
@@ -76,6 +83,21 @@ class RunTracker:
     def adopt(self, job_id: UUID, schedule_id: str) -> None:
         """Count the job ``job_id`` as a run of ``schedule_id``."""
         self._adopted[job_id] = schedule_id
+
+    def forget(self, schedule_id: str) -> None:
+        """Count the runs of ``schedule_id`` from zero (its definition was replaced)."""
+        if self.stats.pop(schedule_id, None) is not None:
+            self._notify(schedule_id)
+
+    def started(self, schedule_id: str) -> None:
+        """A queued run of ``schedule_id`` has started."""
+        stats = self.stats.setdefault(schedule_id, RunStats())
+        stats.queued, stats.running = False, True
+        self._notify(schedule_id)
+
+    def _notify(self, schedule_id: str) -> None:
+        for listener in list(self._listeners):
+            listener(schedule_id)
 
     def listen(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(schedule_id)`` whenever that schedule's stats change."""
@@ -102,13 +124,17 @@ class RunTracker:
             schedule_id = self._schedule_of(event, last=False)
             if schedule_id is None:
                 return
-            self.stats.setdefault(schedule_id, RunStats()).running = True
+            stats = self.stats.setdefault(schedule_id, RunStats())
+            if self.reports_start(schedule_id):
+                stats.queued = True
+            else:
+                stats.running = True
         elif isinstance(event, JobReleased):
             schedule_id = self._schedule_of(event, last=True)
             if schedule_id is None:
                 return
             stats = self.stats.setdefault(schedule_id, RunStats())
-            stats.running = False
+            stats.running = stats.queued = False
             stats.runs += 1
             stats.last_scheduler = event.scheduler_id or None
             stats.last_outcome = event.outcome
@@ -131,8 +157,7 @@ class RunTracker:
                 )
         else:
             return
-        for listener in list(self._listeners):
-            listener(schedule_id)
+        self._notify(schedule_id)
 
 
 def ran_on_html(stats: RunStats | None, identity: str | None) -> str:
@@ -146,11 +171,14 @@ def ran_on_html(stats: RunStats | None, identity: str | None) -> str:
 
 
 def outcome_html(stats: RunStats | None) -> str:
-    """The "last run" cell: ``✓ 0.012 s``, ``✗ ZeroDivisionError`` or ``running…``."""
-    if stats is None or (stats.last_outcome is None and not stats.running):
+    """The "last run" cell: ``✓ 0.012 s``, ``✗ ZeroDivisionError``, ``running…`` or
+    ``queued`` (acquired, waiting for the kernel)."""
+    if stats is None or (stats.last_outcome is None and not stats.running and not stats.queued):
         return "—"
     if stats.running:
         return "<i>running…</i>"
+    if stats.queued:
+        return "<i style='color:#777'>queued</i>"
     duration = html.escape(format_duration(stats.last_duration))
     if stats.last_outcome is JobOutcome.success:
         return f"<span style='color:#2e7d32'>✓ ok</span> {duration}"
@@ -219,6 +247,7 @@ class DashboardRow(widgets.HBox):
         )
         self.add_class("nbsched-dashboard-row")
         self.next_fire_time: datetime | None = None
+        self.trigger_tz: tzinfo | None = None
         self.paused = False
 
     def close(self) -> None:
@@ -338,6 +367,7 @@ class Dashboard(widgets.VBox):
             row.next_fire_time = schedule.next_fire_time
             row.paused = schedule.paused
             row.cells["trigger"].value = html.escape(str(schedule.trigger))
+            row.trigger_tz = trigger_zone(schedule.trigger)
             self._draw_stats(row)
         gone = [self.rows.pop(key) for key in set(self.rows) - seen]
         self.tick()
@@ -358,7 +388,9 @@ class Dashboard(widgets.VBox):
                 row.cells["next fire"].value = "<i>paused</i>"
                 row.cells["remaining"].value = "—"
             else:
-                moment = format_moment(row.next_fire_time, now=now, tz=self.tz)
+                moment = format_moment(
+                    row.next_fire_time, now=now, tz=self.tz, zone=True, also=row.trigger_tz
+                )
                 row.cells["next fire"].value = html.escape(moment)
                 row.cells["remaining"].value = html.escape(
                     format_remaining(row.next_fire_time, now=now)

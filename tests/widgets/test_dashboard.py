@@ -84,7 +84,7 @@ async def test_one_row_per_schedule_with_readable_columns(
     assert row == {
         "id": "b-half-minute",
         "trigger": str((await scheduler.get_schedule("b-half-minute")).trigger),
-        "next fire": "10:00:30",  # 09:00:30 UTC in Berlin
+        "next fire": "10:00:30 CET",  # 09:00:30 UTC in Berlin
         "remaining": "in 30 s",
         "runs": "0",
         "last run": "—",
@@ -109,7 +109,7 @@ async def test_runs_outcome_duration_and_countdown_update_as_the_scheduler_runs(
     await settled(dashboard, clock)
     assert calls == ["tick"]
     row = dashboard.rows["ticker"].text()
-    assert (row["runs"], row["next fire"], row["remaining"]) == ("1", "10:01:00", "in 30 s")
+    assert (row["runs"], row["next fire"], row["remaining"]) == ("1", "10:01:00 CET", "in 30 s")
     assert row["last run"].startswith("✓ ok")
     assert row["lateness"] == "0.000 s"
     assert row["ran on"] == "this kernel"
