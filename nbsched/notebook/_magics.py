@@ -366,7 +366,9 @@ class _ResultLine:
                 )
             )
             cells = (
-                schedule.id,
+                f"{schedule.id} (cell not shown)"
+                if schedule.id in holder.views.not_shown
+                else schedule.id,
                 str(schedule.trigger),
                 next_fire,
                 str(stats.runs if stats else 0),

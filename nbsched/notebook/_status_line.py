@@ -27,6 +27,8 @@ class RouteInfo:
     paused: bool = False
     state: str = "scheduling…"
     stop_on_error: bool = False
+    #: False once the cell is no longer shown in any front end (deleted)
+    shown: bool = True
 
 
 def status_html(
@@ -53,6 +55,8 @@ def status_html(
             info.next_fire_time, now=now, tz=tz, zone=True, also=info.trigger_tz
         )
         parts.append(f"next {html.escape(moment)}")
+    if not info.shown:
+        parts.append("<i style='color:#c62828'>cell not shown</i>")
     if stats is not None and (stats.runs or stats.running or stats.queued):
         parts.append(f"{stats.runs} run{'s' if stats.runs != 1 else ''}")
         parts.append(outcome_html(stats))

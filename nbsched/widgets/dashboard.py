@@ -191,6 +191,8 @@ def outcome_html(stats: RunStats | None) -> str:
 
 #: how often the countdowns are redrawn between rereads of the store
 _TICK = timedelta(seconds=1)
+#: how long the remove button waits for the confirming second click
+CONFIRM_TIME = timedelta(seconds=5)
 
 _COLUMNS = (
     ("id", "8em"),
@@ -233,7 +235,9 @@ class DashboardRow(widgets.HBox):
         self.pause_button.on_click(lambda _b: dashboard.pause(schedule_id))
         self.resume_button.on_click(lambda _b: dashboard.resume(schedule_id))
         self.run_button.on_click(lambda _b: dashboard.run_now(schedule_id))
-        self.remove_button.on_click(lambda _b: dashboard.remove(schedule_id))
+        self.remove_button.on_click(lambda _b: dashboard.confirm_remove(schedule_id))
+        #: until when a second click on "remove" removes (the first one only asks)
+        self.confirm_until: datetime | None = None
         self.buttons = (self.pause_button, self.resume_button, self.run_button, self.remove_button)
         # the buttons stay together; on a narrow page they wrap below the row as a group
         actions = widgets.HBox(
@@ -286,6 +290,8 @@ class Dashboard(widgets.VBox):
     :param reread_interval: seconds between two full rereads of the store
     :param resume: what the resume button awaits with the schedule id (default: the
         scheduler's ``unpause_schedule``)
+    :param annotate: HTML shown under a schedule's id, given the schedule (the notebook layer
+        shows the cell's first line, and "cell not shown" when that cell was deleted)
 
     Build it in a cell (``Dashboard(scheduler)`` as the last expression) or run ``%sched``.
     """
@@ -299,6 +305,7 @@ class Dashboard(widgets.VBox):
         live: bool = True,
         reread_interval: float = 5.0,
         resume: Callable[[str], Coroutine[Any, Any, Any]] | None = None,
+        annotate: Callable[[Any], str] | None = None,
     ):
         self.scheduler = scheduler
         self.tracker = tracker if tracker is not None else RunTracker(scheduler)
@@ -321,6 +328,7 @@ class Dashboard(widgets.VBox):
         self._again = False
         self._reread_interval = reread_interval
         self._resume = resume
+        self._annotate = annotate
         self._ticker: asyncio.Task[None] | None = None
         self._stopped = False
         self._loop: asyncio.AbstractEventLoop | None
@@ -368,6 +376,8 @@ class Dashboard(widgets.VBox):
             row.paused = schedule.paused
             row.cells["trigger"].value = html.escape(str(schedule.trigger))
             row.trigger_tz = trigger_zone(schedule.trigger)
+            note = self._annotate(schedule) if self._annotate is not None else ""
+            row.cells["id"].value = f"<code>{html.escape(schedule.id)}</code>{note}"
             self._draw_stats(row)
         gone = [self.rows.pop(key) for key in set(self.rows) - seen]
         self.tick()
@@ -397,6 +407,9 @@ class Dashboard(widgets.VBox):
                 )
             row.pause_button.disabled = row.paused
             row.resume_button.disabled = not row.paused
+            if row.confirm_until is not None and now > row.confirm_until:
+                row.confirm_until = None
+                row.remove_button.description = "remove"
 
     def _draw_stats(self, row: DashboardRow) -> None:
         stats = self.tracker.stats.get(row.schedule_id)
@@ -488,6 +501,21 @@ class Dashboard(widgets.VBox):
         if self._resume is not None:
             return self._act(f"resume {schedule_id!r}", self._resume(schedule_id))
         return self._act(f"resume {schedule_id!r}", self._call("unpause_schedule", schedule_id))
+
+    def confirm_remove(self, schedule_id: str) -> asyncio.Task[Any] | None:
+        """What the remove button does: the first click asks ("confirm remove"), a second
+        one within :data:`CONFIRM_TIME` removes the schedule."""
+        row = self.rows.get(schedule_id)
+        if row is None:
+            return None
+        now = self.scheduler.clock.now()
+        if row.confirm_until is not None and now <= row.confirm_until:
+            row.confirm_until = None
+            row.remove_button.description = "remove"
+            return self.remove(schedule_id)
+        row.confirm_until = now + CONFIRM_TIME
+        row.remove_button.description = "confirm remove"
+        return None
 
     def remove(self, schedule_id: str) -> asyncio.Task[Any]:
         """Remove a schedule."""

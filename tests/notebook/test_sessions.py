@@ -157,3 +157,86 @@ async def test_a_run_waiting_for_the_kernel_shows_queued_and_the_one_running_sho
     status_b = plain(notebook.holder.outputs["b"].status.value)
     assert "queued" not in status_b and "✓ ok" in status_b
     board.close()
+
+
+# --- cells no longer shown (ipywidgets' view counts, set here as a front end would) ---------
+
+
+async def shown_twice_and_a_dashboard(notebook: Notebook) -> Any:
+    notebook.cell("%%every 10s --id a\nprint('a')", cell_id="ca")
+    notebook.cell("%%every 10s --id b\nprint('b')", cell_id="cb")
+    board = notebook.holder.dashboard()
+    await notebook.settle()
+    await board.settle()
+    for widget in (notebook.holder.outputs["a"].widget, notebook.holder.outputs["b"].widget):
+        widget._view_count = 1  # the front end drew each once
+    board._view_count = 1
+    return board
+
+
+@pytest.mark.anyio
+async def test_a_deleted_cell_is_marked_not_shown_in_the_dashboard_and_the_list(
+    notebook: Notebook,
+) -> None:
+    board = await shown_twice_and_a_dashboard(notebook)
+    notebook.holder.outputs["a"].widget._view_count = 0  # cell a deleted in the front end
+    await notebook.advance(2)
+    assert "cell not shown" not in board.rows["a"].text()["id"]  # not yet: it may come back
+    await notebook.advance(4)
+    await board.settle()
+    assert board.rows["a"].text()["id"] == "aprint('a')cell not shown"
+    assert board.rows["b"].text()["id"] == "bprint('b')"  # the cell's first line
+    listing = _capture_display(notebook, "%sched list")
+    await notebook.settle()
+    assert "a (cell not shown)" in plain(listing.value)
+    assert "b (cell not shown)" not in plain(listing.value)
+    # the schedule still runs (nothing is removed behind the user's back) until removed
+    assert await notebook.schedule_ids() == ["a", "b"]
+    board.rows["a"].remove_button.click()
+    board.rows["a"].remove_button.click()  # the second click confirms (item 11)
+    await board.settle()
+    await notebook.settle()
+    assert await notebook.schedule_ids() == ["b"]
+    board.close()
+
+
+@pytest.mark.anyio
+async def test_a_cell_shown_again_loses_its_mark(notebook: Notebook) -> None:
+    board = await shown_twice_and_a_dashboard(notebook)
+    output = notebook.holder.outputs["a"].widget
+    output._view_count = 0
+    await notebook.advance(6)
+    await board.settle()
+    assert board.rows["a"].text()["id"].endswith("cell not shown")
+    output._view_count = 1  # undo the delete
+    await notebook.settle()
+    await board.settle()
+    assert "cell not shown" not in board.rows["a"].text()["id"]
+    board.close()
+
+
+@pytest.mark.anyio
+async def test_a_notebook_closed_in_the_front_end_marks_no_cell(notebook: Notebook) -> None:
+    board = await shown_twice_and_a_dashboard(notebook)
+    # every view goes at once: the notebook was closed, its cells were not deleted
+    for widget in (notebook.holder.outputs["a"].widget, notebook.holder.outputs["b"].widget):
+        widget._view_count = 0
+    board._view_count = 0
+    await notebook.advance(30)
+    assert notebook.holder.views.not_shown == set()
+
+
+@pytest.mark.anyio
+async def test_a_closed_tab_or_a_reload_marks_no_cell(notebook: Notebook) -> None:
+    board = await shown_twice_and_a_dashboard(notebook)
+    await notebook.advance(30)  # a closed tab takes no view away: nothing arrives
+    for widget in (notebook.holder.outputs["a"].widget, notebook.holder.outputs["b"].widget):
+        widget._view_count = 2  # a reload adds a view to the stale count
+    board._view_count = 2
+    await notebook.advance(30)
+    assert notebook.holder.views.not_shown == set()
+    # after a reload, deleting a cell takes one view away: still seen
+    notebook.holder.outputs["a"].widget._view_count = 1
+    await notebook.advance(6)
+    assert notebook.holder.views.not_shown == {"a"}
+    board.close()

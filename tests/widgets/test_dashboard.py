@@ -164,6 +164,10 @@ async def test_pause_resume_run_now_and_remove_buttons(
     await clock.advance(30)
     assert calls == ["tick", "tick"]
 
+    row.remove_button.click()  # asks first
+    await settled(dashboard, clock)
+    assert [s.id for s in await scheduler.get_schedules()] == ["buttons"]
+    assert row.remove_button.description == "confirm remove"
     row.remove_button.click()
     await settled(dashboard, clock)
     assert await scheduler.get_schedules() == []
@@ -281,3 +285,18 @@ async def test_a_removed_schedules_row_leaves_the_table_before_it_is_closed(
     assert shown_when_closed == [False]
     assert row.comm is None
     assert [part.comm for part in parts] == [None] * len(parts)  # no widget left behind
+
+
+async def test_an_unconfirmed_remove_expires(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await every(scheduler, 30, "kept")
+    await settled(dashboard, clock)
+    row = dashboard.rows["kept"]
+    row.remove_button.click()
+    await clock.advance(6)
+    dashboard.tick()
+    assert row.remove_button.description == "remove"
+    row.remove_button.click()  # asks again: a click long after the first does not remove
+    await settled(dashboard, clock)
+    assert [s.id for s in await scheduler.get_schedules()] == ["kept"]
