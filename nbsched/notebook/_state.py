@@ -471,7 +471,7 @@ class NotebookScheduler:
         self.views.watch(board)  # a witness: its views show that a front end is there
         self.dashboards.append(board)
         while len(self.dashboards) > LIVE_DASHBOARDS:
-            self.dashboards.pop(0).stop_updating()
+            self.dashboards.pop(0).freeze("frozen: a newer dashboard is below (run %sched again)")
         return board
 
     def annotate(self, schedule: Any) -> str:

@@ -331,6 +331,7 @@ class Dashboard(widgets.VBox):
         self._annotate = annotate
         self._ticker: asyncio.Task[None] | None = None
         self._stopped = False
+        self._frozen = False
         self._loop: asyncio.AbstractEventLoop | None
         try:
             self._loop = asyncio.get_running_loop()
@@ -358,6 +359,8 @@ class Dashboard(widgets.VBox):
 
     async def refresh(self) -> None:
         """Reread the schedules and redraw every row."""
+        if self._frozen:
+            return
         try:
             schedules = await self._call("get_schedules")
         except Exception as exc:  # a stopped scheduler or a failing store: say so, keep going
@@ -392,6 +395,8 @@ class Dashboard(widgets.VBox):
 
     def tick(self) -> None:
         """Update the countdowns (and pause-dependent buttons) from the last reread."""
+        if self._frozen:
+            return
         now = self.scheduler.clock.now()
         for row in self.rows.values():
             if row.paused:
@@ -573,6 +578,14 @@ class Dashboard(widgets.VBox):
             widget.close()
         for widget in (self.status, self.empty):
             widget.close()
+
+    def freeze(self, reason: str) -> None:
+        """Stop updating, blank the countdowns (they would go stale) and say ``reason``."""
+        self.stop_updating()
+        self._frozen = True
+        for row in self.rows.values():
+            row.cells["remaining"].value = "—"
+        self._say(reason)
 
     def stop_updating(self) -> None:
         """Stop the countdown and event-driven redraws but keep the widget shown."""

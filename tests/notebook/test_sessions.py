@@ -240,3 +240,21 @@ async def test_a_closed_tab_or_a_reload_marks_no_cell(notebook: Notebook) -> Non
     await notebook.advance(6)
     assert notebook.holder.views.not_shown == {"a"}
     board.close()
+
+
+@pytest.mark.anyio
+async def test_an_older_dashboard_freezes_says_so_and_stops_counting(notebook: Notebook) -> None:
+    notebook.cell("%%every 10s --id a\nprint('a')")
+    boards = []
+    for _ in range(4):  # one %sched after another
+        boards.append(notebook.holder.dashboard())
+        await notebook.settle()
+        await boards[-1].settle()
+    oldest = boards[0]
+    assert "frozen" in oldest.status.value and "newer dashboard" in oldest.status.value
+    assert oldest.rows["a"].text()["remaining"] == "—"  # no stale "in 10 s"
+    await notebook.advance(3)
+    assert oldest.rows["a"].text()["remaining"] == "—"
+    assert boards[-1].rows["a"].text()["remaining"] == "in 7 s"
+    for board in boards:
+        board.close()
