@@ -25,6 +25,7 @@ from .._localzone import get_local_timezone
 from .._runs import track_runs
 from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
 from ..widgets._format import trigger_zone
+from ..widgets._store_status import on_store_status_change, store_status_html
 from ..widgets.dashboard import Dashboard, RunStats, RunTracker
 from ._cell_output import CellOutput
 from ._cell_spec import (
@@ -153,6 +154,9 @@ class NotebookScheduler:
         self._subscriptions = [
             scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved]),
             scheduler.subscribe(self._on_stopped, [SchedulerStopped]),
+            on_store_status_change(
+                scheduler, lambda: [self._update_status(key) for key in list(self.outputs)]
+            ),
         ]
 
     @property
@@ -450,16 +454,17 @@ class NotebookScheduler:
         if route is None or info is None:
             return
         stats = self.tracker.stats.get(schedule_id) if self.tracker else None
-        route.set_status(
-            status_html(
-                schedule_id,
-                info,
-                stats,
-                now=self.clock.now(),
-                tz=get_local_timezone(),
-                identity=self.scheduler.identity,
-            )
+        line = status_html(
+            schedule_id,
+            info,
+            stats,
+            now=self.clock.now(),
+            tz=get_local_timezone(),
+            identity=self.scheduler.identity,
         )
+        if outage := store_status_html(self.scheduler, get_local_timezone()):
+            line += f"<span style='font-size:90%'> · {outage}</span>"
+        route.set_status(line)
 
     # --- dashboards ---------------------------------------------------------------------------
 
