@@ -526,6 +526,8 @@ class SQLiteDataStore(DataStore):
         dropped: a schedule processed twice (its lease expired mid-way) makes one job per fire."""
         if not isinstance(job, Job):
             raise TypeError(f"job: expected a Job, got {type(job).__name__}")
+        if job.acquired_by is not None or job.acquired_until is not None:
+            job = job.copy(acquired_by=None, acquired_until=None)
         row = self._codec.encode_job(job)
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
