@@ -154,9 +154,7 @@ class NotebookScheduler:
         self._subscriptions = [
             scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved]),
             scheduler.subscribe(self._on_stopped, [SchedulerStopped]),
-            on_store_status_change(
-                scheduler, lambda: [self._update_status(key) for key in list(self.outputs)]
-            ),
+            on_store_status_change(scheduler, self._update_all_statuses),
         ]
 
     @property
@@ -447,6 +445,11 @@ class NotebookScheduler:
             self._update_status(schedule_id)
 
         self._track(asyncio.get_running_loop().create_task(reread()))
+
+    def _update_all_statuses(self) -> None:
+        """Redraw every status line (the store became unavailable, or usable again)."""
+        for schedule_id in list(self.outputs):
+            self._update_status(schedule_id)
 
     def _update_status(self, schedule_id: str) -> None:
         route = self.outputs.get(schedule_id)
