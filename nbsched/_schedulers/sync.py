@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import threading
 from collections.abc import Callable, Coroutine, Iterable
@@ -11,6 +12,7 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._clock import Clock
+from .._context import current_scheduler
 from .._enums import RunState
 from .._exceptions import SchedulerNotRunningError
 from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription
@@ -36,6 +38,31 @@ def _blocking(
     blocking.__module__ = __name__
     blocking.__qualname__ = f"Scheduler.{method.__name__}"
     return blocking
+
+
+def _setting(name: str) -> Any:
+    """A read-only property showing the wrapped scheduler's attribute ``name``."""
+    return property(
+        lambda self: getattr(self._async, name),
+        doc=f"The wrapped :class:`~nbsched.AsyncScheduler`'s ``{name}``.",
+    )
+
+
+_CLOSED = (
+    "this Scheduler was closed when its `with Scheduler()` block ended; create a new "
+    "Scheduler (or enter this one again with `with`)"
+)
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the calls still waiting on a loop that stopped, so that the threads that made
+    them get an error instead of waiting forever."""
+    loop.run_until_complete(asyncio.sleep(0))  # calls submitted meanwhile become tasks
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 class Scheduler:
@@ -99,6 +126,15 @@ class Scheduler:
     def state(self) -> RunState:
         return self._async.state
 
+    max_concurrent_jobs = _setting("max_concurrent_jobs")
+    lease_duration = _setting("lease_duration")
+    cleanup_interval = _setting("cleanup_interval")
+    stop_grace_time = _setting("stop_grace_time")
+    batch_size = _setting("batch_size")
+    job_executors = _setting("job_executors")
+    default_job_executor = _setting("default_job_executor")
+    logger = _setting("logger")
+
     @property
     def store_unavailable_since(self) -> datetime | None:
         """See :attr:`AsyncScheduler.store_unavailable_since`."""
@@ -116,36 +152,38 @@ class Scheduler:
 
     def _ensure_running(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._loop is not None:
-                return self._loop
-            if self._closed:
-                raise SchedulerNotRunningError(
-                    "this Scheduler was closed when its `with Scheduler()` block ended; create "
-                    "a new Scheduler (or enter this one again with `with`)"
-                )
-            loop = asyncio.new_event_loop()
-            ready = threading.Event()
+            return self._loop_or_start()
 
-            def run() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                try:
-                    loop.run_forever()
-                finally:
-                    loop.close()
+    def _loop_or_start(self) -> asyncio.AbstractEventLoop:
+        """The running loop, started if needed; call with ``self._lock`` held."""
+        if self._loop is not None:
+            return self._loop
+        if self._closed:
+            raise SchedulerNotRunningError(_CLOSED)
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
 
-            thread = threading.Thread(target=run, name="nbsched-scheduler", daemon=True)
-            thread.start()
-            ready.wait()
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
             try:
-                asyncio.run_coroutine_threadsafe(self._async.__aenter__(), loop).result()
-            except BaseException:
-                loop.call_soon_threadsafe(loop.stop)
-                thread.join()
-                raise
-            self._loop = loop
-            self._thread = thread
-            return loop
+                loop.run_forever()
+            finally:
+                _cancel_leftovers(loop)
+                loop.close()
+
+        thread = threading.Thread(target=run, name="nbsched-scheduler", daemon=True)
+        thread.start()
+        ready.wait()
+        try:
+            asyncio.run_coroutine_threadsafe(self._async.__aenter__(), loop).result()
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            raise
+        self._loop = loop
+        self._thread = thread
+        return loop
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._thread is not None and threading.current_thread() is self._thread:
@@ -156,11 +194,20 @@ class Scheduler:
                 "(scheduler.async_scheduler)"
             )
         try:
-            loop = self._ensure_running()
+            # under the lock: a call is submitted before a shutdown begins (and is cancelled by
+            # it if still waiting) or after it has ended (and then refused), never during it
+            with self._lock:
+                future = asyncio.run_coroutine_threadsafe(coro, self._loop_or_start())
         except BaseException:
             coro.close()
             raise
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            # only the loop thread's shutdown cancels these calls
+            raise SchedulerNotRunningError(
+                "the scheduler was closed while this call waited for it"
+            ) from None
 
     def _shutdown(self) -> None:
         with self._lock:
@@ -202,6 +249,7 @@ class Scheduler:
         """
 
         async def start() -> None:
+            current_scheduler.set(self)  # the run's tasks, and so its jobs, start from here
             await self._async.start_in_background()
 
         self._run(start())
@@ -218,8 +266,12 @@ class Scheduler:
 
     def stop(self) -> None:
         """Stop processing and wait for it to end. Outside a ``with`` block this also ends
-        the scheduler's thread (a later call starts a new one)."""
+        the scheduler's thread (a later call starts a new one). From one of the scheduler's
+        own jobs it only asks for the stop (the job cannot wait for its own run to end)."""
         if self._loop is None:
+            return
+        if self._async._inside_own_job():
+            self._async.request_stop()  # a job cannot wait for the end of its own run
             return
         self._run(self._async.stop())
         if not self._in_context:
@@ -247,6 +299,9 @@ class Scheduler:
     get_jobs = _blocking(AsyncScheduler.get_jobs)
     get_job_result = _blocking(AsyncScheduler.get_job_result)
     run_job = _blocking(AsyncScheduler.run_job)
+    get_tasks = _blocking(AsyncScheduler.get_tasks)
+    cleanup = _blocking(AsyncScheduler.cleanup)
+    get_next_event = _blocking(AsyncScheduler.get_next_event)
 
     def subscribe(
         self,

@@ -17,9 +17,9 @@ from IPython.display import display
 from .._converters import as_timezone
 from .._localzone import get_local_timezone
 from ..abc import Trigger
-from ._cell_task import compile_cell
+from ._cell_task import TASK_ID, UntrustedCellError, compile_cell
 from ._cell_trigger import CellTrigger
-from ._cell_trust import describe_html
+from ._cell_trust import describe_html, is_trusted
 from ._durations import MIN_CELL_INTERVAL, parse_duration
 from ._state import (
     CellSpec,
@@ -271,6 +271,11 @@ class SchedMagics(Magics):
                 await scheduler.remove_schedule(schedule_id)
             else:
                 schedule = await scheduler.get_schedule(schedule_id)
+                if schedule.task_id == TASK_ID and not is_trusted(schedule):
+                    raise UntrustedCellError(
+                        f"it is not signed by you; review it with %sched show {schedule_id}, "
+                        f"then %sched resume {schedule_id} signs it"
+                    )
                 job_id = await scheduler.add_job(
                     schedule.task_id, args=schedule.args, kwargs=schedule.kwargs
                 )
@@ -340,7 +345,7 @@ class _ResultLine:
         return report
 
     def show_table(self, schedules: list[Any], holder: NotebookScheduler, tz: tzinfo) -> None:
-        from ..widgets._format import format_moment
+        from ..widgets._format import format_moment, trigger_zone
 
         if not schedules:
             self.widget.value = "<i>no schedules</i>"
@@ -352,10 +357,18 @@ class _ResultLine:
             next_fire = (
                 "paused"
                 if schedule.paused
-                else format_moment(schedule.next_fire_time, now=now, tz=tz)
+                else format_moment(
+                    schedule.next_fire_time,
+                    now=now,
+                    tz=tz,
+                    zone=True,
+                    also=trigger_zone(schedule.trigger),
+                )
             )
             cells = (
-                schedule.id,
+                f"{schedule.id} (cell not shown)"
+                if schedule.id in holder.views.not_shown
+                else schedule.id,
                 str(schedule.trigger),
                 next_fire,
                 str(stats.runs if stats else 0),
