@@ -32,6 +32,8 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
 exclude_patterns = ["_build", "images/*.md", "**/.ipynb_checkpoints"]
+# the sections the site includes from README.md start at level 3 below the page title
+suppress_warnings = ["myst.header"]
 html_theme = "furo"
 html_title = "nbsched"
 html_static_path: list[str] = []

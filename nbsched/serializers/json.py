@@ -4,18 +4,16 @@ Plain JSON values (``None``, bools, ints, floats, strings, lists, dicts with str
 stored as themselves. Everything else the serializer knows is stored as a tagged object
 ``{"__nbsched__": "<type>", "v": ...}``:
 
-==============================  ==========================================================
-``tuple``, ``set``,             the items, as a list
-``frozenset``
-``dict`` with non-str keys      ``[[key, value], ...]``
-(or a key named ``__nbsched__``)
-``datetime``                    ISO 8601 (with the IANA zone name for ``ZoneInfo`` zones)
-``date``, ``time``              ISO 8601
-``timedelta``                   ``[days, seconds, microseconds]``
-``Decimal``, ``UUID``           the string form
-``bytes``, ``bytearray``        base64
-exceptions                      the import path of the class, its args and its message
-==============================  ==========================================================
+=================================  =======================================================
+``tuple``, ``set``, ``frozenset``  the items, as a list
+``dict`` with non-str keys         ``[[key, value], ...]`` (also one with a key ``__nbsched__``)
+``datetime``                       ISO 8601 (with the IANA zone name for ``ZoneInfo`` zones)
+``date``, ``time``                 ISO 8601
+``timedelta``                      ``[days, seconds, microseconds]``
+``Decimal``, ``UUID``              the string form
+``bytes``, ``bytearray``           base64
+exceptions                         the import path of the class, its args and its message
+=================================  =======================================================
 
 Reading never runs stored code and imports nothing: an exception's class is looked up among the
 modules this process has already imported; one whose class is not there (never imported, gone,
