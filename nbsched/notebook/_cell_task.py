@@ -50,13 +50,16 @@ class CompiledCell:
     result: CodeType | None
 
 
-def compile_cell(shell: Any, source: str) -> CompiledCell:
+def compile_cell(shell: Any, source: str, label: int | str = 0) -> CompiledCell:
     """Compile a cell the way IPython would (``%magics``, ``!shell`` lines included).
+
+    ``label`` names the cell in tracebacks (``Cell In[<label>], line 2``): the execution count
+    of the cell that scheduled it, or the schedule's id.
 
     Raises ``UsageError`` (one line in the cell) on a syntax error or a top-level ``await``.
     """
     transformed = shell.transform_cell(source)
-    filename = shell.compile.cache(transformed, 0, source)
+    filename = shell.compile.cache(transformed, label, source)  # type: ignore[arg-type]
     try:
         tree = ast.parse(transformed, filename=filename)
         result: CodeType | None = None
@@ -102,11 +105,13 @@ def run_cell(*, source: str, schedule_id: str, signature: str | None = None) -> 
         raise RuntimeError("scheduled cells run only inside IPython or a Jupyter kernel")
     state = current()
     route = state.outputs.get(schedule_id) if state is not None else None
-    cell = compile_cell(shell, source)
+    label = state.cell_label(schedule_id) if state is not None else schedule_id
+    cell = compile_cell(shell, source, label)
     if route is None:
         _execute(shell, cell)  # nowhere to route to: the kernel decides where output goes
         return
-    state.run_started(schedule_id)
+    if state is not None:
+        state.run_started(schedule_id)
     with route.capture(shell) as capture, _interruptible():
         try:
             _execute(shell, cell)

@@ -90,6 +90,7 @@ class NotebookScheduler:
         self.clock = clock
         self.store_path: str | None = None
         self.outputs: dict[str, CellOutput] = {}
+        self._cell_numbers: dict[str, int | None] = {}
         #: the box each restored output area was put in (the %load_ext or %sched store cell's)
         self._shown_in: dict[str, widgets.Box] = {}
         self._info: dict[str, RouteInfo] = {}
@@ -309,6 +310,8 @@ class NotebookScheduler:
         """Schedule a cell (replacing its earlier schedule) and return its output area."""
         route = CellOutput(spec.schedule_id, append=spec.append)
         self._retire(spec.schedule_id)
+        # the magic runs inside the cell: this is the cell's own In[n]
+        self._cell_numbers[spec.schedule_id] = getattr(self.shell, "execution_count", None)
         self.views.watch(route.widget, spec.schedule_id)
         if self.tracker is not None:  # a new definition: its runs count from zero
             self.tracker.forget(spec.schedule_id)
@@ -384,6 +387,12 @@ class NotebookScheduler:
         info = self._info.get(schedule_id)
         if info is not None and info.state == "untrusted":
             info.state = ""
+
+    def cell_label(self, schedule_id: str) -> int | str:
+        """How tracebacks name a scheduled cell: the In[n] of the cell that scheduled it in
+        this kernel, else (restored from a store) the schedule's id."""
+        number = self._cell_numbers.get(schedule_id)
+        return number if isinstance(number, int) else schedule_id
 
     def run_started(self, schedule_id: str) -> None:
         """Called by a cell run as it starts: "queued" becomes "running…" (sent at once,
