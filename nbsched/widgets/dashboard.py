@@ -45,11 +45,11 @@ _COLUMNS = (
     ("id", "11em"),
     ("trigger", "12em"),
     ("next fire", "9.5em"),
-    ("remaining", "5em"),
+    ("remaining", "5.5em"),
     ("runs", "3em"),
     ("last run", "7em"),
-    ("", _ACTIONS_WIDTH := "19em"),
-    ("lateness", "4.5em"),
+    ("", _ACTIONS_WIDTH := "21em"),
+    ("lateness", "5em"),
     ("ran on", "7em"),
 )
 _ROW_LAYOUT = {"align_items": "center", "grid_gap": "0 8px", "flex_flow": "row nowrap"}
@@ -77,7 +77,7 @@ class DashboardRow(widgets.HBox):
             return widgets.Button(
                 description=description,
                 button_style=style,
-                layout=widgets.Layout(width="auto", padding="0 6px", margin="0"),
+                layout=widgets.Layout(width="auto", flex="0 0 auto", padding="0 6px", margin="0"),
             )
 
         self.pause_button = button("pause")
