@@ -199,7 +199,8 @@ class HistoryQueries:
         schedule_id: str | None,
         since: datetime | None,
     ) -> list[RunRecord]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if schedule_id is not None:
             where.append("schedule_id = %s")
             params.append(schedule_id)

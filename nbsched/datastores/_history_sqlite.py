@@ -130,7 +130,8 @@ def read_history(
     conn: sqlite3.Connection, schedule_id: str | None, since: datetime | None
 ) -> list[RunRecord]:
     """The kept runs, oldest release first; rows too damaged to read are skipped (logged)."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if schedule_id is not None:
         where.append("schedule_id = ?")
         params.append(schedule_id)

@@ -498,7 +498,7 @@ class PostgreSQLDataStore(AsyncDataStore):
         await self._publish([JobDeserializationFailed(job_id=job_id, exception=message)])
 
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
-        query, history_params = self._sql.release_job, []
+        query, history_params = self._sql.release_job, list[Any]()
         if self._history is not None:
             query, history_params = self._history.release(run_record(job, result, scheduler_id))
         keep_result = result.expires_at > result.finished_at

@@ -212,11 +212,24 @@ async def test_schedulers_on_one_postgresql_schema_see_each_others_runs(
         AsyncScheduler(_postgresql(request, schema), clock=clock, identity="one") as one,
         AsyncScheduler(_postgresql(request, schema), clock=clock, identity="two") as two,
     ):
-        await one.run_job(tick)
-        await two.run_job(tick)
+        await one.add_schedule(
+            tick, IntervalTrigger(seconds=10, start_time=START + seconds(10)), id="a"
+        )
+        await start(one, clock)
+        await clock.advance(20)
+        await one.stop()  # "two" takes over the schedule
+        await start(two, clock)
+        await clock.advance(20)
         from_one = await nbsched.ahistory(one)
         from_two = await nbsched.ahistory(two)
-    assert from_one.scheduler_id.tolist() == ["one", "two"]
+    assert [
+        (t - START, by) for t, by in zip(from_two.fire_time, from_two.scheduler_id, strict=True)
+    ] == [
+        (seconds(10), "one"),
+        (seconds(20), "one"),
+        (seconds(30), "two"),
+        (seconds(40), "two"),
+    ]
     pd.testing.assert_frame_equal(from_one, from_two)
 
 
