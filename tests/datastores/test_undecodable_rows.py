@@ -441,3 +441,30 @@ async def test_an_undecodable_task_stops_only_its_own_schedules(db_path: Path, d
         await scheduler.stop()
     assert sorted(set(calls)) == ["a", "z"]
     assert calls.count("a") >= 3
+
+
+async def test_postgresql_an_undecodable_task_stops_only_its_own_schedules(pg: Any) -> None:
+    from nbsched.datastores.postgresql import PostgreSQLDataStore
+
+    calls.clear()
+    await pg.add_task(Task(id="good", func=f"{__name__}:record_call"))
+    await pg.add_task(Task(id="broken", func=f"{__name__}:record_call"))
+    for schedule_id, task_id in (("a", "good"), ("b", "broken"), ("z", "good")):
+        await pg.add_schedule(
+            _schedule(schedule_id).copy(task_id=task_id), ConflictPolicy.exception
+        )
+    _pg_raw(
+        pg, "UPDATE tasks SET misfire_grace_time = '100000000 years' WHERE id = %s", ("broken",)
+    )
+
+    clock = FakeClock(T0 - timedelta(seconds=1))
+    store = PostgreSQLDataStore(pg.test_dsn, schema=pg.schema)
+    async with AsyncScheduler(store, clock=clock) as scheduler:
+        scheduler.start_in_background()
+        await clock.settle()
+        await clock.advance(60 * 3 + 1)
+        await clock.settle()
+        assert scheduler.state.name == "started"
+        await scheduler.stop()
+    assert sorted(set(calls)) == ["a", "z"]
+    assert calls.count("a") >= 3
