@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pandas as pd
 
-from .._converters import as_aware_datetime
+from .._converters import as_aware_datetime, as_timezone
 from .._structures import Task
 from ._engine import Plan, run_plan
 from ._frame import COLUMNS, OUTCOMES, result_frame
@@ -46,6 +46,7 @@ def simulate(
     durations: Any = None,
     downtime: Any = (),
     now: datetime | str | None = None,
+    tz: str | tzinfo | None = None,
 ) -> pd.DataFrame:
     """Simulate ``what`` over ``[start, end)`` on the real scheduler, on a fake clock.
 
@@ -75,6 +76,8 @@ def simulate(
         are skipped, as a scheduler running until then handled them; between ``now`` and
         ``start`` the simulation runs but reports nothing (so runs started earlier are
         carried into the window)
+    :param tz: the time zone of the datetime columns (default: the schedules' own when they
+        share one, else UTC)
     :return: a DataFrame with one row per fire time in ``[start, end)``: ``schedule_id``,
         ``fire_time``, ``outcome``, ``started_at``, ``finished_at`` (tz-aware, NaT when it
         did not run) and ``lateness`` (``started_at - fire_time``, jitter included), sorted by
@@ -96,7 +99,9 @@ def simulate(
         df[df.outcome != "ran"]
     """
     schedules, tasks, max_concurrent_jobs = schedules_and_tasks(what)
-    return _simulate(schedules, tasks, max_concurrent_jobs, start, end, durations, downtime, now)
+    return _simulate(
+        schedules, tasks, max_concurrent_jobs, start, end, durations, downtime, now, tz
+    )
 
 
 async def asimulate(
@@ -107,6 +112,7 @@ async def asimulate(
     durations: Any = None,
     downtime: Any = (),
     now: datetime | str | None = None,
+    tz: str | tzinfo | None = None,
 ) -> pd.DataFrame:
     """Like :func:`simulate`, awaiting the scheduler's schedules (any store) and running the
     simulation in a worker thread, so the event loop (a notebook kernel's) stays free:
@@ -122,7 +128,7 @@ async def asimulate(
         contents = schedules_and_tasks(what, lambda scheduler: (schedules, tasks))
     else:
         contents = schedules_and_tasks(what)
-    return await asyncio.to_thread(_simulate, *contents, start, end, durations, downtime, now)
+    return await asyncio.to_thread(_simulate, *contents, start, end, durations, downtime, now, tz)
 
 
 def _simulate(
@@ -134,7 +140,9 @@ def _simulate(
     durations: Any,
     downtime: Any,
     now: Any,
+    tz: str | tzinfo | None,
 ) -> pd.DataFrame:
+    zone = None if tz is None else as_timezone(tz, argument="tz")
     start_at = as_aware_datetime(start, argument="start")
     end_at = as_aware_datetime(end, argument="end")
     if start_at is None or end_at is None:
@@ -163,7 +171,7 @@ def _simulate(
         max_concurrent_jobs=max_concurrent_jobs,
     )
     _run(plan)
-    frame = result_frame(prepared, plan.jobs, start_at, end_at)
+    frame = result_frame(prepared, plan.jobs, start_at, end_at, zone)
     frame.attrs["start"] = start_at
     frame.attrs["end"] = end_at
     frame.attrs["downtime"] = intervals

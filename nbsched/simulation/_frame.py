@@ -37,9 +37,11 @@ def result_frame(
     jobs: Mapping[object, JobRecord],
     start: datetime,
     end: datetime,
+    zone: tzinfo | None = None,
 ) -> pd.DataFrame:
     """One row per fire time in ``[start, end)`` of each prepared schedule, with what became
-    of it (see :data:`OUTCOMES`), sorted by fire time then schedule id."""
+    of it (see :data:`OUTCOMES`), sorted by fire time then schedule id, in ``zone`` (default:
+    the schedules' zone when they share one, else UTC)."""
     by_fire = {(job.schedule_id, job.fire_time): job for job in jobs.values()}
     schedule_ids: list[str] = []
     fire_times: list[datetime] = []
@@ -63,7 +65,8 @@ def result_frame(
                 outcomes.append(OUTCOMES.get(outcome, outcome))
                 started.append(job.started_at)
                 finished.append(job.finished_at if job.started_at is not None else None)
-    zone = _zone(prepared) if prepared else timezone.utc
+    if zone is None:
+        zone = _zone(prepared) if prepared else timezone.utc
     fire_column = pd.to_datetime(pd.Series(fire_times, dtype=object), utc=True)
     started_column = pd.to_datetime(pd.Series(started, dtype=object), utc=True)
     frame = pd.DataFrame(

@@ -341,3 +341,14 @@ def test_bad_arguments_are_named(kwargs: dict, error: type, message: str) -> Non
 def test_bad_what_is_named(what: object, message: str) -> None:
     with pytest.raises((TypeError, ValueError), match=message):
         nbsched.simulate(what, S, at(10))
+
+
+def test_tz_sets_the_zone_of_the_datetime_columns() -> None:
+    df = nbsched.simulate([every(30)], S, at(10), durations=60, tz="Europe/Berlin")
+    assert [t.isoformat() for t in df["fire_time"]] == [
+        "2026-06-01T11:00:00+02:00",
+        "2026-06-01T11:30:00+02:00",
+    ]
+    assert str(df["started_at"].dt.tz) == str(df["finished_at"].dt.tz) == "Europe/Berlin"
+    with pytest.raises(ValueError, match="tz: "):
+        nbsched.simulate([every(30)], S, at(10), tz="Mars/Olympus")
