@@ -29,6 +29,7 @@ from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, JobOutcome, ResumeFrom, RunState
 from .._exceptions import (
     DataStoreUnavailableError,
+    DeserializationError,
     JobCancelled,
     JobDeadlineMissed,
     JobLookupError,
@@ -723,8 +724,8 @@ class AsyncScheduler(PortedCalls):
             if task is None:
                 try:
                     task = await self._get_task(schedule.task_id)
-                except TaskLookupError:
-                    task = None
+                except (TaskLookupError, DeserializationError):
+                    task = None  # its jobs fail when they would run, saying why
             if task is not None:
                 grace = task.misfire_grace_time
         for fire_time in fire_times:
@@ -1001,6 +1002,11 @@ class AsyncScheduler(PortedCalls):
     async def _retry_sleep(self, seconds: float) -> None:
         deadline = self.clock.now() + timedelta(seconds=seconds)
         current = asyncio.current_task()
+        if self._stop_requested and current in self._tracked_tasks:
+            # stopping: what the scheduler still hands back (schedules, unstarted jobs) gets
+            # its attempts without the waits, so that a stop never waits out a retry window
+            await asyncio.sleep(0)
+            return
         if current is self._loop_task and current is not None:
             # the processing loop waits as it does when idle: a stop request (or a change in
             # the schedules) wakes it at once; a wake-up pending from before only leads to

@@ -42,6 +42,7 @@ from ._codec import (
     row_label,
     trigger_to_json,
 )
+from ._lease_cleanup import release_expired_schedule_leases_postgresql
 from ._postgresql_connect import TEMPORARY_ERRORS, ConnectionPool, describe_dsn
 from ._postgresql_rows import fetch_all
 from ._postgresql_schema import check_schema_name, prepare_schema
@@ -411,13 +412,10 @@ class PostgreSQLDataStore(AsyncDataStore):
             async with conn.transaction():
                 # Jobs whose lease ended (their scheduler died) are taken over in their place
                 # in line; they keep their slot in running_jobs, so they need no room.
-                cursor = await conn.execute(sql.lock_expired_jobs, {"now": now, "limit": limit})
+                cursor = await conn.execute(sql.lock_candidate_jobs, {"now": now, "limit": limit})
                 candidates = await fetch_all(cursor)
-                cursor = await conn.execute(sql.lock_pending_jobs, {"limit": limit})
-                candidates += await fetch_all(cursor)
                 if not candidates:
                     return []
-                candidates.sort(key=lambda row: row[-1])
                 task_ids = sorted({row[1] for row in candidates})
                 # lock the tasks in id order (no deadlock between acquirers), count room
                 cursor = await conn.execute(sql.lock_tasks, (task_ids,))
@@ -522,6 +520,9 @@ class PostgreSQLDataStore(AsyncDataStore):
     async def cleanup(self, now: datetime) -> None:
         async with self._connection() as conn:
             await conn.execute(self._sql.delete_expired_results, (now,))
+            released = await release_expired_schedule_leases_postgresql(
+                conn, f'"{self.schema}"', now, _utc
+            )
             async with conn.transaction():
                 cursor = await conn.execute(
                     self._sql.delete_abandoned_jobs, {"now": now, "tombstone": _TOMBSTONE_LIFETIME}
@@ -533,7 +534,7 @@ class PostgreSQLDataStore(AsyncDataStore):
                     await conn.execute(
                         self._sql.uncount_running, (task_ids, [counts[t] for t in task_ids])
                     )
-        events: list[Event] = []
+        events: list[Event] = [*released]
         for job_id, task_id, schedule_id, fire_time, jitter, started_at, acquired_by in abandoned:
             events.append(JobRemoved(job_id=job_id, task_id=task_id))
             events.append(
@@ -638,17 +639,17 @@ class _Queries:
         self.select_jobs_by_id = (
             f"SELECT {job_cols} FROM {s}.jobs WHERE id = ANY(%s::uuid[]) ORDER BY seq"
         )
-        # both with seq last: the place in line that pending and taken-over jobs share
-        self.lock_pending_jobs = (
-            f"SELECT {job_cols}, seq FROM {s}.jobs WHERE acquired_by IS NULL "
+        # Pending jobs and jobs whose lease expired (taken over), in their shared place in
+        # line (seq, the last column), in one round trip.
+        self.lock_candidate_jobs = (
+            f"WITH expired AS (SELECT {job_cols}, seq FROM {s}.jobs "
+            f"WHERE acquired_by IS NOT NULL AND acquired_until < %(now)s "
+            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
+            f"pending AS (SELECT {job_cols}, seq FROM {s}.jobs WHERE acquired_by IS NULL "
             f"AND task_id NOT IN (SELECT id FROM {s}.tasks WHERE max_running_jobs IS NOT NULL "
             f"AND running_jobs >= max_running_jobs) "
-            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
-        )
-        self.lock_expired_jobs = (
-            f"SELECT {job_cols}, seq FROM {s}.jobs WHERE acquired_by IS NOT NULL "
-            f"AND acquired_until < %(now)s "
-            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+            f"SELECT * FROM expired UNION ALL SELECT * FROM pending ORDER BY seq"
         )
         self.lock_tasks = (
             f"SELECT id, max_running_jobs, running_jobs FROM {s}.tasks WHERE id = ANY(%s) "

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from nbsched import AsyncScheduler, FakeClock, JobOutcome
+from nbsched.datastores.memory import MemoryDataStore
 from nbsched.triggers.interval import IntervalTrigger
 from nbsched.widgets import Dashboard
 from nbsched.widgets._format import format_duration, format_remaining
@@ -84,7 +85,7 @@ async def test_one_row_per_schedule_with_readable_columns(
     assert row == {
         "id": "b-half-minute",
         "trigger": str((await scheduler.get_schedule("b-half-minute")).trigger),
-        "next fire": "10:00:30",  # 09:00:30 UTC in Berlin
+        "next fire": "10:00:30 CET",  # 09:00:30 UTC in Berlin
         "remaining": "in 30 s",
         "runs": "0",
         "last run": "—",
@@ -109,7 +110,7 @@ async def test_runs_outcome_duration_and_countdown_update_as_the_scheduler_runs(
     await settled(dashboard, clock)
     assert calls == ["tick"]
     row = dashboard.rows["ticker"].text()
-    assert (row["runs"], row["next fire"], row["remaining"]) == ("1", "10:01:00", "in 30 s")
+    assert (row["runs"], row["next fire"], row["remaining"]) == ("1", "10:01:00 CET", "in 30 s")
     assert row["last run"].startswith("✓ ok")
     assert row["lateness"] == "0.000 s"
     assert row["ran on"] == "this kernel"
@@ -164,6 +165,10 @@ async def test_pause_resume_run_now_and_remove_buttons(
     await clock.advance(30)
     assert calls == ["tick", "tick"]
 
+    row.remove_button.click()  # asks first
+    await settled(dashboard, clock)
+    assert [s.id for s in await scheduler.get_schedules()] == ["buttons"]
+    assert row.remove_button.description == "confirm remove"
     row.remove_button.click()
     await settled(dashboard, clock)
     assert await scheduler.get_schedules() == []
@@ -261,6 +266,60 @@ async def test_works_with_the_synchronous_scheduler_too() -> None:
             scheduler.stop()
 
 
+# --- the store unavailable ----------------------------------------------------------------------
+
+
+class _Locked(Exception):
+    """A temporary store error."""
+
+
+class _LockableStore(MemoryDataStore):
+    """A memory store whose reads and acquisitions fail while ``locked``."""
+
+    temporary_errors = (_Locked,)
+    locked = False
+
+    def __repr__(self) -> str:
+        return "LockableStore()"
+
+    async def acquire_schedules(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.locked:
+            raise _Locked("database is locked")
+        return await super().acquire_schedules(*args, **kwargs)
+
+    async def get_schedules(self, ids=None):  # type: ignore[no-untyped-def]
+        if self.locked:
+            raise _Locked("database is locked")
+        return await super().get_schedules(ids)
+
+
+async def test_the_dashboard_says_since_when_the_store_is_unavailable(clock: FakeClock) -> None:
+    store = _LockableStore()
+    scheduler = AsyncScheduler(store, clock=clock, identity="dashboard-test", retry_max_time=30)
+    scheduler.start_in_background()
+    await every(scheduler, 10, "ten")
+    board = Dashboard(scheduler, tz=BERLIN, live=False)
+    try:
+        await settled(board, clock)
+        store.locked = True
+        await clock.advance(60)  # first failure at 09:00:10 UTC = 10:00:10 in Berlin
+        await settled(board, clock)
+        expected = "store unavailable since 10:00:10 (_Locked: database is locked)"
+        assert expected in board.status.value
+        assert "color:#c62828" in board.status.value
+        board.request_refresh()  # a reread fails at once, and keeps saying the same
+        await settled(board, clock)
+        assert expected in board.status.value
+        store.locked = False
+        await clock.advance(5)
+        await settled(board, clock)
+        assert board.status.value == ""
+        assert list(board.rows) == ["ten"]
+    finally:
+        board.close()
+        await scheduler.stop()
+
+
 async def test_a_removed_schedules_row_leaves_the_table_before_it_is_closed(
     scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
 ) -> None:
@@ -281,3 +340,18 @@ async def test_a_removed_schedules_row_leaves_the_table_before_it_is_closed(
     assert shown_when_closed == [False]
     assert row.comm is None
     assert [part.comm for part in parts] == [None] * len(parts)  # no widget left behind
+
+
+async def test_an_unconfirmed_remove_expires(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await every(scheduler, 30, "kept")
+    await settled(dashboard, clock)
+    row = dashboard.rows["kept"]
+    row.remove_button.click()
+    await clock.advance(6)
+    dashboard.tick()
+    assert row.remove_button.description == "remove"
+    row.remove_button.click()  # asks again: a click long after the first does not remove
+    await settled(dashboard, clock)
+    assert [s.id for s in await scheduler.get_schedules()] == ["kept"]
