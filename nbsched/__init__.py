@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from ._history_frame import history as history
     from ._schedulers.async_ import AsyncScheduler as AsyncScheduler
     from ._schedulers.sync import Scheduler as Scheduler
+    from .simulation import asimulate as asimulate
+    from .simulation import simulate as simulate
+    from .simulation import simulation_chart as simulation_chart
     from .timelines import atimeline as atimeline
     from .timelines import preview as preview
     from .timelines import timeline as timeline
@@ -69,6 +72,9 @@ _LAZY = {
     "timeline_chart": "._chart",
     "history": "._history_frame",
     "ahistory": "._history_frame",
+    "simulate": ".simulation",
+    "asimulate": ".simulation",
+    "simulation_chart": ".simulation",
 }
 
 
