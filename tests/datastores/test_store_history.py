@@ -10,15 +10,20 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from conftest import as_async
 
 from nbsched import HistoryRetention, Job, JobOutcome, JobResult, RunRecord
-from nbsched.abc import AsyncDataStore
+from nbsched.abc import AsyncDataStore, DataStore
 from nbsched.datastores.memory import MemoryDataStore
 from nbsched.datastores.sqlite import SQLiteDataStore
+from nbsched.datastores.sync_adapter import AsyncDataStoreAdapter
 from nbsched.eventbrokers.local import LocalEventBroker
 
 pytestmark = pytest.mark.anyio
+
+
+def as_async(store: AsyncDataStore | DataStore) -> AsyncDataStore:
+    return AsyncDataStoreAdapter(store) if isinstance(store, DataStore) else store
+
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 LEASE = timedelta(seconds=30)
@@ -339,8 +344,6 @@ async def test_a_custom_store_without_history_returns_none() -> None:
 
     # the interface's default: a third-party store that knows nothing of the history
     assert await AsyncDataStore.get_run_history(Minimal()) == []
-    from nbsched.abc import DataStore
-
     assert DataStore.get_run_history(SQLiteDataStore.__new__(SQLiteDataStore)) == []
 
 
