@@ -103,7 +103,7 @@ def run_cell(*, source: str, schedule_id: str, signature: str | None = None) -> 
     state = current()
     route = state.outputs.get(schedule_id) if state is not None else None
     cell = compile_cell(shell, source)
-    if route is None:
+    if state is None or route is None:
         _execute(shell, cell)  # nowhere to route to: the kernel decides where output goes
         return
     state.run_started(schedule_id)
