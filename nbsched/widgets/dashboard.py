@@ -18,6 +18,8 @@ import ipywidgets as widgets
 from .._enums import JobOutcome
 from .._localzone import get_local_timezone
 from ..events import (
+    DataStoreRecovered,
+    DataStoreUnavailable,
     Event,
     JobAcquired,
     JobReleased,
@@ -28,6 +30,7 @@ from ..events import (
     ScheduleUpdated,
 )
 from ._format import format_duration, format_moment, format_remaining
+from ._store_status import store_status_text
 
 __all__ = ["Dashboard", "RunStats", "RunTracker"]
 
@@ -221,6 +224,12 @@ class DashboardRow(widgets.HBox):
         self.next_fire_time: datetime | None = None
         self.paused = False
 
+    def close(self) -> None:
+        """Close the row and every widget in it."""
+        super().close()
+        for widget in (*self.cells.values(), *self.buttons, *self.children):
+            widget.close()
+
     def text(self) -> dict[str, str]:
         """The row's cells as plain text (tags stripped), for tests and ``%sched list``."""
         import re
@@ -302,6 +311,8 @@ class Dashboard(widgets.VBox):
                 ScheduleRemoved,
                 SchedulerStarted,
                 SchedulerStopped,
+                DataStoreUnavailable,
+                DataStoreRecovered,
             ],
         )
         self._stats_listener = self._from_any_thread(self._on_stats)
@@ -318,7 +329,9 @@ class Dashboard(widgets.VBox):
         try:
             schedules = await self._call("get_schedules")
         except Exception as exc:  # a stopped scheduler or a failing store: say so, keep going
-            if self._stopped:
+            if outage := store_status_text(self.scheduler, self.tz):
+                self._say(outage, error=True)
+            elif self._stopped:
                 self._say("the scheduler has stopped", error=True)
             else:
                 self._say(f"cannot read the schedules: {type(exc).__name__}: {exc}", error=True)
@@ -333,12 +346,13 @@ class Dashboard(widgets.VBox):
             row.paused = schedule.paused
             row.cells["trigger"].value = html.escape(str(schedule.trigger))
             self._draw_stats(row)
-        for gone in set(self.rows) - seen:
-            self.rows.pop(gone).close()
+        gone = [self.rows.pop(key) for key in set(self.rows) - seen]
         self.tick()
         children = (self.head, *(self.rows[key] for key in sorted(self.rows)))
         if children != self.table.children:
             self.table.children = children
+        for row in gone:  # out of the table first: a shown box never holds a closed widget
+            row.close()
         shown = (self.table, self.status) if self.rows else (self.table, self.empty, self.status)
         if self.children != shown:  # type: ignore[has-type]  # ipywidgets has no type hints
             self.children = shown
@@ -404,6 +418,8 @@ class Dashboard(widgets.VBox):
         if isinstance(event, SchedulerStarted):
             self._stopped = False
             self._say("")
+        if isinstance(event, (DataStoreUnavailable, DataStoreRecovered)):
+            self._say(store_status_text(self.scheduler, self.tz), error=True)
         self.request_refresh()
 
     def _on_stats(self, schedule_id: str) -> None:
@@ -501,9 +517,11 @@ class Dashboard(widgets.VBox):
         self.stop_updating()
         if self._owns_tracker:
             self.tracker.close()
-        for row in self.rows.values():
-            row.close()
         super().close()
+        for widget in (*self.rows.values(), *self.head.children, self.head, self.table):
+            widget.close()
+        for widget in (self.status, self.empty):
+            widget.close()
 
     def stop_updating(self) -> None:
         """Stop the countdown and event-driven redraws but keep the widget shown."""
