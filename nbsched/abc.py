@@ -315,7 +315,8 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
 
     @abstractmethod
     async def add_job(self, job: Job) -> None:
-        """Store a job to be run (publishes ``JobAdded``)."""
+        """Store a job to be run (publishes ``JobAdded``). It is stored pending: any
+        ``acquired_by``/``acquired_until`` it carries is ignored."""
 
     @abstractmethod
     async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:

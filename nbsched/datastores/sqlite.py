@@ -340,15 +340,15 @@ class SQLiteDataStore(DataStore):
         self._run(True, body)
 
     def get_task(self, task_id: str) -> Task:
-        row = self._run(
+        rows = self._run(
             False,
-            lambda conn, _: conn.execute(
-                f"SELECT {_T_COLS} FROM tasks WHERE id = ?", (task_id,)
-            ).fetchone(),
+            lambda conn, _: fetch_rows(
+                conn, f"SELECT {_T_COLS} FROM tasks WHERE id = ?", (task_id,)
+            ),
         )
-        if row is None:
+        if not rows:
             raise TaskLookupError(task_id)
-        return self._codec.decode_task(row)
+        return self._codec.decode_task(rows[0])
 
     def get_tasks(self) -> list[Task]:
         rows = self._run(
@@ -526,6 +526,8 @@ class SQLiteDataStore(DataStore):
         dropped: a schedule processed twice (its lease expired mid-way) makes one job per fire."""
         if not isinstance(job, Job):
             raise TypeError(f"job: expected a Job, got {type(job).__name__}")
+        if job.acquired_by is not None or job.acquired_until is not None:
+            job = job.copy(acquired_by=None, acquired_until=None)
         row = self._codec.encode_job(job)
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:

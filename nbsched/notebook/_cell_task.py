@@ -116,6 +116,7 @@ def run_cell(
     if route is None:
         _execute(shell, cell)  # nowhere to route to: the kernel decides where output goes
         return None
+    state.run_started(schedule_id)
     with route.capture(shell) as capture, _interruptible():
         try:
             _execute(shell, cell)

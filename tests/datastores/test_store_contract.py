@@ -672,3 +672,12 @@ async def test_cleanup_releases_expired_schedule_leases(sut):
     assert await store.get_next_schedule_run_time() == T0
     taken = await store.acquire_schedules("other", LEASE, 10, T0 + LEASE + MICROSECOND)
     assert [s.id for s in taken] == ["s"]
+
+
+async def test_an_added_job_is_pending_whatever_lease_it_carries(sut):
+    store = sut.store
+    job = make_job(acquired_by="someone", acquired_until=T0 + timedelta(days=1))
+    await store.add_job(job)
+    [stored] = await store.get_jobs()
+    assert (stored.acquired_by, stored.acquired_until) == (None, None)
+    assert [j.id for j in await store.acquire_jobs("s1", LEASE, None, T0)] == [job.id]
