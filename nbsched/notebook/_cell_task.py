@@ -113,7 +113,7 @@ def run_cell(
     if route is None and preparing is not None and not preparing.done():
         return _when_done(preparing, source=source, schedule_id=schedule_id, signature=signature)
     cell = compile_cell(shell, source)
-    if route is None:
+    if route is None or state is None:
         _execute(shell, cell)  # nowhere to route to: the kernel decides where output goes
         return None
     state.run_started(schedule_id)
