@@ -45,7 +45,7 @@ from ._cell_trust import (
     signed_for_move,
     warning_html,
 )
-from ._status_line import RouteInfo, status_html
+from ._status_line import RouteInfo, dashboard_note, status_html
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
 from ._visibility import ViewWatch
 
@@ -498,18 +498,8 @@ class NotebookScheduler:
         return board
 
     def annotate(self, schedule: Any) -> str:
-        """What the dashboard shows under a cell schedule's id (HTML): the cell's first line
-        (ids like ``cell-1a2b3c4d`` match nothing the user sees) and "cell not shown"."""
-        if schedule.task_id != TASK_ID:
-            return ""
-        source = str(schedule.kwargs.get("source", ""))
-        first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-        if len(first) > 40:
-            first = first[:39] + "…"
-        note = f"<br><small style='color:#555'>{html.escape(first)}</small>" if first else ""
-        if schedule.id in self.views.not_shown:
-            note += "<br><small style='color:#c62828'>cell not shown</small>"
-        return note
+        """What the dashboard shows under a schedule's id (see :func:`dashboard_note`)."""
+        return dashboard_note(schedule, not_shown=self.views.not_shown)
 
     def _shown_changed(self, schedule_id: str, shown: bool) -> None:
         info = self._info.get(schedule_id)
