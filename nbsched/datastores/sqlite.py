@@ -24,6 +24,13 @@ from .._exceptions import (
     DeserializationError,
     TaskLookupError,
 )
+from .._history import (
+    DEFAULT_HISTORY_RETENTION,
+    HistoryRetention,
+    RunRecord,
+    as_history_retention,
+    run_record,
+)
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncEventBroker, DataStore, EventBroker, Serializer
 from ..events import (
@@ -50,6 +57,7 @@ from ._codec import (
     row_label,
     trigger_to_json,
 )
+from ._history_sqlite import add_history_table, prune_history, read_history, record_run
 from ._lease_cleanup import release_expired_schedule_leases_sqlite
 from ._sqlite_errors import SQLiteDiskFullError, disk_full_error
 from ._sqlite_rows import fetch_one_changing, fetch_rows, iter_rows
@@ -134,6 +142,9 @@ class SQLiteDataStore(DataStore):
         :class:`SQLiteBusyError` (which the scheduler retries with backoff)
     :param poll_interval: the longest a scheduler sleeps before looking at the file again, so
         changes made by other processes are picked up within this many seconds
+    :param history_retention: how much run history the file keeps (see
+        :class:`~nbsched.HistoryRetention`; an int ``n``: the last ``n`` runs per schedule;
+        ``0``: none)
     :raises DataStoreError: from :meth:`start`, for a missing directory, a read-only,
         corrupt, truncated or foreign file, or one written by a newer nbsched (the file is then
         left exactly as it was)
@@ -157,7 +168,9 @@ class SQLiteDataStore(DataStore):
         synchronous: str = "NORMAL",
         busy_timeout: float = 0.2,
         poll_interval: float = 1.0,
+        history_retention: HistoryRetention | int = DEFAULT_HISTORY_RETENTION,
     ):
+        self.history_retention = as_history_retention(history_retention)
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path, got {type(path).__name__} {path!r}")
         if str(path) in ("", ":memory:"):
@@ -239,6 +252,7 @@ class SQLiteDataStore(DataStore):
             if is_new and not create_schema(conn):
                 check_existing(self.path)  # another process created it meanwhile
             add_missing_indexes(conn)
+            add_history_table(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise self._translate(exc) from exc
@@ -689,6 +703,7 @@ class SQLiteDataStore(DataStore):
             if result.expires_at > result.finished_at
             else None
         )
+        history = self.history_retention
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
             row = conn.execute(
@@ -704,6 +719,8 @@ class SQLiteDataStore(DataStore):
             )
             if result_row is not None:
                 self._insert_result(conn, result_row, row[2], row[3])
+            if history is not None:
+                record_run(conn, run_record(job, result, scheduler_id), history)
             events.append(JobRemoved(job_id=job.id, task_id=row[0]))
 
         self._run(True, body)
@@ -750,6 +767,7 @@ class SQLiteDataStore(DataStore):
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
             conn.execute("DELETE FROM job_results WHERE expires_at <= ?", (now_db,))
+            prune_history(conn, now, self.history_retention)
             events.extend(release_expired_schedule_leases_sqlite(conn, now_db, _datetime_from_db))
             rows = conn.execute(
                 f"SELECT {_J_COLS} FROM jobs WHERE acquired_by IS NOT NULL "
@@ -762,6 +780,19 @@ class SQLiteDataStore(DataStore):
                 events.append(JobRemoved(job_id=job_id, task_id=row[1]))
                 fire_time = self._codec.opt_dt_from_db(row[5])
                 jitter = timedelta(microseconds=row[6])
+                started_at = self._codec.opt_dt_from_db(row[13])
+                if self.history_retention is not None:
+                    record = RunRecord(
+                        job_id=job_id,
+                        schedule_id=row[4],
+                        task_id=row[1],
+                        fire_time=fire_time,
+                        started_at=started_at,
+                        finished_at=now,
+                        outcome=JobOutcome.abandoned,
+                        scheduler_id=row[11],
+                    )
+                    record_run(conn, record, self.history_retention)
                 events.append(
                     JobReleased(
                         job_id=job_id,
@@ -769,10 +800,17 @@ class SQLiteDataStore(DataStore):
                         task_id=row[1],
                         schedule_id=row[4],
                         scheduled_start=None if fire_time is None else fire_time + jitter,
-                        started_at=self._codec.opt_dt_from_db(row[13]),
+                        started_at=started_at,
                         finished_at=now,
                         outcome=JobOutcome.abandoned,
                     )
                 )
 
         self._run(True, body)
+
+    # --- run history ---
+
+    def get_run_history(
+        self, schedule_id: str | None = None, since: datetime | None = None
+    ) -> list[RunRecord]:
+        return self._run(False, lambda conn, _: read_history(conn, schedule_id, since))
