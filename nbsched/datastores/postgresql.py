@@ -43,6 +43,7 @@ from ._postgresql_connect import TEMPORARY_ERRORS, ConnectionPool, describe_dsn
 from ._postgresql_queries import Queries
 from ._postgresql_rows import fetch_all
 from ._postgresql_schema import check_schema_name, prepare_schema
+from ._row_positions import JobRow
 
 __all__ = ["PostgreSQLDataStore"]
 
@@ -392,8 +393,8 @@ class PostgreSQLDataStore(AsyncDataStore):
             try:
                 jobs.append(self._codec.decode_job(row))
             except DeserializationError as exc:
-                _logger.warning("cannot read job %s: %s", row[0], exc)
-                failed.append(JobDeserializationFailed(job_id=row[0], exception=str(exc)))
+                _logger.warning("cannot read job %s: %s", row[JobRow.id], exc)
+                failed.append(JobDeserializationFailed(job_id=row[JobRow.id], exception=str(exc)))
         await self._publish(failed)
         return jobs
 
@@ -413,7 +414,7 @@ class PostgreSQLDataStore(AsyncDataStore):
                 candidates = await fetch_all(cursor)
                 if not candidates:
                     return []
-                task_ids = sorted({row[1] for row in candidates})
+                task_ids = sorted({row[JobRow.task_id] for row in candidates})
                 # lock the tasks in id order (no deadlock between acquirers), count room
                 cursor = await conn.execute(sql.lock_tasks, (task_ids,))
                 room: dict[str, int | None] = {
@@ -424,17 +425,21 @@ class PostgreSQLDataStore(AsyncDataStore):
                 for row in candidates:
                     if limit is not None and len(picked) >= limit:
                         break
-                    if row[11] is None:  # pending, not taken over
-                        task_id = row[1]
+                    if row[JobRow.acquired_by] is None:  # pending, not taken over
+                        task_id = row[JobRow.task_id]
                         left = room.get(task_id)
                         if left is not None and counts[task_id] >= left:
                             continue
                         counts[task_id] += 1
-                    picked.append(row[:-1])
+                    picked.append(row[:-1])  # without seq, the column after JOB_COLUMNS
                 until = now + lease_duration
                 await conn.execute(
                     sql.lease_jobs,
-                    {"ids": [row[0] for row in picked], "by": scheduler_id, "until": until},
+                    {
+                        "ids": [row[JobRow.id] for row in picked],
+                        "by": scheduler_id,
+                        "until": until,
+                    },
                 )
                 counted = [task_id for task_id in sorted(counts) if task_id in room]
                 if counted:
@@ -445,7 +450,7 @@ class PostgreSQLDataStore(AsyncDataStore):
                 job = self._codec.decode_job(row)
             except DeserializationError as exc:
                 failed.append((row, str(exc)))
-                _logger.warning("cannot read job %s: %s", row[0], exc)
+                _logger.warning("cannot read job %s: %s", row[JobRow.id], exc)
                 continue
             job.acquired_by = scheduler_id
             job.acquired_until = until
@@ -457,7 +462,8 @@ class PostgreSQLDataStore(AsyncDataStore):
     async def _fail_undecodable_job(
         self, scheduler_id: str, row: tuple[Any, ...], now: datetime, message: str
     ) -> None:
-        job_id, task_id, schedule_id, expiration = row[0], row[1], row[4], row[8]
+        job_id, task_id = row[JobRow.id], row[JobRow.task_id]
+        schedule_id, expiration = row[JobRow.schedule_id], row[JobRow.result_expiration_time]
         if not isinstance(expiration, timedelta):
             expiration = timedelta(0)  # the damaged column itself: keep no result
         result = JobResult(
@@ -525,7 +531,7 @@ class PostgreSQLDataStore(AsyncDataStore):
                     self._sql.delete_abandoned_jobs, {"now": now, "tombstone": _TOMBSTONE_LIFETIME}
                 )
                 abandoned = await cursor.fetchall()
-                counts = Counter(row[1] for row in abandoned)
+                counts = Counter(task_id for _, task_id, *_ in abandoned)
                 if counts:
                     task_ids = sorted(counts)
                     await conn.execute(
