@@ -131,14 +131,14 @@ class Queries:
         )
         # the result also says which schedule and fire time it was for (who ran it, which
         # fire: what a dashboard or an audit of "each fire ran once" needs)
-        self.release_job = (
+        self.release_job_ctes = (
             release
             + f", kept AS (INSERT INTO {s}.job_results ({result_cols}, task_id, schedule_id, "
             f"scheduled_fire_time, kept) SELECT {placeholders(JOB_RESULT_COLUMNS)}, task_id, "
             f"schedule_id, scheduled_fire_time, %s FROM released "
-            f"ON CONFLICT (job_id) DO NOTHING) "
-            f"SELECT task_id FROM released"
+            f"ON CONFLICT (job_id) DO NOTHING)"
         )
+        self.release_job = self.release_job_ctes + " SELECT task_id FROM released"
         self.pop_job_result = (
             f"DELETE FROM {s}.job_results WHERE job_id = %s AND kept RETURNING {result_cols}"
         )

@@ -22,7 +22,20 @@ from ._row_positions import JobRow
 from ._sqlite_rows import iter_rows
 from ._sqlite_values import J_COLS, R_COLS, datetime_to_db, ids_json, job_uuid
 
-__all__ = ["finish_job", "insert_result", "lease_jobs"]
+__all__ = ["decode_jobs", "finish_job", "insert_result", "lease_jobs"]
+
+
+def decode_jobs(codec: RowCodec, rows: list[Any], events: list[Event]) -> list[Job]:
+    """The jobs of ``rows``; each row that cannot be decoded is reported in ``events``."""
+    jobs = []
+    for row in rows:
+        try:
+            jobs.append(codec.decode_job(row))
+        except DeserializationError as exc:
+            events.append(
+                JobDeserializationFailed(job_id=job_uuid(row[JobRow.id]), exception=str(exc))
+            )
+    return jobs
 
 
 def lease_jobs(

@@ -17,6 +17,13 @@ from psycopg import errors
 
 from .._enums import ConflictPolicy, JobOutcome
 from .._exceptions import ConflictingIdError, DataStoreError, DeserializationError, TaskLookupError
+from .._history import (
+    DEFAULT_HISTORY_RETENTION,
+    HistoryRetention,
+    RunRecord,
+    as_history_retention,
+    run_record,
+)
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, Serializer
 from ..events import (
@@ -38,6 +45,7 @@ from ._codec import (
     row_label,
     trigger_to_json,
 )
+from ._history_postgresql import HistoryQueries, abandoned_records, add_history_table
 from ._lease_cleanup import release_expired_schedule_leases_postgresql
 from ._postgresql_connect import TEMPORARY_ERRORS, ConnectionPool, describe_dsn
 from ._postgresql_queries import Queries
@@ -93,6 +101,9 @@ class PostgreSQLDataStore(AsyncDataStore):
         changes other schedulers made. Default: 1 s; 10 s when the scheduler's event broker is
         a :class:`~nbsched.eventbrokers.postgresql.PostgreSQLEventBroker`, whose events wake it
         at once (the poll is then only a safety net for events lost while disconnected)
+    :param history_retention: how much run history the store keeps, shared by every scheduler
+        on it (see :class:`~nbsched.HistoryRetention`; an int ``n``: the last ``n`` runs per
+        schedule; ``0``: none)
 
     Example::
 
@@ -116,7 +127,9 @@ class PostgreSQLDataStore(AsyncDataStore):
         serializer: Serializer | None = None,
         max_connections: int = 10,
         poll_interval: float | None = None,
+        history_retention: HistoryRetention | int = DEFAULT_HISTORY_RETENTION,
     ) -> None:
+        self.history_retention = as_history_retention(history_retention)
         if not isinstance(dsn, str) or not dsn:
             raise TypeError(f"dsn: expected a PostgreSQL connection string, got {dsn!r}")
         if serializer is not None and not isinstance(serializer, Serializer):
@@ -145,6 +158,11 @@ class PostgreSQLDataStore(AsyncDataStore):
         self._job_pool: ConnectionPool | None = None
         self._broker: AsyncEventBroker | None = None
         self._sql = Queries(f'"{self.schema}"')
+        self._history: HistoryQueries | None = None
+        if self.history_retention is not None:
+            self._history = HistoryQueries(
+                f'"{self.schema}"', self._sql.release_job_ctes, self.history_retention
+            )
 
     def __repr__(self) -> str:
         return f"PostgreSQLDataStore({describe_dsn(self.dsn)!r}, schema={self.schema!r})"
@@ -157,6 +175,8 @@ class PostgreSQLDataStore(AsyncDataStore):
         try:
             async with pool.connection() as conn:
                 await prepare_schema(conn, self.schema, describe_dsn(self.dsn))
+                if self._history is not None and not await add_history_table(conn, self.schema):
+                    self._history = None
         except BaseException:
             await pool.close()
             raise
@@ -478,6 +498,9 @@ class PostgreSQLDataStore(AsyncDataStore):
         await self._publish([JobDeserializationFailed(job_id=job_id, exception=message)])
 
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
+        query, history_params = self._sql.release_job, list[Any]()
+        if self._history is not None:
+            query, history_params = self._history.release(run_record(job, result, scheduler_id))
         keep_result = result.expires_at > result.finished_at
         if not keep_result:
             # only a tombstone: see insert_job
@@ -488,8 +511,14 @@ class PostgreSQLDataStore(AsyncDataStore):
                 traceback=None,
                 expires_at=result.finished_at + _TOMBSTONE_LIFETIME,
             )
-        params = (job.id, scheduler_id, *self._codec.encode_job_result(result), keep_result)
-        rows = await self._fetchall(self._sql.release_job, params)
+        params = (
+            job.id,
+            scheduler_id,
+            *self._codec.encode_job_result(result),
+            keep_result,
+            *history_params,
+        )
+        rows = await self._fetchall(query, params)
         if rows:
             await self._publish([JobRemoved(job_id=job.id, task_id=rows[0][0])])
 
@@ -537,6 +566,9 @@ class PostgreSQLDataStore(AsyncDataStore):
                     await conn.execute(
                         self._sql.uncount_running, (task_ids, [counts[t] for t in task_ids])
                     )
+                if self._history is not None:
+                    await self._history.record_many(conn, abandoned_records(abandoned, now))
+                    await self._history.prune(conn, now)
         events: list[Event] = [*released]
         for job_id, task_id, schedule_id, fire_time, jitter, started_at, acquired_by in abandoned:
             events.append(JobRemoved(job_id=job_id, task_id=task_id))
@@ -553,3 +585,13 @@ class PostgreSQLDataStore(AsyncDataStore):
                 )
             )
         await self._publish(events)
+
+    # --- run history ---
+
+    async def get_run_history(
+        self, schedule_id: str | None = None, since: datetime | None = None
+    ) -> list[RunRecord]:
+        if self._history is None:
+            return []
+        async with self._connection() as conn:
+            return await self._history.read(conn, schedule_id, since)

@@ -20,15 +20,20 @@ from .._enums import ConflictPolicy, JobOutcome
 from .._exceptions import (
     ConflictingIdError,
     DataStoreError,
-    DeserializationError,
     TaskLookupError,
+)
+from .._history import (
+    DEFAULT_HISTORY_RETENTION,
+    HistoryRetention,
+    RunRecord,
+    as_history_retention,
+    run_record,
 )
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncEventBroker, DataStore, EventBroker, Serializer
 from ..events import (
     Event,
     JobAdded,
-    JobDeserializationFailed,
     JobReleased,
     JobRemoved,
     ScheduleAdded,
@@ -44,13 +49,14 @@ from ._codec import (
     RowCodec,
     trigger_to_json,
 )
+from ._history_sqlite import prune_history, read_history, record_run
 from ._lease_cleanup import release_expired_schedule_leases_sqlite
 from ._row_positions import JobRow
+from ._sqlite_connect import open_file
 from ._sqlite_errors import SQLiteBusyError, SQLiteDiskFullError, translate_error
-from ._sqlite_jobs import finish_job, insert_result, lease_jobs
+from ._sqlite_jobs import decode_jobs, finish_job, insert_result, lease_jobs
 from ._sqlite_rows import fetch_one_changing, fetch_rows
 from ._sqlite_schedules import decode_schedules, lease_schedules, release_leased_schedules
-from ._sqlite_schema import add_missing_indexes, check_existing, create_schema, prepare_file
 from ._sqlite_values import (
     J_COLS,
     R_COLS,
@@ -59,7 +65,6 @@ from ._sqlite_values import (
     datetime_from_db,
     datetime_to_db,
     ids_json,
-    job_uuid,
     timedelta_from_db,
     timedelta_to_db,
 )
@@ -95,6 +100,9 @@ class SQLiteDataStore(DataStore):
         :class:`SQLiteBusyError` (which the scheduler retries with backoff)
     :param poll_interval: the longest a scheduler sleeps before looking at the file again, so
         changes made by other processes are picked up within this many seconds
+    :param history_retention: how much run history the file keeps (see
+        :class:`~nbsched.HistoryRetention`; an int ``n``: the last ``n`` runs per schedule;
+        ``0``: none)
     :raises DataStoreError: from :meth:`start`, for a missing directory, a read-only,
         corrupt, truncated or foreign file, or one written by a newer nbsched (the file is then
         left exactly as it was)
@@ -118,7 +126,9 @@ class SQLiteDataStore(DataStore):
         synchronous: str = "NORMAL",
         busy_timeout: float = 0.2,
         poll_interval: float = 1.0,
+        history_retention: HistoryRetention | int = DEFAULT_HISTORY_RETENTION,
     ):
+        self.history_retention = as_history_retention(history_retention)
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path, got {type(path).__name__} {path!r}")
         if str(path) in ("", ":memory:"):
@@ -166,7 +176,7 @@ class SQLiteDataStore(DataStore):
         with self._lock:
             if self._conn is not None:
                 raise RuntimeError(f"{self!r} is already started")
-            self._conn = self._open()
+            self._conn = open_file(self.path, self.busy_timeout, self.synchronous)
         if isinstance(event_broker, AsyncEventBroker):
             import anyio.from_thread
 
@@ -175,38 +185,6 @@ class SQLiteDataStore(DataStore):
             self._publish = lambda event: anyio.from_thread.run(broker.publish, event)
         else:
             self._publish = event_broker.publish
-
-    def _open(self) -> sqlite3.Connection:
-        is_new = prepare_file(self.path)
-        if not is_new:
-            check_existing(self.path)
-        try:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-        try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise DataStoreError(
-                    f"SQLite data store {str(self.path)!r}: cannot switch the file to WAL mode "
-                    f"(it stays in {mode!r} mode; is it on a network file system?)"
-                )
-            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-            if is_new and not create_schema(conn):
-                check_existing(self.path)  # another process created it meanwhile
-            add_missing_indexes(conn)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._translate(exc) from exc
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
     def stop(self, *, force: bool = False) -> None:
         """Close the file. Calling it on a stopped store does nothing."""
@@ -428,17 +406,6 @@ class SQLiteDataStore(DataStore):
 
         self._run(True, body)
 
-    def _decode_jobs(self, rows: list[Any], events: list[Event]) -> list[Job]:
-        jobs = []
-        for row in rows:
-            try:
-                jobs.append(self._codec.decode_job(row))
-            except DeserializationError as exc:
-                events.append(
-                    JobDeserializationFailed(job_id=job_uuid(row[JobRow.id]), exception=str(exc))
-                )
-        return jobs
-
     def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
         def body(conn: sqlite3.Connection, events: list[Event]) -> list[Job]:
             if ids is None:
@@ -450,7 +417,7 @@ class SQLiteDataStore(DataStore):
                     f"ORDER BY created_at, seq",
                     (ids_json(ids),),
                 )
-            return self._decode_jobs(rows, events)
+            return decode_jobs(self._codec, rows, events)
 
         return self._run(False, body)
 
@@ -473,6 +440,7 @@ class SQLiteDataStore(DataStore):
             if result.expires_at > result.finished_at
             else None
         )
+        history = self.history_retention
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
             row = conn.execute(
@@ -491,6 +459,8 @@ class SQLiteDataStore(DataStore):
             )
             if result_row is not None:
                 insert_result(conn, result_row, schedule_id, fire_time)
+            if history is not None:
+                record_run(conn, run_record(job, result, scheduler_id), history)
             events.append(JobRemoved(job_id=job.id, task_id=task_id))
 
         self._run(True, body)
@@ -537,6 +507,7 @@ class SQLiteDataStore(DataStore):
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
             conn.execute("DELETE FROM job_results WHERE expires_at <= ?", (now_db,))
+            prune_history(conn, now, self.history_retention)
             events.extend(release_expired_schedule_leases_sqlite(conn, now_db, datetime_from_db))
             rows = conn.execute(
                 f"SELECT {J_COLS} FROM jobs WHERE acquired_by IS NOT NULL "
@@ -551,6 +522,19 @@ class SQLiteDataStore(DataStore):
                 events.append(JobRemoved(job_id=job_id, task_id=task_id))
                 fire_time = self._codec.opt_dt_from_db(row[JobRow.scheduled_fire_time])
                 jitter = timedelta(microseconds=row[JobRow.jitter])
+                started_at = self._codec.opt_dt_from_db(row[JobRow.started_at])
+                if self.history_retention is not None:
+                    record = RunRecord(
+                        job_id=job_id,
+                        schedule_id=row[JobRow.schedule_id],
+                        task_id=task_id,
+                        fire_time=fire_time,
+                        started_at=started_at,
+                        finished_at=now,
+                        outcome=JobOutcome.abandoned,
+                        scheduler_id=scheduler_id,
+                    )
+                    record_run(conn, record, self.history_retention)
                 events.append(
                     JobReleased(
                         job_id=job_id,
@@ -558,10 +542,17 @@ class SQLiteDataStore(DataStore):
                         task_id=task_id,
                         schedule_id=row[JobRow.schedule_id],
                         scheduled_start=None if fire_time is None else fire_time + jitter,
-                        started_at=self._codec.opt_dt_from_db(row[JobRow.started_at]),
+                        started_at=started_at,
                         finished_at=now,
                         outcome=JobOutcome.abandoned,
                     )
                 )
 
         self._run(True, body)
+
+    # --- run history ---
+
+    def get_run_history(
+        self, schedule_id: str | None = None, since: datetime | None = None
+    ) -> list[RunRecord]:
+        return self._run(False, lambda conn, _: read_history(conn, schedule_id, since))
