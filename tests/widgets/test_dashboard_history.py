@@ -98,3 +98,31 @@ def test_median_duration_of_the_runs_that_started() -> None:
     assert median_duration(odd) == timedelta(seconds=3)
     even = [*odd, record(JobOutcome.error, 9), record(JobOutcome.cancelled, None)]
     assert median_duration(even) == timedelta(seconds=4)
+
+
+def ticks() -> None:
+    runs.append(1)
+
+
+async def test_timeline_chart_draws_past_runs_from_the_history_after_a_restart(
+    tmp_path: Any,
+) -> None:
+    import nbsched
+
+    path = tmp_path / "kernel.db"
+    clock = FakeClock(START)
+    trigger = IntervalTrigger(seconds=60, start_time=START + timedelta(seconds=60))
+    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
+        await scheduler.add_schedule(ticks, trigger, id="a", job_executor="loop")
+        scheduler.start_in_background()
+        await clock.advance(3 * 60)
+
+    # a new kernel: no run was seen by it, the chart still shows the three runs
+    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
+        chart = nbsched.timeline_chart(scheduler, tz="UTC")
+    past = chart.data[chart.data.status != "upcoming"]
+    assert [(r.status, r.when[11:16]) for r in past.itertuples()] == [
+        ("success", "09:01"),
+        ("success", "09:02"),
+        ("success", "09:03"),
+    ]
