@@ -12,7 +12,14 @@ import pandas as pd
 from ._converters import as_aware_datetime
 from ._history import RunRecord
 
-__all__ = ["HISTORY_COLUMNS", "ahistory", "history", "history_frame", "read_history"]
+__all__ = [
+    "HISTORY_COLUMNS",
+    "ahistory",
+    "history",
+    "history_frame",
+    "read_history",
+    "stored_past_runs",
+]
 
 #: The columns of :func:`history`'s DataFrame, in order.
 HISTORY_COLUMNS = (
@@ -154,3 +161,25 @@ async def ahistory(
         return history(scheduler, schedule_id, checked_since)
     records = await scheduler.data_store.get_run_history(schedule_id, checked_since)
     return history_frame(records)
+
+
+def stored_past_runs(scheduler: Any) -> pd.DataFrame | None:
+    """The past runs a timeline chart draws, from the store's run history (so they survive a
+    restart): ``schedule_id``, ``fire_time`` (UTC) and ``outcome``. ``None`` when the history
+    cannot be read without awaiting (PostgreSQL, or from the scheduler's own thread) or keeps
+    nothing, so the caller falls back to the runs it saw itself."""
+    try:
+        records = [r for r in read_history(scheduler) if r.schedule_id is not None]
+    except (TypeError, RuntimeError):
+        return None
+    if not records:
+        return None
+    return pd.DataFrame(
+        {
+            "schedule_id": pd.Series([r.schedule_id for r in records], dtype=object),
+            "fire_time": pd.to_datetime(
+                [r.fire_time or r.started_at or r.finished_at for r in records], utc=True
+            ),
+            "outcome": pd.Series([r.outcome.name for r in records], dtype=object),
+        }
+    )
