@@ -90,6 +90,9 @@ def test_quickstart_in_jupyterlab(lab: Any, page: Any, artifacts: Path) -> None:
     time.sleep(5)  # two and a half intervals: a run would have replaced the tick
     assert output_text(recurring) == paused_output
     assert "paused" in output_text(dashboard)
+    # the row's strip of its last outcomes, from the run history: one green glyph per run
+    strip = row.locator(".nbsched-strip .nbsched-run-success")
+    assert strip.count() == min(runs, 10), row.inner_html()
     assert "paused" in chart_texts(timeline)  # the chart redrew the lane as paused
     dashboard.scroll_into_view_if_needed()
     dashboard.screenshot(path=str(artifacts / "dashboard.png"))
