@@ -45,7 +45,7 @@ from ._cell_trust import (
     signed_for_move,
     warning_html,
 )
-from ._status_line import RouteInfo, status_html
+from ._status_line import RouteInfo, dashboard_note, status_html
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
 from ._visibility import ViewWatch
 
@@ -90,6 +90,7 @@ class NotebookScheduler:
         self.clock = clock
         self.store_path: str | None = None
         self.outputs: dict[str, CellOutput] = {}
+        self._cell_numbers: dict[str, int | None] = {}
         #: the box each restored output area was put in (the %load_ext or %sched store cell's)
         self._shown_in: dict[str, widgets.Box] = {}
         self._info: dict[str, RouteInfo] = {}
@@ -109,6 +110,9 @@ class NotebookScheduler:
         #: ids of the stored cell schedules this user did not sign (paused until resumed)
         self._untrusted: set[str] = set()
         self._warned: set[str] = set()  # those named in the restored area's warnings
+        #: restoring the store's cell schedules (their output areas); a run due meanwhile
+        #: waits for it, so that its output lands in its area
+        self.preparing: asyncio.Task[Any] | None = None
         self._start_scheduler(store_path)
         #: which scheduled cells are no longer shown in any front end (see _visibility)
         self.views = ViewWatch(self.clock, self._shown_changed)
@@ -253,7 +257,10 @@ class NotebookScheduler:
     ) -> asyncio.Task[Any]:
         """Finish starting: register the cell task, restore stored cell schedules (their output
         areas go into ``restored``)."""
-        return self.submit("start the scheduler", lambda: self._prepare(restored), report=report)
+        self.preparing = self.submit(
+            "start the scheduler", lambda: self._prepare(restored), report=report
+        )
+        return self.preparing
 
     # --- ordered operations ------------------------------------------------------------------
 
@@ -309,6 +316,8 @@ class NotebookScheduler:
         """Schedule a cell (replacing its earlier schedule) and return its output area."""
         route = CellOutput(spec.schedule_id, append=spec.append)
         self._retire(spec.schedule_id)
+        # the magic runs inside the cell: this is the cell's own In[n]
+        self._cell_numbers[spec.schedule_id] = getattr(self.shell, "execution_count", None)
         self.views.watch(route.widget, spec.schedule_id)
         if self.tracker is not None:  # a new definition: its runs count from zero
             self.tracker.forget(spec.schedule_id)
@@ -384,6 +393,12 @@ class NotebookScheduler:
         info = self._info.get(schedule_id)
         if info is not None and info.state == "untrusted":
             info.state = ""
+
+    def cell_label(self, schedule_id: str) -> int | str:
+        """How tracebacks name a scheduled cell: the In[n] of the cell that scheduled it in
+        this kernel, else (restored from a store) the schedule's id."""
+        number = self._cell_numbers.get(schedule_id)
+        return number if isinstance(number, int) else schedule_id
 
     def run_started(self, schedule_id: str) -> None:
         """Called by a cell run as it starts: "queued" becomes "running…" (sent at once,
@@ -483,18 +498,8 @@ class NotebookScheduler:
         return board
 
     def annotate(self, schedule: Any) -> str:
-        """What the dashboard shows under a cell schedule's id (HTML): the cell's first line
-        (ids like ``cell-1a2b3c4d`` match nothing the user sees) and "cell not shown"."""
-        if schedule.task_id != TASK_ID:
-            return ""
-        source = str(schedule.kwargs.get("source", ""))
-        first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-        if len(first) > 40:
-            first = first[:39] + "…"
-        note = f"<br><small style='color:#555'>{html.escape(first)}</small>" if first else ""
-        if schedule.id in self.views.not_shown:
-            note += "<br><small style='color:#c62828'>cell not shown</small>"
-        return note
+        """What the dashboard shows under a schedule's id (see :func:`dashboard_note`)."""
+        return dashboard_note(schedule, not_shown=self.views.not_shown)
 
     def _shown_changed(self, schedule_id: str, shown: bool) -> None:
         info = self._info.get(schedule_id)
@@ -514,9 +519,10 @@ class NotebookScheduler:
     ) -> asyncio.Task[Any]:
         """Move to the SQLite file ``path`` (``None``: memory), carrying the cell schedules
         over, restoring the file's, and recording the choice for the next ``%load_ext``."""
-        return self.submit(
+        self.preparing = self.submit(
             "switch the store", lambda: self._switch_store(path, restored), report=report
         )
+        return self.preparing
 
     async def _switch_store(self, path: str | None, restored: widgets.VBox) -> None:
         old, old_path = self.scheduler, self.store_path

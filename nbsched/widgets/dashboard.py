@@ -25,6 +25,7 @@ from ..events import (
     ScheduleUpdated,
 )
 from ._format import format_duration, format_moment, format_remaining, trigger_zone
+from ._history_strip import median_duration, recent_runs, runs_by_schedule, strip_html
 from ._run_stats import RunStats, RunTracker, outcome_html, ran_on_html
 from ._store_status import store_status_text
 
@@ -38,22 +39,30 @@ _TICK = timedelta(seconds=1)
 #: how long the remove button waits for the confirming second click
 CONFIRM_TIME = timedelta(seconds=5)
 
+#: (name, basis) of each column; the trigger column takes the room that is left. The buttons
+#: come right after "last run": on a narrow page the table scrolls sideways instead of
+#: wrapping, and what is cut off first is the least needed (lateness, ran on).
 _COLUMNS = (
-    ("id", "8em"),
-    ("trigger", "14em"),
-    ("next fire", "8em"),
-    ("remaining", "6em"),
+    ("id", "11em"),
+    ("trigger", "12em"),
+    ("next fire", "9.5em"),
+    ("remaining", "5.5em"),
     ("runs", "3em"),
-    ("last run", "7.5em"),
+    ("last run", "7em"),
+    ("", _ACTIONS_WIDTH := "21em"),
     ("lateness", "5em"),
-    ("ran on", "11em"),
+    ("ran on", "7em"),
+    ("history", "9em"),
+    ("median", "4.5em"),
 )
+_ROW_LAYOUT = {"align_items": "center", "grid_gap": "0 8px", "flex_flow": "row nowrap"}
 
 
-def _cell(width: str) -> widgets.HTML:
-    # a fixed basis that never shrinks keeps every row's columns under the header's
+def _cell(width: str, *, grow: bool = False) -> widgets.HTML:
+    # a fixed basis keeps every row's columns under the header's; only the trigger grows
+    flex = f"1 1 {width}" if grow else f"0 0 {width}"
     return widgets.HTML(
-        layout=widgets.Layout(flex=f"0 0 {width}", width=width, overflow="hidden", margin="0")
+        layout=widgets.Layout(flex=flex, min_width=width, overflow="hidden", margin="0")
     )
 
 
@@ -62,14 +71,16 @@ class DashboardRow(widgets.HBox):
 
     def __init__(self, schedule_id: str, dashboard: Dashboard):
         self.schedule_id = schedule_id
-        self.cells = {name: _cell(width) for name, width in _COLUMNS}
+        self.cells = {
+            name: _cell(width, grow=name == "trigger") for name, width in _COLUMNS if name
+        }
         self.cells["id"].value = f"<code>{html.escape(schedule_id)}</code>"
 
         def button(description: str, style: str = "") -> widgets.Button:
             return widgets.Button(
                 description=description,
                 button_style=style,
-                layout=widgets.Layout(width="auto", padding="0 8px"),
+                layout=widgets.Layout(width="auto", flex="0 0 auto", padding="0 6px", margin="0"),
             )
 
         self.pause_button = button("pause")
@@ -85,14 +96,11 @@ class DashboardRow(widgets.HBox):
         self.buttons = (self.pause_button, self.resume_button, self.run_button, self.remove_button)
         # the buttons stay together; on a narrow page they wrap below the row as a group
         actions = widgets.HBox(
-            list(self.buttons), layout=widgets.Layout(flex="0 0 auto", grid_gap="0 4px")
+            list(self.buttons),
+            layout=widgets.Layout(flex=f"0 0 {_ACTIONS_WIDTH}", grid_gap="0 4px"),
         )
-        super().__init__(
-            [*self.cells.values(), actions],
-            layout=widgets.Layout(
-                align_items="center", grid_gap="2px 8px", flex_flow="row wrap", flex="0 0 auto"
-            ),
-        )
+        parts = [actions if not name else self.cells[name] for name, _width in _COLUMNS]
+        super().__init__(parts, layout=widgets.Layout(flex="0 0 auto", **_ROW_LAYOUT))
         self.add_class("nbsched-dashboard-row")
         self.next_fire_time: datetime | None = None
         self.trigger_tz: tzinfo | None = None
@@ -120,11 +128,12 @@ class Dashboard(widgets.VBox):
     One row per schedule: id, readable trigger, next fire time (in ``tz``, the local zone by
     default), time remaining, number of runs, last outcome and duration, lateness (how late the
     last run started; a cell that keeps the kernel busy delays every fire), which scheduler ran
-    the last run ("this kernel", or the identity of another scheduler sharing the store), and
-    pause / resume / run now / remove buttons. It redraws when the scheduler publishes a
-    schedule or job event, counts down once a second, and rereads the store every
-    ``reread_interval`` seconds (for changes made by other processes sharing a file or
-    PostgreSQL store).
+    the last run ("this kernel", or the identity of another scheduler sharing the store), the
+    last 10 outcomes as a strip of glyphs and the median duration of the runs the store's run
+    history keeps (see :func:`nbsched.history`), and pause / resume / run now / remove buttons.
+    It redraws when the scheduler publishes a schedule or job event, counts down once a
+    second, and rereads the store every ``reread_interval`` seconds (for changes made by other
+    processes sharing a file or PostgreSQL store).
 
     :param scheduler: a running :class:`~nbsched.AsyncScheduler` (on this kernel's loop)
     :param tracker: where run counts come from (a new :class:`RunTracker`, counting from now,
@@ -159,11 +168,11 @@ class Dashboard(widgets.VBox):
         self.status = widgets.HTML()
         self.empty = widgets.HTML("<i>no schedules yet</i>")
         self.head = widgets.HBox(
-            [_cell(width) for _name, width in _COLUMNS],
-            layout=widgets.Layout(grid_gap="0 8px", flex="0 0 auto"),
+            [_cell(width, grow=name == "trigger") for name, width in _COLUMNS],
+            layout=widgets.Layout(flex="0 0 auto", **_ROW_LAYOUT),
         )
         for (name, _width), cell in zip(_COLUMNS, self.head.children, strict=True):
-            cell.value = f"<b>{name}</b>"
+            cell.value = f"<b>{name}</b>" if name else ""
         self.table = widgets.VBox([self.head], layout=widgets.Layout(overflow="auto"))
         super().__init__([self.table, self.empty, self.status])
         self.add_class("nbsched-dashboard")
@@ -174,6 +183,7 @@ class Dashboard(widgets.VBox):
         self._resume = resume
         self._annotate = annotate
         self._ticker: asyncio.Task[None] | None = None
+        self._runs: dict[str, list[Any]] = {}  # schedule id -> its kept runs, oldest first
         self._stopped = False
         self._frozen = False
         self._loop: asyncio.AbstractEventLoop | None
@@ -217,6 +227,10 @@ class Dashboard(widgets.VBox):
             else:
                 self._say(f"cannot read the schedules: {type(exc).__name__}: {exc}", error=True)
             return
+        try:
+            self._runs = runs_by_schedule(await recent_runs(self.scheduler))
+        except Exception:  # the strip keeps what it showed; the schedules still redraw
+            _logger.debug("cannot read the run history", exc_info=True)
         seen = set()
         for schedule in sorted(schedules, key=lambda s: s.id):
             seen.add(schedule.id)
@@ -271,6 +285,9 @@ class Dashboard(widgets.VBox):
         lateness = stats.last_lateness if stats else None
         row.cells["lateness"].value = html.escape(format_duration(lateness)) or "—"
         row.cells["ran on"].value = ran_on_html(stats, getattr(self.scheduler, "identity", None))
+        runs = self._runs.get(row.schedule_id, [])
+        row.cells["history"].value = strip_html(runs)
+        row.cells["median"].value = html.escape(format_duration(median_duration(runs))) or "—"
 
     def request_refresh(self) -> None:
         """Reread soon (coalescing bursts of events into one reread)."""
@@ -317,6 +334,7 @@ class Dashboard(widgets.VBox):
         row = self.rows.get(schedule_id)
         if row is not None:
             self._draw_stats(row)
+            self.request_refresh()  # the run history has the finished run
 
     def _say(self, text: str, *, error: bool = False) -> None:
         style = "color:#c62828" if error else "color:#555"
