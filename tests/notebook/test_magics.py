@@ -161,6 +161,21 @@ async def test_every_runs_the_cell_and_each_run_replaces_the_last_output(
 
 
 @pytest.mark.anyio
+async def test_cells_due_at_once_each_print_into_their_own_output(notebook: Notebook) -> None:
+    # three cells due in the same second: each run's output goes to its own cell, never to
+    # the first cell registered (a one-line routing bug no test caught before)
+    for name in ("first", "second", "third"):
+        notebook.cell(f"%%every 10s --id {name}\nprint('from {name}')")
+    await notebook.settle()
+    await notebook.advance(10)
+    await notebook.advance(10)
+    for name in ("first", "second", "third"):
+        assert notebook.outputs(name) == (
+            {"output_type": "stream", "name": "stdout", "text": f"from {name}\n"},
+        )
+
+
+@pytest.mark.anyio
 async def test_every_fires_on_whole_seconds(notebook: Notebook) -> None:
     await notebook.clock.advance(0.25)
     notebook.cell("%%every 2s --id neat\nprint(1)")
