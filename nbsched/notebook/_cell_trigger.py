@@ -7,6 +7,7 @@ from typing import Any
 
 from .._marshalling import trigger_from_state, trigger_to_state
 from ..abc import Trigger
+from ..triggers._state import StateReader
 
 __all__ = ["CellTrigger"]
 
@@ -98,17 +99,19 @@ class CellTrigger(Trigger):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("version") != 1:
-            raise ValueError(
-                f"CellTrigger: cannot restore state version {state.get('version')!r} "
-                f"(this nbsched knows version 1)"
-            )
-        self._trigger = trigger_from_state(state["trigger"])
-        self._times = state["times"]
-        self._fired = state["fired"]
-        first, last = state["first_fire"], state["last"]
-        self._first_fire = datetime.fromisoformat(first) if first else None
-        self._last = datetime.fromisoformat(last) if last else None
+        # stored state is checked field by field (a ValueError naming the field), and nothing
+        # is assigned until all of it is good
+        reader = StateReader(self, state, 1)
+        try:
+            trigger = trigger_from_state(reader.mapping("trigger"))
+        except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
+            raise reader.error(("trigger",), str(exc) or type(exc).__name__) from None
+        times = None if reader.get("times") is None else reader.integer("times", low=1)
+        fired = reader.integer("fired", low=0, high=times)
+        first_fire = reader.instant("first_fire", optional=True)
+        last = reader.instant("last", optional=True)
+        self._trigger, self._times, self._fired = trigger, times, fired
+        self._first_fire, self._last = first_fire, last
 
     def __str__(self) -> str:
         text = str(self._trigger)

@@ -127,8 +127,34 @@ def test_cell_trigger_keeps_the_contract_and_round_trips() -> None:
 def test_cell_trigger_refuses_an_unknown_state_version() -> None:
     trigger = CellTrigger(DateTrigger(START))
     state = trigger.__getstate__() | {"version": 9}
-    with pytest.raises(ValueError, match="cannot restore state version 9"):
+    with pytest.raises(ValueError, match="state has version 9"):
         CellTrigger.__new__(CellTrigger).__setstate__(state)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"times": 0}, "times"),
+        ({"times": "5"}, "times"),
+        ({"times": True}, "times"),
+        ({"fired": -1}, "fired"),
+        ({"fired": 7}, "fired"),  # more fires than --times allows
+        ({"first_fire": "2026-12-01T09:00:00"}, "first_fire"),  # naive
+        ({"first_fire": 17}, "first_fire"),
+        ({"last": "not a time"}, "last"),
+        ({"trigger": None}, "trigger"),
+        ({"trigger": {"type": "nbsched.triggers.date:DateTrigger", "state": {}}}, "trigger"),
+    ],
+)
+def test_cell_trigger_refuses_state_it_could_not_have_written(
+    change: dict[str, object], field: str
+) -> None:
+    state = CellTrigger(DateTrigger(START), times=5).__getstate__() | change
+    before = CellTrigger(DateTrigger(START), times=5)
+    target = CellTrigger(DateTrigger(START), times=5)
+    with pytest.raises(ValueError, match=rf"^state\['{field}'\].* \(CellTrigger\)$"):
+        target.__setstate__(state)
+    assert target.__getstate__() == before.__getstate__()  # nothing half restored
 
 
 # --- scheduling cells ---------------------------------------------------------------------------
