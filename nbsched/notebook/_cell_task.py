@@ -14,6 +14,7 @@ import ast
 import signal
 import sys
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any
@@ -24,6 +25,8 @@ __all__ = ["TASK_ID", "CompiledCell", "CellInterrupted", "compile_cell", "run_ce
 
 #: The id of the task that runs scheduled cells.
 TASK_ID = "nbsched.notebook:cell"
+#: How many compiled cells are kept (a scheduled cell is compiled once, not on every run).
+COMPILED_CELLS_KEPT = 256
 
 
 class CellInterrupted(Exception):
@@ -39,11 +42,29 @@ class CompiledCell:
     result: CodeType | None
 
 
+_compiled: OrderedDict[tuple[int, str], CompiledCell] = OrderedDict()
+
+
 def compile_cell(shell: Any, source: str) -> CompiledCell:
     """Compile a cell the way IPython would (``%magics``, ``!shell`` lines included).
 
-    Raises ``UsageError`` (one line in the cell) on a syntax error or a top-level ``await``.
+    The result is kept: the runs of a scheduled cell reuse the code compiled when the magic
+    checked it. Raises ``UsageError`` (one line in the cell) on a syntax error or a
+    top-level ``await``.
     """
+    key = (id(shell), source)
+    cell = _compiled.get(key)
+    if cell is None:
+        cell = _compile(shell, source)
+        _compiled[key] = cell
+        if len(_compiled) > COMPILED_CELLS_KEPT:
+            _compiled.popitem(last=False)
+    else:
+        _compiled.move_to_end(key)
+    return cell
+
+
+def _compile(shell: Any, source: str) -> CompiledCell:
     transformed = shell.transform_cell(source)
     filename = shell.compile.cache(transformed, 0, source)
     try:

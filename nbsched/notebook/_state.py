@@ -317,9 +317,12 @@ class NotebookScheduler:
         task.add_done_callback(self._background.discard)
 
     async def settle(self) -> None:
-        """Wait until every submitted operation and status update has finished."""
+        """Wait until every submitted operation and status update has finished (and send
+        the status lines still waiting to be coalesced)."""
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        for route in self.outputs.values():
+            route.flush_status()
 
     # --- scheduled cells ---------------------------------------------------------------------
 
@@ -438,9 +441,17 @@ class NotebookScheduler:
 
     def _update_status(self, schedule_id: str) -> None:
         route = self.outputs.get(schedule_id)
+        if route is not None and schedule_id in self._info:
+            # written when the coalesced update goes out, not on each of a run's events
+            stats = self.tracker.stats.get(schedule_id) if self.tracker else None
+            route.set_status(
+                lambda: self._status_html(schedule_id), running=bool(stats and stats.running)
+            )
+
+    def _status_html(self, schedule_id: str) -> str | None:
         info = self._info.get(schedule_id)
-        if route is None or info is None:
-            return
+        if info is None:
+            return None
         parts = [f"<code>{html.escape(schedule_id)}</code>", html.escape(info.trigger_text)]
         now = self.clock.now()
         if info.state in ("removed", "finished", "failed", "scheduling…"):
@@ -459,7 +470,7 @@ class NotebookScheduler:
                 parts.append(f"ran on {html.escape(stats.last_scheduler)}")
             if stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1:
                 parts.append(f"started {html.escape(format_duration(stats.last_lateness))} late")
-        route.set_status("<span style='font-size:90%;color:#555'>" + " · ".join(parts) + "</span>")
+        return "<span style='font-size:90%;color:#555'>" + " · ".join(parts) + "</span>"
 
     # --- dashboards ---------------------------------------------------------------------------
 

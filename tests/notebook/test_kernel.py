@@ -246,17 +246,24 @@ def test_a_blocking_cell_delays_the_runs_and_the_lateness_is_shown(kernel: Kerne
     kernel.wait_for(
         lambda: bool(kernel.updates(output_widget, "outputs")), timeout=10, what="the run"
     )
-    status_lines = [
-        value
-        for comm_id in kernel.widgets_opened_by(scheduled, "HTMLModel")
-        for _index, value in kernel.updates(comm_id, "value")
-    ]
+
+    def status_lines() -> list[str]:
+        return [
+            value
+            for comm_id in kernel.widgets_opened_by(scheduled, "HTMLModel")
+            for _index, value in kernel.updates(comm_id, "value")
+        ]
+
+    # the status line follows within STATUS_INTERVAL (updates are coalesced)
+    kernel.wait_for(
+        lambda: any(" late" in line for line in status_lines()), timeout=5, what="the lateness"
+    )
     lateness = [
         float(match.group(1))
-        for line in status_lines
+        for line in status_lines()
         if (match := re.search(r"started (\d+\.\d) s late", line))
     ]
-    assert lateness, status_lines
+    assert lateness, status_lines()
     assert 1.0 <= lateness[-1] < 5.0
 
 
