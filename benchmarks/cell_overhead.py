@@ -2,9 +2,12 @@
 
 A real kernel (jupyter_client, this venv's ipykernel) loads nbsched and schedules a cell that
 prints nothing (``%%every 100ms``). Over a window of ``--seconds`` we count the runs (from the
-scheduler's ``JobReleased`` events, recorded in the kernel), the CPU time the kernel process
-used (user + system, from psutil), and the iopub ``comm_msg`` messages and their bytes. The
-same window with no schedule gives the idle kernel's CPU time, which is subtracted.
+scheduler's ``JobReleased`` events, recorded in the kernel), the CPU time of the kernel
+process (all its threads, from ``/proc/<pid>/task/*/schedstat``) and the iopub widget messages
+(``comm_open/msg/close``) and the bytes of their content. The same window with no schedule
+gives the idle kernel's CPU time, which is subtracted; a window with a schedule of a function
+that does nothing (same interval, on the loop) gives the floor: what the scheduler itself costs
+per run in this kernel, before any notebook machinery.
 
 Run: ``.venv/bin/python benchmarks/cell_overhead.py [--seconds 10] [--interval 100ms]``
 """
@@ -25,6 +28,8 @@ from uuid import uuid4
 
 import psutil
 from jupyter_client import KernelManager
+
+from nbsched.notebook._durations import parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,8 +110,18 @@ class BenchKernel:
                 pass
 
     def cpu_seconds(self) -> float:
-        times = self.process.cpu_times()
-        return times.user + times.system
+        """CPU time of every thread of the kernel process, in nanosecond resolution where
+        Linux gives it (``schedstat``), else psutil's user + system time (10 ms ticks)."""
+        total = 0
+        try:
+            for thread in self.process.threads():
+                path = f"/proc/{self.process.pid}/task/{thread.id}/schedstat"
+                with open(path) as stats:
+                    total += int(stats.read().split()[0])
+        except OSError:
+            times = self.process.cpu_times()
+            return times.user + times.system
+        return total / 1e9
 
     def close(self) -> None:
         self.client.stop_channels()
@@ -123,29 +138,48 @@ def comm_messages(messages: list[dict[str, Any]]) -> tuple[int, int]:
     return count, size
 
 
+def _window(kernel: BenchKernel, seconds: float) -> tuple[int, float, int, int]:
+    """Runs, kernel CPU seconds, widget messages and their bytes over ``seconds``."""
+    runs_before = kernel.evaluate("len(_bench_released)")
+    cpu_before = kernel.cpu_seconds()
+    mark = len(kernel.messages)
+    kernel.pump(seconds)
+    cpu = kernel.cpu_seconds() - cpu_before
+    runs = kernel.evaluate("len(_bench_released)") - runs_before
+    count, size = comm_messages(kernel.messages[mark:])
+    return runs, cpu, count, size
+
+
 def measure(seconds: float, interval: str) -> dict[str, float]:
+    """Three windows in one kernel: idle; a schedule of a function that does nothing (the
+    scheduler's own cost, the floor); then the silent cell instead."""
     kernel = BenchKernel()
     try:
         kernel.execute(SETUP)
         kernel.pump(1.0)
-        idle_start = kernel.cpu_seconds()
-        kernel.pump(seconds)
-        idle_cpu = kernel.cpu_seconds() - idle_start
+        _runs, idle_cpu, _count, _size = _window(kernel, seconds)
+
+        every = parse_duration(interval).total_seconds()
+        kernel.execute(
+            "from nbsched.triggers import IntervalTrigger\n"
+            "def _bench_noop(): pass\n"
+            "await get_scheduler().add_schedule(\n"
+            f"    _bench_noop, IntervalTrigger(seconds={every}), id='noop', job_executor='loop'\n"
+            ")"
+        )
+        kernel.pump(1.0)
+        floor_runs, floor_cpu, _count, _size = _window(kernel, seconds)
+        kernel.execute("await get_scheduler().remove_schedule('noop')")
 
         kernel.execute(f"%%every {interval} --id quiet\n_quiet = 1")
         kernel.pump(2.0)  # the first runs: widgets opened, caches warm
-        runs_before = kernel.evaluate("len(_bench_released)")
-        cpu_before = kernel.cpu_seconds()
-        mark = len(kernel.messages)
-        kernel.pump(seconds)
-        cpu = kernel.cpu_seconds() - cpu_before
-        runs = kernel.evaluate("len(_bench_released)") - runs_before
-        count, size = comm_messages(kernel.messages[mark:])
+        runs, cpu, count, size = _window(kernel, seconds)
     finally:
         kernel.close()
     return {
         "runs": runs,
         "idle_cpu_ms_per_s": idle_cpu / seconds * 1000,
+        "floor_cpu_ms_per_run": (floor_cpu - idle_cpu) / floor_runs * 1000,
         "cpu_ms_per_run": (cpu - idle_cpu) / runs * 1000,
         "messages_per_run": count / runs,
         "bytes_per_run": size / runs,
