@@ -28,6 +28,8 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.core.displaypub import DisplayPublisher
 
+from ._kept_runs import KEEP_RUNS, KeptRuns
+
 __all__ = ["CellOutput", "RunCapture"]
 
 #: Seconds between two widget updates while a run is still producing output.
@@ -44,15 +46,25 @@ class CellOutput:
     """The output area of one scheduled cell: a status line above an ``Output`` widget.
 
     :param schedule_id: the schedule whose runs land here
-    :param append: keep every run's output (``True``) or replace it on each run
+    :param append: keep the last ``keep`` runs' output (``True``) or replace it on each run
+    :param keep: how many runs an ``append`` area keeps
+
+    :ivar output: the ``Output`` widget of the runs (``append``: of the first run)
+    :ivar kept: the :class:`~nbsched.notebook._kept_runs.KeptRuns` of an ``append`` area
     """
 
-    def __init__(self, schedule_id: str, *, append: bool = False):
+    def __init__(self, schedule_id: str, *, append: bool = False, keep: int = KEEP_RUNS):
         self.schedule_id = schedule_id
         self.append = append
         self.status = widgets.HTML(layout=widgets.Layout(margin="0 0 2px 0"))
-        self.output = widgets.Output()
-        self.widget = widgets.VBox([self.status, self.output])
+        self.kept = KeptRuns(keep) if append else None
+        if self.kept is not None:
+            self.output = self.kept.first
+            body: widgets.Widget = self.kept.box
+        else:
+            self.output = widgets.Output()
+            body = self.output
+        self.widget = widgets.VBox([self.status, body])
         #: how long the last run took (None before the first)
         self.last_run_seconds: float | None = None
         self._pending_status: str | Callable[[], str | None] | None = None
@@ -112,11 +124,21 @@ class CellOutput:
         if not self._quick():
             self.flush_status()
 
+    def area_for_run(self) -> widgets.Output:
+        """The ``Output`` widget a run that shows something writes into."""
+        return self.output if self.kept is None else self.kept.next_area()
+
+    def shown_outputs(self) -> tuple[dict[str, Any], ...]:
+        """Every output shown now, oldest first (all kept runs of an ``append`` area)."""
+        return self.kept.outputs() if self.kept is not None else self.output.outputs
+
     def close(self) -> None:
         """Close the widgets (when the cell's schedule is replaced by a new definition)."""
         if self._status_call is not None:
             self._status_call.cancel()
             self._status_call = None
+        if self.kept is not None:
+            self.kept.close()
         for widget in (self.widget, self.status, self.output):
             widget.close()
 
@@ -195,7 +217,7 @@ class RunCapture:
     def __init__(self, target: CellOutput, shell: Any):
         self._target = target
         self._shell = shell
-        self._previous: tuple[dict[str, Any], ...] = target.output.outputs if target.append else ()
+        self._area: widgets.Output | None = None
         self.outputs: list[dict[str, Any]] = []
         self._clear_pending = False
         self._dirty = False
@@ -291,16 +313,18 @@ class RunCapture:
     # --- writing into the widget ------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write the outputs collected so far into the cell's ``Output`` widget."""
+        """Write the outputs collected so far into the run's ``Output`` widget."""
         self._last_flush = time.monotonic()
-        if not self._dirty and self._target.append:
-            return
         self._dirty = False
         # the widget serializes its outputs; strip the kernel-only 'transient' key
         shown = tuple(
             {key: value for key, value in output.items() if key != "transient"}
             for output in self.outputs
         )
-        outputs = self._previous + shown
-        if self._target.output.outputs != outputs:
-            self._target.output.outputs = outputs
+        area = self._area
+        if area is None:
+            if self._target.append and not shown:
+                return  # a silent run of an --append cell takes no area
+            area = self._area = self._target.area_for_run()
+        if area.outputs != shown:
+            area.outputs = shown

@@ -35,6 +35,7 @@ from ..widgets.dashboard import Dashboard, RunTracker, outcome_html
 from ._cell_output import CellOutput
 from ._cell_task import TASK_ID, run_cell
 from ._cell_trigger import CellTrigger
+from ._kept_runs import KEEP_RUNS
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
 
 __all__ = [
@@ -105,6 +106,7 @@ class CellSpec:
     trigger: Trigger
     magic: str
     append: bool = False
+    keep: int = KEEP_RUNS
     stop_on_error: bool = False
 
     def metadata(self) -> dict[str, Any]:
@@ -113,6 +115,7 @@ class CellSpec:
                 "cell_id": self.cell_id,
                 "magic": self.magic,
                 "append": self.append,
+                "keep": self.keep,
                 "stop_on_error": self.stop_on_error,
             }
         }
@@ -231,7 +234,14 @@ class NotebookScheduler:
             return False
         if schedule.id in self.outputs:
             return True
-        route = CellOutput(schedule.id, append=bool(details.get("append")))
+        keep = details.get("keep")
+        route = CellOutput(
+            schedule.id,
+            append=bool(details.get("append")),
+            keep=keep
+            if isinstance(keep, int) and not isinstance(keep, bool) and keep > 0
+            else KEEP_RUNS,
+        )
         self.outputs[schedule.id] = route
         self._info[schedule.id] = _RouteInfo(
             trigger_text=str(schedule.trigger),
@@ -328,7 +338,7 @@ class NotebookScheduler:
 
     def define_cell(self, spec: CellSpec) -> CellOutput:
         """Schedule a cell (replacing its earlier schedule) and return its output area."""
-        route = CellOutput(spec.schedule_id, append=spec.append)
+        route = CellOutput(spec.schedule_id, append=spec.append, keep=spec.keep)
         replaced = self.outputs.get(spec.schedule_id)
         if replaced is not None:
             replaced.close()

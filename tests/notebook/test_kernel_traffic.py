@@ -63,3 +63,64 @@ def test_a_silent_scheduled_cell_sends_at_most_one_widget_message_per_run(
     count, size = comm_traffic(kernel.messages[start:])
     assert runs >= 10, runs
     assert count <= runs, f"{count} widget messages ({size} B) for {runs} runs"
+
+
+def run_markers(messages: list[dict[str, Any]]) -> dict[int, int]:
+    """Message index at which each run's output ``run N`` first reached an Output widget."""
+    found: dict[int, int] = {}
+    for index, m in enumerate(messages):
+        if m["msg_type"] not in ("comm_msg", "comm_open"):
+            continue
+        state = m["content"]["data"].get("state", {})
+        for output in state.get("outputs") or ():
+            for line in output.get("text", "").splitlines():
+                if line.startswith("run "):
+                    found.setdefault(int(line.split()[1]), index)
+    return found
+
+
+def redraw_times(messages: list[dict[str, Any]], comm_id: str) -> list[float]:
+    """Kernel-side times (header dates) of the updates of an Output widget's outputs."""
+    return [
+        m["header"]["date"].timestamp()
+        for m in messages
+        if m["msg_type"] == "comm_msg"
+        and m["content"]["comm_id"] == comm_id
+        and "outputs" in m["content"]["data"].get("state", {})
+    ]
+
+
+def test_300_append_runs_with_a_log_and_a_timeline_open_cost_the_same_per_run(
+    kernel: Kernel,
+) -> None:
+    kernel.execute("%load_ext nbsched")
+    kernel.execute("%sched log")
+    timeline = kernel.execute("%sched timeline")
+    kernel.execute(
+        "%%every 20ms --append --times 300 --id chatty\n"
+        "_chatty = globals().get('_chatty', 0) + 1\n"
+        "print('run', _chatty)"
+    )
+    kernel.wait_for(lambda: 300 in run_markers(kernel.messages), timeout=120, what="300 runs")
+    kernel.pump(1.5)  # the last coalesced updates
+    markers = run_markers(kernel.messages)
+
+    def per_run(first: int, last: int) -> tuple[float, float]:
+        count, size = comm_traffic(kernel.messages[markers[first] : markers[last]])
+        return count / (last - first), size / (last - first)
+
+    # runs 1-30 open the kept runs' output areas; from then on each run should cost the same
+    early_count, early_bytes = per_run(40, 90)
+    late_count, late_bytes = per_run(250, 300)
+    summary = f"early {early_count:.1f} msg {early_bytes:.0f} B, late {late_count:.1f} msg {late_bytes:.0f} B per run"
+    assert late_bytes <= 1.25 * early_bytes, summary
+    assert late_count <= 1.25 * early_count, summary
+    # the kept runs bound what a run sends: its own output, not the history
+    assert late_bytes < 3000, summary
+
+    # the live chart redraws at most once a second
+    (chart_output,) = kernel.widgets_opened_by(timeline, "OutputModel")
+    times = redraw_times(kernel.messages, chart_output)
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert len(times) >= 2, times
+    assert min(gaps) >= 0.95, gaps
