@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._context import current_job as current_job
 from ._enums import CoalescePolicy as CoalescePolicy
 from ._enums import ConflictPolicy as ConflictPolicy
 from ._enums import JobOutcome as JobOutcome
@@ -17,6 +18,7 @@ from ._enums import ResumeFrom as ResumeFrom
 from ._enums import RunState as RunState
 from ._exceptions import ConflictingIdError as ConflictingIdError
 from ._exceptions import DataStoreError as DataStoreError
+from ._exceptions import DataStoreUnavailableError as DataStoreUnavailableError
 from ._exceptions import DeserializationError as DeserializationError
 from ._exceptions import JobCancelled as JobCancelled
 from ._exceptions import JobDeadlineMissed as JobDeadlineMissed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -34,11 +35,16 @@ class JobLookupError(NbschedError, LookupError):
         self.job_id = job_id
 
 
-class JobResultNotReady(NbschedError):
-    """The job has not finished yet (raised by ``get_job_result(..., wait=False)``)."""
+class JobResultNotReady(JobLookupError):
+    """The job has not finished yet (raised by ``get_job_result(..., wait=False)``).
+
+    A :class:`JobLookupError`, as APScheduler 4 raises for a result that is not ready, so
+    ``except JobLookupError`` catches it; catch this class to tell "not finished yet" apart
+    from "no such job".
+    """
 
     def __init__(self, job_id: UUID):
-        super().__init__(f"no result yet for job {job_id}")
+        LookupError.__init__(self, f"no result yet for job {job_id}")
         self.job_id = job_id
 
 
@@ -102,3 +108,24 @@ class MaxIterationsReached(NbschedError, RuntimeError):
             f"max_iterations if they do but rarely)"
         )
         self.max_iterations = max_iterations
+
+
+class DataStoreUnavailableError(DataStoreError):
+    """The data store has been failing with temporary errors (locked, full, unreachable) for
+    longer than the scheduler's retry window, so a call was given up.
+
+    The scheduler itself keeps running and retrying; try the call again once the store is back.
+    The last temporary error is the ``__cause__``.
+    """
+
+    def __init__(self, store: str, operation: str, since: datetime, reason: str):
+        super().__init__(
+            f"{store} is unavailable since {since.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC "
+            f"({reason}); "
+            f"{operation} was not done. The scheduler keeps running and retries by itself: "
+            f"try again once the store is back"
+        )
+        self.store = store
+        self.operation = operation
+        self.since = since
+        self.reason = reason

@@ -1,12 +1,29 @@
-"""Turning triggers and callables into plain references and back, without pickling code."""
+"""Turning triggers and callables into plain references and back, without pickling code.
+
+Two kinds of reference are read back differently:
+
+* a task's function (:func:`ref_to_callable`) is imported: a task names code to run, as a
+  crontab line does, and running it is what the user asked for by scheduling it;
+* a class named by stored data (a trigger's type, an exception's type) is only looked up
+  (:func:`stored_class`) among the modules this process has already imported, so a store can
+  never make nbsched import a module (and run its top-level code). nbsched's own trigger
+  modules are the one exception: they are imported on demand.
+"""
 
 from __future__ import annotations
 
 import copy
+import sys
 from importlib import import_module
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeVar
 
 from .abc import Trigger
+
+C = TypeVar("C", bound=type)
+
+#: nbsched's own modules holding triggers: a stored reference may import these (and only these)
+_OWN_TRIGGER_MODULES = ("nbsched.triggers", "nbsched.notebook._cell_trigger")
 
 
 def callable_to_ref(func: Any) -> str:
@@ -26,7 +43,11 @@ def callable_to_ref(func: Any) -> str:
 
 
 def ref_to_callable(ref: str) -> Any:
-    """Import and return the object named by ``"module:qualname"``."""
+    """Import and return the object named by ``"module:qualname"``.
+
+    Only for task functions (code the user scheduled); a class named by stored data goes
+    through :func:`stored_class`, which imports nothing.
+    """
     if not isinstance(ref, str) or ":" not in ref:
         raise ValueError(f"ref: {ref!r} is not of the form 'package.module:name'")
     module_name, qualname = ref.split(":", 1)
@@ -34,6 +55,53 @@ def ref_to_callable(ref: str) -> Any:
     for part in qualname.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+class UnknownStoredType(LookupError):
+    """A stored type reference names no class this process has loaded (or the wrong kind)."""
+
+
+def _is_own_trigger_module(name: str) -> bool:
+    return any(name == own or name.startswith(own + ".") for own in _OWN_TRIGGER_MODULES)
+
+
+def stored_class(ref: Any, base: C) -> C:
+    """Return the subclass of ``base`` that a stored ``"module:qualname"`` names, importing
+    nothing.
+
+    The module must already be in :data:`sys.modules` (nbsched's own trigger modules excepted,
+    when ``base`` is :class:`~nbsched.abc.Trigger`); names are looked up in the module's and
+    classes' ``__dict__`` only, never through a module ``__getattr__`` (which may import).
+
+    :raises UnknownStoredType: naming the reference and what is wrong with it
+    """
+    if not isinstance(ref, str) or ref.count(":") != 1:
+        raise UnknownStoredType(f"type {ref!r:.200} is not of the form 'package.module:Class'")
+    module_name, qualname = ref.split(":")
+    module = sys.modules.get(module_name)
+    if module is None and base is Trigger and _is_own_trigger_module(module_name):
+        try:
+            module = import_module(module_name)
+        except ImportError:
+            module = None
+    if module is None:
+        raise UnknownStoredType(
+            f"type {ref!r}: module {module_name!r} is not imported in this process, and "
+            f"nbsched never imports a module named by stored data; import {module_name} (or "
+            f"define the class) before reading the store"
+        )
+    found: Any = module
+    for part in qualname.split("."):
+        if not isinstance(found, (ModuleType, type)):
+            found = None
+            break
+        found = vars(found).get(part)
+    if not (isinstance(found, type) and issubclass(found, base)):
+        kind = "exception" if base is BaseException else base.__name__
+        raise UnknownStoredType(
+            f"type {ref!r}: {module_name} has no {kind} class named {qualname!r}"
+        )
+    return found  # type: ignore[return-value]
 
 
 def copy_plain_data(data: Any) -> Any:
@@ -62,10 +130,11 @@ def trigger_to_state(trigger: Trigger) -> dict[str, Any]:
 
 
 def trigger_from_state(data: dict[str, Any]) -> Trigger:
-    """Rebuild a trigger from :func:`trigger_to_state`'s output."""
-    cls = ref_to_callable(data["type"])
-    if not (isinstance(cls, type) and issubclass(cls, Trigger)):
-        raise TypeError(f"{data['type']!r} is not a Trigger subclass")
+    """Rebuild a trigger from :func:`trigger_to_state`'s output (imports nothing; see
+    :func:`stored_class`)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"trigger: expected {{'type': ..., 'state': ...}}, got {data!r:.200}")
+    cls = stored_class(data.get("type"), Trigger)
     trigger = cls.__new__(cls)
     trigger.__setstate__(copy_plain_data(data["state"]))
     return trigger

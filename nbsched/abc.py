@@ -218,8 +218,24 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
       ``ScheduleAdded``/``ScheduleUpdated``/``ScheduleRemoved``, ``JobAdded``, ...).
     * Several schedulers may share one store. Schedules and jobs are *acquired* under a lease
       (``acquired_by``, ``acquired_until``): while the lease holds, no other scheduler acquires
-      them, so each fire of a schedule produces exactly one job. An expired lease may be taken
-      over.
+      them, so each fire of a schedule produces exactly one job. The lease holder pushes it
+      forward while it works (``extend_acquired_*_leases``).
+    * A lease holds through ``acquired_until`` itself and has expired at any ``now`` after it
+      (``acquired_until < now``), as in APScheduler 4. An expired lease means its scheduler is
+      presumed dead, and what it held is *taken over*: the next :meth:`acquire_schedules` or
+      :meth:`acquire_jobs` of any scheduler leases it anew. A job taken over runs again
+      (at-least-once), keeps its place in line (ahead of jobs added after it) and its slot in
+      its task's ``running_jobs`` (so it is taken over even when the task is at its
+      ``max_running_jobs``). From then on the old holder's ``release_*`` and
+      ``extend_acquired_*_leases`` calls are ignored; before anyone takes over they still
+      count (the holder was only slow).
+    * :meth:`cleanup` finishes the jobs whose lease expired and that nobody took over yet with
+      the ``abandoned`` outcome: ``JobRemoved`` and ``JobReleased(outcome=abandoned)`` are
+      published, and a :class:`~nbsched.JobResult` is kept for the job's
+      ``result_expiration_time`` like any other outcome (``scheduler_id``: the dead holder;
+      ``finished_at``: ``now``), so :meth:`get_job_result` returns it. Whichever comes first
+      decides: a scheduler with room takes the job over within a poll, so ``abandoned`` is
+      what a job gets only when no scheduler could take it before the next cleanup.
     * Methods that depend on the current time take ``now`` so that tests can drive a fake
       clock; a store never reads the wall clock for these decisions.
     * Objects passed in and returned are copies: changing them does not change the store.
@@ -278,7 +294,8 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
         self, scheduler_id: str, lease_duration: timedelta, limit: int, now: datetime
     ) -> list[Schedule]:
         """Lease up to ``limit`` unpaused schedules due at ``now`` (``next_fire_time <= now``)
-        that no other scheduler holds an unexpired lease on; earliest fire time first."""
+        that nobody holds a lease on, or whose lease expired (``acquired_until < now``);
+        earliest fire time first, then by id. The lease lasts until ``now + lease_duration``."""
 
     @abstractmethod
     async def release_schedules(
@@ -290,7 +307,9 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
 
     @abstractmethod
     async def get_next_schedule_run_time(self) -> datetime | None:
-        """Return the earliest ``next_fire_time`` of an unpaused schedule, or ``None``."""
+        """Return the earliest time an unpaused schedule can be acquired, or ``None``: its
+        ``next_fire_time``, or for a leased schedule the later of that and the first instant
+        after its lease (one microsecond after ``acquired_until``)."""
 
     # --- jobs ---
 
@@ -307,14 +326,17 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
     async def acquire_jobs(
         self, scheduler_id: str, lease_duration: timedelta, limit: int | None, now: datetime
     ) -> list[Job]:
-        """Lease up to ``limit`` jobs not leased by anyone else (or whose lease expired),
-        oldest first, skipping jobs whose task already runs ``max_running_jobs`` jobs. Counts
-        each acquired job in its task's ``running_jobs``."""
+        """Lease up to ``limit`` jobs (``None``: no limit): pending ones and ones whose lease
+        expired (``acquired_until < now``, taken over), in the order they were added,
+        skipping pending jobs whose task already runs ``max_running_jobs`` jobs. Counts each
+        newly acquired job in its task's ``running_jobs`` (a job taken over already is)."""
 
     @abstractmethod
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
-        """Record ``result`` for a job this scheduler acquired, remove the job and uncount it
-        from its task's ``running_jobs``. The result is kept until ``result.expires_at``."""
+        """Record ``result`` for a job this scheduler holds, remove the job and uncount it
+        from its task's ``running_jobs``. The result is kept until ``result.expires_at`` (not
+        at all if that is not after ``result.finished_at``). Does nothing if this scheduler
+        does not hold the job (abandoned, or taken over by another scheduler)."""
 
     @abstractmethod
     async def get_job_result(self, job_id: UUID) -> JobResult | None:
@@ -336,8 +358,9 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
 
     @abstractmethod
     async def cleanup(self, now: datetime) -> None:
-        """Forget expired job results, and finish jobs whose lease expired while running (a
-        crashed scheduler's) with the ``abandoned`` outcome so they are accounted for."""
+        """Forget job results whose ``expires_at`` is at or before ``now``, and finish the jobs
+        whose lease expired (``acquired_until < now``) with the ``abandoned`` outcome, keeping
+        a result for each (see the class docstring)."""
 
 
 class DataStore(_DataStoreContract, metaclass=ABCMeta):

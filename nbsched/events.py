@@ -146,9 +146,45 @@ class JobReleased(SchedulerEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleTriggerFailed(SchedulerEvent):
+    """A schedule's trigger broke the trigger contract (it raised, returned something other
+    than an aware datetime or None, or a fire time not later than the one before it). The
+    scheduler paused the schedule at its pending fire time; the other schedules run on."""
+
+    schedule_id: str
+    task_id: str
+    exception: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DataStoreRetryGaveUp(SchedulerEvent):
     """The scheduler retried a data store operation on temporary errors and gave up."""
 
     operation: str
     attempts: int
     exception: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataStoreUnavailable(SchedulerEvent):
+    """The data store has failed with temporary errors (locked, disk full, server unreachable)
+    for longer than the retry window. The scheduler keeps retrying with capped backoff and
+    carries on by itself when it is back (:class:`DataStoreRecovered`).
+
+    ``since`` is when the failing call first failed; ``exception`` the last error.
+    """
+
+    scheduler_id: str
+    store: str
+    since: datetime
+    operation: str
+    exception: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataStoreRecovered(SchedulerEvent):
+    """The data store answered again after being unavailable since ``unavailable_since``."""
+
+    scheduler_id: str
+    store: str
+    unavailable_since: datetime

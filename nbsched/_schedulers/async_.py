@@ -17,9 +17,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from .._clock import Activity, Clock, SystemClock
+from .._context import current_job
 from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, JobOutcome, ResumeFrom, RunState
 from .._exceptions import (
+    DataStoreUnavailableError,
     JobCancelled,
     JobDeadlineMissed,
     JobLookupError,
@@ -28,9 +30,11 @@ from .._exceptions import (
     ScheduleLookupError,
     SchedulerNotRunningError,
     TaskLookupError,
+    TriggerContractError,
 )
 from .._marshalling import clone_trigger, ref_to_callable
 from .._retry import RetryPolicy, temporary_errors_of
+from .._store_outage import StoreOutage
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription, Trigger
 from ..events import (
@@ -45,7 +49,14 @@ from ..events import (
     ScheduleUpdated,
 )
 from ..executors.base import JobExecutor
-from ._processing import due_fire_times, pick_jitter, skip_fire_times_before
+from ._lifecycle import Lifecycle, Run, StartInBackground
+from ._processing import (
+    due_fire_times,
+    first_fire_time,
+    pick_jitter,
+    skip_fire_times_before,
+)
+from ._trigger_errors import pause_for_trigger_error, unchanged_result
 
 __all__ = ["AsyncScheduler"]
 
@@ -114,8 +125,15 @@ class AsyncScheduler:
         for coroutine functions, ``"threadpool"`` for others)
     :param logger: where to log (default: the ``nbsched`` logger)
     :param cleanup_interval: how often expired results and abandoned jobs are purged
-    :param retry_max_time: the most seconds spent retrying a store call on temporary errors
+    :param retry_max_time: the retry window: the most seconds a store call you make waits
+        out temporary errors before raising :class:`~nbsched.DataStoreUnavailableError`; the
+        scheduler's own calls keep retrying past it (the store is then reported unavailable,
+        see :attr:`store_unavailable_since`)
     :param batch_size: how many due schedules are acquired per store call
+    :param stop_grace_time: how long (real time) :meth:`stop` waits for jobs running in a
+        thread or process to finish, since those cannot be cancelled; a job still running after
+        it is recorded as ``abandoned`` (its thread or process runs on, and what it does is not
+        recorded). Jobs on the event loop are cancelled at once.
 
     In a script::
 
@@ -146,6 +164,7 @@ class AsyncScheduler:
         cleanup_interval: timedelta | float = timedelta(minutes=15),
         retry_max_time: float = 30.0,
         batch_size: int = 100,
+        stop_grace_time: timedelta | float = timedelta(seconds=10),
     ) -> None:
         if data_store is None:
             from ..datastores.memory import MemoryDataStore
@@ -189,6 +208,9 @@ class AsyncScheduler:
         cleanup = as_timedelta(cleanup_interval, argument="cleanup_interval")
         if cleanup is None or cleanup <= _ZERO:
             raise ValueError(f"cleanup_interval: must be positive, got {cleanup_interval!r}")
+        stop_grace = as_timedelta(stop_grace_time, argument="stop_grace_time")
+        if stop_grace is None or stop_grace < _ZERO:
+            raise ValueError(f"stop_grace_time: must be zero or more, got {stop_grace_time!r}")
 
         self.data_store: AsyncDataStore = data_store
         self.event_broker: AsyncEventBroker = event_broker
@@ -198,6 +220,7 @@ class AsyncScheduler:
         self.lease_duration: timedelta = lease
         self.cleanup_interval: timedelta = cleanup
         self.batch_size = batch_size
+        self.stop_grace_time: timedelta = stop_grace
         self.job_executors: dict[str, JobExecutor] = _default_executors()
         if job_executors:
             for name, executor in job_executors.items():
@@ -213,24 +236,29 @@ class AsyncScheduler:
             )
         self.default_job_executor = default_job_executor
         self.logger = logger or logging.getLogger("nbsched")
-        self.state = RunState.stopped
+        self._outage = StoreOutage(
+            data_store, event_broker, self.clock.now, self.identity, self.logger
+        )
         self._retry = RetryPolicy(
             temporary_errors_of(data_store),
             max_time=retry_max_time,
             sleep=self._retry_sleep,
             on_give_up=self._on_retry_give_up,
             logger=self.logger,
+            outage=self._outage,
+            persist=self._retries_persist,
         )
+        self._loop_task: asyncio.Task[Any] | None = None  # the processing loop (_retry_sleep)
         self._activity = Activity()
         self._tasks: dict[str, Task] = {}  # local cache, with the callables resolved
+        # schedules released still due after a wake-up's share of catching up: id -> the
+        # fire time they continue from (an "earliest" job for that catch-up already exists)
+        self._catching_up: dict[str, datetime | None] = {}
         self._runnables: dict[str, tuple[Callable[..., Any], JobExecutor]] = {}
         self._entered = False
-        self._ready: asyncio.Event | None = None
-        self._host_task: asyncio.Task[None] | None = None
+        self._lifecycle = Lifecycle(self._wake)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
-        self._stop_requested = False
-        self._stopped: asyncio.Event | None = None
         self._wake_pending = False
         self._wake_future: asyncio.Future[None] | None = None
         # while the loop sleeps: the time it will wake by on its own (None: until woken)
@@ -239,6 +267,8 @@ class AsyncScheduler:
         # jobs whose task has not taken its first step: one cancelled then never runs its
         # own cleanup, so the shutdown releases it (see _release_unstarted_jobs)
         self._unstarted_jobs: dict[UUID, Job] = {}
+        # jobs inside a thread or process right now: they cannot be cancelled (see stop())
+        self._off_loop_jobs: set[UUID] = set()
         self._result_waiters: dict[UUID, list[asyncio.Future[JobResult]]] = {}
         self._subscriptions: list[Subscription] = []
         self._background: set[asyncio.Future[Any]] = set()
@@ -253,6 +283,20 @@ class AsyncScheduler:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
+    @property
+    def state(self) -> RunState:
+        """Where the scheduler is in its run: starting, started, stopping or stopped."""
+        return self._lifecycle.state
+
+    @property
+    def _stop_requested(self) -> bool:
+        return self._lifecycle.stop_requested
+
+    @property
+    def _host_task(self) -> asyncio.Task[None] | None:
+        """The task started by :meth:`start_in_background` (None if it never was)."""
+        return self._lifecycle.host_task
+
     async def __aenter__(self) -> AsyncScheduler:
         if self._entered:
             raise RuntimeError("this scheduler has already been entered")
@@ -264,8 +308,6 @@ class AsyncScheduler:
             await executor.start()
         self._subscriptions.append(self.event_broker.subscribe(self._on_event, _WAKE_EVENTS))
         self._entered = True
-        if self._ready is not None:
-            self._ready.set()
         return self
 
     async def __aexit__(
@@ -274,7 +316,7 @@ class AsyncScheduler:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.state is not RunState.stopped:
+        if self.state is not RunState.stopped or self._lifecycle.host_running():
             self.request_stop()
             await self.wait_until_stopped()
         for subscription in self._subscriptions:
@@ -291,30 +333,35 @@ class AsyncScheduler:
             self._runnables.clear()
 
     async def _usable(self) -> None:
-        """Wait for the store if start_in_background() is still starting; refuse if unentered."""
+        """Wait until a run that is starting has started (so that SchedulerStarted comes before
+        anything this call publishes); refuse if the scheduler is not entered."""
+        await self._lifecycle.wait_started()
         if self._entered:
             return
-        if self._host_task is not None and not self._host_task.done() and self._ready:
-            ready = asyncio.ensure_future(self._ready.wait())
-            await asyncio.wait({ready, self._host_task}, return_when=asyncio.FIRST_COMPLETED)
-            ready.cancel()
-            if self._entered:
-                return
         raise SchedulerNotRunningError(
             "the scheduler has not been started: use `async with scheduler:` or "
             "scheduler.start_in_background() first"
         )
 
-    def start_in_background(self) -> None:
-        """Start the scheduler as one task on the running event loop and return at once.
+    def start_in_background(self) -> StartInBackground:
+        """Start the scheduler as one task on the running event loop.
 
         For code that runs on a loop somebody else runs: a Jupyter cell, an extension's
         ``load_ipython_extension``, a web application. The task enters the scheduler (starts the
-        store and the broker) and runs the processing loop until :meth:`stop`. Methods called
-        meanwhile wait for the store to be ready.
+        store and the broker) unless it is entered already, and runs the processing loop until
+        :meth:`stop`. Methods called meanwhile wait until it has started.
 
+        Both forms work::
+
+            await scheduler.start_in_background()   # returns once started (APScheduler 4)
+            scheduler.start_in_background()         # fire and forget (a notebook cell)
+
+        :return: an awaitable that completes once the scheduler has started (``SchedulerStarted``
+            published), or has been stopped before it started; it raises what made the start
+            fail. Leaving it unawaited warns about nothing.
         :raises RuntimeError: when no event loop is running in this thread (use
-            :class:`nbsched.Scheduler`, or :meth:`run_until_stopped` under ``asyncio.run``)
+            :class:`nbsched.Scheduler`, or :meth:`run_until_stopped` under ``asyncio.run``),
+            or the scheduler is already running
         """
         try:
             loop = asyncio.get_running_loop()
@@ -326,17 +373,21 @@ class AsyncScheduler:
                 "`async with AsyncScheduler() as s: await s.run_until_stopped()` under "
                 "asyncio.run()."
             ) from None
-        if self._host_task is not None and not self._host_task.done():
+        lifecycle = self._lifecycle
+        if lifecycle.host_running():
             raise RuntimeError("the scheduler is already running in the background")
-        if self.state is not RunState.stopped:
-            raise RuntimeError(f"the scheduler is already {self.state.name}")
-        self._ready = asyncio.Event()
-        self._stopped = asyncio.Event()
-        self.state = RunState.starting
-        self._host_task = loop.create_task(self._host(), name=f"nbsched scheduler {self.identity}")
+        run = lifecycle.begin()
+        lifecycle.host_task = loop.create_task(
+            self._host(run), name=f"nbsched scheduler {self.identity}"
+        )
+        return StartInBackground(run)
 
-    async def _host(self) -> None:
+    async def _host(self, run: Run) -> None:
+        """The background task: enter (if needed), run until stopped, exit."""
+        failure: BaseException | None = None
         try:
+            if run.stop_requested:
+                return  # asked to stop before this task's first step: it never starts
             if self._entered:
                 await self.run_until_stopped()
             else:
@@ -345,10 +396,11 @@ class AsyncScheduler:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            failure = exc
             self.logger.exception("the scheduler %s crashed", self.identity)
-            if self.state is not RunState.stopped:
+            if not run.ended:
                 # failed before the processing loop could publish this itself
-                self.state = RunState.stopped
+                self._lifecycle.end(run, exc)
                 try:
                     await self.event_broker.publish(
                         SchedulerStopped(
@@ -360,38 +412,29 @@ class AsyncScheduler:
                 except Exception:
                     self.logger.exception("could not publish SchedulerStopped")
         finally:
-            self.state = RunState.stopped
-            if self._stopped is not None:
-                self._stopped.set()
+            self._lifecycle.end(run, failure)
 
     def request_stop(self) -> None:
-        """Ask the processing loop to stop (it finishes the step it is in); returns at once.
+        """Ask the scheduler to stop (the processing loop finishes the step it is in); returns
+        at once.
 
-        Safe to call from the loop's thread or from any other thread."""
-        self._stop_requested = True
-        loop = self._loop
-        if loop is not None and threading.get_ident() != self._loop_thread:
-            loop.call_soon_threadsafe(self._wake)
-        else:
-            self._wake()
+        The request holds whatever the run is doing (even if it has not started yet: then it
+        never starts); when nothing runs, there is nothing to stop. Safe to call from the
+        loop's thread or from any other thread."""
+        self._lifecycle.request_stop()
 
     async def stop(self) -> None:
-        """Stop the processing loop and wait until it has stopped; running jobs are cancelled
-        (a job in a thread or process runs to its end there, its result is discarded)."""
+        """Stop the processing loop and wait until it has stopped.
+
+        Jobs running on the event loop are cancelled (outcome ``cancelled``). Jobs in a thread or
+        a process cannot be: the scheduler waits up to ``stop_grace_time`` for them and records
+        their real outcome; one still running then is recorded ``abandoned`` (it runs on)."""
         self.request_stop()
         await self.wait_until_stopped()
 
     async def wait_until_stopped(self) -> None:
         """Return once the processing loop (and a background host task) has ended."""
-        if self._host_task is not None and not self._host_task.done():
-            if self._host_task is asyncio.current_task():
-                return
-            await asyncio.wait({self._host_task})
-            return
-        if self.state is RunState.stopped:
-            return
-        if self._stopped is not None:
-            await self._stopped.wait()
+        await self._lifecycle.wait_until_stopped()
 
     async def run_until_stopped(self) -> None:
         """Run the processing loop in this task until :meth:`stop` is called.
@@ -403,14 +446,11 @@ class AsyncScheduler:
                 "enter the scheduler first: `async with scheduler: await "
                 "scheduler.run_until_stopped()`"
             )
-        if self.state in (RunState.started, RunState.stopping) or (
-            self.state is RunState.starting and self._host_task is not asyncio.current_task()
-        ):
-            raise RuntimeError(f"the scheduler is already {self.state.name}")
-        self.state = RunState.starting
-        self._stop_requested = False
-        if self._stopped is None or self._stopped.is_set():
-            self._stopped = asyncio.Event()
+        lifecycle = self._lifecycle
+        run = lifecycle.join()
+        if run.stop_requested:
+            lifecycle.end(run)  # asked to stop while it was starting: it never starts
+            return
         self.clock.register_activity(self._activity)
         self._activity.busy()
         aux_tasks = [
@@ -423,30 +463,34 @@ class AsyncScheduler:
         self._tracked_tasks.add(current)
         failure: BaseException | None = None
         try:
-            self.state = RunState.started
+            lifecycle.mark_started(run)
             await self.event_broker.publish(
                 SchedulerStarted(timestamp=self.clock.now(), scheduler_id=self.identity)
             )
-            await self._process_loop()
+            lifecycle.announce_started(run)
+            try:
+                await self._process_loop()
+            except DataStoreUnavailableError:
+                if not self._stop_requested:
+                    raise
+                # asked to stop while waiting for the store to come back: a clean stop
         except BaseException as exc:
             failure = exc
             if not isinstance(exc, asyncio.CancelledError):
                 self.logger.exception("the scheduler's processing loop failed")
             raise
         finally:
-            self.state = RunState.stopping
+            lifecycle.mark_stopping(run)
             for task in aux_tasks:
                 task.cancel()
-            running = list(self._running_jobs.values())
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*aux_tasks, *running, return_exceptions=True)
+            await self._stop_running_jobs()
+            await asyncio.gather(*aux_tasks, return_exceptions=True)
             await self._release_unstarted_jobs()
             self._tracked_tasks.difference_update(aux_tasks)
             self._tracked_tasks.discard(current)
             self._activity.done()
             self.clock.unregister_activity(self._activity)
-            self.state = RunState.stopped
+            lifecycle.mark_stopped(run)
             reason = None
             if failure is not None and not isinstance(failure, asyncio.CancelledError):
                 reason = f"{type(failure).__name__}: {failure}"
@@ -458,7 +502,7 @@ class AsyncScheduler:
                 )
             except Exception:
                 self.logger.exception("could not publish SchedulerStopped")
-            self._stopped.set()
+            lifecycle.end(run, failure if isinstance(failure, Exception) else None)
 
     # --- the processing loop -----------------------------------------------------------------
 
@@ -549,6 +593,7 @@ class AsyncScheduler:
         return jobs, now
 
     async def _process_loop(self) -> None:
+        self._loop_task = asyncio.current_task()
         store = self.data_store
         call = self._call
         identity = self.identity
@@ -590,9 +635,10 @@ class AsyncScheduler:
 
     async def _process_schedules(self, schedules: list[Schedule], now: datetime) -> None:
         results: list[ScheduleResult] = []
+        broken: list[tuple[Schedule, Exception]] = []
         try:
             for schedule in schedules:
-                results.append(await self._process_schedule(schedule, now))
+                results.append(await self._process_schedule(schedule, now, broken))
         finally:
             if len(results) < len(schedules):
                 # a store call failed midway: hand the rest back untouched
@@ -611,24 +657,29 @@ class AsyncScheduler:
             await self._call(
                 "release_schedules", self.data_store.release_schedules, self.identity, results
             )
+        for schedule, error in broken:
+            await pause_for_trigger_error(self, schedule, error)
+        if self._catching_up:
+            await asyncio.sleep(0)  # a schedule still catching up: let the jobs run meanwhile
 
-    async def _process_schedule(self, schedule: Schedule, now: datetime) -> ScheduleResult:
+    async def _process_schedule(
+        self, schedule: Schedule, now: datetime, broken: list[tuple[Schedule, Exception]]
+    ) -> ScheduleResult:
         assert schedule.next_fire_time is not None
+        continuing = self._catching_up.pop(schedule.id, None) == schedule.next_fire_time
         try:
-            fire_times, last, upcoming = due_fire_times(
-                schedule.trigger, schedule.next_fire_time, now, schedule.coalesce
+            fire_times, last, upcoming, cut_short = due_fire_times(
+                schedule.trigger,
+                schedule.next_fire_time,
+                now,
+                schedule.coalesce,
+                continuing=continuing,
             )
-        except Exception:
-            self.logger.exception(
-                "the trigger of schedule %r raised; removing the schedule", schedule.id
-            )
-            return ScheduleResult(
-                schedule_id=schedule.id,
-                task_id=schedule.task_id,
-                trigger=schedule.trigger,
-                last_fire_time=schedule.last_fire_time,
-                next_fire_time=None,
-            )
+        except Exception as exc:  # the trigger broke the contract (or raised): pause it
+            broken.append((schedule, exc))
+            return unchanged_result(schedule)
+        if cut_short:
+            self._catching_up[schedule.id] = upcoming
         grace = schedule.misfire_grace_time
         if grace is None:
             task = self._tasks.get(schedule.task_id)
@@ -704,9 +755,18 @@ class AsyncScheduler:
                 return
             started_at = now
             job.started_at = now
+            current_job.set(job)  # this task's own context: seen by this job only
             try:
                 if executor.runs_off_loop:
-                    value = await executor.run_job(func, job)
+                    self._off_loop_jobs.add(job.id)
+                    try:
+                        value = await executor.run_job(func, job)
+                    except asyncio.CancelledError:
+                        # the thread or process runs on: what it does is not known here
+                        result = self._cancelled(job, started_at, JobOutcome.abandoned)
+                        raise
+                    finally:
+                        self._off_loop_jobs.discard(job.id)
                 else:
                     activity.done()
                     try:
@@ -729,7 +789,8 @@ class AsyncScheduler:
                     scheduler_id=self.identity,
                 )
         except asyncio.CancelledError:
-            result = self._cancelled(job, started_at)
+            if result is None:
+                result = self._cancelled(job, started_at)
             raise
         finally:
             try:
@@ -743,11 +804,27 @@ class AsyncScheduler:
                 if not self._wake_pending:
                     self._wake()
 
-    def _cancelled(self, job: Job, started_at: datetime | None) -> JobResult:
+    async def _stop_running_jobs(self) -> None:
+        """Cancel the jobs on the loop; give those in threads or processes, which cannot be
+        cancelled, up to ``stop_grace_time`` to finish (then they are recorded ``abandoned``)."""
+        off_loop = [self._running_jobs[i] for i in self._off_loop_jobs if i in self._running_jobs]
+        for task in self._running_jobs.values():
+            if task not in off_loop:
+                task.cancel()
+        if off_loop:
+            await asyncio.wait(off_loop, timeout=self.stop_grace_time.total_seconds())
+        running = list(self._running_jobs.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    def _cancelled(
+        self, job: Job, started_at: datetime | None, outcome: JobOutcome = JobOutcome.cancelled
+    ) -> JobResult:
         now = self.clock.now()
         return JobResult(
             job_id=job.id,
-            outcome=JobOutcome.cancelled,
+            outcome=outcome,
             started_at=started_at,
             finished_at=now,
             expires_at=now + job.result_expiration_time,
@@ -867,13 +944,37 @@ class AsyncScheduler:
             return self._retry.call(operation, func, *args, **kwargs)
         return func(*args, **kwargs)
 
+    def _retries_persist(self) -> bool:
+        """Whether a failing store call keeps retrying past the retry window: the scheduler's
+        own calls do (until it is asked to stop); those of its users give up and raise."""
+        return not self._stop_requested and asyncio.current_task() in self._tracked_tasks
+
+    @property
+    def store_unavailable_since(self) -> datetime | None:
+        """When the data store became unavailable (temporary errors for longer than the retry
+        window), or ``None`` while it is usable. See :attr:`store_unavailable_reason`."""
+        return self._outage.unavailable_since
+
+    @property
+    def store_unavailable_reason(self) -> str | None:
+        """The last error of the store while it is unavailable (``"Type: message"``)."""
+        return self._outage.reason
+
     async def _retry_sleep(self, seconds: float) -> None:
         deadline = self.clock.now() + timedelta(seconds=seconds)
-        if asyncio.current_task() not in self._tracked_tasks:
+        current = asyncio.current_task()
+        if current is self._loop_task and current is not None:
+            # the processing loop waits as it does when idle: a stop request (or a change in
+            # the schedules) wakes it at once; a wake-up pending from before only leads to
+            # the attempt that follows anyway
+            self._wake_pending = False
+            await self._wait(deadline)
+            return
+        if current not in self._tracked_tasks:
             await self.clock.sleep_until(deadline)
             return
-        # a task counted as busy (the processing loop, a job runner) waits on the clock here:
-        # it is idle for FakeClock.advance() until the wait ends
+        # a task counted as busy (a job runner) waits on the clock here: it is idle for
+        # FakeClock.advance() until the wait ends
         self._activity.done()
         try:
             await self.clock.sleep_until(deadline)
@@ -1115,7 +1216,12 @@ class AsyncScheduler:
         if not isinstance(paused, bool):
             raise TypeError(f"paused: expected True or False, got {paused!r}")
         live_trigger = clone_trigger(trigger)
-        next_fire_time = live_trigger.next()
+        try:
+            next_fire_time = first_fire_time(live_trigger)
+        except TriggerContractError as exc:
+            raise ValueError(
+                f"trigger: {trigger!r:.200} breaks the trigger contract: {exc}"
+            ) from None
         if next_fire_time is None:
             raise ValueError(f"trigger: {trigger!r} produces no fire time at all")
         task_id = await self._ensure_task(func_or_task_id, job_executor, max_running_jobs)
@@ -1277,11 +1383,12 @@ class AsyncScheduler:
             ``result_expiration_time``)
         :raises JobResultNotReady: ``wait=False`` and the job has not finished
         """
-        await self._usable()
         if not isinstance(job_id, UUID):
             raise TypeError(f"job_id: expected a UUID, got {type(job_id).__name__} {job_id!r}")
+        # waiting from here on: a job that finishes while a start is awaited is not missed
         waiter = self._result_waiter(job_id)
         try:
+            await self._usable()
             result = await self._call("get_job_result", self.data_store.get_job_result, job_id)
             if result is not None:
                 return result

@@ -6,11 +6,13 @@ import asyncio
 import functools
 import threading
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._clock import Clock
 from .._enums import RunState
+from .._exceptions import SchedulerNotRunningError
 from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription
 from ..events import Event
 from .async_ import AsyncScheduler
@@ -41,9 +43,14 @@ class Scheduler:
     as plain functions, safe to call from any number of threads at once.
 
     It runs an :class:`~nbsched.AsyncScheduler` on an event loop of its own, in a daemon thread
-    started on first use. Event callbacks given to :meth:`subscribe` and jobs run with the
-    ``"loop"`` executor run on that thread; from there, do not call this facade's blocking
-    methods (they would wait for the thread they block): they raise ``RuntimeError``.
+    started on first use (or by ``with``). Leaving ``with Scheduler()`` ends that thread for
+    good: a later call, from any thread, raises :class:`~nbsched.SchedulerNotRunningError`
+    instead of starting a thread that nobody would end. Without ``with``, :meth:`stop` ends the
+    thread and a later call starts a new one.
+
+    Event callbacks given to :meth:`subscribe` and jobs run with the ``"loop"`` executor run on
+    that thread; from there, do not call this facade's blocking methods (they would wait for
+    the thread they block): they raise ``RuntimeError``.
 
     Takes the arguments of :class:`~nbsched.AsyncScheduler`. In a script::
 
@@ -63,6 +70,7 @@ class Scheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._in_context = False
+        self._closed = False  # its `with` block has ended: nothing may start the thread again
 
     # --- attributes of the wrapped scheduler ---
 
@@ -91,6 +99,16 @@ class Scheduler:
     def state(self) -> RunState:
         return self._async.state
 
+    @property
+    def store_unavailable_since(self) -> datetime | None:
+        """See :attr:`AsyncScheduler.store_unavailable_since`."""
+        return self._async.store_unavailable_since
+
+    @property
+    def store_unavailable_reason(self) -> str | None:
+        """See :attr:`AsyncScheduler.store_unavailable_reason`."""
+        return self._async.store_unavailable_reason
+
     def __repr__(self) -> str:
         return f"Scheduler({self._async!r})"
 
@@ -100,6 +118,11 @@ class Scheduler:
         with self._lock:
             if self._loop is not None:
                 return self._loop
+            if self._closed:
+                raise SchedulerNotRunningError(
+                    "this Scheduler was closed when its `with Scheduler()` block ended; create "
+                    "a new Scheduler (or enter this one again with `with`)"
+                )
             loop = asyncio.new_event_loop()
             ready = threading.Event()
 
@@ -154,6 +177,7 @@ class Scheduler:
                 self._loop = self._thread = None
 
     def __enter__(self) -> Scheduler:
+        self._closed = False
         self._ensure_running()
         self._in_context = True
         return self
@@ -165,15 +189,20 @@ class Scheduler:
         tb: TracebackType | None,
     ) -> None:
         self._in_context = False
+        self._closed = True
         self._shutdown()
 
     # --- running ---
 
     def start_in_background(self) -> None:
-        """Start processing schedules and jobs on the scheduler's thread; return at once."""
+        """Start processing schedules and jobs on the scheduler's thread; return once started
+        (``SchedulerStarted`` published).
+
+        :raises: what made the start fail
+        """
 
         async def start() -> None:
-            self._async.start_in_background()
+            await self._async.start_in_background()
 
         self._run(start())
 

@@ -88,6 +88,79 @@ def _same(value: Any) -> Any:
     return value
 
 
+class RowDecodeError(DeserializationError):
+    """A stored row cannot be turned back into its object.
+
+    :ivar row_id: the row's id as readable text (undecodable bytes shown as escapes)
+    :ivar column: the column whose value is at fault
+    """
+
+    def __init__(self, kind: str, row_id: Any, column: str, value: Any, reason: BaseException):
+        self.row_id = row_label(row_id)
+        self.column = column
+        if isinstance(reason, DeserializationError):
+            why = str(reason)
+        else:
+            why = f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
+        super().__init__(
+            f"cannot restore {kind} {self.row_id!r}: column {column!r} holds "
+            f"{_shorten(value)} ({why})"
+        )
+
+
+def row_label(value: Any) -> str:
+    """A row id as text, whatever was stored (bytes that are not UTF-8 appear as escapes)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    return str(value)
+
+
+def _shorten(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:117]}..."
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _opt_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else _int(value)
+
+
+def _flag(value: Any) -> bool:
+    if value not in (0, 1) or type(value) not in (bool, int):
+        raise ValueError("expected a boolean (0 or 1)")
+    return bool(value)
+
+
+def _checked_timedelta(value: Any) -> timedelta:
+    if type(value) is not timedelta:
+        raise TypeError(f"expected a time interval, got {type(value).__name__}")
+    return value
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    data = json.loads(_text(value))
+    if type(data) is not dict:
+        raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
 def func_to_ref(func: Any) -> str | None:
     """Return what is stored for ``Task.func``: its import reference, or ``None``."""
     if func is None or isinstance(func, str):
@@ -128,11 +201,14 @@ def trigger_to_json(trigger: Trigger, *, schedule_id: str = "?") -> str:
 
 
 def trigger_from_json(text: str) -> Trigger:
-    """Rebuild a trigger from :func:`trigger_to_json`'s text (imports the trigger class only)."""
+    """Rebuild a trigger from :func:`trigger_to_json`'s text (imports nothing: see
+    :func:`~nbsched._marshalling.stored_class`)."""
     try:
-        return trigger_from_state(json.loads(text))
+        return trigger_from_state(json.loads(_text(text)))
     except Exception as exc:
-        raise DeserializationError(f"cannot restore trigger from {text[:200]!r}: {exc!r}") from exc
+        raise DeserializationError(
+            f"cannot restore the trigger: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def metadata_to_json(metadata: Any, *, owner: str) -> str:
@@ -167,7 +243,7 @@ class RowCodec:
         datetime_to_db: Callable[[datetime], Any] = _same,
         datetime_from_db: Callable[[Any], datetime] = _same,
         timedelta_to_db: Callable[[timedelta], Any] = _same,
-        timedelta_from_db: Callable[[Any], timedelta] = _same,
+        timedelta_from_db: Callable[[Any], timedelta] = _checked_timedelta,
         uuid_to_db: Callable[[UUID], Any] = _same,
         uuid_from_db: Callable[[Any], UUID] = _same,
     ):
@@ -221,15 +297,21 @@ class RowCodec:
         )
 
     def decode_task(self, row: Sequence[Any]) -> Task:
-        return Task(
-            id=row[0],
-            func=row[1],
-            job_executor=row[2],
-            max_running_jobs=row[3],
-            misfire_grace_time=self._opt_td_from_db(row[4]),
-            metadata=json.loads(row[5]),
-            running_jobs=row[6],
-        )
+        """Rebuild a task; raises :class:`RowDecodeError` naming the bad column."""
+        column = 0
+        try:
+            task = Task(
+                id=_text(row[0]),
+                func=_opt_text(row[(column := 1)]),
+                job_executor=_text(row[(column := 2)]),
+                max_running_jobs=_opt_int(row[(column := 3)]),
+                misfire_grace_time=self._opt_td_from_db(row[(column := 4)]),
+                metadata=_json_object(row[(column := 5)]),
+                running_jobs=_int(row[(column := 6)]),
+            )
+        except Exception as exc:
+            raise RowDecodeError("task", row[0], TASK_COLUMNS[column], row[column], exc) from exc
+        return task
 
     # --- schedules ---
 
@@ -254,32 +336,45 @@ class RowCodec:
         )
 
     def decode_schedule(self, row: Sequence[Any]) -> Schedule:
-        """Rebuild a schedule; raises :class:`~nbsched.DeserializationError` if it can't be."""
+        """Rebuild a schedule; raises :class:`RowDecodeError` (a
+        :class:`~nbsched.DeserializationError`) naming the bad column if it can't be."""
+        # ``column`` follows the conversion under way, so a failure names its column
+        column = 0
         try:
-            args = self.serializer.deserialize(row[3])
-            kwargs = self.serializer.deserialize(row[4])
-            metadata = json.loads(row[10])
+            schedule = Schedule(
+                id=_text(row[0]),
+                task_id=_text(row[(column := 1)]),
+                trigger=trigger_from_json(row[(column := 2)]),
+                args=self._args(row[(column := 3)]),
+                kwargs=self._kwargs(row[(column := 4)]),
+                paused=_flag(row[(column := 5)]),
+                coalesce=CoalescePolicy(_text(row[(column := 6)])),
+                misfire_grace_time=self._opt_td_from_db(row[(column := 7)]),
+                max_jitter=self._opt_td_from_db(row[(column := 8)]),
+                job_result_expiration_time=self.td_from_db(row[(column := 9)]),
+                metadata=_json_object(row[(column := 10)]),
+                next_fire_time=self.opt_dt_from_db(row[(column := 11)]),
+                last_fire_time=self.opt_dt_from_db(row[(column := 12)]),
+                acquired_by=_opt_text(row[(column := 13)]),
+                acquired_until=self.opt_dt_from_db(row[(column := 14)]),
+            )
         except Exception as exc:
-            raise DeserializationError(
-                f"cannot restore the arguments of schedule {row[0]!r}: {exc}"
+            raise RowDecodeError(
+                "schedule", row[0], SCHEDULE_COLUMNS[column], row[column], exc
             ) from exc
-        return Schedule(
-            id=row[0],
-            task_id=row[1],
-            trigger=trigger_from_json(row[2]),
-            args=tuple(args),
-            kwargs=kwargs,
-            paused=bool(row[5]),
-            coalesce=CoalescePolicy(row[6]),
-            misfire_grace_time=self._opt_td_from_db(row[7]),
-            max_jitter=self._opt_td_from_db(row[8]),
-            job_result_expiration_time=self.td_from_db(row[9]),
-            metadata=metadata,
-            next_fire_time=self.opt_dt_from_db(row[11]),
-            last_fire_time=self.opt_dt_from_db(row[12]),
-            acquired_by=row[13],
-            acquired_until=self.opt_dt_from_db(row[14]),
-        )
+        return schedule
+
+    def _args(self, blob: Any) -> tuple[Any, ...]:
+        args = self.serializer.deserialize(blob)
+        if not isinstance(args, (tuple, list)):
+            raise TypeError(f"expected a sequence of arguments, got {type(args).__name__}")
+        return tuple(args)
+
+    def _kwargs(self, blob: Any) -> dict[str, Any]:
+        kwargs = self.serializer.deserialize(blob)
+        if not isinstance(kwargs, dict) or not all(type(key) is str for key in kwargs):
+            raise TypeError(f"expected a dict of keyword arguments, got {kwargs!r:.60}")
+        return kwargs
 
     # --- jobs ---
 
@@ -305,32 +400,29 @@ class RowCodec:
         )
 
     def decode_job(self, row: Sequence[Any]) -> Job:
-        """Rebuild a job; raises :class:`~nbsched.DeserializationError` if it can't be."""
-        job_id = self.uuid_from_db(row[0])
+        """Rebuild a job; raises :class:`RowDecodeError` (a
+        :class:`~nbsched.DeserializationError`) naming the bad column if it can't be."""
+        column = 0
         try:
-            args = self.serializer.deserialize(row[2])
-            kwargs = self.serializer.deserialize(row[3])
-            metadata = json.loads(row[10])
+            job = Job(
+                id=self.uuid_from_db(row[0]),
+                task_id=_text(row[(column := 1)]),
+                args=self._args(row[(column := 2)]),
+                kwargs=self._kwargs(row[(column := 3)]),
+                schedule_id=_opt_text(row[(column := 4)]),
+                scheduled_fire_time=self.opt_dt_from_db(row[(column := 5)]),
+                jitter=self.td_from_db(row[(column := 6)]),
+                start_deadline=self.opt_dt_from_db(row[(column := 7)]),
+                result_expiration_time=self.td_from_db(row[(column := 8)]),
+                created_at=self.opt_dt_from_db(row[(column := 9)]),
+                metadata=_json_object(row[(column := 10)]),
+                acquired_by=_opt_text(row[(column := 11)]),
+                acquired_until=self.opt_dt_from_db(row[(column := 12)]),
+                started_at=self.opt_dt_from_db(row[(column := 13)]),
+            )
         except Exception as exc:
-            raise DeserializationError(
-                f"cannot restore the arguments of job {job_id}: {exc}"
-            ) from exc
-        return Job(
-            id=job_id,
-            task_id=row[1],
-            args=tuple(args),
-            kwargs=kwargs,
-            schedule_id=row[4],
-            scheduled_fire_time=self.opt_dt_from_db(row[5]),
-            jitter=self.td_from_db(row[6]),
-            start_deadline=self.opt_dt_from_db(row[7]),
-            result_expiration_time=self.td_from_db(row[8]),
-            created_at=self.opt_dt_from_db(row[9]),
-            metadata=metadata,
-            acquired_by=row[11],
-            acquired_until=self.opt_dt_from_db(row[12]),
-            started_at=self.opt_dt_from_db(row[13]),
-        )
+            raise RowDecodeError("job", row[0], JOB_COLUMNS[column], row[column], exc) from exc
+        return job
 
     # --- job results ---
 
@@ -370,22 +462,23 @@ class RowCodec:
         )
 
     def decode_job_result(self, row: Sequence[Any]) -> JobResult:
-        job_id = self.uuid_from_db(row[0])
+        """Rebuild a job result; raises :class:`RowDecodeError` naming the bad column."""
+        column = 0
+        deserialize = self.serializer.deserialize
         try:
-            return_value = None if row[5] is None else self.serializer.deserialize(row[5])
-            exception = None if row[6] is None else self.serializer.deserialize(row[6])
+            result = JobResult(
+                job_id=self.uuid_from_db(row[0]),
+                outcome=JobOutcome(_text(row[(column := 1)])),
+                started_at=self.opt_dt_from_db(row[(column := 2)]),
+                finished_at=self.dt_from_db(row[(column := 3)]),
+                expires_at=self.dt_from_db(row[(column := 4)]),
+                return_value=None if row[(column := 5)] is None else deserialize(row[5]),
+                exception=None if row[(column := 6)] is None else deserialize(row[6]),
+                traceback=_opt_text(row[(column := 7)]),
+                scheduler_id=_opt_text(row[(column := 8)]),
+            )
         except Exception as exc:
-            raise DeserializationError(
-                f"cannot restore the result of job {job_id}: {exc}"
+            raise RowDecodeError(
+                "job result", row[0], JOB_RESULT_COLUMNS[column], row[column], exc
             ) from exc
-        return JobResult(
-            job_id=job_id,
-            outcome=JobOutcome(row[1]),
-            started_at=self.opt_dt_from_db(row[2]),
-            finished_at=self.dt_from_db(row[3]),
-            expires_at=self.dt_from_db(row[4]),
-            return_value=return_value,
-            exception=exception,
-            traceback=row[7],
-            scheduler_id=row[8],
-        )
+        return result

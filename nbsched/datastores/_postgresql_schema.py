@@ -8,12 +8,15 @@ nbsched is refused, never altered.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 import psycopg
 
 from .._exceptions import DataStoreError
+
+_logger = logging.getLogger(__name__)
 
 #: Bumped whenever the tables change; a database with a higher version is refused.
 SCHEMA_VERSION = 1
@@ -51,7 +54,7 @@ CREATE TABLE {s}.schedules (
     acquired_by text,
     acquired_until timestamptz
 );
-CREATE INDEX schedules_due ON {s}.schedules (next_fire_time) WHERE NOT paused;
+CREATE INDEX schedules_due_order ON {s}.schedules (next_fire_time, id) WHERE NOT paused;
 CREATE TABLE {s}.jobs (
     seq bigserial NOT NULL,
     id uuid PRIMARY KEY,
@@ -94,6 +97,21 @@ CREATE TABLE {s}.job_results (
 );
 CREATE INDEX job_results_expiry ON {s}.job_results (expires_at);
 """
+
+
+#: Indexes added since version 1, as (name, statement, older index it replaces). Version 1
+#: readers work the same with or without them, so adding one does not bump the version (which
+#: would make older nbsched refuse the store).
+_ADDED_INDEXES = (
+    # due schedules in the order they are acquired, so many sharing one fire time (a backlog
+    # after a restart, many daily crons) are not sorted again for each batch
+    (
+        "schedules_due_order",
+        "CREATE INDEX IF NOT EXISTS schedules_due_order ON {s}.schedules (next_fire_time, id) "
+        "WHERE NOT paused",
+        "schedules_due",
+    ),
+)
 
 
 def check_schema_name(schema: Any) -> str:
@@ -166,4 +184,33 @@ async def prepare_schema(conn: psycopg.AsyncConnection[Any], schema: str, where:
             f"PostgreSQL at {where}: nbsched store {schema!r} has an invalid schema version "
             f"{version}"
         )
+    await _add_missing_indexes(conn, schema)
     return False
+
+
+async def _add_missing_indexes(conn: psycopg.AsyncConnection[Any], schema: str) -> None:
+    cursor = await conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (schema,)
+    )
+    existing = {row[0] for row in await cursor.fetchall()}
+    missing = [index for index in _ADDED_INDEXES if index[0] not in existing]
+    if not missing:
+        return
+    quoted = f'"{schema}"'
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"nbsched:{schema}",)
+            )
+            for _name, statement, replaces in missing:
+                await conn.execute(statement.format(s=quoted))
+                await conn.execute(f"DROP INDEX IF EXISTS {quoted}.{replaces}")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        # the store works without it, only slower: not a reason to refuse to start
+        _logger.warning(
+            "nbsched store %r: cannot add index %s (%s); acquiring due schedules will be slower "
+            "until a role owning the tables starts a scheduler",
+            schema,
+            ", ".join(index[0] for index in missing),
+            exc,
+        )

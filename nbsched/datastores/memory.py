@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import heapq
-import itertools
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from copy import deepcopy
-from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -28,6 +25,7 @@ from ..events import (
     TaskRemoved,
     TaskUpdated,
 )
+from ._memory_jobs import JobTable
 
 __all__ = ["MemoryDataStore"]
 
@@ -35,20 +33,7 @@ __all__ = ["MemoryDataStore"]
 _EMPTY_KWARGS: dict[str, Any] = {}
 _EMPTY_METADATA: dict[str, Any] = {}
 _OPTIONS_LIMIT = 1024  # distinct option sets kept for reuse by each store
-
-
-def _make_copier(cls: type) -> Callable[[Any], Any]:
-    """A fast shallow copy for a slotted dataclass (``dataclasses.replace`` re-runs
-    ``__init__`` and costs several times more; the store copies on every acquisition)."""
-    names = [f.name for f in fields(cls)]
-    body = "".join(f"    new.{name} = obj.{name}\n" for name in names)
-    source = f"def copy(obj):\n    new = new_instance(cls)\n{body}    return new\n"
-    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
-    exec(source, namespace)
-    return namespace["copy"]  # type: ignore[no-any-return]
-
-
-_copy_job: Callable[[Job], Job] = _make_copier(Job)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class _Options:
@@ -143,15 +128,6 @@ def _detached(schedule: Schedule) -> Schedule:
     return schedule
 
 
-def _detached_job(job: Job) -> Job:
-    copy = _copy_job(job)
-    copy.kwargs = deepcopy(job.kwargs) if job.kwargs else {}
-    copy.metadata = deepcopy(job.metadata) if job.metadata else {}
-    if job.args:
-        copy.args = deepcopy(job.args)
-    return copy
-
-
 class MemoryDataStore(AsyncDataStore):
     """Keeps everything in this process's memory; the default store.
 
@@ -187,11 +163,8 @@ class MemoryDataStore(AsyncDataStore):
         self._due_times: list[datetime] = []
         self._leases: dict[str, tuple[str, datetime]] = {}  # id -> (scheduler id, until)
         self._options: dict[tuple[Any, ...], _Options] = {}
-        self._seq = itertools.count()
-        self._jobs: dict[UUID, Job] = {}
-        self._pending: dict[str, deque[tuple[int, Job]]] = {}
-        self._running: dict[str, int] = {}
-        self._results: dict[UUID, JobResult] = {}
+        self._job_table = JobTable()
+        self._running = self._job_table.running
 
     # --- lifecycle ---
 
@@ -362,7 +335,7 @@ class MemoryDataStore(AsyncDataStore):
                     break
                 record = schedules[schedule_id]
                 if (
-                    until <= now
+                    until < now  # a lease holds through its last instant
                     and record.next_fire_time is not None
                     and record.next_fire_time <= now
                 ):
@@ -453,91 +426,50 @@ class MemoryDataStore(AsyncDataStore):
             )
 
     async def get_next_schedule_run_time(self) -> datetime | None:
+        earliest: datetime | None = None
         due_times = self._due_times
         while due_times:
             fire_time = due_times[0]
             if self._first_current(fire_time):
-                return fire_time
-        return None
+                earliest = fire_time
+                break
+        # A leased schedule is due again just after its lease ends (if its scheduler died,
+        # it is taken over then). Leases are few: the batches being processed right now.
+        for schedule_id, (_, until) in self._leases.items():
+            record = self._schedules[schedule_id]
+            if record.next_fire_time is None or record.options.paused:
+                continue
+            due = max(record.next_fire_time, until + _MICROSECOND)
+            if earliest is None or due < earliest:
+                earliest = due
+        return earliest
 
     # --- jobs ---
 
     async def add_job(self, job: Job) -> None:
         if not isinstance(job, Job):
             raise TypeError(f"job: expected a Job, got {type(job).__name__}")
-        stored = _detached_job(job)
-        self._jobs[job.id] = stored
-        queue = self._pending.get(job.task_id)
-        if queue is None:
-            queue = self._pending[job.task_id] = deque()
-        queue.append((next(self._seq), stored))
+        self._job_table.add(job)
         await self._publish(
             JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
         )
 
     async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
-        if ids is None:
-            return [_detached_job(job) for job in self._jobs.values()]
-        wanted = set(ids)
-        return [_detached_job(job) for job in self._jobs.values() if job.id in wanted]
-
-    def _has_room(self, task_id: str) -> bool:
-        task = self._tasks.get(task_id)
-        if task is None or task.max_running_jobs is None:
-            return True
-        return self._running.get(task_id, 0) < task.max_running_jobs
+        return self._job_table.get(ids)
 
     async def acquire_jobs(
         self, scheduler_id: str, lease_duration: timedelta, limit: int | None, now: datetime
     ) -> list[Job]:
-        if limit is not None and limit <= 0:
-            return []
-        # one candidate per task with room: its oldest pending job
-        candidates = [
-            (queue[0][0], task_id)
-            for task_id, queue in self._pending.items()
-            if self._has_room(task_id)
-        ]
-        if not candidates:
-            return []
-        heapq.heapify(candidates)
-        until = now + lease_duration
-        acquired: list[Job] = []
-        running = self._running
-        while candidates and (limit is None or len(acquired) < limit):
-            _, task_id = heapq.heappop(candidates)
-            queue = self._pending[task_id]
-            _, job = queue.popleft()
-            job.acquired_by = scheduler_id
-            job.acquired_until = until
-            running[task_id] = running.get(task_id, 0) + 1
-            acquired.append(_copy_job(job))
-            if not queue:
-                del self._pending[task_id]
-            elif self._has_room(task_id):
-                heapq.heappush(candidates, (queue[0][0], task_id))
-        return acquired
+        return self._job_table.acquire(scheduler_id, lease_duration, limit, now, self._tasks)
 
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
-        stored = self._jobs.get(job.id)
-        if stored is None or stored.acquired_by != scheduler_id:
-            return  # already given up on (abandoned) or never acquired by this scheduler
-        del self._jobs[job.id]
-        self._uncount(stored.task_id)
-        if result.expires_at > result.finished_at:
-            self._results[job.id] = result
+        if self._job_table.release(scheduler_id, job.id, result) is None:
+            return  # abandoned, taken over by another scheduler, or never acquired by this one
         if self._wants(JobRemoved):
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
 
-    def _uncount(self, task_id: str) -> None:
-        count = self._running.get(task_id, 0) - 1
-        if count > 0:
-            self._running[task_id] = count
-        else:
-            self._running.pop(task_id, None)
-
     async def get_job_result(self, job_id: UUID) -> JobResult | None:
-        return self._results.pop(job_id, None)
+        return self._job_table.results.pop(job_id, None)
 
     # --- leases and housekeeping ---
 
@@ -554,25 +486,11 @@ class MemoryDataStore(AsyncDataStore):
     async def extend_acquired_job_leases(
         self, scheduler_id: str, job_ids: set[UUID], duration: timedelta, now: datetime
     ) -> None:
-        until = now + duration
-        for job_id in job_ids:
-            job = self._jobs.get(job_id)
-            if job is not None and job.acquired_by == scheduler_id:
-                job.acquired_until = until
+        self._job_table.extend(scheduler_id, job_ids, now + duration)
 
     async def cleanup(self, now: datetime) -> None:
-        for job_id in [i for i, r in self._results.items() if r.expires_at <= now]:
-            del self._results[job_id]
-        abandoned = [
-            job
-            for job in self._jobs.values()
-            if job.acquired_by is not None
-            and job.acquired_until is not None
-            and job.acquired_until < now
-        ]
-        for job in abandoned:
-            del self._jobs[job.id]
-            self._uncount(job.task_id)
+        self._job_table.forget_expired_results(now)
+        for job in self._job_table.abandon_expired(now):
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
             await self._publish(
                 JobReleased(
@@ -590,5 +508,5 @@ class MemoryDataStore(AsyncDataStore):
     def __repr__(self) -> str:
         return (
             f"MemoryDataStore(tasks={len(self._tasks)}, schedules={len(self._schedules)}, "
-            f"jobs={len(self._jobs)})"
+            f"jobs={len(self._job_table.jobs)})"
         )

@@ -39,9 +39,11 @@ from ._codec import (
     SCHEDULE_COLUMNS,
     TASK_COLUMNS,
     RowCodec,
+    row_label,
     trigger_to_json,
 )
 from ._postgresql_connect import TEMPORARY_ERRORS, ConnectionPool, describe_dsn
+from ._postgresql_rows import fetch_all
 from ._postgresql_schema import check_schema_name, prepare_schema
 
 __all__ = ["PostgreSQLDataStore"]
@@ -193,7 +195,7 @@ class PostgreSQLDataStore(AsyncDataStore):
     async def _fetchall(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
         async with self._connection() as conn:
             cursor = await conn.execute(query, params)
-            return await cursor.fetchall()
+            return await fetch_all(cursor)
 
     async def _publish(self, events: Iterable[Event]) -> None:
         if self._broker is not None:
@@ -277,7 +279,9 @@ class PostgreSQLDataStore(AsyncDataStore):
             except DeserializationError as exc:
                 _logger.warning("cannot read schedule %r: %s", row[0], exc)
                 failed.append(
-                    ScheduleDeserializationFailed(schedule_id=row[0], exception=str(exc))
+                    ScheduleDeserializationFailed(
+                        schedule_id=row_label(row[0]), exception=str(exc)
+                    )
                 )
         return schedules
 
@@ -385,11 +389,14 @@ class PostgreSQLDataStore(AsyncDataStore):
         else:
             rows = await self._fetchall(self._sql.select_jobs_by_id, (list(ids),))
         jobs = []
+        failed: list[Event] = []
         for row in rows:
             try:
                 jobs.append(self._codec.decode_job(row))
             except DeserializationError as exc:
                 _logger.warning("cannot read job %s: %s", row[0], exc)
+                failed.append(JobDeserializationFailed(job_id=row[0], exception=str(exc)))
+        await self._publish(failed)
         return jobs
 
     async def acquire_jobs(
@@ -399,13 +406,18 @@ class PostgreSQLDataStore(AsyncDataStore):
             return []
         sql = self._sql
         picked: list[tuple[Any, ...]] = []
-        failed: list[tuple[Any, ...]] = []
+        failed: list[tuple[tuple[Any, ...], str]] = []
         async with self._connection() as conn:
             async with conn.transaction():
+                # Jobs whose lease ended (their scheduler died) are taken over in their place
+                # in line; they keep their slot in running_jobs, so they need no room.
+                cursor = await conn.execute(sql.lock_expired_jobs, {"now": now, "limit": limit})
+                candidates = await fetch_all(cursor)
                 cursor = await conn.execute(sql.lock_pending_jobs, {"limit": limit})
-                candidates = await cursor.fetchall()
+                candidates += await fetch_all(cursor)
                 if not candidates:
                     return []
+                candidates.sort(key=lambda row: row[-1])
                 task_ids = sorted({row[1] for row in candidates})
                 # lock the tasks in id order (no deadlock between acquirers), count room
                 cursor = await conn.execute(sql.lock_tasks, (task_ids,))
@@ -415,12 +427,15 @@ class PostgreSQLDataStore(AsyncDataStore):
                 }
                 counts: Counter[str] = Counter()
                 for row in candidates:
-                    task_id = row[1]
-                    left = room.get(task_id)
-                    if left is not None and counts[task_id] >= left:
-                        continue
-                    counts[task_id] += 1
-                    picked.append(row)
+                    if limit is not None and len(picked) >= limit:
+                        break
+                    if row[11] is None:  # pending, not taken over
+                        task_id = row[1]
+                        left = room.get(task_id)
+                        if left is not None and counts[task_id] >= left:
+                            continue
+                        counts[task_id] += 1
+                    picked.append(row[:-1])
                 until = now + lease_duration
                 await conn.execute(
                     sql.lease_jobs,
@@ -434,20 +449,22 @@ class PostgreSQLDataStore(AsyncDataStore):
             try:
                 job = self._codec.decode_job(row)
             except DeserializationError as exc:
-                failed.append(row)
+                failed.append((row, str(exc)))
                 _logger.warning("cannot read job %s: %s", row[0], exc)
                 continue
             job.acquired_by = scheduler_id
             job.acquired_until = until
             jobs.append(job)
-        for row in failed:
-            await self._fail_undecodable_job(scheduler_id, row, now)
+        for row, message in failed:
+            await self._fail_undecodable_job(scheduler_id, row, now, message)
         return jobs
 
     async def _fail_undecodable_job(
-        self, scheduler_id: str, row: tuple[Any, ...], now: datetime
+        self, scheduler_id: str, row: tuple[Any, ...], now: datetime, message: str
     ) -> None:
         job_id, task_id, schedule_id, expiration = row[0], row[1], row[4], row[8]
+        if not isinstance(expiration, timedelta):
+            expiration = timedelta(0)  # the damaged column itself: keep no result
         result = JobResult(
             job_id=job_id,
             outcome=JobOutcome.deserialization_failed,
@@ -457,9 +474,7 @@ class PostgreSQLDataStore(AsyncDataStore):
         )
         stub = Job(id=job_id, task_id=task_id, schedule_id=schedule_id)
         await self.release_job(scheduler_id, stub, result)
-        await self._publish(
-            [JobDeserializationFailed(job_id=job_id, exception="cannot read the job's arguments")]
-        )
+        await self._publish([JobDeserializationFailed(job_id=job_id, exception=message)])
 
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
         keep_result = result.expires_at > result.finished_at
@@ -508,7 +523,9 @@ class PostgreSQLDataStore(AsyncDataStore):
         async with self._connection() as conn:
             await conn.execute(self._sql.delete_expired_results, (now,))
             async with conn.transaction():
-                cursor = await conn.execute(self._sql.delete_abandoned_jobs, (now,))
+                cursor = await conn.execute(
+                    self._sql.delete_abandoned_jobs, {"now": now, "tombstone": _TOMBSTONE_LIFETIME}
+                )
                 abandoned = await cursor.fetchall()
                 counts = Counter(row[1] for row in abandoned)
                 if counts:
@@ -584,7 +601,7 @@ class _Queries:
             f"UPDATE {s}.schedules SET acquired_by = %(by)s, acquired_until = %(until)s "
             f"WHERE id IN (SELECT id FROM {s}.schedules "
             f"WHERE NOT paused AND next_fire_time <= %(now)s "
-            f"AND (acquired_until IS NULL OR acquired_until <= %(now)s) "
+            f"AND (acquired_until IS NULL OR acquired_until < %(now)s) "
             f"ORDER BY next_fire_time, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
             f"RETURNING {schedule_cols}"
         )
@@ -601,10 +618,10 @@ class _Queries:
             f"DELETE FROM {s}.schedules WHERE id = ANY(%s) AND acquired_by = %s "
             f"RETURNING id, task_id"
         )
-        # a leased schedule may be due again when its lease runs out (its scheduler died)
+        # a leased schedule may be due again just after its lease ends (its scheduler died)
         self.next_schedule_run_time = (
             f"SELECT min(CASE WHEN acquired_until IS NULL THEN next_fire_time "
-            f"ELSE greatest(next_fire_time, acquired_until) END) "
+            f"ELSE greatest(next_fire_time, acquired_until + interval '1 microsecond') END) "
             f"FROM {s}.schedules WHERE NOT paused"
         )
 
@@ -621,10 +638,16 @@ class _Queries:
         self.select_jobs_by_id = (
             f"SELECT {job_cols} FROM {s}.jobs WHERE id = ANY(%s::uuid[]) ORDER BY seq"
         )
+        # both with seq last: the place in line that pending and taken-over jobs share
         self.lock_pending_jobs = (
-            f"SELECT {job_cols} FROM {s}.jobs WHERE acquired_by IS NULL "
+            f"SELECT {job_cols}, seq FROM {s}.jobs WHERE acquired_by IS NULL "
             f"AND task_id NOT IN (SELECT id FROM {s}.tasks WHERE max_running_jobs IS NOT NULL "
             f"AND running_jobs >= max_running_jobs) "
+            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+        )
+        self.lock_expired_jobs = (
+            f"SELECT {job_cols}, seq FROM {s}.jobs WHERE acquired_by IS NOT NULL "
+            f"AND acquired_until < %(now)s "
             f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
         )
         self.lock_tasks = (
@@ -672,8 +695,17 @@ class _Queries:
             f"WHERE acquired_by = %s AND id = ANY(%s::uuid[])"
         )
         self.delete_expired_results = f"DELETE FROM {s}.job_results WHERE expires_at <= %s"
+        # an abandoned job's result is kept as any other's (a tombstone if it is not wanted)
         self.delete_abandoned_jobs = (
-            f"DELETE FROM {s}.jobs WHERE acquired_by IS NOT NULL AND acquired_until < %s "
-            f"RETURNING id, task_id, schedule_id, scheduled_fire_time, jitter, started_at, "
-            f"acquired_by"
+            f"WITH abandoned AS (DELETE FROM {s}.jobs WHERE acquired_by IS NOT NULL "
+            f"AND acquired_until < %(now)s RETURNING id, task_id, schedule_id, "
+            f"scheduled_fire_time, jitter, started_at, acquired_by, result_expiration_time), "
+            f"kept AS (INSERT INTO {s}.job_results (job_id, outcome, finished_at, expires_at, "
+            f"scheduler_id, task_id, schedule_id, scheduled_fire_time, kept) "
+            f"SELECT id, 'abandoned', %(now)s, %(now)s + CASE WHEN result_expiration_time > "
+            f"interval '0' THEN result_expiration_time ELSE %(tombstone)s END, acquired_by, "
+            f"task_id, schedule_id, scheduled_fire_time, result_expiration_time > interval '0' "
+            f"FROM abandoned ON CONFLICT (job_id) DO NOTHING) "
+            f"SELECT id, task_id, schedule_id, scheduled_fire_time, jitter, started_at, "
+            f"acquired_by FROM abandoned"
         )

@@ -47,9 +47,11 @@ from ._codec import (
     SCHEDULE_COLUMNS,
     TASK_COLUMNS,
     RowCodec,
+    row_label,
     trigger_to_json,
 )
-from ._sqlite_schema import check_existing, create_schema, prepare_file
+from ._sqlite_rows import fetch_rows, iter_rows
+from ._sqlite_schema import add_missing_indexes, check_existing, create_schema, prepare_file
 
 __all__ = ["SQLiteDataStore", "SQLiteBusyError"]
 
@@ -77,6 +79,14 @@ def _timedelta_to_db(value: timedelta) -> int:
 
 def _timedelta_from_db(value: int) -> timedelta:
     return timedelta(microseconds=value)
+
+
+def _job_uuid(value: Any) -> UUID:
+    """A job row's id, or the nil UUID if the stored id is damaged."""
+    try:
+        return UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        return UUID(int=0)
 
 
 def _ids_json(ids: Iterable[Any]) -> str:
@@ -226,6 +236,7 @@ class SQLiteDataStore(DataStore):
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             if is_new and not create_schema(conn):
                 check_existing(self.path)  # another process created it meanwhile
+            add_missing_indexes(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise self._translate(exc) from exc
@@ -286,7 +297,9 @@ class SQLiteDataStore(DataStore):
                 schedules.append(self._codec.decode_schedule(row))
             except DeserializationError as exc:
                 events.append(
-                    ScheduleDeserializationFailed(schedule_id=row[0], exception=str(exc))
+                    ScheduleDeserializationFailed(
+                        schedule_id=row_label(row[0]), exception=str(exc)
+                    )
                 )
         return schedules
 
@@ -335,7 +348,7 @@ class SQLiteDataStore(DataStore):
     def get_tasks(self) -> list[Task]:
         rows = self._run(
             False,
-            lambda conn, _: conn.execute(f"SELECT {_T_COLS} FROM tasks ORDER BY id").fetchall(),
+            lambda conn, _: fetch_rows(conn, f"SELECT {_T_COLS} FROM tasks ORDER BY id"),
         )
         return [self._codec.decode_task(row) for row in rows]
 
@@ -390,14 +403,15 @@ class SQLiteDataStore(DataStore):
     def get_schedules(self, ids: Iterable[str] | None = None) -> list[Schedule]:
         def body(conn: sqlite3.Connection, events: list[Event]) -> list[Schedule]:
             if ids is None:
-                cursor = conn.execute(f"SELECT {_S_COLS} FROM schedules ORDER BY id")
+                rows = fetch_rows(conn, f"SELECT {_S_COLS} FROM schedules ORDER BY id")
             else:
-                cursor = conn.execute(
+                rows = fetch_rows(
+                    conn,
                     f"SELECT {_S_COLS} FROM schedules WHERE id IN "
                     f"(SELECT value FROM json_each(?)) ORDER BY id",
                     (_ids_json([ids] if isinstance(ids, str) else ids),),
                 )
-            return self._decode_schedules(cursor.fetchall(), events)
+            return self._decode_schedules(rows, events)
 
         return self._run(False, body)
 
@@ -411,12 +425,13 @@ class SQLiteDataStore(DataStore):
         until_db = _datetime_to_db(until)
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> list[Schedule]:
-            rows = conn.execute(
+            rows = fetch_rows(
+                conn,
                 f"SELECT {_S_COLS} FROM schedules WHERE paused = 0 AND next_fire_time <= ? "
-                f"AND (acquired_until IS NULL OR acquired_until <= ?) "
+                f"AND (acquired_until IS NULL OR acquired_until < ?) "
                 f"ORDER BY next_fire_time, id LIMIT ?",
                 (now_db, now_db, limit),
-            ).fetchall()
+            )
             if not rows:
                 return []
             # Rows that fail to decode stay leased too: they are retried (and reported again)
@@ -426,6 +441,12 @@ class SQLiteDataStore(DataStore):
                 "WHERE id IN (SELECT value FROM json_each(?))",
                 (scheduler_id, until_db, _ids_json(row[0] for row in rows)),
             )
+            for raw_id in (row[0] for row in rows if not isinstance(row[0], str)):
+                conn.execute(  # an id that is not valid text (a flipped bit) is leased too
+                    "UPDATE schedules SET acquired_by = ?, acquired_until = ? "
+                    "WHERE CAST(id AS BLOB) = ?",
+                    (scheduler_id, until_db, raw_id),
+                )
             schedules = self._decode_schedules(rows, events)
             for schedule in schedules:
                 schedule.acquired_by = scheduler_id
@@ -480,12 +501,12 @@ class SQLiteDataStore(DataStore):
         self._run(True, body)
 
     def get_next_schedule_run_time(self) -> datetime | None:
-        # A leased schedule counts from when its lease expires (it may be taken over then),
-        # so schedules held by another process never make this scheduler spin.
+        # A leased schedule counts from just after its lease ends (it may be taken over
+        # then), so schedules held by another process never make this scheduler spin.
         row = self._run(
             False,
             lambda conn, _: conn.execute(
-                "SELECT min(CASE WHEN acquired_until > next_fire_time THEN acquired_until "
+                "SELECT min(CASE WHEN acquired_until >= next_fire_time THEN acquired_until + 1 "
                 "ELSE next_fire_time END) FROM schedules "
                 "WHERE paused = 0 AND next_fire_time IS NOT NULL"
             ).fetchone(),
@@ -523,20 +544,23 @@ class SQLiteDataStore(DataStore):
             try:
                 jobs.append(self._codec.decode_job(row))
             except DeserializationError as exc:
-                events.append(JobDeserializationFailed(job_id=UUID(row[0]), exception=str(exc)))
+                events.append(
+                    JobDeserializationFailed(job_id=_job_uuid(row[0]), exception=str(exc))
+                )
         return jobs
 
     def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
         def body(conn: sqlite3.Connection, events: list[Event]) -> list[Job]:
             if ids is None:
-                cursor = conn.execute(f"SELECT {_J_COLS} FROM jobs ORDER BY created_at, seq")
+                rows = fetch_rows(conn, f"SELECT {_J_COLS} FROM jobs ORDER BY created_at, seq")
             else:
-                cursor = conn.execute(
+                rows = fetch_rows(
+                    conn,
                     f"SELECT {_J_COLS} FROM jobs WHERE id IN (SELECT value FROM json_each(?)) "
                     f"ORDER BY created_at, seq",
                     (_ids_json(ids),),
                 )
-            return self._decode_jobs(cursor.fetchall(), events)
+            return self._decode_jobs(rows, events)
 
         return self._run(False, body)
 
@@ -558,15 +582,16 @@ class SQLiteDataStore(DataStore):
                     "WHERE max_running_jobs IS NOT NULL"
                 )
             }
-            cursor = conn.execute(
-                f"SELECT {_J_COLS} FROM jobs WHERE acquired_until IS NULL OR acquired_until <= ? "
+            rows = iter_rows(
+                conn,
+                f"SELECT {_J_COLS} FROM jobs WHERE acquired_until IS NULL OR acquired_until < ? "
                 f"ORDER BY created_at, seq",
                 (now_db,),
             )
             acquired: list[Job] = []
             added: dict[str, int] = {}
             failed: list[tuple[Any, ...]] = []
-            for row in cursor:
+            for row in rows:
                 if limit is not None and len(acquired) >= limit:
                     break
                 task_id = row[1]
@@ -589,7 +614,7 @@ class SQLiteDataStore(DataStore):
                 job.acquired_by = scheduler_id
                 job.acquired_until = until
                 acquired.append(job)
-            cursor.close()
+            rows.close()
             if acquired:
                 conn.execute(
                     "UPDATE jobs SET acquired_by = ?, acquired_until = ? "
@@ -604,7 +629,9 @@ class SQLiteDataStore(DataStore):
                 self._finish_job(
                     conn, row, taken_over, JobOutcome.deserialization_failed, now, scheduler_id
                 )
-                events.append(JobDeserializationFailed(job_id=UUID(row[0]), exception=message))
+                events.append(
+                    JobDeserializationFailed(job_id=_job_uuid(row[0]), exception=message)
+                )
             return acquired
 
         return self._run(True, body)
@@ -624,10 +651,13 @@ class SQLiteDataStore(DataStore):
             conn.execute(
                 "UPDATE tasks SET running_jobs = max(running_jobs - 1, 0) WHERE id = ?", (row[1],)
             )
-        expiration = timedelta(microseconds=row[8])
+        try:
+            job_id, expiration = UUID(row[0]), timedelta(microseconds=row[8])
+        except (TypeError, ValueError, OverflowError, AttributeError):
+            return  # a row too damaged to keep a result for
         if expiration > timedelta(0):
             result = JobResult(
-                job_id=UUID(row[0]),
+                job_id=job_id,
                 outcome=outcome,
                 finished_at=now,
                 expires_at=now + expiration,

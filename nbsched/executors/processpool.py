@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from .._context import current_job
 from .._structures import Job
 from .base import JobExecutor, check_max_workers
 
@@ -38,5 +40,15 @@ class ProcessPoolJobExecutor(JobExecutor):
     async def run_job(self, func: Callable[..., Any], job: Job) -> Any:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.max_workers)
-        call = functools.partial(func, *job.args, **job.kwargs)
+        call = functools.partial(_run_as, job, func)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+
+def _run_as(job: Job, func: Callable[..., Any]) -> Any:
+    """In the worker process: run ``func`` with :data:`nbsched.current_job` set to ``job``."""
+    return contextvars.copy_context().run(_call_as, job, func)
+
+
+def _call_as(job: Job, func: Callable[..., Any]) -> Any:
+    current_job.set(job)
+    return func(*job.args, **job.kwargs)

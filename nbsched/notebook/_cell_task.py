@@ -21,7 +21,14 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-__all__ = ["TASK_ID", "CompiledCell", "CellInterrupted", "compile_cell", "run_cell"]
+__all__ = [
+    "TASK_ID",
+    "CompiledCell",
+    "CellInterrupted",
+    "UntrustedCellError",
+    "compile_cell",
+    "run_cell",
+]
 
 #: The id of the task that runs scheduled cells.
 TASK_ID = "nbsched.notebook:cell"
@@ -31,6 +38,10 @@ COMPILED_CELLS_KEPT = 256
 
 class CellInterrupted(Exception):
     """A scheduled cell was interrupted (the user pressed "interrupt kernel")."""
+
+
+class UntrustedCellError(Exception):
+    """A job would run cell code that this user did not sign; it was not run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +96,27 @@ def _compile(shell: Any, source: str) -> CompiledCell:
     return CompiledCell(body=body, result=result)
 
 
-def run_cell(*, source: str, schedule_id: str) -> None:
+def run_cell(*, source: str, schedule_id: str, signature: str | None = None) -> None:
     """Run one scheduled cell and route its output to the cell that scheduled it.
 
     This is the task function behind every ``%%every`` / ``%%cron`` / ``%%at`` cell. An
     exception is shown as a traceback in the cell's output area and raised again, so that the
     job's outcome is ``error``.
+
+    :param signature: this user's code signature of ``source`` (see :mod:`._trust`)
+    :raises UntrustedCellError: without a valid ``signature``; nothing is run
     """
     from IPython import get_ipython
 
     from ._state import current
+    from ._trust import current_signer
+
+    if not current_signer().code_is_signed(schedule_id, source, signature):
+        raise UntrustedCellError(
+            f"cell schedule {schedule_id!r} was not run: its code is not signed by you (it "
+            f"comes from a store somebody else wrote, or was changed there). Review it with "
+            f"%sched show {schedule_id}; %sched resume {schedule_id} signs and runs it"
+        )
 
     shell = get_ipython()
     if shell is None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
-__all__ = ["parse_duration"]
+__all__ = ["MIN_CELL_INTERVAL", "parse_duration"]
+
+#: The shortest interval of a scheduled cell: a cell runs on the kernel's thread, so faster
+#: runs would leave the kernel no time for anything else.
+MIN_CELL_INTERVAL = timedelta(milliseconds=100)
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
@@ -16,20 +21,26 @@ def parse_duration(text: str, *, argument: str = "interval") -> timedelta:
     """Return the ``timedelta`` that ``text`` spells.
 
     ``text`` is one or more ``<number><unit>`` parts (units ``w d h m s ms``), optionally
-    separated by spaces, or a bare number of seconds. Raises ``ValueError`` naming
-    ``argument`` for anything else and for a zero duration.
+    separated by spaces, or a bare number of seconds; quotes around it are ignored. Raises
+    ``ValueError`` naming ``argument`` and the text for anything else, for a zero duration
+    and for one too long for a ``timedelta`` (over 999,999,999 days).
     """
     cleaned = text.strip().strip("\"'").strip()
     try:
         seconds = float(cleaned)
     except ValueError:
-        seconds = _parse_parts(cleaned, text, argument)
-    if not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"{argument}: {text!r} must be a positive duration ({_EXAMPLES})")
-    return timedelta(seconds=seconds)
+        seconds = _parse_parts(cleaned, argument)
+    if not seconds > 0 or math.isinf(seconds):
+        raise ValueError(f"{argument}: {cleaned!r} must be a positive duration ({_EXAMPLES})")
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(
+            f"{argument}: {cleaned!r} is too long (at most 999,999,999 days)"
+        ) from None
 
 
-def _parse_parts(cleaned: str, text: str, argument: str) -> float:
+def _parse_parts(cleaned: str, argument: str) -> float:
     position = 0
     seconds = 0.0
     for match in _PART.finditer(cleaned):
@@ -40,4 +51,4 @@ def _parse_parts(cleaned: str, text: str, argument: str) -> float:
     else:
         if position and not cleaned[position:].strip():
             return seconds
-    raise ValueError(f"{argument}: {text!r} is not a duration ({_EXAMPLES})")
+    raise ValueError(f"{argument}: {cleaned!r} is not a duration ({_EXAMPLES})")

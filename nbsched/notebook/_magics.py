@@ -19,7 +19,8 @@ from .._localzone import get_local_timezone
 from ..abc import Trigger
 from ._cell_task import compile_cell
 from ._cell_trigger import CellTrigger
-from ._durations import parse_duration
+from ._cell_trust import describe_html
+from ._durations import MIN_CELL_INTERVAL, parse_duration
 from ._kept_runs import KEEP_RUNS
 from ._state import (
     CellSpec,
@@ -33,7 +34,7 @@ from ._when import parse_when
 __all__ = ["SchedMagics"]
 
 _SCHED_USAGE = (
-    "usage: %sched [list | pause ID | resume ID | run ID | remove ID | log | timeline | "
+    "usage: %sched [list | show ID | pause ID | resume ID | run ID | remove ID | log | timeline | "
     "store [PATH | postgresql://... | memory]]"
 )
 
@@ -75,9 +76,20 @@ class SchedMagics(Magics):
         holder, now, tz = self._context()
         from ..triggers.interval import IntervalTrigger
 
-        interval = _user(lambda: parse_duration(" ".join(args.interval), argument="interval"))
+        text = " ".join(args.interval)
+        interval = _user(lambda: parse_duration(text, argument="interval"))
+        if interval < MIN_CELL_INTERVAL:
+            raise UsageError(
+                f"interval: {text!r} is shorter than 100 ms, the shortest interval of a cell "
+                f"(it runs on the kernel's thread); schedule a function for faster work"
+            )
         until = self._until(args, now, tz)
-        start = now + interval
+        try:
+            start = now + interval
+        except OverflowError:
+            raise UsageError(
+                f"interval: {text!r} is too long: the first run would be after the year 9999"
+            ) from None
         if interval >= timedelta(seconds=1) and start.microsecond:
             # fire on whole seconds (at most a second later): readable times everywhere
             start = start.replace(microsecond=0) + timedelta(seconds=1)
@@ -100,13 +112,14 @@ class SchedMagics(Magics):
         """
         args = _parsed(self.cron, line)
         holder, now, local = self._context()
-        tz = _user(lambda: as_timezone(args.tz, argument="--tz")) if args.tz else local
+        tz = local if args.tz is None else _user(lambda: as_timezone(args.tz, argument="--tz"))
         from ..triggers.cron import CronTrigger
 
         expression = " ".join(args.expression).strip().strip("\"'")
         until = self._until(args, now, tz)
         trigger: Trigger = _user(
-            lambda: CronTrigger.from_crontab(expression, tz, start_time=now, end_time=until)
+            lambda: CronTrigger.from_crontab(expression, tz, start_time=now, end_time=until),
+            renamed={"expr": "expression"},
         )
         self._schedule(holder, "cron", line, cell, args, trigger, now)
 
@@ -124,7 +137,7 @@ class SchedMagics(Magics):
         holder, now, local = self._context()
         if args.until is not None:
             raise UsageError("--until: %%at runs once; there is nothing to stop")
-        tz = _user(lambda: as_timezone(args.tz, argument="--tz")) if args.tz else local
+        tz = local if args.tz is None else _user(lambda: as_timezone(args.tz, argument="--tz"))
         from ..triggers.date import DateTrigger
 
         when = _user(lambda: parse_when(" ".join(args.when), now=now, tz=tz, argument="when"))
@@ -167,10 +180,8 @@ class SchedMagics(Magics):
         if args.keep is not None and not args.append:
             raise UsageError(f"--keep: only with --append (got --keep {args.keep} alone)")
         schedule_id = args.schedule_id
-        if schedule_id is not None and (
-            not schedule_id.strip() or schedule_id != schedule_id.strip()
-        ):
-            raise UsageError(f"--id: {schedule_id!r} must be a non-empty name without spaces")
+        if schedule_id is not None:
+            _check_schedule_id(schedule_id)
         compile_cell(self.shell, cell)  # a syntax error is reported now, not at every run
         if args.times is not None or args.now:
             trigger = CellTrigger(trigger, times=args.times, first_fire=now if args.now else None)
@@ -196,7 +207,9 @@ class SchedMagics(Magics):
 
         ``%sched``                 the live dashboard
         ``%sched list``            the schedules as a table
-        ``%sched pause ID``        pause a schedule (``resume ID``, ``run ID``, ``remove ID``)
+        ``%sched show ID``         a schedule: its trigger, whether you signed it, its code
+        ``%sched pause ID``        pause a schedule (``resume ID``, ``run ID``, ``remove ID``);
+                                   resuming a cell schedule you did not sign signs it
         ``%sched log``             a live event log
         ``%sched timeline``        a chart of upcoming fire times
         ``%sched store PATH``      keep schedules in a SQLite file, or in a PostgreSQL
@@ -220,6 +233,10 @@ class SchedMagics(Magics):
             if len(rest) != 1:
                 raise UsageError(f"%sched {command} takes one schedule id; {_SCHED_USAGE}")
             return self._act(holder, command, rest[0])
+        if command == "show":
+            if len(rest) != 1:
+                raise UsageError(f"%sched show takes one schedule id; {_SCHED_USAGE}")
+            return self._show(holder, rest[0])
         if command == "list":
             self._no_arguments(command, rest)
             return self._list(holder)
@@ -283,6 +300,16 @@ class SchedMagics(Magics):
             result.show_table(schedules, holder, tz)
 
         holder.submit("list the schedules", read, report=result.reporter(None))
+
+    def _show(self, holder: NotebookScheduler, schedule_id: str) -> None:
+        result = _ResultLine(f"reading {schedule_id!r}…")
+        display(result.widget)
+
+        async def read() -> None:
+            schedule = await holder.scheduler.get_schedule(schedule_id)
+            result.widget.value = describe_html(schedule)
+
+        holder.submit(f"show {schedule_id!r}", read, report=result.reporter(None))
 
     def _store(self, holder: NotebookScheduler, path: str | None) -> None:
         if path is None:
@@ -349,8 +376,28 @@ class _ResultLine:
         self.widget.value = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+#: The longest schedule id a magic accepts.
+MAX_ID_LENGTH = 200
+
+
+def _check_schedule_id(schedule_id: str) -> None:
+    if (
+        not schedule_id
+        or len(schedule_id) > MAX_ID_LENGTH
+        or not schedule_id.isprintable()
+        or any(character.isspace() for character in schedule_id)
+    ):
+        raise UsageError(
+            f"--id: {schedule_id!r} must be a non-empty name without spaces or control "
+            f"characters, at most {MAX_ID_LENGTH} characters long"
+        )
+
+
 def _parsed(magic: Callable[..., Any], line: str) -> Any:
-    args = parse_argstring(magic, line)
+    try:
+        args = parse_argstring(magic, line)
+    except ValueError as exc:  # shlex: an unbalanced quote
+        raise UsageError(f"%%{magic.__name__}: {exc} in {line!r}") from None
     for name in ("schedule_id", "until", "tz"):
         if hasattr(args, name):
             setattr(args, name, _unquote(getattr(args, name)))
@@ -365,10 +412,18 @@ def _unquote(value: str | None) -> str | None:
     return value
 
 
-def _user(make: Callable[[], Any]) -> Any:
+def _user(make: Callable[[], Any], *, renamed: dict[str, str] | None = None) -> Any:
     """Call ``make``; a ValueError/TypeError about the user's input becomes a one-line
-    UsageError in the cell instead of a traceback."""
+    UsageError in the cell instead of a traceback.
+
+    ``renamed`` maps the argument names of the API that ``make`` calls (the start of its
+    messages, ``"expr: ..."``) to the name the magic's user knows (``"expression"``).
+    """
     try:
         return make()
     except (ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from None
+        message = str(exc)
+        for api_name, magic_name in (renamed or {}).items():
+            if message.startswith(f"{api_name}: "):
+                message = f"{magic_name}: {message[len(api_name) + 2 :]}"
+        raise UsageError(message) from None

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import hashlib
 import html
 import logging
 import os
-import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,13 +26,26 @@ from .._enums import CoalescePolicy, ConflictPolicy
 from .._exceptions import NbschedError, SchedulerNotRunningError
 from .._localzone import get_local_timezone
 from .._runs import track_runs
-from ..abc import Trigger
 from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
 from ..widgets._format import format_duration, format_moment
 from ..widgets.dashboard import Dashboard, RunTracker, outcome_html
 from ._cell_output import CellOutput
+from ._cell_spec import (
+    CELL_METADATA_KEY,
+    CellSpec,
+    cell_identity,
+    default_schedule_id,
+    kernel_identity,
+)
 from ._cell_task import TASK_ID, run_cell
 from ._cell_trigger import CellTrigger
+from ._cell_trust import (
+    pause_untrusted,
+    sign_and_resume,
+    signed_cell,
+    signed_for_move,
+    warning_html,
+)
 from ._kept_runs import KEEP_RUNS
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
 
@@ -42,12 +53,12 @@ __all__ = [
     "CELL_METADATA_KEY",
     "CellSpec",
     "NotebookScheduler",
+    "cell_identity",
     "current",
+    "default_schedule_id",
     "kernel_identity",
 ]
 
-#: Key of a scheduled cell's details in its schedule's ``metadata``.
-CELL_METADATA_KEY = "nbsched_cell"
 #: How many ``%sched`` dashboards keep updating at once (older ones freeze).
 LIVE_DASHBOARDS = 3
 
@@ -63,62 +74,6 @@ def current() -> NotebookScheduler | None:
 def _set_current(holder: NotebookScheduler | None) -> None:
     global _current
     _current = holder
-
-
-def kernel_identity() -> str:
-    """The kernel's scheduler identity, ``<hostname>-<pid>-kernel``: what the dashboard's
-    "ran on" column and the event log show for jobs this kernel ran, and what leases in a
-    shared store are taken under (one kernel process, one identity)."""
-    return f"{socket.gethostname()}-{os.getpid()}-kernel"
-
-
-def cell_identity(shell: Any) -> str | None:
-    """The id of the cell being executed, as the front end sent it (``cellId`` in the
-    execute request's metadata, which JupyterLab and Notebook 7 send; nbclient does not)."""
-    kernel = getattr(shell, "kernel", None)
-    parent: Any = None
-    get_parent = getattr(kernel, "get_parent", None)
-    if callable(get_parent):
-        try:
-            parent = get_parent()
-        except Exception:  # no request yet
-            parent = None
-    if not isinstance(parent, dict):
-        parent = getattr(shell, "parent_header", None)
-    metadata = parent.get("metadata") if isinstance(parent, dict) else None
-    cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
-    return cell_id if isinstance(cell_id, str) and cell_id else None
-
-
-def default_schedule_id(cell_id: str | None, source: str) -> str:
-    """``cell-<8 hex>`` from the cell id, or from the cell's code when there is no cell id."""
-    basis = cell_id if cell_id else source.strip()
-    return "cell-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:8]
-
-
-@dataclass(slots=True, kw_only=True)
-class CellSpec:
-    """A cell to schedule, as the magic understood it."""
-
-    schedule_id: str
-    cell_id: str | None
-    source: str
-    trigger: Trigger
-    magic: str
-    append: bool = False
-    keep: int = KEEP_RUNS
-    stop_on_error: bool = False
-
-    def metadata(self) -> dict[str, Any]:
-        return {
-            CELL_METADATA_KEY: {
-                "cell_id": self.cell_id,
-                "magic": self.magic,
-                "append": self.append,
-                "keep": self.keep,
-                "stop_on_error": self.stop_on_error,
-            }
-        }
 
 
 @dataclass(slots=True)
@@ -158,6 +113,8 @@ class NotebookScheduler:
         #: by another kernel sharing the store) goes
         self.restored_area: widgets.VBox | None = None
         self._adopting: set[str] = set()
+        #: ids of the stored cell schedules this user did not sign (paused until resumed)
+        self._untrusted: set[str] = set()
         self._start_scheduler(store_path)
 
     # --- the scheduler ----------------------------------------------------------------------
@@ -222,10 +179,20 @@ class NotebookScheduler:
         if restored is not None:
             self.restored_area = restored
         found = []
-        for schedule in await self.scheduler.get_schedules():
+        for schedule in await self._reviewed(await self.scheduler.get_schedules(), restored):
             if self._restore(schedule, restored, "restored"):
                 found.append(schedule.id)
         return found
+
+    async def _reviewed(self, schedules: list[Any], area: widgets.VBox | None) -> list[Any]:
+        """``schedules``, the cell schedules among them that this user did not sign paused
+        (and named in a warning at the top of ``area``)."""
+        untrusted = await pause_untrusted(self.scheduler, schedules)
+        self._untrusted.update(untrusted)
+        if untrusted and area is not None:
+            warning = widgets.HTML(warning_html(untrusted, self.store_description))
+            area.children = (warning, *area.children)
+        return [s.copy(paused=True) if s.id in untrusted else s for s in schedules]
 
     def _restore(self, schedule: Any, area: widgets.VBox | None, state: str) -> bool:
         """Give a stored cell schedule an output area in ``area``; False if not a cell's."""
@@ -247,7 +214,7 @@ class NotebookScheduler:
             trigger_text=str(schedule.trigger),
             next_fire_time=schedule.next_fire_time,
             paused=schedule.paused,
-            state=state,
+            state="untrusted" if schedule.id in self._untrusted else state,
             stop_on_error=bool(details.get("stop_on_error")),
         )
         self._update_status(schedule.id)
@@ -270,6 +237,7 @@ class NotebookScheduler:
                 return
             finally:
                 self._adopting.discard(schedule_id)
+            (schedule,) = await self._reviewed([schedule], area)
             self._restore(schedule, area, "from another kernel")
 
         self._track(asyncio.get_running_loop().create_task(adopt()))
@@ -373,16 +341,18 @@ class NotebookScheduler:
                         replaced.close()
                     self._info.pop(schedule.id, None)
         counted = isinstance(spec.trigger, CellTrigger) and spec.trigger.times is not None
+        # --times N counts fire times: with "all", fires that fell due while the kernel was
+        # busy each still run (late) instead of being merged into one run that would count
+        # for several
+        coalesce = CoalescePolicy.all if counted else CoalescePolicy.latest
+        kwargs, metadata = signed_cell(spec, coalesce=coalesce.name)
         await scheduler.add_schedule(
             TASK_ID,
             spec.trigger,
             id=spec.schedule_id,
-            kwargs={"source": spec.source, "schedule_id": spec.schedule_id},
-            metadata=spec.metadata(),
-            # --times N counts fire times: with "all", fires that fell due while the kernel
-            # was busy each still run (late) instead of being merged into one run that would
-            # count for several
-            coalesce=CoalescePolicy.all if counted else CoalescePolicy.latest,
+            kwargs=kwargs,
+            metadata=metadata,
+            coalesce=coalesce,
             conflict_policy=ConflictPolicy.replace,
         )
         info = self._info.get(spec.schedule_id)
@@ -392,8 +362,13 @@ class NotebookScheduler:
 
     async def resume(self, schedule_id: str) -> None:
         """Resume a paused schedule, skipping the fire times that passed while it was paused
-        (a cell's ``--times N`` does not count them: its trigger's ``resume_at`` hook)."""
-        await self.scheduler.unpause_schedule(schedule_id)
+        (a cell's ``--times N`` does not count them: its trigger's ``resume_at`` hook). A cell
+        schedule this user had not signed is signed: resuming it says its code may run."""
+        await sign_and_resume(self.scheduler, schedule_id)
+        self._untrusted.discard(schedule_id)
+        info = self._info.get(schedule_id)
+        if info is not None and info.state == "untrusted":
+            info.state = ""
 
     def run_failed(self, schedule_id: str) -> None:
         """Called by a cell run that raised: pause the schedule if it asked for that."""
@@ -467,7 +442,11 @@ class NotebookScheduler:
         if info.state in ("removed", "finished", "failed", "scheduling…"):
             parts.append(f"<i>{html.escape(info.state)}</i>")
         elif info.paused:
-            parts.append(f"<i>paused{' after an error' if 'error' in info.state else ''}</i>")
+            why = {
+                "untrusted": ": not signed by you, see %sched show",
+                "paused after an error": " after an error",
+            }
+            parts.append(f"<i>paused{html.escape(why.get(info.state, ''))}</i>")
         elif info.next_fire_time is not None:
             moment = format_moment(info.next_fire_time, now=now, tz=get_local_timezone())
             parts.append(f"next {html.escape(moment)}")
@@ -486,7 +465,7 @@ class NotebookScheduler:
 
     def dashboard(self) -> Dashboard:
         """A new live :class:`~nbsched.widgets.Dashboard` (the oldest live ones freeze)."""
-        board = Dashboard(self.scheduler, tracker=self.tracker)
+        board = Dashboard(self.scheduler, tracker=self.tracker, resume=self.resume)
         self.dashboards.append(board)
         while len(self.dashboards) > LIVE_DASHBOARDS:
             self.dashboards.pop(0).stop_updating()
@@ -527,12 +506,13 @@ class NotebookScheduler:
             trigger = schedule.trigger
             if schedule.next_fire_time is not None:
                 trigger = CellTrigger(trigger, first_fire=schedule.next_fire_time)
+            kwargs, metadata = signed_for_move(schedule, trigger)
             await self.scheduler.add_schedule(
                 TASK_ID,
                 trigger,
                 id=schedule.id,
-                kwargs=schedule.kwargs,
-                metadata=schedule.metadata,
+                kwargs=kwargs,
+                metadata=metadata,
                 paused=schedule.paused,
                 coalesce=schedule.coalesce,
                 conflict_policy=ConflictPolicy.replace,

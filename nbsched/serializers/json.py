@@ -17,9 +17,10 @@ stored as themselves. Everything else the serializer knows is stored as a tagged
 exceptions                      the import path of the class, its args and its message
 ==============================  ==========================================================
 
-Reading never runs stored code: the only import it may do is of an exception class named by
-its import path (as for triggers); an exception whose class is gone comes back as
-:class:`UnresolvedException` carrying the original type name and message.
+Reading never runs stored code and imports nothing: an exception's class is looked up among the
+modules this process has already imported; one whose class is not there (never imported, gone,
+or not an exception class) comes back as :class:`UnresolvedException` carrying the original type
+name and message.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._exceptions import DeserializationError, SerializationError
-from .._marshalling import callable_to_ref, ref_to_callable
+from .._marshalling import UnknownStoredType, callable_to_ref, stored_class
 from ..abc import Serializer
 
 TAG = "__nbsched__"
@@ -43,7 +44,8 @@ _PLAIN = (str, int, float, bool, type(None))
 
 
 class UnresolvedException(Exception):
-    """Stands in for a stored exception whose class cannot be imported any more.
+    """Stands in for a stored exception whose class is not loaded in this process (nbsched
+    never imports a module named by stored data) or does not exist any more.
 
     :ivar type_ref: the import path of the original exception class
     :ivar message: ``str()`` of the original exception
@@ -176,10 +178,10 @@ def _decode_datetime(obj: dict[str, Any]) -> datetime:
 def _decode_exception(obj: dict[str, Any]) -> BaseException:
     type_ref, args, message = obj["v"], tuple(obj["args"]), obj["message"]
     try:
-        cls = ref_to_callable(type_ref)
-    except Exception:
+        cls = stored_class(type_ref, BaseException)
+    except UnknownStoredType:
         cls = None
-    if isinstance(cls, type) and issubclass(cls, BaseException):
+    if cls is not None:
         try:
             # __new__ only: the class's __init__ (user code) is not run on stored data
             exc = cls.__new__(cls, *args)

@@ -9,16 +9,24 @@ wall clock (calendar interval, cron):
   03:00 CEST (Australia/Lord_Howe, whose gap is 30 minutes: 02:15 fires at 02:30);
 * a time that exists twice (fall back) means its first occurrence (``fold=0``).
 
-(An aware ``datetime`` given to a trigger is an instant, read as Python reads it: a
-nonexistent wall time with ``fold=0`` has the offset in force before the change, so
-``02:30+01:00`` is shown as ``03:30+02:00``.)
+The same rule reads the datetimes given to a trigger (``run_time``, ``start_time``,
+``end_time``): one whose wall time does not exist in its zone (``datetime(2026, 3, 29, 2, 30,
+tzinfo=ZoneInfo("Europe/Berlin"))``) means the moment the clocks jump (03:00 CEST), whatever its
+``fold`` (Python would read it with the offset before the change, an hour later); an ambiguous
+one is the occurrence its ``fold`` picks, as Python reads it.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-__all__ = ["WallTime", "offset_change_on", "resolve_wall_time", "wall_time_kind"]
+__all__ = [
+    "WallTime",
+    "existing_instant",
+    "offset_change_on",
+    "resolve_wall_time",
+    "wall_time_kind",
+]
 
 _UTC = timezone.utc
 
@@ -57,6 +65,19 @@ def resolve_wall_time(wall: datetime, tz: tzinfo) -> datetime:
     if before > after:
         return local  # ambiguous: fold=0 is the first occurrence
     return _jump_instant(wall - after, wall - before, tz).astimezone(tz)
+
+
+def existing_instant(value: datetime) -> datetime:
+    """Return the aware ``value`` unchanged, unless its wall time does not exist in its zone
+    (spring forward): then the moment the clocks jump, in the same zone."""
+    tz = value.tzinfo
+    if tz is None or type(tz) is timezone:
+        return value
+    before = value.replace(fold=0).utcoffset()
+    after = value.replace(fold=1).utcoffset()
+    if before is None or after is None or before >= after:
+        return value
+    return resolve_wall_time(value.replace(tzinfo=None, fold=0), tz)
 
 
 def _jump_instant(low: datetime, high: datetime, tz: tzinfo) -> datetime:

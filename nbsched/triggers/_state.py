@@ -9,11 +9,14 @@ IANA key, or as a fixed offset such as ``"+05:30"``.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "ComparedByState",
+    "StateReader",
     "datetime_from_state",
     "datetime_to_state",
     "require_version",
@@ -21,6 +24,25 @@ __all__ = [
     "timezone_from_state",
     "timezone_to_state",
 ]
+
+
+class ComparedByState:
+    """Value equality for the built-in triggers: equal when of the same class with equal
+    ``__getstate__()``, that is the same configuration (the same instants in the same zones)
+    and the same position in the sequence (so they return the same fire times from now on).
+
+    Triggers are mutable (``next()`` advances them), so they are unhashable, as APScheduler 4's
+    attrs triggers are.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__getstate__() == other.__getstate__()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def storable_timezone(tz: tzinfo, *, argument: str) -> tzinfo:
@@ -112,7 +134,7 @@ def require_version(trigger: object, state: Any, *supported: int) -> None:
     """Refuse state that is not a dict or has a ``"version"`` this code does not know."""
     name = type(trigger).__name__
     if not isinstance(state, dict):
-        raise TypeError(f"state: {name} expects a dict from __getstate__(), got {state!r}")
+        raise ValueError(f"state: {name} expects a dict from __getstate__(), got {_shown(state)}")
     version = state.get("version")
     if version not in supported:
         known = ", ".join(str(v) for v in supported)
@@ -120,3 +142,145 @@ def require_version(trigger: object, state: Any, *supported: int) -> None:
             f"state: {name} state has version {version!r}, but this nbsched only reads "
             f"version {known}; was it written by a newer nbsched?"
         )
+
+
+def _shown(value: Any) -> str:
+    """A short repr for messages (stored data may be large)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+#: what parsing stored text may raise (a zone key that is a directory raises OSError, an
+#: instant past the year 9999 in UTC OverflowError)
+_READ_ERRORS = (ValueError, KeyError, IndexError, TypeError, OSError, OverflowError)
+
+
+class StateReader:
+    """Reads a trigger's stored state field by field, so that state that ``__getstate__()``
+    could not have returned is refused with a ``ValueError`` naming the field
+    (``state['interval']['hours']: must be a number >= 0, got -2 (IntervalTrigger)``) instead
+    of being restored into a trigger that misbehaves later.
+
+    :param trigger: the trigger being restored (for its class name)
+    :param state: the stored state
+    :param supported: the state versions this code reads
+    """
+
+    __slots__ = ("name", "state")
+
+    def __init__(self, trigger: object, state: Any, *supported: int) -> None:
+        require_version(trigger, state, *supported)
+        self.name = type(trigger).__name__
+        self.state: dict[str, Any] = state
+
+    def error(self, path: tuple[str | int, ...], problem: str) -> ValueError:
+        """A ``ValueError`` naming the field at ``path``."""
+        where = "".join(f"[{key}]" if isinstance(key, int) else f"[{key!r}]" for key in path)
+        return ValueError(f"state{where}: {problem} ({self.name})")
+
+    def get(self, *path: str | int) -> Any:
+        value: Any = self.state
+        for depth, key in enumerate(path):
+            if isinstance(key, int):  # an item of a list (already checked to be one)
+                value = value[key]
+                continue
+            if not isinstance(value, dict):
+                raise self.error(path[:depth], f"must be a dict, got {_shown(value)}")
+            if key not in value:
+                raise self.error(path[: depth + 1], "is missing")
+            value = value[key]
+        return value
+
+    def mapping(self, *path: str | int) -> dict[str, Any]:
+        value = self.get(*path)
+        if not isinstance(value, dict):
+            raise self.error(path, f"must be a dict, got {_shown(value)}")
+        return value
+
+    def items(self, *path: str | int, min_size: int = 0) -> list[Any]:
+        value = self.get(*path)
+        if not isinstance(value, list) or len(value) < min_size:
+            least = (
+                f" of at least {min_size} item{'s' if min_size > 1 else ''}" if min_size else ""
+            )
+            raise self.error(path, f"must be a list{least}, got {_shown(value)}")
+        return value
+
+    def boolean(self, *path: str | int) -> bool:
+        value = self.get(*path)
+        if not isinstance(value, bool):
+            raise self.error(path, f"must be true or false, got {_shown(value)}")
+        return value
+
+    def integer(self, *path: str | int, low: int, high: int | None = None) -> int:
+        value = self.get(*path)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < low
+            or (high is not None and value > high)
+        ):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise self.error(path, f"must be an int {bound}, got {_shown(value)}")
+        return value
+
+    def number(self, *path: str | int, low: float = 0) -> float:
+        value = self.get(*path)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (isinstance(value, float) and not math.isfinite(value))
+            or value < low
+        ):
+            raise self.error(path, f"must be a finite number >= {low}, got {_shown(value)}")
+        return value
+
+    def text(self, *path: str | int, optional: bool = False) -> str | None:
+        value = self.get(*path)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            kind = "a string or null" if optional else "a string"
+            raise self.error(path, f"must be {kind}, got {_shown(value)}")
+        return value
+
+    def instant(self, *path: str | int, optional: bool = False) -> datetime | None:
+        """An aware datetime stored by :func:`datetime_to_state` (within the UTC range)."""
+        text = self.text(*path, optional=optional)
+        if text is None:
+            return None
+        try:
+            value = datetime_from_state(text)
+            if value.utcoffset() is not None:
+                value.astimezone(timezone.utc)
+        except _READ_ERRORS:
+            raise self.error(
+                path,
+                f"must be an ISO 8601 date and time with a UTC offset, got {_shown(text)}",
+            ) from None
+        if value.utcoffset() is None:
+            raise self.error(path, f"is a naive date and time (no UTC offset): {_shown(text)}")
+        return value
+
+    def day(self, *path: str | int, optional: bool = False) -> date | None:
+        text = self.text(*path, optional=optional)
+        if text is None:
+            return None
+        try:
+            if len(text) != 10:
+                raise ValueError
+            return date.fromisoformat(text)
+        except ValueError:
+            raise self.error(path, f"must be a date 'YYYY-MM-DD', got {_shown(text)}") from None
+
+    def zone(self, *path: str | int) -> tzinfo:
+        text = self.text(*path)
+        try:
+            if not text:
+                raise ValueError
+            return timezone_from_state(text)  # type: ignore[arg-type]
+        except _READ_ERRORS:
+            raise self.error(
+                path,
+                f"must be an IANA time zone or a UTC offset such as '+05:30', got {_shown(text)}",
+            ) from None

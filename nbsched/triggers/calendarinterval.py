@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from calendar import monthrange
-from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from .._converters import as_timezone
 from ..abc import Trigger
+from ._checks import checked_timedelta
 from ._describe import count, format_clock, zone_label
 from ._dst import resolve_wall_time
 from ._state import (
-    date_from_state,
+    ComparedByState,
+    StateReader,
     date_to_state,
-    require_version,
     storable_timezone,
-    timezone_from_state,
     timezone_to_state,
 )
 
 __all__ = ["CalendarIntervalTrigger"]
 
 _DAY = timedelta(days=1)
+#: the years where a day more or less, or the instant in UTC, may not exist
+_EDGE_YEARS = (1, 9999)
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
@@ -55,7 +57,14 @@ def _as_date(value: date | datetime | str | None, *, argument: str, tz: tzinfo) 
             ) from None
     if isinstance(value, datetime):
         # An aware datetime names a day in the trigger's zone; a naive one is read in it.
-        return value.astimezone(tz).date() if value.utcoffset() is not None else value.date()
+        if value.utcoffset() is None:
+            return value.date()
+        try:
+            return value.astimezone(tz).date()
+        except OverflowError:
+            raise ValueError(
+                f"{argument}: {value.isoformat()} is out of range in the trigger's time zone"
+            ) from None
     if isinstance(value, date):
         return value
     raise TypeError(
@@ -73,7 +82,16 @@ def _check_int(name: str, value: Any, low: int, high: int | None) -> int:
     return value
 
 
-class CalendarIntervalTrigger(Trigger):
+def _check_interval(years: int, months: int, weeks: int, days: int) -> None:
+    if not (years or months or weeks or days):
+        raise ValueError(
+            "CalendarIntervalTrigger: the interval must be at least one day, got years=0, "
+            "months=0, weeks=0, days=0"
+        )
+    checked_timedelta(weeks=weeks, days=days)
+
+
+class CalendarIntervalTrigger(ComparedByState, Trigger):
     """Fires every ``years``/``months``/``weeks``/``days`` at ``hour:minute:second`` wall-clock
     time in ``timezone``.
 
@@ -143,11 +161,7 @@ class CalendarIntervalTrigger(Trigger):
         self._months = _check_int("months", months, 0, None)
         self._weeks = _check_int("weeks", weeks, 0, None)
         self._days = _check_int("days", days, 0, None)
-        if not (years or months or weeks or days):
-            raise ValueError(
-                "CalendarIntervalTrigger: the interval must be at least one day, got years=0, "
-                "months=0, weeks=0, days=0"
-            )
+        _check_interval(years, months, weeks, days)
         self._hour = _check_int("hour", hour, 0, 23)
         self._minute = _check_int("minute", minute, 0, 59)
         self._second = _check_int("second", second, 0, 59)
@@ -223,6 +237,8 @@ class CalendarIntervalTrigger(Trigger):
             0,
             tz,
         )
+        if fire_date.year in _EDGE_YEARS:
+            return self._near_the_ends_of_time(local)
         if self._fixed:
             return local
         # Fast path: the same UTC offset a day before and after means no DST change near this
@@ -231,6 +247,22 @@ class CalendarIntervalTrigger(Trigger):
         if offset == tz.utcoffset(local - _DAY) and offset == tz.utcoffset(local + _DAY):
             return local
         return resolve_wall_time(local.replace(tzinfo=None), tz)
+
+    def _near_the_ends_of_time(self, local: datetime) -> datetime | None:
+        """The fire time for ``local`` in the year 1 or 9999, where a day more or less, or the
+        instant in UTC, may not exist: past the end it exhausts the trigger, before the
+        beginning it skips the date."""
+        try:
+            fire_time = local
+            if not self._fixed:
+                fire_time = resolve_wall_time(local.replace(tzinfo=None), self._tz)
+            fire_time.astimezone(timezone.utc)
+            return fire_time
+        except OverflowError:
+            if local.year == 1:
+                return self.next()  # at most a day or two of dates before UTC's range
+            self._done = True
+            return None
 
     def __getstate__(self) -> dict[str, Any]:
         return {
@@ -250,18 +282,35 @@ class CalendarIntervalTrigger(Trigger):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        require_version(self, state, 1)
-        interval = state["interval"]
-        self._years = interval["years"]
-        self._months = interval["months"]
-        self._weeks = interval["weeks"]
-        self._days = interval["days"]
-        self._hour, self._minute, self._second = state["time"]
-        self._start_date = date_from_state(state["start_date"])
-        self._end_date = date_from_state(state["end_date"])
-        self._tz = timezone_from_state(state["timezone"])
-        self._last_date = date_from_state(state["last_fire_date"])
-        self._done = bool(state["done"])
+        reader = StateReader(self, state, 1)
+        reader.mapping("interval")
+        years, months, weeks, days = (
+            reader.integer("interval", unit, low=0)
+            for unit in ("years", "months", "weeks", "days")
+        )
+        try:
+            _check_interval(years, months, weeks, days)
+        except ValueError as exc:
+            raise reader.error(("interval",), str(exc)) from None
+        clock = reader.items("time")
+        if len(clock) != 3 or not all(
+            type(value) is int and 0 <= value <= high
+            for value, high in zip(clock, (23, 59, 59), strict=True)
+        ):
+            raise reader.error(("time",), f"must be [hour, minute, second], got {clock!r:.80}")
+        start = cast(date, reader.day("start_date"))
+        end = reader.day("end_date", optional=True)
+        if end is not None and end < start:
+            raise reader.error(("end_date",), f"{end} is before start_date {start}")
+        tz = reader.zone("timezone")
+        last = reader.day("last_fire_date", optional=True)
+        if last is not None and last < start:
+            raise reader.error(("last_fire_date",), f"{last} is before start_date {start}")
+        done = reader.boolean("done")
+        self._years, self._months, self._weeks, self._days = years, months, weeks, days
+        self._hour, self._minute, self._second = clock
+        self._start_date, self._end_date, self._tz = start, end, tz
+        self._last_date, self._done = last, done
         self._setup()
 
     def _every(self) -> str:

@@ -11,8 +11,9 @@ from .._converters import as_timedelta
 from .._exceptions import MaxIterationsReached
 from .._marshalling import trigger_from_state, trigger_to_state
 from ..abc import Trigger
+from ._checks import finite
 from ._describe import count
-from ._state import datetime_from_state, datetime_to_state, require_version
+from ._state import ComparedByState, StateReader, datetime_to_state
 
 __all__ = ["AndTrigger", "OrTrigger", "MaxIterationsReached"]
 
@@ -34,6 +35,21 @@ def _check_triggers(triggers: Any) -> list[Trigger]:
     return checked
 
 
+def _restored_child(reader: StateReader, index: int, data: Any) -> Trigger:
+    """A combined trigger restored from its stored ``{"type": ..., "state": ...}``; any
+    problem is a ValueError naming ``triggers[index]`` (with the child's reason, shortened:
+    combining triggers may nest)."""
+    try:
+        if not isinstance(data, dict):
+            raise ValueError(f"must be {{'type': ..., 'state': ...}}, got {data!r:.80}")
+        return trigger_from_state(data)
+    except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
+        reason = str(exc) or type(exc).__name__
+        if len(reason) > 300:
+            reason = reason[:297] + "..."
+        raise reader.error(("triggers", index), reason) from None
+
+
 def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(_UTC)
 
@@ -50,7 +66,26 @@ def _catch_up(trigger: Trigger, not_before: datetime) -> None:
         fast_forward(not_before)
 
 
-class _CombiningTrigger(Trigger):
+#: the most fire times an AndTrigger may examine for one fire time (a few seconds' work)
+MAX_ITERATIONS = 1_000_000
+
+
+def _threshold(value: float | timedelta) -> timedelta:
+    """The AndTrigger threshold as a timedelta: zero or positive, finite, one that fits."""
+    if isinstance(value, float) and not finite(value):
+        raise ValueError(f"threshold: must be a finite number of seconds, got {value!r}")
+    try:
+        delta = as_timedelta(value, argument="threshold")
+    except OverflowError:
+        raise ValueError(
+            f"threshold: {value!r} seconds is too long (a timedelta holds at most 999999999 days)"
+        ) from None
+    if delta is None or delta < timedelta(0):
+        raise ValueError(f"threshold: must be zero or positive, got {value!r}")
+    return delta
+
+
+class _CombiningTrigger(ComparedByState, Trigger):
     __slots__ = ("_triggers", "_pending", "_pending_utc")
 
     def __init__(self, triggers: Sequence[Trigger]):
@@ -87,15 +122,29 @@ class _CombiningTrigger(Trigger):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        require_version(self, state, 1)
-        self._triggers = [trigger_from_state(data) for data in state["triggers"]]
-        stored = state["next_fire_times"]
-        if stored is None:
-            self._pending = None
-            self._pending_utc = []
-        else:
-            self._pending = [datetime_from_state(value) for value in stored]
-            self._pending_utc = [_utc(value) for value in self._pending]
+        self._restore(StateReader(self, state, 1))
+
+    def _restore(self, reader: StateReader) -> None:
+        triggers = [
+            _restored_child(reader, index, data)
+            for index, data in enumerate(reader.items("triggers", min_size=1))
+        ]
+        pending: list[datetime | None] | None = None
+        if reader.get("next_fire_times") is not None:
+            stored = reader.items("next_fire_times")
+            if len(stored) != len(triggers):
+                raise reader.error(
+                    ("next_fire_times",),
+                    f"must hold one fire time (or null) per trigger: {len(triggers)}, got "
+                    f"{len(stored)}",
+                )
+            pending = [
+                reader.instant("next_fire_times", index, optional=True)
+                for index in range(len(stored))
+            ]
+        self._triggers = triggers
+        self._pending = pending
+        self._pending_utc = [] if pending is None else [_utc(value) for value in pending]
 
 
 class AndTrigger(_CombiningTrigger):
@@ -131,13 +180,16 @@ class AndTrigger(_CombiningTrigger):
         max_iterations: int = 10000,
     ):
         super().__init__(triggers)
-        threshold_delta = as_timedelta(threshold, argument="threshold")
-        if threshold_delta is None or threshold_delta < timedelta(0):
-            raise ValueError(f"threshold: must be zero or positive, got {threshold!r}")
+        threshold_delta = _threshold(threshold)
         if isinstance(max_iterations, bool) or not isinstance(max_iterations, int):
             raise TypeError(f"max_iterations: expected an int, got {max_iterations!r}")
         if max_iterations < 1:
             raise ValueError(f"max_iterations: must be at least 1, got {max_iterations!r}")
+        if max_iterations > MAX_ITERATIONS:
+            raise ValueError(
+                f"max_iterations: must be at most {MAX_ITERATIONS} (more could block the "
+                f"scheduler for minutes), got {max_iterations!r}"
+            )
         self._threshold = threshold_delta
         self._max_iterations = max_iterations
         self._done = False
@@ -198,10 +250,18 @@ class AndTrigger(_CombiningTrigger):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._threshold = timedelta(seconds=state["threshold"])
-        self._max_iterations = state["max_iterations"]
-        self._done = bool(state["done"])
+        reader = StateReader(self, state, 1)
+        seconds = reader.number("threshold")
+        max_iterations = reader.integer("max_iterations", low=1, high=MAX_ITERATIONS)
+        done = reader.boolean("done")
+        try:
+            threshold = _threshold(seconds)
+        except ValueError as exc:
+            raise reader.error(("threshold",), str(exc).split(": ", 1)[-1]) from None
+        self._restore(reader)
+        self._threshold = threshold
+        self._max_iterations = max_iterations
+        self._done = done
 
     def __str__(self) -> str:
         seconds = self._threshold.total_seconds()

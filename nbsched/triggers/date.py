@@ -7,8 +7,14 @@ from typing import Any
 
 from .._converters import as_aware_datetime
 from ..abc import Trigger
+from ._checks import checked_instant
 from ._describe import format_local
-from ._state import datetime_from_state, datetime_to_state, require_version, storable_timezone
+from ._state import (
+    ComparedByState,
+    StateReader,
+    datetime_to_state,
+    storable_timezone,
+)
 
 __all__ = ["DateTrigger"]
 
@@ -17,7 +23,9 @@ _UTC = timezone.utc
 
 def _normalized(value: datetime, *, argument: str) -> datetime:
     """Return ``value`` as the same instant with a storable zone, showing a wall time that
-    exists (a nonexistent one such as 02:30 on a spring-forward day becomes 03:30)."""
+    exists (a nonexistent one such as 02:30 on a spring-forward day is the moment the clocks
+    jump, 03:00)."""
+    value = checked_instant(value, argument=argument)
     try:
         tz = storable_timezone(value.tzinfo, argument=argument)  # type: ignore[arg-type]
     except ValueError:
@@ -26,14 +34,15 @@ def _normalized(value: datetime, *, argument: str) -> datetime:
     return value.astimezone(_UTC).astimezone(tz)
 
 
-class DateTrigger(Trigger):
+class DateTrigger(ComparedByState, Trigger):
     """Fires once, at ``run_time``.
 
     :param run_time: an aware ``datetime`` or an ISO 8601 string with a UTC offset
         (``"2026-12-01T18:00:00+01:00"``); a naive datetime is refused, as this trigger has no
         ``timezone`` argument to read it in. A nonexistent wall time (02:30 on a
-        spring-forward day) is the instant its ``fold`` gives, shown as the real wall time
-        (03:30); in an ambiguous one, ``fold=0`` (the default) is the first occurrence.
+        spring-forward day in Europe/Berlin) is the moment the clocks jump (03:00 CEST), as
+        the calendar and cron triggers fire; in an ambiguous one, ``fold=0`` (the default) is
+        the first occurrence, ``fold=1`` the second.
     :raises ValueError: for a naive datetime or a string that is not ISO 8601
     :raises TypeError: for anything that is not a datetime or a string
 
@@ -73,9 +82,11 @@ class DateTrigger(Trigger):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        require_version(self, state, 1)
-        self._run_time = datetime_from_state(state["run_time"])
-        self._completed = bool(state["completed"])
+        reader = StateReader(self, state, 1)
+        run_time = reader.instant("run_time")
+        completed = reader.boolean("completed")
+        self._run_time = run_time
+        self._completed = completed
 
     def __str__(self) -> str:
         return f"once at {format_local(self._run_time)}"

@@ -7,9 +7,15 @@ from typing import Any, cast
 
 from .._converters import as_aware_datetime
 from ..abc import Trigger
+from ._checks import checked_instant, checked_timedelta, finite
 from ._describe import count, format_local
 from ._registry import SpecRegistry
-from ._state import datetime_from_state, datetime_to_state, require_version, storable_timezone
+from ._state import (
+    ComparedByState,
+    StateReader,
+    datetime_to_state,
+    storable_timezone,
+)
 
 __all__ = ["IntervalTrigger"]
 
@@ -90,6 +96,16 @@ class _IntervalSpec:
             return None
 
 
+def _interval(components: tuple[float, ...]) -> timedelta:
+    """The interval of (checked, finite, non-negative) components; ValueError naming them when
+    it is zero or too long."""
+    interval = checked_timedelta(**dict(zip(_UNITS, components, strict=True)))
+    if interval <= timedelta(0):
+        given = ", ".join(f"{u}={v!r}" for u, v in zip(_UNITS, components, strict=True))
+        raise ValueError(f"IntervalTrigger: the interval must be positive, got {given}")
+    return interval
+
+
 def _shared_spec(
     components: tuple[float, ...],
     interval: timedelta,
@@ -110,7 +126,7 @@ def _shared_spec(
     return _registry.add(key, _IntervalSpec(components, interval, start_utc, tz, end_utc, end_tz))
 
 
-class IntervalTrigger(Trigger):
+class IntervalTrigger(ComparedByState, Trigger):
     """Fires every ``weeks + days + ... + microseconds``, starting at ``start_time``.
 
     The interval is real elapsed time: it is added in UTC, so across a DST change the wall
@@ -123,8 +139,10 @@ class IntervalTrigger(Trigger):
         sum > 0; floats are allowed)
     :param start_time: the first fire time, an aware ``datetime`` or ISO 8601 string with an
         offset (default: now, in the machine's local zone). A naive datetime is refused: this
-        trigger has no ``timezone`` argument to read it in.
-    :param end_time: no fire time after this (inclusive)
+        trigger has no ``timezone`` argument to read it in. A wall time that does not exist
+        (02:30 on a spring-forward day in Europe/Berlin) is the moment the clocks jump
+        (03:00 CEST).
+    :param end_time: no fire time after this (inclusive; read like ``start_time``)
     :raises ValueError: zero or negative interval, naive or badly formatted times, or
         ``end_time`` before ``start_time``
     :raises TypeError: a component that is not a number
@@ -160,23 +178,18 @@ class IntervalTrigger(Trigger):
         for unit, value in zip(_UNITS, components, strict=True):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"{unit}: expected a number, got {type(value).__name__} {value!r}")
+            if not finite(value):
+                raise ValueError(f"{unit}: must be a finite number, got {value!r}")
             if value < 0:
                 raise ValueError(f"{unit}: must not be negative, got {value!r}")
-        interval = timedelta(
-            weeks=weeks,
-            days=days,
-            hours=hours,
-            minutes=minutes,
-            seconds=seconds,
-            microseconds=microseconds,
-        )
-        if interval <= timedelta(0):
-            given = ", ".join(f"{u}={v!r}" for u, v in zip(_UNITS, components, strict=True))
-            raise ValueError(f"IntervalTrigger: the interval must be positive, got {given}")
+        interval = _interval(components)
         start = as_aware_datetime(start_time, argument="start_time")
         if start is None:
             start = _local_now()
+        start = checked_instant(start, argument="start_time")
         end = as_aware_datetime(end_time, argument="end_time")
+        if end is not None:
+            end = checked_instant(end, argument="end_time")
         if end is not None and end < start:
             raise ValueError(
                 f"end_time: {end.isoformat()} is before start_time {start.isoformat()}"
@@ -218,13 +231,13 @@ class IntervalTrigger(Trigger):
                 fire_utc = recent[2] + spec.interval
             else:
                 fire_utc = spec.anchor + spec.interval * index
-        except OverflowError:
+            if fire_utc > spec.end_utc:
+                self._index = None
+                return None
+            fire_time = fire_utc.astimezone(spec.tz)
+        except OverflowError:  # past the end of time, in UTC or in the trigger's zone
             self._index = None
             return None
-        if fire_utc > spec.end_utc:
-            self._index = None
-            return None
-        fire_time = fire_utc.astimezone(spec.tz)
         spec.recent = (index, fire_time, fire_utc)
         return fire_time
 
@@ -246,26 +259,39 @@ class IntervalTrigger(Trigger):
         spec = self._spec
         index = self._index
         pending = None if index is None else spec.fire_time_utc(index)
+        if pending is not None and pending > spec.end_utc:
+            pending = None
+        if pending is not None:
+            try:
+                pending = pending.astimezone(spec.tz)
+            except OverflowError:  # next() would find it past the end of time
+                pending = None
         return {
             "version": 1,
             "interval": dict(zip(_UNITS, spec.components, strict=True)),
             "start_time": datetime_to_state(spec.start_time),
             "end_time": datetime_to_state(spec.end_time),
-            "next_fire_time": None
-            if pending is None
-            else datetime_to_state(pending.astimezone(spec.tz)),
+            "next_fire_time": datetime_to_state(pending),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        require_version(self, state, 1)
-        components = tuple(state["interval"][unit] for unit in _UNITS)
-        interval = timedelta(**dict(zip(_UNITS, components, strict=True)))
-        start = datetime_from_state(state["start_time"])
-        end = datetime_from_state(state["end_time"])
+        reader = StateReader(self, state, 1)
+        reader.mapping("interval")
+        components = tuple(reader.number("interval", unit) for unit in _UNITS)
+        try:
+            interval = _interval(components)
+        except ValueError as exc:
+            raise reader.error(("interval",), str(exc)) from None
+        start = cast(datetime, reader.instant("start_time"))
+        end = reader.instant("end_time", optional=True)
+        if end is not None and end < start:
+            raise reader.error(("end_time",), f"{end.isoformat()} is before start_time")
+        pending = reader.instant("next_fire_time", optional=True)
+        if pending is not None and pending < start:
+            raise reader.error(("next_fire_time",), f"{pending.isoformat()} is before start_time")
         tz = cast(tzinfo, start.tzinfo)
         end_tz = None if end is None else end.tzinfo
         spec = _shared_spec(components, interval, start, tz, end, end_tz)
-        pending = datetime_from_state(state["next_fire_time"])
         index: int | None = None
         if pending is not None:
             pending_utc = pending.astimezone(_UTC)

@@ -352,7 +352,7 @@ def test_undecodable_schedule_reported_others_keep_running(db_path, store, broke
     assert "nbsched_gone_module" in failures[0].exception
     # the bad row stays leased: it is not retried (and reported) on every pass
     assert store.acquire_schedules("s1", LEASE, 10, T0 + timedelta(seconds=1)) == []
-    assert store.get_next_schedule_run_time() == T0 + LEASE
+    assert store.get_next_schedule_run_time() == T0 + LEASE + timedelta(microseconds=1)
 
 
 def test_undecodable_job_finished_as_deserialization_failed(db_path, store, broker):
@@ -394,8 +394,8 @@ def test_expired_job_lease_taken_over(db_path, store):
     job = Job(task_id="task", created_at=T0)
     store.add_job(job)
     store.acquire_jobs("dead", LEASE, None, T0)
-    assert store.acquire_jobs("alive", LEASE, None, T0 + timedelta(seconds=5)) == []
-    [taken] = store.acquire_jobs("alive", LEASE, None, T0 + LEASE)
+    assert store.acquire_jobs("alive", LEASE, None, T0 + LEASE) == []  # holds through it
+    [taken] = store.acquire_jobs("alive", LEASE, None, T0 + LEASE + timedelta(microseconds=1))
     assert (taken.id, taken.acquired_by) == (job.id, "alive")
     assert store.get_task("task").running_jobs == 1  # counted once, not twice
     result = JobResult(job_id=job.id, outcome=JobOutcome.success, finished_at=T0, expires_at=T0)
@@ -560,3 +560,49 @@ def test_one_job_per_fire(store, broker):
     assert again.id not in [e.job_id for e in broker.events]
     with pytest.raises(ValueError, match=f"job: a job with id {first.id} is already stored"):
         store.add_job(first.copy(scheduled_fire_time=None))
+
+
+# --- the due-schedule index ----------------------------------------------------------------------
+
+
+def _schedule_indexes(conn: sqlite3.Connection) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'schedules' "
+        "AND sql IS NOT NULL"
+    )
+    return dict(rows.fetchall())
+
+
+def test_due_schedules_sharing_a_fire_time_are_read_in_index_order(store):
+    for i in range(200):
+        store.add_schedule(schedule(f"s{i:03}"), ConflictPolicy.exception)
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    try:
+        acquired = store.acquire_schedules("s1", LEASE, 10, T0)
+    finally:
+        store._conn.set_trace_callback(None)
+    assert [s.id for s in acquired] == [f"s{i:03}" for i in range(10)]
+    [select] = [s for s in statements if s.startswith("SELECT") and "FROM schedules" in s]
+    plan = [row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {select}")]
+    # no sort of every due schedule on each batch: the index gives the order
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+    assert any("schedules_due_order" in step for step in plan), plan
+
+
+def test_a_file_with_the_older_index_gets_the_ordered_one(db_path):
+    make_store_file(db_path)
+    conn = sqlite3.connect(db_path)
+    conn.execute("DROP INDEX schedules_due_order")
+    conn.execute("CREATE INDEX schedules_due ON schedules (paused, next_fire_time)")
+    conn.commit()
+    conn.close()
+    store = SQLiteDataStore(db_path)
+    store.start(RecordingBroker())
+    try:
+        indexes = _schedule_indexes(store._conn)
+        assert "schedules_due" not in indexes
+        assert "(paused, next_fire_time, id)" in indexes["schedules_due_order"]
+        assert len(store.get_schedules()) == 20
+    finally:
+        store.stop()

@@ -537,3 +537,104 @@ async def test_empty_containers_handed_out_are_the_callers_own(sut):
     await store.add_schedule(make_schedule("c"), ConflictPolicy.exception)
     [c] = await store.get_schedules(["c"])
     assert (c.kwargs, c.metadata) == ({}, {})
+
+
+# --- leases: held through acquired_until, taken over after it ----------------------------------
+
+MICROSECOND = timedelta(microseconds=1)
+
+
+async def test_schedule_lease_holds_through_acquired_until(sut):
+    store = sut.store
+    await store.add_schedule(make_schedule("s"), ConflictPolicy.exception)
+    [held] = await store.acquire_schedules("s1", LEASE, 10, T0)
+    assert held.acquired_until == T0 + LEASE
+    # at the very instant the lease ends it still holds
+    assert await store.acquire_schedules("s2", LEASE, 10, T0 + LEASE) == []
+    # a schedule held by a dead scheduler is due again just after its lease
+    assert await store.get_next_schedule_run_time() == T0 + LEASE + MICROSECOND
+    taken = await store.acquire_schedules("s2", LEASE, 10, T0 + LEASE + MICROSECOND)
+    assert [(s.id, s.acquired_by) for s in taken] == [("s", "s2")]
+    assert taken[0].acquired_until == T0 + 2 * LEASE + MICROSECOND
+
+
+async def test_expired_job_lease_is_taken_over_by_another_scheduler(sut):
+    store = sut.store
+    await store.add_task(Task(id="task", func="os.path:join", max_running_jobs=1))
+    job = make_job(result_expiration_time=timedelta(hours=1))
+    later = make_job(created_at=T0 + timedelta(seconds=1))
+    await store.add_job(job)
+    await store.add_job(later)
+    [held] = await store.acquire_jobs("s1", LEASE, None, T0)
+    assert (held.id, held.acquired_until) == (job.id, T0 + LEASE)
+    # s1 dies. At the very instant the lease ends it still holds (and the task is full).
+    assert await store.acquire_jobs("s2", LEASE, None, T0 + LEASE) == []
+    # Just after, s2 takes the job over: it needs no free slot (the slot moves with it),
+    # and it comes before the newer pending job.
+    now = T0 + LEASE + MICROSECOND
+    taken = await store.acquire_jobs("s2", LEASE, None, now)
+    assert [(j.id, j.acquired_by, j.acquired_until) for j in taken] == [
+        (job.id, "s2", now + LEASE)
+    ]
+    assert (await store.get_task("task")).running_jobs == 1
+    # s1's late release and lease extension no longer count
+    await store.release_job("s1", held, result_for(held, return_value="s1"))
+    await store.extend_acquired_job_leases("s1", {job.id}, timedelta(days=1), now)
+    [stored] = await store.get_jobs([job.id])
+    assert (stored.acquired_by, stored.acquired_until) == ("s2", now + LEASE)
+    assert await store.get_job_result(job.id) is None
+    # nor is a job that was taken over abandoned at cleanup while the new lease holds
+    await store.cleanup(now + LEASE)
+    assert [j.id for j in await store.get_jobs()] == [job.id, later.id]
+    await store.release_job("s2", taken[0], result_for(taken[0], return_value="s2"))
+    assert (await store.get_job_result(job.id)).return_value == "s2"
+    assert (await store.get_task("task")).running_jobs == 0
+    assert [j.id for j in await store.acquire_jobs("s2", LEASE, None, now)] == [later.id]
+
+
+async def test_takeover_respects_the_limit_and_order(sut):
+    store = sut.store
+    jobs = [make_job(created_at=T0 + timedelta(seconds=i)) for i in range(4)]
+    for job in jobs:
+        await store.add_job(job)
+    await store.acquire_jobs("s1", LEASE, 2, T0)  # jobs 0 and 1; s1 dies
+    now = T0 + LEASE + MICROSECOND
+    first = await store.acquire_jobs("s2", LEASE, 3, now)
+    assert [j.id for j in first] == [j.id for j in jobs[:3]]
+    assert [j.id for j in await store.acquire_jobs("s3", LEASE, None, now)] == [jobs[3].id]
+
+
+async def test_cleanup_abandons_expired_jobs_with_a_result(sut):
+    store = sut.store
+    await store.add_task(Task(id="task", func="os.path:join"))
+    kept = make_job(result_expiration_time=timedelta(minutes=5), schedule_id="sched")
+    not_kept = make_job(created_at=T0 + timedelta(seconds=1))
+    await store.add_job(kept)
+    await store.add_job(not_kept)
+    await store.acquire_jobs("s1", LEASE, None, T0)
+    # the lease holds through acquired_until: cleanup at that instant leaves the jobs alone
+    await store.cleanup(T0 + LEASE)
+    assert len(await store.get_jobs()) == 2
+    assert sut.of_type(JobReleased) == []
+    now = T0 + LEASE + MICROSECOND
+    await store.cleanup(now)
+    assert await store.get_jobs() == []
+    assert (await store.get_task("task")).running_jobs == 0
+    released = sut.of_type(JobReleased)
+    assert [(e.job_id, e.outcome, e.scheduler_id, e.finished_at) for e in released] == [
+        (kept.id, JobOutcome.abandoned, "s1", now),
+        (not_kept.id, JobOutcome.abandoned, "s1", now),
+    ]
+    assert released[0].schedule_id == "sched"
+    assert {e.job_id for e in sut.of_type(JobRemoved)} == {kept.id, not_kept.id}
+    result = await store.get_job_result(kept.id)
+    assert result == JobResult(
+        job_id=kept.id,
+        outcome=JobOutcome.abandoned,
+        finished_at=now,
+        expires_at=now + timedelta(minutes=5),
+        scheduler_id="s1",
+    )
+    assert await store.get_job_result(not_kept.id) is None
+    # an abandoned job is not run by anyone any more
+    assert await store.acquire_jobs("s2", LEASE, None, now + LEASE) == []

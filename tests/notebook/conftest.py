@@ -31,6 +31,8 @@ async def notebook(
 ) -> AsyncIterator[Notebook]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NBSCHED_STORE", raising=False)
+    # this user's signing secret (nbsched_secret) is made here, not in the real home
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
     shell = InteractiveShell.instance()
     kernel = FakeKernel()
     monkeypatch.setattr(shell, "kernel", kernel, raising=False)

@@ -1,14 +1,15 @@
 """Widget traffic of scheduled cells in a real kernel: messages and bytes per run stay flat.
 
 Counted from iopub as a front end receives it: ``comm_open``, ``comm_msg`` and ``comm_close``
-messages and the bytes of their JSON content. The cells fire every 100 ms or faster, so
-hundreds of runs take seconds; what is asserted is a count per run or a ratio between the
-first and the last window of runs, never a duration.
+messages and the bytes of their JSON content. The cells fire every 100 ms (the shortest
+interval a cell may have), so 300 runs take half a minute; what is asserted is a count per
+run or a ratio between the first and the last window of runs, never a duration.
 """
 
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ def test_300_append_runs_with_a_log_and_a_timeline_open_cost_the_same_per_run(
     kernel.execute("%sched log")
     timeline = kernel.execute("%sched timeline")
     kernel.execute(
-        "%%every 20ms --append --times 300 --id chatty\n"
+        "%%every 100ms --append --times 300 --id chatty\n"
         "_chatty = globals().get('_chatty', 0) + 1\n"
         "print('run', _chatty)"
     )
@@ -112,15 +113,18 @@ def test_300_append_runs_with_a_log_and_a_timeline_open_cost_the_same_per_run(
     # runs 1-30 open the kept runs' output areas; from then on each run should cost the same
     early_count, early_bytes = per_run(40, 90)
     late_count, late_bytes = per_run(250, 300)
-    summary = f"early {early_count:.1f} msg {early_bytes:.0f} B, late {late_count:.1f} msg {late_bytes:.0f} B per run"
+    summary = (
+        f"per run: early {early_count:.1f} messages, {early_bytes:.0f} B; "
+        f"late {late_count:.1f} messages, {late_bytes:.0f} B"
+    )
     assert late_bytes <= 1.25 * early_bytes, summary
     assert late_count <= 1.25 * early_count, summary
     # the kept runs bound what a run sends: its own output, not the history
-    assert late_bytes < 3000, summary
+    assert late_bytes < 5000, summary
 
     # the live chart redraws at most once a second
     (chart_output,) = kernel.widgets_opened_by(timeline, "OutputModel")
     times = redraw_times(kernel.messages, chart_output)
-    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    gaps = [later - earlier for earlier, later in pairwise(times)]
     assert len(times) >= 2, times
     assert min(gaps) >= 0.95, gaps

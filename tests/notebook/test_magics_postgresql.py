@@ -21,7 +21,8 @@ from nbsched.datastores.postgresql import PostgreSQLDataStore
 from nbsched.eventbrokers.postgresql import PostgreSQLEventBroker
 from nbsched.events import JobReleased
 from nbsched.notebook._cell_task import TASK_ID
-from nbsched.notebook._state import CELL_METADATA_KEY, kernel_identity
+from nbsched.notebook._cell_trust import signed_cell
+from nbsched.notebook._state import CellSpec, kernel_identity
 from nbsched.notebook._store_choice import describe_store, recorded_store
 from nbsched.timelines import timeline
 from nbsched.triggers.interval import IntervalTrigger
@@ -80,14 +81,18 @@ async def test_sched_store_postgresql_shares_schedules_with_other_kernels(
     async with another_kernel(shared_dsn) as other:
         assert (await other.get_schedule("mine")).next_fire_time == START + timedelta(seconds=20)
 
-        # a cell schedule added by the other kernel: an output area here, a dashboard row
-        await other.add_schedule(
-            TASK_ID,
-            IntervalTrigger(seconds=10, start_time=START + timedelta(seconds=20)),
-            id="theirs",
-            kwargs={"source": "print('theirs ran here')", "schedule_id": "theirs"},
-            metadata={CELL_METADATA_KEY: {"cell_id": None, "magic": "%%every 10s"}},
+        # a cell schedule added by the other kernel (of the same user, so signed with the
+        # same secret): an output area here, a dashboard row
+        trigger = IntervalTrigger(seconds=10, start_time=START + timedelta(seconds=20))
+        spec = CellSpec(
+            schedule_id="theirs",
+            cell_id=None,
+            source="print('theirs ran here')",
+            trigger=trigger,
+            magic="%%every 10s",
         )
+        kwargs, metadata = signed_cell(spec, coalesce="latest")
+        await other.add_schedule(TASK_ID, trigger, id="theirs", kwargs=kwargs, metadata=metadata)
         await eventually(lambda: "theirs" in holder.outputs, "an output area for 'theirs'")
         restored = box.children[1]  # type: ignore[attr-defined]
         assert holder.outputs["theirs"].widget in restored.children

@@ -178,25 +178,6 @@ async def test_scheduler_stops_on_a_permanent_store_error_at_once() -> None:
     assert recorder.of(SchedulerStopped)[0].exception == "PermissionError: read-only file"
 
 
-async def test_scheduler_publishes_when_it_gives_up() -> None:
-    clock = FakeClock(START)
-    store = FlakyStore()
-    recorder = Recorder()
-    async with AsyncScheduler(store, clock=clock, retry_max_time=5) as scheduler:
-        scheduler.subscribe(recorder)
-        store.failures = 1000
-        scheduler.start_in_background()
-        await clock.advance(60)
-        await scheduler.wait_until_stopped()
-    (gave_up,) = recorder.of(DataStoreRetryGaveUp)
-    assert gave_up.operation == "acquire_schedules"
-    assert gave_up.attempts == store.attempts
-    assert gave_up.exception == "Hiccup: database is locked"
-    assert recorder.names()[-2:] == ["DataStoreRetryGaveUp", "SchedulerStopped"]
-    # it gave up after at most 5 s of (fake) waiting
-    assert gave_up.timestamp <= START + seconds(5)
-
-
 async def test_user_calls_are_retried_too() -> None:
     clock = FakeClock(START)
 

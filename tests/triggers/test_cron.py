@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -12,6 +14,10 @@ import pytest
 from nbsched._localzone import get_local_timezone
 from nbsched.abc import Trigger
 from nbsched.triggers import CronTrigger
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from apscheduler.triggers.cron import CronTrigger as APSCronTrigger
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -50,6 +56,56 @@ def test_start_with_step_runs_to_the_end_of_the_field() -> None:
     assert fires(5, minute="50/3") == [at(2026, 1, 1, 0, m) for m in (50, 53, 56, 59)] + [
         at(2026, 1, 1, 1, 50)
     ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "accepted"),
+    [
+        ({"day": "4-6/3"}, False),
+        ({"day": "*/31"}, False),
+        ({"day": "4-6/2"}, True),
+        ({"day": "*/30"}, True),
+        ({"hour": "5/19"}, False),
+        ({"hour": "5/18"}, True),
+        ({"minute": "*/60"}, False),
+        ({"minute": "*/59"}, True),
+        ({"month": "2-3/2"}, False),
+        ({"month": "*/11"}, True),
+        ({"second": "10-20/11"}, False),
+        ({"year": "2026-2030/5"}, False),
+        ({"year": "2026-2030/4"}, True),
+        ({"week": "*/53"}, False),
+        ({"week": "*/52"}, True),
+        ({"day_of_week": "*/7"}, True),
+    ],
+)
+def test_a_step_larger_than_its_range_is_refused_as_apscheduler4_does(
+    fields: dict[str, str], accepted: bool
+) -> None:
+    """The step of ``a-b/n``, ``a/n`` and ``*/n`` may not be larger than the range it steps
+    through (it would only ever select the first value): '4-6/3' is refused like '*/31'."""
+    aps_accepts = True
+    try:
+        APSCronTrigger(**fields, timezone="UTC")
+    except ValueError:
+        aps_accepts = False
+    assert aps_accepts is accepted
+    if accepted:
+        CronTrigger(**fields, timezone=BERLIN)
+        return
+    name, text = next(iter(fields.items()))
+    with pytest.raises(ValueError, match=f"^{name}: {re.escape(repr(text))} .*larger than"):
+        CronTrigger(**fields, timezone=BERLIN)
+
+
+def test_a_step_of_one_is_always_accepted() -> None:
+    # APScheduler 4 refuses '5-5/1' (its step 1 is "larger" than the range 0); it selects 5
+    assert fires(2, hour="5-5/1") == [at(2026, 1, 1, 5), at(2026, 1, 2, 5)]
+
+
+def test_a_crontab_step_larger_than_its_range_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^expr: the day field '4-6/3' of '0 0 4-6/3 \* \*'"):
+        CronTrigger.from_crontab("0 0 4-6/3 * *", timezone=BERLIN)
 
 
 def test_lists_mix_terms_and_tolerate_spaces() -> None:
@@ -310,11 +366,14 @@ def test_unknown_state_version_is_refused() -> None:
 
 def test_repr_is_exact() -> None:
     trigger = CronTrigger(hour=9, day_of_week="mon-fri", timezone="Europe/Berlin")
-    assert (
-        repr(trigger) == "CronTrigger(day_of_week='mon-fri', hour='9', timezone='Europe/Berlin')"
+    # start_time defaults to the moment of construction, and repr shows it
+    assert repr(trigger) == (
+        "CronTrigger(day_of_week='mon-fri', hour='9', "
+        f"start_time={trigger.start_time.isoformat()!r}, timezone='Europe/Berlin')"
     )
     again = eval(repr(trigger), {"CronTrigger": CronTrigger})
     assert again.fields == trigger.fields
+    assert again == trigger
     with_times = CronTrigger(hour=9, start_time=START, end_time=at(2027, 1, 1), timezone=BERLIN)
     assert repr(with_times) == (
         "CronTrigger(hour='9', start_time='2026-01-01T00:00:00+01:00', "

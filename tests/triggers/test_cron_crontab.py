@@ -120,8 +120,9 @@ def test_l_with_a_weekday_uses_either_day() -> None:
 )
 def test_nicknames(nickname: str, line: str) -> None:
     assert fires(nickname, 5) == fires(line, 5)
-    assert repr(CronTrigger.from_crontab(nickname, timezone=BERLIN)) == (
-        f"CronTrigger.from_crontab({nickname!r}, timezone='Europe/Berlin')"
+    start = "2026-01-01T00:00:00+01:00"
+    assert repr(CronTrigger.from_crontab(nickname, timezone=BERLIN, start_time=start)) == (
+        f"CronTrigger.from_crontab({nickname!r}, start_time={start!r}, timezone='Europe/Berlin')"
     )
 
 

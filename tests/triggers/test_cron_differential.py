@@ -383,3 +383,30 @@ def test_difference_croniter_either_day_with_star_inside() -> None:
     assert ours_days == [1, 22, 13]  # Mondays that are the 1st, 4th, 7th, ... (1 mod 3)
     theirs_days = [f.day for f in from_croniter("0 0 */3 * mon", start, 3)]
     assert theirs_days == [1, 4, 7]
+
+
+def test_difference_croniter_reads_a_one_day_weekday_range_as_every_day() -> None:
+    # 'sun-sun' (and '0-0', '7-7') is Sunday to Sunday: Sunday alone for nbsched, APScheduler 4
+    # and cronie; croniter fires every day
+    start = datetime(2026, 1, 5, tzinfo=BERLIN)  # a Monday
+    for value in ("sun-sun", "0-0", "7-7"):
+        assert weekday_names(from_crontab(f"0 0 * * {value}", start, 3)) == ["Sun"] * 3
+        assert weekday_names(from_croniter(f"0 0 * * {value}", start, 3)) == ["Mon", "Tue", "Wed"]
+    fields = {"day_of_week": "sun-sun", "hour": 0, "start_time": start, "timezone": BERLIN}
+    assert weekday_names(aps4(3, **fields)) == ["Sun"] * 3
+    assert weekday_names(ours(3, **fields)) == ["Sun"] * 3
+
+
+def test_difference_a_stepped_weekday_range_wrapping_the_week() -> None:
+    # 'thu-tue/2' steps through Thu, Fri, Sat, Sun, Mon, Tue: Thu, Sat, Mon for nbsched;
+    # croniter selects Tue, Thu, Sat and APScheduler 4 drops the step (every day but Wed)
+    start = datetime(2026, 1, 1, tzinfo=BERLIN)  # a Thursday
+    ours_week = ["Thu", "Sat", "Mon", "Thu", "Sat", "Mon"]
+    for value in ("thu-tue/2", "4-2/2"):
+        assert weekday_names(from_crontab(f"0 0 * * {value}", start, 6)) == ours_week
+        assert weekday_names(from_croniter(f"0 0 * * {value}", start, 6)) == [
+            "Thu", "Sat", "Tue", "Thu", "Sat", "Tue",
+        ]  # fmt: skip
+    fields = {"day_of_week": "thu-tue/2", "hour": 0, "start_time": start, "timezone": BERLIN}
+    assert weekday_names(ours(6, **fields)) == ours_week
+    assert weekday_names(aps4(6, **fields)) == ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue"]

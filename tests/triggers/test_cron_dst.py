@@ -183,3 +183,43 @@ def test_start_exactly_at_the_end_of_a_gap_fires_the_skipped_time(dst_zone: DstZ
     )
     first = trigger.next()
     assert first is not None and first.astimezone(UTC) == gap.utc
+
+
+def test_nonexistent_start_time_is_the_moment_the_clocks_jump(dst_zone: DstZone) -> None:
+    """Given as an aware datetime (either ``fold``), a naive one or a string without offset,
+    a start wall time that does not exist is the moment the clocks jump: a fire time that
+    falls in the gap or right after it on that day is not lost (APScheduler 4 agrees: it
+    searches from the wall time as given)."""
+    gap = dst_zone.gap
+    wall = gap.wall_inside
+    after_gap = (gap.utc + timedelta(minutes=1)).astimezone(dst_zone.zone)
+    starts = [
+        wall.replace(tzinfo=dst_zone.zone),
+        wall.replace(tzinfo=dst_zone.zone, fold=1),
+        wall,
+        wall.isoformat(),
+    ]
+    for start in starts:
+        trigger = CronTrigger(
+            hour=after_gap.hour, minute=after_gap.minute, start_time=start, timezone=dst_zone.zone
+        )
+        assert trigger.start_time.astimezone(UTC) == gap.utc
+        first = trigger.next()
+        assert first is not None and first.astimezone(UTC) == gap.utc + timedelta(minutes=1)
+
+
+def test_nonexistent_end_time_is_the_moment_the_clocks_jump(dst_zone: DstZone) -> None:
+    gap = dst_zone.gap
+    wall = gap.wall_inside
+    for end in (wall.replace(tzinfo=dst_zone.zone), wall):
+        trigger = CronTrigger(
+            minute="*/5",
+            hour="*",
+            start_time=gap.utc - timedelta(minutes=12),
+            end_time=end,
+            timezone=dst_zone.zone,
+        )
+        assert trigger.end_time is not None and trigger.end_time.astimezone(UTC) == gap.utc
+        fires = [t.astimezone(UTC) for t in trigger]
+        assert fires[-1] == gap.utc  # the times in the gap fire when the clocks jump
+        assert all(t <= gap.utc for t in fires)

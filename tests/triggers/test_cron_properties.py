@@ -64,15 +64,18 @@ def term(draw: st.DrawFn, low: int, high: int, names: list[str] | None = None) -
     if kind == "one":
         value = draw(st.integers(low, high))
         return Field(show(value), {value})
-    step = draw(st.integers(1, high - low))
+    # a step may not be larger than the range it steps through (but 1 always works)
     if kind == "step":
+        step = draw(st.integers(1, high - low))
         return Field(f"*/{step}", set(range(low, high + 1, step)))
     first = draw(st.integers(low, high))
     if kind == "start_step":
+        step = draw(st.integers(1, max(1, high - first)))
         return Field(f"{first}/{step}", set(range(first, high + 1, step)))
     last = draw(st.integers(first, high))
     if kind == "range":
         return Field(f"{show(first)}-{show(last)}", set(range(first, last + 1)))
+    step = draw(st.integers(1, max(1, last - first)))
     return Field(f"{show(first)}-{show(last)}/{step}", set(range(first, last + 1, step)))
 
 
@@ -99,8 +102,8 @@ def weekday_term(draw: st.DrawFn) -> Field:
         last = draw(
             st.integers(first, 7) if kind == "range" else st.integers(0, first - 1 if first else 0)
         )
-        step = draw(st.integers(1, 3))
         span = (last - first) % 7 if kind == "wrap" else last - first
+        step = draw(st.integers(1, max(1, min(3, span))))
         cron = {(first + k) % 7 for k in range(0, span + 1, step)}
         if kind == "wrap":  # only names may wrap in the oracle's eyes: fri-mon
             text = f"{WEEKDAYS[first]}-{WEEKDAYS[last % 7]}"

@@ -58,11 +58,14 @@ def test_bad_run_time(value: object, error: type[Exception], message: str) -> No
         DateTrigger(value)  # type: ignore[arg-type]
 
 
-def test_nonexistent_wall_time_moves_forward_by_the_gap(dst_zone) -> None:
+@pytest.mark.parametrize("fold", [0, 1])
+def test_nonexistent_wall_time_fires_when_the_clocks_jump(dst_zone, fold: int) -> None:
+    """nbsched's one rule for a wall time that does not exist (as the calendar and cron
+    triggers fire): the moment the clocks jump, whatever ``fold`` says."""
     wall = dst_zone.gap.wall_inside
-    fire_time = DateTrigger(wall.replace(tzinfo=dst_zone.zone)).next()
+    fire_time = DateTrigger(wall.replace(tzinfo=dst_zone.zone, fold=fold)).next()
     assert fire_time is not None
-    assert fire_time.replace(tzinfo=None) == wall + dst_zone.gap.size
+    assert fire_time.astimezone(timezone.utc) == dst_zone.gap.utc
     assert fire_time.utcoffset() == dst_zone.gap.after
     assert fire_time.tzinfo is dst_zone.zone
 
@@ -79,7 +82,11 @@ def test_ambiguous_wall_time_follows_fold(dst_zone, fold: int) -> None:
 
 def test_berlin_example() -> None:
     fire_time = DateTrigger(datetime(2026, 3, 29, 2, 30, tzinfo=BERLIN)).next()
-    assert fire_time is not None and fire_time.isoformat() == "2026-03-29T03:30:00+02:00"
+    assert fire_time is not None and fire_time.isoformat() == "2026-03-29T03:00:00+02:00"
+    # an aware datetime that exists is an instant, in whatever zone
+    assert DateTrigger("2026-03-29T02:30:00+01:00").next() == datetime(
+        2026, 3, 29, 1, 30, tzinfo=timezone.utc
+    )
 
 
 class _CustomZone(dt.tzinfo):

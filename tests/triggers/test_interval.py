@@ -150,6 +150,25 @@ def test_daily_interval_shifts_the_wall_clock_after_dst(dst_zone) -> None:
     assert wall_shift == timedelta(days=2) + dst_zone.gap.size
 
 
+@pytest.mark.parametrize("fold", [0, 1])
+def test_nonexistent_start_and_end_times_are_the_moment_the_clocks_jump(
+    dst_zone, fold: int
+) -> None:
+    """A start or end wall time that does not exist is read by nbsched's DST rule (the moment
+    the clocks jump), not as Python reads it (``fold=0``: with the offset before the change,
+    an hour later in Berlin)."""
+    wall = dst_zone.gap.wall_inside.replace(tzinfo=dst_zone.zone, fold=fold)
+    jump = dst_zone.gap.utc
+    trigger = IntervalTrigger(minutes=10, start_time=wall)
+    assert trigger.start_time.astimezone(UTC) == jump
+    first = trigger.next()
+    assert first is not None and first.astimezone(UTC) == jump and first.tzinfo is dst_zone.zone
+    earlier = IntervalTrigger(minutes=10, start_time=jump - timedelta(minutes=30), end_time=wall)
+    assert earlier.end_time is not None and earlier.end_time.astimezone(UTC) == jump
+    fires = list(earlier)
+    assert fires[-1].astimezone(UTC) == jump and len(fires) == 4
+
+
 @pytest.mark.parametrize("advance", [0, 5])
 def test_state_round_trip(round_trip, dst_zone, advance: int) -> None:
     start = (dst_zone.gap.utc - timedelta(hours=2)).astimezone(dst_zone.zone)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -125,7 +126,7 @@ async def test_a_live_chart_redraws_at_most_once_a_second_and_only_on_change() -
         redraws: list[datetime] = []
         widget.output.observe(lambda _change: redraws.append(clock.now()), "outputs")
         await clock.advance(5)  # 50 runs, each one changes the data
-        gaps = [later - earlier for earlier, later in zip(redraws, redraws[1:])]
+        gaps = [later - earlier for earlier, later in pairwise(redraws)]
         assert 3 <= len(redraws) <= 6, redraws
         assert min(gaps) >= timedelta(seconds=1), gaps
         # the last redraw shows the latest state: the last 5 runs and the next 3 fires

@@ -121,8 +121,6 @@ def _term_values(field: str, term: str) -> list[int]:
     step = int(step_text) if step_text is not None else 1
     if step < 1:
         raise FieldError(f"the step in {term!r} must be at least 1")
-    if step > high - low and step_text is not None and high > low:
-        raise FieldError(f"the step in {term!r} is larger than the field's range {low}-{high}")
     if match["all"]:
         first, last = low, high if field != "day_of_week" else 6
     else:
@@ -141,6 +139,15 @@ def _term_values(field: str, term: str) -> list[int]:
             if field != "day_of_week":
                 raise FieldError(f"the range {term!r} is reversed (its start is after its end)")
             last += 7  # a weekday range may wrap around the week: fri-mon
+    # As APScheduler 4: a step larger than the range it steps through only ever selects the
+    # first value, so it is taken for a mistake ('4-6/3' like '*/31' for days). A step of 1
+    # selects every value and is always accepted.
+    span = high - low if match["all"] else last - first
+    if step > 1 and step > span:
+        raise FieldError(
+            f"the step in {term!r} is larger than the range it steps through ({step} > "
+            f"{span}): it would only ever select the range's first value"
+        )
     return list(range(first, last + 1, step))
 
 

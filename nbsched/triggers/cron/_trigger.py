@@ -8,12 +8,12 @@ from typing import Any
 
 from ..._converters import as_aware_datetime, as_timezone
 from ...abc import Trigger
+from .._checks import checked_instant
 from .._state import (
-    datetime_from_state,
+    ComparedByState,
+    StateReader,
     datetime_to_state,
-    require_version,
     storable_timezone,
-    timezone_from_state,
     timezone_to_state,
 )
 from ._fields import FIELD_NAMES
@@ -29,6 +29,11 @@ _SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
 # the midnight of no run (pos == stop): never added to
 _NO_RUN = datetime(1970, 1, 1, tzinfo=_UTC)
+#: the last whole second a datetime holds in UTC (9999-12-31T23:59:59Z) as a Unix timestamp:
+#: no fire time after it (fire times are whole seconds, so the float compares exactly)
+_LAST_SECOND = 253402300799
+#: earlier than any fire time (the year field starts at 1970, in any zone)
+_EARLIEST = datetime(1969, 1, 1, tzinfo=_UTC)
 _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Zulu"})
 #: zone -> (first day, last day + 1) of the latest stretch of days found to have no DST
 #: change, shared by the triggers in that zone (values are immutable; a race between threads
@@ -38,7 +43,7 @@ _plain_stretches: dict[tzinfo, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 _STRETCHES_LIMIT = 64  # zones remembered
 
 
-class CronTrigger(Trigger):
+class CronTrigger(ComparedByState, Trigger):
     """Fires whenever the wall clock in ``timezone`` matches every given field, like cron.
 
     Each field takes an int or a cron expression: ``*``, ``*/n``, ``a``, ``a-b``, ``a-b/n``,
@@ -68,8 +73,9 @@ class CronTrigger(Trigger):
     :param minute: minute, 0-59
     :param second: second, 0-59
     :param start_time: earliest fire time (default: now); a naive datetime is read in
-        ``timezone``
-    :param end_time: latest fire time (default: none); a naive datetime is read in ``timezone``
+        ``timezone``; a wall time that does not exist (02:30 on a spring-forward day in
+        Europe/Berlin) is the moment the clocks jump (03:00 CEST)
+    :param end_time: latest fire time (default: none); read like ``start_time``
     :param timezone: IANA zone name or ``tzinfo`` (default: the machine's local IANA zone)
     :raises ValueError: a field, zone or time that can't be read, a trigger that can never fire,
         or ``end_time`` before ``start_time``; the message names the argument and value
@@ -88,11 +94,10 @@ class CronTrigger(Trigger):
     # Everything derived from the expression lives in one CronSpec shared by all the triggers
     # with that expression (see _spec.py); an instance only holds its zone, times and position.
     __slots__ = (
-        "timezone",
-        "start_time",
-        "end_time",
+        "_tz",
+        "_start_time",
+        "_end_time",
         "_spec",
-        "_start_given",
         "_end_ts",
         "_last",
         "_cursor",
@@ -108,10 +113,6 @@ class CronTrigger(Trigger):
     # every slot holds an immutable value: clone_trigger copies the slots instead of making
     # a state round trip
     _immutable_slots = True
-
-    timezone: tzinfo
-    start_time: datetime
-    end_time: datetime | None
 
     def __init__(
         self,
@@ -180,23 +181,22 @@ class CronTrigger(Trigger):
         end_time: datetime | str | None,
         timezone: str | tzinfo | None,
         last_fire_time: datetime | None = None,
-        start_given: bool | None = None,
     ) -> None:
         tz = storable_timezone(as_timezone(timezone), argument="timezone")
         self._spec = spec
-        self.timezone = tz
-        self._start_given = start_time is not None if start_given is None else start_given
+        self._tz = tz
         start = as_aware_datetime(start_time, argument="start_time", timezone=tz)
-        self.start_time = (start or datetime.now(tz)).astimezone(tz)
+        start = checked_instant(start or datetime.now(tz), argument="start_time")
+        self._start_time = _in_zone(start, tz, argument="start_time")
         end = as_aware_datetime(end_time, argument="end_time", timezone=tz)
         if end is not None:
-            end = end.astimezone(tz)
-            if end < self.start_time:
+            end = _in_zone(checked_instant(end, argument="end_time"), tz, argument="end_time")
+            if end < self._start_time:
                 raise ValueError(
                     f"end_time: {end.isoformat()} is before start_time "
-                    f"{self.start_time.isoformat()}"
+                    f"{self._start_time.isoformat()}"
                 )
-        self.end_time = end
+        self._end_time = end
         self._end_ts = end.timestamp() if end is not None else None
         self._last = last_fire_time
         self._cursor: WallTime | None = None
@@ -213,6 +213,22 @@ class CronTrigger(Trigger):
         self._fixed = (
             isinstance(tz, timezone_type) or key in _FIXED_ZONES or key.startswith("Etc/GMT")
         )
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The zone whose wall clock the trigger follows (fire times come back in it)."""
+        return self._tz
+
+    @property
+    def start_time(self) -> datetime:
+        """The earliest possible fire time (aware, in :attr:`timezone`); read-only, like the
+        other arguments: build a new trigger to change it."""
+        return self._start_time
+
+    @property
+    def end_time(self) -> datetime | None:
+        """The latest possible fire time (aware, in :attr:`timezone`), or ``None``."""
+        return self._end_time
 
     @property
     def _search(self) -> WallSearch:
@@ -239,7 +255,7 @@ class CronTrigger(Trigger):
             if wall is None:
                 found = None
             else:
-                tz = self.timezone
+                tz = self._tz
                 day = wall[:3]
                 plain = self._fixed or day < self._plain_until or day == self._plain_day
                 if spec.runs_through_days and (plain or self._find_plain_days(day)):
@@ -257,18 +273,29 @@ class CronTrigger(Trigger):
                     else:
                         found = self._resolve(wall)
         elif self._last is None:
-            found = self._first_from(self.start_time)
-        else:
+            found = self._first_from(self._start_time)
+        elif self._last.year < 9999:
             found = self._first_from(self._last.astimezone(_UTC) + _SECOND)
+        else:
+            found = self._first_after_in_year_9999(self._last)
         if found is None:
             self._finish()
             return None
         fire_time, self._cursor = found
-        if self._end_ts is not None and fire_time.timestamp() > self._end_ts:
+        if (self._end_ts is not None and fire_time.timestamp() > self._end_ts) or (
+            fire_time.year == 9999 and fire_time.timestamp() > _LAST_SECOND
+        ):
             self._finish()
             return None
         self._last = fire_time
         return fire_time
+
+    def _first_after_in_year_9999(self, last: datetime) -> tuple[datetime, WallTime | None] | None:
+        """As ``_first_from(last + 1 s)``, where that second may be past what datetime holds."""
+        try:
+            return self._first_from(last.astimezone(_UTC) + _SECOND)
+        except OverflowError:
+            return None
 
     def _finish(self) -> None:
         """Exhausted for good: every later call returns None."""
@@ -287,10 +314,12 @@ class CronTrigger(Trigger):
         search = self._spec.search
         offsets = self._offsets
         y, mo, d = wall[0], wall[1], wall[2]
-        midnight = datetime(y, mo, d, 0, 0, 0, 0, self.timezone)
+        midnight = datetime(y, mo, d, 0, 0, 0, 0, self._tz)
         first = search.clock_index(wall[3], wall[4], wall[5])
         stop = len(offsets)
         end_ts = self._end_ts
+        if y == 9999:  # no fire time past the last instant a datetime holds in UTC
+            end_ts = _LAST_SECOND if end_ts is None else min(end_ts, _LAST_SECOND)
         if end_ts is not None:
             while stop > first + 1 and (midnight + offsets[stop - 1]).timestamp() > end_ts:
                 stop -= 1
@@ -303,7 +332,7 @@ class CronTrigger(Trigger):
         """If ``day`` has no DST change, look ahead (at most 400 days) for the next day that
         may have one, so that the days before it need no check (:attr:`_plain_until`).
         The stretch found is shared with the other triggers in the zone."""
-        tz = self.timezone
+        tz = self._tz
         known = _plain_stretches.get(tz)
         if known is not None and known[0] <= day < known[1]:
             self._plain_until = known[1]
@@ -314,6 +343,8 @@ class CronTrigger(Trigger):
         probe = datetime(day[0], day[1], day[2], 0, 0, 0, 0, tz)
         offset = probe.utcoffset()
         for _ in range(400):
+            if probe.year == 9999 and probe.month == 12 and probe.day == 31:
+                break  # the last day a datetime holds: treat it as a possible change
             probe += _DAY
             if probe.utcoffset() != offset:
                 break
@@ -331,7 +362,9 @@ class CronTrigger(Trigger):
     def _is_plain_day(self, year: int, month: int, day: int) -> bool:
         """Whether the clocks do not change on this local day (checked at both its ends; no
         zone changes its offset twice within one day)."""
-        tz = self.timezone
+        tz = self._tz
+        if year == 9999 and month == 12 and day == 31:
+            return False  # no next midnight to compare with: check each time on its own
         midnight = datetime(year, month, day, 0, 0, 0, 0, tz)
         offset = midnight.utcoffset()
         return (
@@ -343,7 +376,7 @@ class CronTrigger(Trigger):
         """The instant for a matching wall time reached from before it (see the class doc)."""
         if wall is None:
             return None
-        tz = self.timezone
+        tz = self._tz
         local = datetime(*wall, tzinfo=tz)
         kind = kind_of(local)
         if kind == NORMAL:
@@ -355,8 +388,8 @@ class CronTrigger(Trigger):
 
     def _first_from(self, instant: datetime) -> tuple[datetime, WallTime | None] | None:
         """The first fire at or after ``instant``."""
-        tz = self.timezone
-        instant = instant.astimezone(_UTC)
+        tz = self._tz
+        instant = max(instant.astimezone(_UTC), _EARLIEST)
         if instant.microsecond:
             instant = instant.replace(microsecond=0) + _SECOND
         local = instant.astimezone(tz)
@@ -406,30 +439,41 @@ class CronTrigger(Trigger):
             "fields": None
             if spec.crontab is not None
             else {name: spec.fields[name] for name in spec.given},
-            "timezone": timezone_to_state(self.timezone),
-            "start_time": datetime_to_state(self.start_time),
-            "start_time_given": self._start_given,
-            "end_time": datetime_to_state(self.end_time),
+            "timezone": timezone_to_state(self._tz),
+            "start_time": datetime_to_state(self._start_time),
+            "end_time": datetime_to_state(self._end_time),
             "last_fire_time": datetime_to_state(self._last),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        require_version(self, state, 1)
-        timezone = timezone_from_state(state["timezone"])
-        last = datetime_from_state(state["last_fire_time"])
-        common = {
-            "start_time": datetime_from_state(state["start_time"]),
-            "end_time": datetime_from_state(state["end_time"]),
-            "timezone": timezone,
-            "last_fire_time": last.astimezone(timezone) if last is not None else None,
-            "start_given": bool(state.get("start_time_given", True)),
-        }
-        crontab = state.get("crontab")
-        if crontab is not None:
-            spec = spec_from_crontab(crontab)
-        else:
-            spec = spec_from_keywords(state["fields"])
-        self._setup(spec=spec, **common)
+        reader = StateReader(self, state, 1)
+        timezone = reader.zone("timezone")
+        start = reader.instant("start_time")
+        end = reader.instant("end_time", optional=True)
+        last = reader.instant("last_fire_time", optional=True)
+        crontab = reader.text("crontab", optional=True)
+        try:
+            if crontab is not None:
+                spec = spec_from_crontab(crontab)
+            else:
+                spec = spec_from_keywords(_stored_fields(reader))
+        except ValueError as exc:
+            raise reader.error(
+                ("crontab" if crontab is not None else "fields",), str(exc)
+            ) from None
+        try:
+            self._setup(
+                spec=spec,
+                start_time=start,
+                end_time=end,
+                timezone=timezone,
+                last_fire_time=None
+                if last is None
+                else _in_zone(last, timezone, "last_fire_time"),
+            )
+        except ValueError as exc:
+            field = str(exc).split(":", 1)[0]
+            raise reader.error((field,), str(exc).split(": ", 1)[-1]) from None
 
     # --- text -------------------------------------------------------------------------------
 
@@ -439,12 +483,11 @@ class CronTrigger(Trigger):
         return dict(self._spec.fields)
 
     def __repr__(self) -> str:
-        zone = timezone_to_state(self.timezone)
-        extra = []
-        if self._start_given:
-            extra.append(f"start_time={self.start_time.isoformat()!r}")
-        if self.end_time is not None:
-            extra.append(f"end_time={self.end_time.isoformat()!r}")
+        zone = timezone_to_state(self._tz)
+        # start_time always: it defaults to the moment of construction
+        extra = [f"start_time={self._start_time.isoformat()!r}"]
+        if self._end_time is not None:
+            extra.append(f"end_time={self._end_time.isoformat()!r}")
         extra.append(f"timezone={zone!r}")
         spec = self._spec
         if spec.crontab is not None:
@@ -457,7 +500,29 @@ class CronTrigger(Trigger):
 
         spec = self._spec
         crontab = spec.crontab is not None
-        return describe(dict(spec.fields), crontab=crontab, timezone=self.timezone)
+        return describe(dict(spec.fields), crontab=crontab, timezone=self._tz)
+
+
+def _stored_fields(reader: StateReader) -> dict[str, str]:
+    """The stored keyword fields: a dict of known field names to expression strings."""
+    fields = reader.mapping("fields")
+    for name, value in fields.items():
+        if name not in FIELD_NAMES:
+            raise reader.error(("fields", name), f"is not a cron field ({', '.join(FIELD_NAMES)})")
+        if not isinstance(value, str) or not value.strip():
+            raise reader.error(("fields", name), f"must be a cron expression, got {value!r:.80}")
+    return fields
+
+
+def _in_zone(value: datetime, tz: tzinfo, argument: str) -> datetime:
+    """``value`` shown in ``tz``; ValueError naming ``argument`` where that wall time would be
+    outside the years 1-9999."""
+    try:
+        return value.astimezone(tz)
+    except OverflowError:
+        raise ValueError(
+            f"{argument}: {value.isoformat()} is out of range in the time zone {tz}"
+        ) from None
 
 
 def _wall(value: datetime) -> WallTime:

@@ -1,0 +1,201 @@
+"""The memory store's jobs: pending queues, leases, running counts and kept results."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
+from dataclasses import fields
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from .._enums import JobOutcome
+from .._structures import Job, JobResult, Task
+
+__all__ = ["JobTable", "copy_job"]
+
+_ZERO = timedelta(0)
+
+
+def _make_copier(cls: type) -> Callable[[Any], Any]:
+    """A fast shallow copy for a slotted dataclass (``dataclasses.replace`` re-runs
+    ``__init__`` and costs several times more; the store copies on every acquisition)."""
+    names = [f.name for f in fields(cls)]
+    body = "".join(f"    new.{name} = obj.{name}\n" for name in names)
+    source = f"def copy(obj):\n    new = new_instance(cls)\n{body}    return new\n"
+    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
+    exec(source, namespace)
+    return namespace["copy"]  # type: ignore[no-any-return]
+
+
+copy_job: Callable[[Job], Job] = _make_copier(Job)
+
+
+def _detached_job(job: Job) -> Job:
+    copy = copy_job(job)
+    copy.kwargs = deepcopy(job.kwargs) if job.kwargs else {}
+    copy.metadata = deepcopy(job.metadata) if job.metadata else {}
+    if job.args:
+        copy.args = deepcopy(job.args)
+    return copy
+
+
+class JobTable:
+    """Every job of a :class:`~nbsched.datastores.memory.MemoryDataStore`.
+
+    Pending jobs sit in one queue per task, so a task at its ``max_running_jobs`` limit is
+    skipped as a whole. Each job keeps the place in line it got when added: a job whose lease
+    expired (its scheduler died) is taken over in that place, ahead of newer pending jobs.
+    Leased jobs are only looked at when one of their leases may have ended (``_check_at``
+    is a lower bound of every lease's end), so taking over costs nothing while none has.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: dict[UUID, Job] = {}  # every stored job, oldest first
+        self.running: dict[str, int] = {}  # task id -> jobs leased (running or taken over)
+        self.results: dict[UUID, JobResult] = {}
+        self._seq = itertools.count()
+        self._pending: dict[str, deque[tuple[int, Job]]] = {}
+        self._leased: dict[UUID, tuple[int, Job]] = {}
+        self._check_at: datetime | None = None
+
+    def add(self, job: Job) -> None:
+        stored = _detached_job(job)
+        stored.acquired_by = stored.acquired_until = None
+        self.jobs[job.id] = stored
+        queue = self._pending.get(job.task_id)
+        if queue is None:
+            queue = self._pending[job.task_id] = deque()
+        queue.append((next(self._seq), stored))
+
+    def get(self, ids: Iterable[UUID] | None) -> list[Job]:
+        if ids is None:
+            return [_detached_job(job) for job in self.jobs.values()]
+        wanted = set(ids)
+        return [_detached_job(job) for job in self.jobs.values() if job.id in wanted]
+
+    def _expired(self, now: datetime) -> list[tuple[int, Job]]:
+        """The leased jobs whose lease ended before ``now``, in their place in line."""
+        check_at = self._check_at
+        if check_at is None or not check_at < now:
+            return []
+        expired: list[tuple[int, Job]] = []
+        earliest: datetime | None = None
+        for entry in self._leased.values():
+            until = entry[1].acquired_until
+            assert until is not None
+            if until < now:  # a lease holds through its last instant
+                expired.append(entry)
+            elif earliest is None or until < earliest:
+                earliest = until
+        self._check_at = earliest
+        return expired
+
+    def acquire(
+        self,
+        scheduler_id: str,
+        lease_duration: timedelta,
+        limit: int | None,
+        now: datetime,
+        tasks: Mapping[str, Task],
+    ) -> list[Job]:
+        if limit is not None and limit <= 0:
+            return []
+        running = self.running
+
+        def has_room(task_id: str) -> bool:
+            task = tasks.get(task_id)
+            if task is None or task.max_running_jobs is None:
+                return True
+            return running.get(task_id, 0) < task.max_running_jobs
+
+        # (place in line, task id, job): a job taken over, or None for the head of a
+        # task's pending queue. A job taken over keeps its slot in running_jobs.
+        candidates: list[tuple[int, str, Job | None]] = [
+            (seq, job.task_id, job) for seq, job in self._expired(now)
+        ]
+        candidates.extend(
+            (queue[0][0], task_id, None)
+            for task_id, queue in self._pending.items()
+            if has_room(task_id)
+        )
+        if not candidates:
+            return []
+        heapq.heapify(candidates)
+        until = now + lease_duration
+        acquired: list[Job] = []
+        pending = self._pending
+        leased = self._leased
+        while candidates and (limit is None or len(acquired) < limit):
+            seq, task_id, job = heapq.heappop(candidates)
+            if job is None:
+                queue = pending[task_id]
+                _, job = queue.popleft()
+                running[task_id] = running.get(task_id, 0) + 1
+                leased[job.id] = (seq, job)
+                if not queue:
+                    del pending[task_id]
+                elif has_room(task_id):
+                    heapq.heappush(candidates, (queue[0][0], task_id, None))
+            job.acquired_by = scheduler_id
+            job.acquired_until = until
+            acquired.append(copy_job(job))
+        # expired leases left over (the limit was reached) are found again next time
+        check_at = self._check_at
+        for _, _, job in candidates:
+            if job is not None and (check_at is None or job.acquired_until < check_at):  # type: ignore[operator]
+                check_at = job.acquired_until
+        if acquired and (check_at is None or until < check_at):
+            check_at = until
+        self._check_at = check_at
+        return acquired
+
+    def _remove(self, job: Job) -> None:
+        del self.jobs[job.id]
+        del self._leased[job.id]
+        task_id = job.task_id
+        count = self.running.get(task_id, 0) - 1
+        if count > 0:
+            self.running[task_id] = count
+        else:
+            self.running.pop(task_id, None)
+
+    def release(self, scheduler_id: str, job_id: UUID, result: JobResult) -> Job | None:
+        """Finish a job this scheduler holds; returns it, or ``None`` if it does not hold
+        it (it was abandoned, taken over by another scheduler, or never acquired)."""
+        stored = self.jobs.get(job_id)
+        if stored is None or stored.acquired_by != scheduler_id:
+            return None
+        self._remove(stored)
+        if result.expires_at > result.finished_at:
+            self.results[job_id] = result
+        return stored
+
+    def extend(self, scheduler_id: str, job_ids: Iterable[UUID], until: datetime) -> None:
+        for job_id in job_ids:
+            job = self.jobs.get(job_id)
+            if job is not None and job.acquired_by == scheduler_id:
+                job.acquired_until = until
+
+    def forget_expired_results(self, now: datetime) -> None:
+        for job_id in [i for i, r in self.results.items() if r.expires_at <= now]:
+            del self.results[job_id]
+
+    def abandon_expired(self, now: datetime) -> list[Job]:
+        """Finish the jobs whose lease ended before ``now`` with the ``abandoned`` outcome,
+        keeping a result for each as for any other outcome; returns them."""
+        abandoned = [job for _, job in self._expired(now)]
+        for job in abandoned:
+            self._remove(job)
+            if job.result_expiration_time > _ZERO:
+                self.results[job.id] = JobResult(
+                    job_id=job.id,
+                    outcome=JobOutcome.abandoned,
+                    finished_at=now,
+                    expires_at=now + job.result_expiration_time,
+                    scheduler_id=job.acquired_by,
+                )
+        return abandoned

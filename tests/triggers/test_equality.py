@@ -1,0 +1,246 @@
+"""Value equality of the built-in triggers: two triggers are equal when they are of the same
+class and have the same state (``__getstate__()``): the same configuration and the same
+position in their sequence. ``repr`` evaluates back to an equal trigger. Triggers are mutable
+(``next()`` advances them), so they are unhashable, as APScheduler 4's are."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nbsched import Schedule
+from nbsched._marshalling import clone_trigger, trigger_from_state, trigger_to_state
+from nbsched.abc import Trigger
+from nbsched.triggers import (
+    AndTrigger,
+    CalendarIntervalTrigger,
+    CronTrigger,
+    DateTrigger,
+    IntervalTrigger,
+    OrTrigger,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+START = datetime(2026, 3, 27, 9, tzinfo=BERLIN)  # two days before the DST change
+
+NAMESPACE = {
+    "datetime": dt,
+    "zoneinfo": zoneinfo,
+    "AndTrigger": AndTrigger,
+    "CalendarIntervalTrigger": CalendarIntervalTrigger,
+    "CronTrigger": CronTrigger,
+    "DateTrigger": DateTrigger,
+    "IntervalTrigger": IntervalTrigger,
+    "OrTrigger": OrTrigger,
+}
+
+BUILT_IN: dict[str, Callable[[], Trigger]] = {
+    "date": lambda: DateTrigger(START),
+    "date-fixed-offset": lambda: DateTrigger("2026-12-01T18:00:00+05:30"),
+    "interval": lambda: IntervalTrigger(hours=7, start_time=START),
+    "interval-end": lambda: IntervalTrigger(
+        minutes=90, seconds=1.5, start_time=START, end_time=START + timedelta(days=3)
+    ),
+    "interval-default-start": lambda: IntervalTrigger(hours=1),
+    "calendar": lambda: CalendarIntervalTrigger(
+        months=1, hour=9, minute=30, start_date="2026-01-31", timezone=BERLIN
+    ),
+    "calendar-fixed": lambda: CalendarIntervalTrigger(
+        days=2,
+        end_date="2027-01-01",
+        start_date="2026-01-01",
+        timezone=timezone(timedelta(hours=2)),
+    ),
+    "calendar-default-start": lambda: CalendarIntervalTrigger(weeks=1, timezone="UTC"),
+    "cron": lambda: CronTrigger(day_of_week="mon-fri", hour=9, timezone=BERLIN, start_time=START),
+    "cron-default-start": lambda: CronTrigger(minute="*/5", hour="*", timezone=BERLIN),
+    "cron-crontab": lambda: CronTrigger.from_crontab(
+        "*/20 1-3 * * *", timezone=BERLIN, start_time=START, end_time=START + timedelta(days=9)
+    ),
+    "cron-crontab-default-start": lambda: CronTrigger.from_crontab("@hourly", timezone="UTC"),
+    "and": lambda: AndTrigger(
+        [
+            CronTrigger(hour="9-17", timezone=BERLIN, start_time=START),
+            IntervalTrigger(hours=2, start_time=START),
+        ],
+        threshold=2.5,
+        max_iterations=500,
+    ),
+    "or": lambda: OrTrigger(
+        [IntervalTrigger(hours=5, start_time=START), CronTrigger(hour=2, timezone=BERLIN)]
+    ),
+}
+
+
+def take(trigger: Trigger, n: int) -> list[datetime | None]:
+    return [trigger.next() for _ in range(n)]
+
+
+@pytest.mark.parametrize("kind", sorted(BUILT_IN))
+def test_repr_evaluates_back_to_an_equal_trigger(kind: str) -> None:
+    trigger = BUILT_IN[kind]()
+    rebuilt = eval(repr(trigger), NAMESPACE)
+    assert type(rebuilt) is type(trigger)
+    assert rebuilt == trigger
+    assert not (rebuilt != trigger)
+    assert take(rebuilt, 30) == take(trigger, 30)
+    assert rebuilt == trigger  # still in step
+
+
+@pytest.mark.parametrize("advanced", [0, 1, 5])
+@pytest.mark.parametrize("kind", sorted(BUILT_IN))
+def test_equal_by_position(kind: str, advanced: int) -> None:
+    trigger = BUILT_IN[kind]()
+    take(trigger, advanced)
+    copy = clone_trigger(trigger)
+    restored = trigger_from_state(trigger_to_state(trigger))
+    assert copy == trigger and restored == trigger
+    copy.next()
+    if trigger.__getstate__() != copy.__getstate__():  # not already exhausted
+        assert copy != trigger
+        assert not (copy == trigger)
+        trigger.next()
+        assert copy == trigger
+
+
+@pytest.mark.parametrize("kind", sorted(BUILT_IN))
+def test_unhashable_as_they_are_mutable(kind: str) -> None:
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(BUILT_IN[kind]())
+
+
+@pytest.mark.parametrize("kind", sorted(BUILT_IN))
+def test_never_equal_to_another_class(kind: str) -> None:
+    trigger = BUILT_IN[kind]()
+    assert trigger != object()
+    assert trigger != trigger.__getstate__()
+    others = [
+        make() for name, make in BUILT_IN.items() if name.split("-")[0] != kind.split("-")[0]
+    ]
+    assert all(trigger != other for other in others)
+
+
+class _Subclass(IntervalTrigger):
+    __slots__ = ()
+
+
+def test_a_subclass_is_not_equal_to_its_base() -> None:
+    base = IntervalTrigger(hours=1, start_time=START)
+    sub = _Subclass(hours=1, start_time=START)
+    assert base != sub and sub != base
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (lambda: DateTrigger(START), lambda: DateTrigger(START + timedelta(seconds=1))),
+        # the same instant in another zone: fire times come back in another zone
+        (lambda: DateTrigger(START), lambda: DateTrigger(START.astimezone(timezone.utc))),
+        (
+            lambda: IntervalTrigger(hours=1, start_time=START),
+            lambda: IntervalTrigger(hours=2, start_time=START),
+        ),
+        (
+            lambda: IntervalTrigger(hours=1, start_time=START),
+            lambda: IntervalTrigger(hours=1, start_time=START, end_time=START + timedelta(days=1)),
+        ),
+        (
+            lambda: CalendarIntervalTrigger(days=1, start_date="2026-01-01", timezone=BERLIN),
+            lambda: CalendarIntervalTrigger(days=1, start_date="2026-01-01", timezone="UTC"),
+        ),
+        (
+            lambda: CalendarIntervalTrigger(days=1, start_date="2026-01-01", timezone=BERLIN),
+            lambda: CalendarIntervalTrigger(
+                days=1, hour=1, start_date="2026-01-01", timezone=BERLIN
+            ),
+        ),
+        (
+            lambda: CronTrigger(hour=9, timezone=BERLIN, start_time=START),
+            lambda: CronTrigger(hour=10, timezone=BERLIN, start_time=START),
+        ),
+        (
+            lambda: CronTrigger(hour=9, timezone=BERLIN, start_time=START),
+            lambda: CronTrigger(hour=9, timezone="UTC", start_time=START),
+        ),
+        (
+            lambda: CronTrigger(hour=9, timezone=BERLIN, start_time=START),
+            lambda: CronTrigger(hour=9, timezone=BERLIN, start_time=START + timedelta(days=1)),
+        ),
+        (
+            lambda: CronTrigger.from_crontab("0 9 * * *", timezone=BERLIN, start_time=START),
+            lambda: CronTrigger(minute=0, hour=9, timezone=BERLIN, start_time=START),
+        ),
+        (
+            lambda: AndTrigger([DateTrigger(START)], threshold=1),
+            lambda: AndTrigger([DateTrigger(START)], threshold=2),
+        ),
+        (
+            lambda: AndTrigger([DateTrigger(START)]),
+            lambda: AndTrigger([DateTrigger(START)], max_iterations=3),
+        ),
+        (
+            lambda: OrTrigger([DateTrigger(START)]),
+            lambda: OrTrigger([DateTrigger(START + timedelta(hours=1))]),
+        ),
+        (
+            lambda: OrTrigger([DateTrigger(START), DateTrigger(START + timedelta(hours=1))]),
+            lambda: OrTrigger([DateTrigger(START + timedelta(hours=1)), DateTrigger(START)]),
+        ),
+    ],
+)
+def test_a_different_configuration_is_unequal(
+    first: Callable[[], Trigger], second: Callable[[], Trigger]
+) -> None:
+    assert first() != second()
+    assert first() == first() and second() == second()
+
+
+def test_the_two_passes_of_a_repeated_hour_are_different_positions() -> None:
+    """Python compares datetimes of one zone by wall time, ignoring ``fold``; positions on
+    either side of a fall-back change must still differ."""
+    start = datetime(2026, 10, 25, 1, 59, tzinfo=BERLIN)
+    first_pass = CronTrigger(minute="*/30", hour="*", timezone=BERLIN, start_time=start)
+    second_pass = clone_trigger(first_pass)
+    take(first_pass, 2)  # 02:00 and 02:30 CEST
+    times = take(second_pass, 4)  # ... then 02:00 and 02:30 CET
+    assert [t.fold for t in times] == [0, 0, 1, 1]  # type: ignore[union-attr]
+    assert first_pass != second_pass
+    take(first_pass, 2)
+    assert first_pass == second_pass
+
+
+def test_schedules_with_equal_triggers_compare_equal() -> None:
+    def schedule(trigger: Trigger) -> Schedule:
+        return Schedule(id="s", task_id="t", trigger=trigger, next_fire_time=START)
+
+    assert schedule(BUILT_IN["cron"]()) == schedule(BUILT_IN["cron"]())
+    assert schedule(BUILT_IN["cron"]()) != schedule(BUILT_IN["calendar"]())
+
+
+@pytest.mark.parametrize(
+    ("kind", "attribute"),
+    [
+        ("cron", "start_time"),
+        ("cron", "end_time"),
+        ("cron", "timezone"),
+        ("interval", "start_time"),
+        ("interval", "end_time"),
+        ("calendar", "start_date"),
+        ("calendar", "end_date"),
+        ("calendar", "timezone"),
+        ("date", "run_time"),
+    ],
+)
+def test_arguments_are_read_only(kind: str, attribute: str) -> None:
+    """Setting an argument after construction would change the fire times but not what
+    repr, str and the stored state say: build a new trigger instead."""
+    trigger = BUILT_IN[kind]()
+    before = (repr(trigger), trigger.__getstate__(), getattr(trigger, attribute))
+    with pytest.raises(AttributeError):
+        setattr(trigger, attribute, START + timedelta(days=100))
+    assert (repr(trigger), trigger.__getstate__(), getattr(trigger, attribute)) == before
