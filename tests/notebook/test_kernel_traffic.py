@@ -9,8 +9,8 @@ run or a ratio between the first and the last window of runs, never a duration.
 from __future__ import annotations
 
 import json
-from itertools import pairwise
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
