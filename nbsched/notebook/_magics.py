@@ -248,7 +248,7 @@ class SchedMagics(Magics):
             return None
         if command == "timeline":
             self._no_arguments(command, rest)
-            from ..widgets.timeline import Timeline
+            from ..widgets.timeline import Timeline  # no pandas import (see its module)
 
             display(Timeline(holder.scheduler))
             return None

@@ -3,6 +3,11 @@
 The chart itself is a Vega-Lite output (see :mod:`nbsched._chart`) placed in an ``Output``
 widget by setting its ``outputs`` directly, which works from background tasks too (``with
 output:`` does not, from a task the kernel is not executing).
+
+This module does not import pandas: the chart modules are imported when the first chart is
+drawn, and while ``%load_ext nbsched`` still imports them in the background
+(:mod:`nbsched._warmup`), the first drawing waits for that instead of importing on the
+kernel's thread.
 """
 
 from __future__ import annotations
@@ -12,21 +17,19 @@ import inspect
 import threading
 import time
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-import pandas as pd
 
-from .._chart import TimelineChart, timeline_chart
+from .. import _warmup
+from .._runs import past_runs, track_runs
+from .._scheduler_reads import _is_scheduler, reads_synchronously
 from ..events import JobReleased, ScheduleAdded, ScheduleRemoved, ScheduleUpdated
-from ..timelines import (
-    _is_scheduler,
-    atimeline,
-    past_runs,
-    reads_synchronously,
-    timeline,
-    track_runs,
-)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .._chart import TimelineChart
 
 __all__ = ["Timeline"]
 
@@ -105,11 +108,15 @@ class Timeline(widgets.VBox):
             track_runs(obj)
             callback = self._on_event_async if self._is_async else self._on_event_sync
             self._subscription = obj.subscribe(callback, _REFRESH_EVENTS)
-        self._refresh_soon(first=True)
+        if not _warmup.ready():
+            self.status.value = "<i>drawing soon (pandas is being imported)…</i>"
+        _warmup.when_ready(lambda: self._refresh_soon(first=True))
 
     # --- drawing ---------------------------------------------------------------------------
 
     def _draw(self, frame: pd.DataFrame, *, only_if_changed: bool = False) -> None:
+        from .._chart import timeline_chart
+
         runs = past_runs(self.obj) if self._is_scheduler else None
         if runs is not None and len(runs):
             runs = runs.groupby("schedule_id", sort=False).tail(self._past)
@@ -145,6 +152,8 @@ class Timeline(widgets.VBox):
 
     def refresh(self, *, only_if_changed: bool = False) -> None:
         """Redraw now (synchronously); see :func:`nbsched.timeline` for what can be read so."""
+        from ..timelines import timeline
+
         try:
             frame = timeline(self.obj, self._start, self._end, self._limit, tz=self._tz)
             self._draw(frame, only_if_changed=only_if_changed)
@@ -154,6 +163,8 @@ class Timeline(widgets.VBox):
 
     async def arefresh(self, *, only_if_changed: bool = False) -> None:
         """Redraw now, awaiting an AsyncScheduler's schedules."""
+        from ..timelines import atimeline
+
         try:
             frame = await atimeline(self.obj, self._start, self._end, self._limit, tz=self._tz)
             self._draw(frame, only_if_changed=only_if_changed)
