@@ -124,6 +124,12 @@ def _shorten(value: Any) -> str:
 
 def _text(value: Any) -> str:
     if type(value) is not str:
+        if isinstance(value, bytes):
+            try:
+                value.decode()
+            except UnicodeDecodeError:
+                raise ValueError("text that is not valid UTF-8") from None
+            raise TypeError("bytes (a BLOB) where text belongs")
         raise TypeError(f"expected text, got {type(value).__name__}")
     return value
 

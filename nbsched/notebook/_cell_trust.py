@@ -27,6 +27,7 @@ __all__ = [
     "describe_html",
     "is_trusted",
     "pause_untrusted",
+    "secret_problem_html",
     "sign_and_resume",
     "signed_cell",
     "signed_for_move",
@@ -179,6 +180,17 @@ def warning_html(schedule_ids: list[str], where: str) -> str:
         f" in <code>{html.escape(where)}</code> {'were' if count != 1 else 'was'} not signed by"
         f" you and stay{'' if count != 1 else 's'} paused: {shown}. Review the code with"
         f" <code>%sched show ID</code>; <code>%sched resume ID</code> runs it.</span>"
+    )
+
+
+def secret_problem_html() -> str | None:
+    """A warning line when this user's signing secret cannot be used, else ``None``."""
+    problem = current_signer().problem
+    if problem is None:
+        return None
+    return (
+        f"<span style='color:#b26a00'>nbsched: {html.escape(problem)}; the cell schedules "
+        f"you make in this kernel will come back paused after a restart</span>"
     )
 
 

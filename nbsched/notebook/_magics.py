@@ -17,9 +17,9 @@ from IPython.display import display
 from .._converters import as_timezone
 from .._localzone import get_local_timezone
 from ..abc import Trigger
-from ._cell_task import compile_cell
+from ._cell_task import TASK_ID, UntrustedCellError, compile_cell
 from ._cell_trigger import CellTrigger
-from ._cell_trust import describe_html
+from ._cell_trust import describe_html, is_trusted
 from ._durations import MIN_CELL_INTERVAL, parse_duration
 from ._kept_runs import KEEP_RUNS
 from ._state import (
@@ -278,6 +278,11 @@ class SchedMagics(Magics):
                 await scheduler.remove_schedule(schedule_id)
             else:
                 schedule = await scheduler.get_schedule(schedule_id)
+                if schedule.task_id == TASK_ID and not is_trusted(schedule):
+                    raise UntrustedCellError(
+                        f"it is not signed by you; review it with %sched show {schedule_id}, "
+                        f"then %sched resume {schedule_id} signs it"
+                    )
                 job_id = await scheduler.add_job(
                     schedule.task_id, args=schedule.args, kwargs=schedule.kwargs
                 )

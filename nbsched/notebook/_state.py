@@ -41,6 +41,7 @@ from ._cell_task import TASK_ID, run_cell
 from ._cell_trigger import CellTrigger
 from ._cell_trust import (
     pause_untrusted,
+    secret_problem_html,
     sign_and_resume,
     signed_cell,
     signed_for_move,
@@ -115,6 +116,7 @@ class NotebookScheduler:
         self._adopting: set[str] = set()
         #: ids of the stored cell schedules this user did not sign (paused until resumed)
         self._untrusted: set[str] = set()
+        self._warned: set[str] = set()  # those named in the restored area's warnings
         self._start_scheduler(store_path)
 
     # --- the scheduler ----------------------------------------------------------------------
@@ -176,8 +178,12 @@ class NotebookScheduler:
     async def _prepare(self, restored: widgets.VBox | None) -> list[str]:
         """Register the cell task and give restored cell schedules an output area."""
         await self.scheduler.configure_task(TASK_ID, func=run_cell, job_executor="loop")
+        problem = secret_problem_html()
         if restored is not None:
             self.restored_area = restored
+            self._warned = set()  # a new area: name the untrusted schedules there
+            if problem is not None:
+                restored.children = (widgets.HTML(problem), *restored.children)
         found = []
         for schedule in await self._reviewed(await self.scheduler.get_schedules(), restored):
             if self._restore(schedule, restored, "restored"):
@@ -189,8 +195,10 @@ class NotebookScheduler:
         (and named in a warning at the top of ``area``)."""
         untrusted = await pause_untrusted(self.scheduler, schedules)
         self._untrusted.update(untrusted)
-        if untrusted and area is not None:
-            warning = widgets.HTML(warning_html(untrusted, self.store_description))
+        unnamed = [i for i in untrusted if i not in self._warned]  # pausing one wakes _adopt
+        if unnamed and area is not None:
+            self._warned.update(unnamed)
+            warning = widgets.HTML(warning_html(unnamed, self.store_description))
             area.children = (warning, *area.children)
         return [s.copy(paused=True) if s.id in untrusted else s for s in schedules]
 

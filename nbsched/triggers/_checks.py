@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from ._dst import existing_instant
 
-__all__ = ["checked_instant", "checked_timedelta", "finite"]
+__all__ = ["before", "checked_instant", "checked_timedelta", "finite"]
 
 _UTC = timezone.utc
 
@@ -17,6 +17,13 @@ _UTC = timezone.utc
 def finite(value: float) -> bool:
     """Whether a number is finite (ints always are)."""
     return not isinstance(value, float) or math.isfinite(value)
+
+
+def before(later: datetime, earlier: datetime) -> bool:
+    """Whether ``later`` is before ``earlier`` as an instant (two datetimes of one zone compare
+    by wall time, ignoring ``fold``: 02:15 of the repeated hour's second pass is later than
+    02:45 of its first)."""
+    return later.astimezone(_UTC) < earlier.astimezone(_UTC)
 
 
 def checked_timedelta(**components: float) -> timedelta:

@@ -237,15 +237,20 @@ class CalendarIntervalTrigger(ComparedByState, Trigger):
             0,
             tz,
         )
-        if fire_date.year in _EDGE_YEARS:
-            return self._near_the_ends_of_time(local)
         if self._fixed:
+            if fire_date.year in _EDGE_YEARS:
+                return self._near_the_ends_of_time(local)
             return local
         # Fast path: the same UTC offset a day before and after means no DST change near this
         # wall time. Otherwise resolve it exactly (gap: when the clocks jump; fold: the first).
         offset = tz.utcoffset(local)
-        if offset == tz.utcoffset(local - _DAY) and offset == tz.utcoffset(local + _DAY):
-            return local
+        try:
+            if offset == tz.utcoffset(local - _DAY) and offset == tz.utcoffset(local + _DAY):
+                return local
+        except OverflowError:
+            # 1 January 1 or 31 December 9999: the only dates whose instant may lie outside
+            # what a datetime holds in UTC (no zone is a day away from UTC)
+            return self._near_the_ends_of_time(local)
         return resolve_wall_time(local.replace(tzinfo=None), tz)
 
     def _near_the_ends_of_time(self, local: datetime) -> datetime | None:

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from .._converters import as_aware_datetime
 from ..abc import Trigger
-from ._checks import checked_instant, checked_timedelta, finite
+from ._checks import before, checked_instant, checked_timedelta, finite
 from ._describe import count, format_local
 from ._registry import SpecRegistry
 from ._state import (
@@ -190,7 +190,7 @@ class IntervalTrigger(ComparedByState, Trigger):
         end = as_aware_datetime(end_time, argument="end_time")
         if end is not None:
             end = checked_instant(end, argument="end_time")
-        if end is not None and end < start:
+        if end is not None and before(end, start):
             raise ValueError(
                 f"end_time: {end.isoformat()} is before start_time {start.isoformat()}"
             )
@@ -284,10 +284,10 @@ class IntervalTrigger(ComparedByState, Trigger):
             raise reader.error(("interval",), str(exc)) from None
         start = cast(datetime, reader.instant("start_time"))
         end = reader.instant("end_time", optional=True)
-        if end is not None and end < start:
+        if end is not None and before(end, start):
             raise reader.error(("end_time",), f"{end.isoformat()} is before start_time")
         pending = reader.instant("next_fire_time", optional=True)
-        if pending is not None and pending < start:
+        if pending is not None and before(pending, start):
             raise reader.error(("next_fire_time",), f"{pending.isoformat()} is before start_time")
         tz = cast(tzinfo, start.tzinfo)
         end_tz = None if end is None else end.tzinfo

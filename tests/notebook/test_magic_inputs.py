@@ -3,6 +3,7 @@ names the argument and the value, never a traceback, and nothing gets scheduled.
 
 from __future__ import annotations
 
+import random
 import string
 from datetime import datetime, timedelta
 
@@ -131,3 +132,62 @@ def test_parse_when_returns_a_comparable_time_or_a_value_error_naming_it(
     else:
         assert value.tzinfo is not None
         value <= START  # noqa: B015 (comparing must not raise: it needs a UTC conversion)
+
+
+_PIECES = [
+    "1s",
+    "0",
+    "-1",
+    "1e400",
+    "99999999999999999999",
+    "3000000d",
+    "100ms",
+    "1ms",
+    "'",
+    '"',
+    "--id",
+    "--times",
+    "--until",
+    "--tz",
+    "--now",
+    "--append",
+    "''",
+    "\x00",
+    "\t",
+    "18:00",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01",
+    "Mars/Base",
+    "UTC",
+    "*",
+    "*/0",
+    "61",
+    "@daily",
+    "nan",
+    "inf",
+    "1.5h",
+    "2d",
+    "--",
+    "-",
+    "\\",
+    "é",
+    "🙂",
+]
+
+
+@pytest.mark.parametrize("magic", ["every", "cron", "at"])
+@pytest.mark.anyio
+async def test_random_argument_lines_give_a_schedule_or_one_usage_error(
+    notebook: Notebook, magic: str
+) -> None:
+    from IPython.core.error import UsageError
+
+    chooser = random.Random(f"nbsched-{magic}")  # the same 150 lines on every run
+    for _ in range(150):
+        line = " ".join(chooser.choice(_PIECES) for _ in range(chooser.randint(0, 6)))
+        result = notebook.cell(f"%%{magic} {line}\npass")
+        error = result.error_in_exec or result.error_before_exec
+        assert error is None or isinstance(error, UsageError), (line, error)
+        if error is not None:
+            assert "\n" not in str(error), (line, str(error))
+    await notebook.settle()

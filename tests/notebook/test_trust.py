@@ -243,7 +243,11 @@ async def test_a_cell_schedule_this_user_did_not_sign_stays_paused_until_resumed
     assert holder.store_path == str(db)
     schedule = await holder.scheduler.get_schedule("sidefx")
     assert schedule.paused
-    warning = holder.restored_area.children[0].value
+    warnings = [
+        w.value for w in holder.restored_area.children if "not signed" in getattr(w, "value", "")
+    ]
+    assert len(warnings) == 1, warnings  # named once, though pausing it also publishes an event
+    warning = warnings[0]
     assert "1 cell schedule in" in warning and "was not signed by you and stays paused" in warning
     assert "<code>&#x27;sidefx&#x27;</code>" in warning
     assert "%sched show ID" in warning
@@ -323,3 +327,54 @@ async def test_moving_stores_keeps_own_schedules_signed_and_others_paused(
     await notebook.advance(30)
     assert os.path.exists(tmp_path / "mine")
     assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.anyio
+async def test_sched_run_refuses_a_schedule_this_user_did_not_sign(
+    notebook: Notebook, tmp_path: Path
+) -> None:
+    await _unsigned_store(tmp_path / "theirs.db")
+    await _restart(notebook)
+    answer = _shown(notebook, "%sched run sidefx")
+    await notebook.settle()
+    assert answer.value == (
+        "<span style='color:#c62828'>could not run &#x27;sidefx&#x27;: UntrustedCellError: it "
+        "is not signed by you; review it with %sched show sidefx, then %sched resume sidefx "
+        "signs it</span>"
+    )
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.anyio
+async def test_the_dashboards_resume_button_signs_and_runs_it(
+    notebook: Notebook, tmp_path: Path
+) -> None:
+    await _unsigned_store(tmp_path / "theirs.db")
+    holder = await _restart(notebook)
+    board = holder.dashboard()
+    await board.settle()
+    await notebook.advance(25)
+    assert not (tmp_path / "ran").exists()
+    board.rows["sidefx"].resume_button.click()
+    await board.settle()
+    await notebook.settle()
+    schedule = await holder.scheduler.get_schedule("sidefx")
+    assert (schedule.paused, schedule.next_fire_time) == (False, START + timedelta(seconds=30))
+    await notebook.advance(10)
+    assert (tmp_path / "ran").read_text() == "x"
+    board.close()
+
+
+@pytest.mark.anyio
+async def test_load_ext_says_when_the_secret_cannot_be_used(
+    notebook: Notebook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _store_with_cell(notebook)
+    (tmp_path / "a-file").write_text("not a directory")
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "a-file" / "jupyter"))
+    holder = await _restart(notebook)
+    lines = [w.value for w in holder.restored_area.children[:2]]
+    assert lines[0].startswith("<span style='color:#b26a00'>nbsched: 1 cell schedule in")
+    assert lines[1].startswith("<span style='color:#b26a00'>nbsched: cannot use the signing")
+    assert "will come back paused after a restart" in lines[1]
+    assert (await holder.scheduler.get_schedule("sidefx")).paused  # signed with another key

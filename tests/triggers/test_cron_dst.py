@@ -14,6 +14,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from nbsched.abc import Trigger
 from nbsched.triggers import CronTrigger
@@ -223,3 +226,19 @@ def test_nonexistent_end_time_is_the_moment_the_clocks_jump(dst_zone: DstZone) -
         fires = [t.astimezone(UTC) for t in trigger]
         assert fires[-1] == gap.utc  # the times in the gap fire when the clocks jump
         assert all(t <= gap.utc for t in fires)
+
+
+def test_end_before_start_is_judged_by_instant_not_wall_time() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    first_pass = datetime(2026, 10, 25, 2, 45, tzinfo=berlin, fold=0)  # 00:45 UTC
+    second_pass = datetime(2026, 10, 25, 2, 15, tzinfo=berlin, fold=1)  # 01:15 UTC
+    trigger = CronTrigger(
+        minute="*/15", hour="*", start_time=first_pass, end_time=second_pass, timezone=berlin
+    )
+    assert [t.astimezone(UTC).time().isoformat() for t in trigger] == [
+        "00:45:00",
+        "01:00:00",
+        "01:15:00",
+    ]
+    with pytest.raises(ValueError, match="^end_time: .* is before start_time"):
+        CronTrigger(minute="*/15", start_time=second_pass, end_time=first_pass, timezone=berlin)

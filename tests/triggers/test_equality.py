@@ -225,8 +225,6 @@ def test_schedules_with_equal_triggers_compare_equal() -> None:
 @pytest.mark.parametrize(
     ("kind", "attribute"),
     [
-        ("cron", "start_time"),
-        ("cron", "end_time"),
         ("cron", "timezone"),
         ("interval", "start_time"),
         ("interval", "end_time"),
@@ -244,3 +242,57 @@ def test_arguments_are_read_only(kind: str, attribute: str) -> None:
     with pytest.raises(AttributeError):
         setattr(trigger, attribute, START + timedelta(days=100))
     assert (repr(trigger), trigger.__getstate__(), getattr(trigger, attribute)) == before
+
+
+def test_setting_a_cron_triggers_start_and_end_times_is_followed_by_everything() -> None:
+    """As in APScheduler 4, ``start_time`` and ``end_time`` of a cron trigger may be set after
+    construction: fire times, repr, state and equality all follow."""
+    trigger = CronTrigger(hour="*", minute=0, timezone=BERLIN)
+    trigger.start_time = datetime(2024, 10, 27, 2, 0)  # naive: read in the trigger's zone
+    trigger.end_time = "2024-10-27T04:00:00+01:00"
+    built = CronTrigger(
+        hour="*",
+        minute=0,
+        start_time=datetime(2024, 10, 27, 2, 0, tzinfo=BERLIN),
+        end_time=datetime(2024, 10, 27, 4, 0, tzinfo=BERLIN),
+        timezone=BERLIN,
+    )
+    assert repr(trigger) == repr(built) and trigger == built
+    assert eval(repr(trigger), NAMESPACE) == trigger
+    times = [(t.isoformat(), t.fold) for t in trigger]
+    assert times == [
+        ("2024-10-27T02:00:00+02:00", 0),
+        ("2024-10-27T02:00:00+01:00", 1),
+        ("2024-10-27T03:00:00+01:00", 0),
+        ("2024-10-27T04:00:00+01:00", 0),
+    ]
+    # an exhausted trigger given a later end goes on from where it stopped
+    trigger.end_time = datetime(2024, 10, 27, 6, 0, tzinfo=BERLIN)
+    assert [t.hour for t in trigger] == [5, 6]
+
+
+def test_setting_a_cron_start_time_midway_moves_the_search() -> None:
+    trigger = CronTrigger(minute="*/10", hour="*", timezone=BERLIN, start_time=START)
+    assert [t.minute for t in take(trigger, 3)] == [0, 10, 20]  # type: ignore[union-attr]
+    trigger.start_time = START + timedelta(hours=2)
+    assert take(trigger, 2) == [START + timedelta(hours=2), START + timedelta(hours=2, minutes=10)]
+    assert trigger.__getstate__()["start_time"].startswith("2026-03-27T11:00:00+01:00")
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        ("start_time", "soon", "^start_time: 'soon' is not an ISO 8601"),
+        ("start_time", None, "^start_time: expected a datetime"),
+        ("end_time", START - timedelta(days=1), "^end_time: .* is before start_time"),
+        ("start_time", START + timedelta(days=10), "^end_time: .* is before start_time"),
+    ],
+)
+def test_setting_a_bad_cron_start_or_end_time_is_refused_and_changes_nothing(
+    attribute: str, value: object, message: str
+) -> None:
+    trigger = CronTrigger(hour=9, timezone=BERLIN, start_time=START, end_time=START + timedelta(9))
+    before = trigger.__getstate__()
+    with pytest.raises((ValueError, TypeError), match=message):
+        setattr(trigger, attribute, value)
+    assert trigger.__getstate__() == before

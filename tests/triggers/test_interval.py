@@ -315,3 +315,24 @@ def test_a_state_off_the_interval_grid_still_loads_and_continues_from_its_positi
         None,
     ]
     assert trigger.__getstate__()["next_fire_time"] is None
+
+
+def test_end_before_start_is_judged_by_instant_not_wall_time() -> None:
+    """In the repeated hour, 02:15 (second pass) comes after 02:45 (first pass); Python
+    compares two datetimes of one zone by wall time, ignoring fold."""
+    first_pass = datetime(2026, 10, 25, 2, 45, tzinfo=BERLIN, fold=0)  # 00:45 UTC
+    second_pass = datetime(2026, 10, 25, 2, 15, tzinfo=BERLIN, fold=1)  # 01:15 UTC
+    trigger = IntervalTrigger(minutes=15, start_time=first_pass, end_time=second_pass)
+    assert [t.astimezone(UTC).time().isoformat() for t in trigger] == [
+        "00:45:00",
+        "01:00:00",
+        "01:15:00",
+    ]
+    with pytest.raises(ValueError, match="^end_time: .* is before start_time"):
+        IntervalTrigger(minutes=15, start_time=second_pass, end_time=first_pass)
+    state = IntervalTrigger(minutes=15, start_time=first_pass, end_time=second_pass).__getstate__()
+    restored = IntervalTrigger.__new__(IntervalTrigger)
+    restored.__setstate__(state)  # not refused either
+    state["start_time"], state["end_time"] = state["end_time"], state["start_time"]
+    with pytest.raises(ValueError, match="end_time"):
+        restored.__setstate__(state)

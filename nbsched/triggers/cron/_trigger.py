@@ -8,7 +8,7 @@ from typing import Any
 
 from ..._converters import as_aware_datetime, as_timezone
 from ...abc import Trigger
-from .._checks import checked_instant
+from .._checks import before, checked_instant
 from .._state import (
     ComparedByState,
     StateReader,
@@ -191,7 +191,7 @@ class CronTrigger(ComparedByState, Trigger):
         end = as_aware_datetime(end_time, argument="end_time", timezone=tz)
         if end is not None:
             end = _in_zone(checked_instant(end, argument="end_time"), tz, argument="end_time")
-            if end < self._start_time:
+            if before(end, self._start_time):
                 raise ValueError(
                     f"end_time: {end.isoformat()} is before start_time "
                     f"{self._start_time.isoformat()}"
@@ -221,14 +221,56 @@ class CronTrigger(ComparedByState, Trigger):
 
     @property
     def start_time(self) -> datetime:
-        """The earliest possible fire time (aware, in :attr:`timezone`); read-only, like the
-        other arguments: build a new trigger to change it."""
+        """The earliest possible fire time (aware, in :attr:`timezone`).
+
+        It may be set, as in APScheduler 4 (read like the argument; a trigger that has fired
+        already goes on from its last fire time or the new start, whichever is later): the
+        fire times, ``repr``, the state and equality follow.
+        """
         return self._start_time
+
+    @start_time.setter
+    def start_time(self, value: datetime | str) -> None:
+        start = as_aware_datetime(value, argument="start_time", timezone=self._tz)
+        if start is None:
+            raise TypeError("start_time: expected a datetime or ISO 8601 string, got None")
+        start = _in_zone(checked_instant(start, argument="start_time"), self._tz, "start_time")
+        if self._end_time is not None and before(self._end_time, start):
+            raise ValueError(
+                f"end_time: {self._end_time.isoformat()} is before start_time {start.isoformat()}"
+            )
+        self._start_time = start
+        if self._last is not None and before(self._last, start):
+            self._last = None  # search from the new start, not from the last fire time
+        self._restart_search()
 
     @property
     def end_time(self) -> datetime | None:
-        """The latest possible fire time (aware, in :attr:`timezone`), or ``None``."""
+        """The latest possible fire time (aware, in :attr:`timezone`), or ``None``; may be set
+        like :attr:`start_time`."""
         return self._end_time
+
+    @end_time.setter
+    def end_time(self, value: datetime | str | None) -> None:
+        end = as_aware_datetime(value, argument="end_time", timezone=self._tz)
+        if end is not None:
+            end = _in_zone(checked_instant(end, argument="end_time"), self._tz, "end_time")
+            if before(end, self._start_time):
+                raise ValueError(
+                    f"end_time: {end.isoformat()} is before start_time "
+                    f"{self._start_time.isoformat()}"
+                )
+        self._end_time = end
+        self._end_ts = None if end is None else end.timestamp()
+        self._restart_search()
+
+    def _restart_search(self) -> None:
+        """Forget the search's shortcuts (the cursor, a run through a day, exhaustion): the
+        next call searches afresh from the last fire time, or from the start."""
+        self._done = False
+        self._cursor = None
+        self._pos = self._stop = 0
+        self._midnight = _NO_RUN
 
     @property
     def _search(self) -> WallSearch:
