@@ -69,11 +69,11 @@ def _import() -> None:
     try:
         from datetime import datetime, timezone
 
+        import pandas as pd
+
         from ._chart import timeline_chart
         from .timelines import timeline
         from .triggers.interval import IntervalTrigger
-
-        import pandas as pd
 
         # the code paths of a live chart's drawing (past runs too): their first use imports
         # more of pandas

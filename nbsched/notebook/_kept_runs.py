@@ -15,10 +15,18 @@ from typing import Any
 
 import ipywidgets as widgets
 
-__all__ = ["KEEP_RUNS", "KeptRuns"]
+__all__ = ["KEEP_RUNS", "KeptRuns", "stored_keep"]
 
 #: How many runs an ``--append`` cell keeps by default (``--keep N`` changes it).
 KEEP_RUNS = 20
+
+
+def stored_keep(value: Any) -> int:
+    """The ``keep`` recorded in a stored cell schedule's metadata, or the default when it is
+    missing (a schedule stored before ``--keep`` existed) or not a positive int."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return KEEP_RUNS
 
 
 class KeptRuns:

@@ -47,7 +47,7 @@ from ._cell_trust import (
     signed_for_move,
     warning_html,
 )
-from ._kept_runs import KEEP_RUNS
+from ._kept_runs import stored_keep
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
 
 __all__ = [
@@ -209,14 +209,8 @@ class NotebookScheduler:
             return False
         if schedule.id in self.outputs:
             return True
-        keep = details.get("keep")
-        route = CellOutput(
-            schedule.id,
-            append=bool(details.get("append")),
-            keep=keep
-            if isinstance(keep, int) and not isinstance(keep, bool) and keep > 0
-            else KEEP_RUNS,
-        )
+        keep = stored_keep(details.get("keep"))
+        route = CellOutput(schedule.id, append=bool(details.get("append")), keep=keep)
         self.outputs[schedule.id] = route
         self._info[schedule.id] = _RouteInfo(
             trigger_text=str(schedule.trigger),

@@ -105,3 +105,12 @@ async def test_keep_option_is_checked(
     assert not result.success
     assert capsys.readouterr().err.strip().startswith(message)
     assert await notebook.schedule_ids() == []
+
+
+@pytest.mark.parametrize(("stored", "kept"), [(3, 3), (None, 20), (0, 20), (True, 20), ("5", 20)])
+def test_a_restored_append_cell_keeps_its_stored_keep_or_the_default(
+    stored: object, kept: int
+) -> None:
+    from nbsched.notebook._kept_runs import stored_keep
+
+    assert stored_keep(stored) == kept
