@@ -145,6 +145,8 @@ class Timeline(widgets.VBox):
     def _show_error(self, exc: BaseException) -> None:
         import html
 
+        self._drawn_at = self._now()  # an attempt: live redraws go on from here
+
         self.status.value = (
             f"<span style='color:#cf222e'>{html.escape(type(exc).__name__)}: "
             f"{html.escape(str(exc))}</span>"
@@ -241,11 +243,16 @@ class Timeline(widgets.VBox):
     async def _redraw_when_due(self) -> None:
         await asyncio.sleep(0)  # let the rest of a burst of events land first
         while True:
-            if self._drawn_at is not None:
-                clock = getattr(self.obj, "clock", None)
-                due = self._drawn_at + REDRAW_INTERVAL
-                if clock is not None and due > clock.now():
-                    await clock.sleep_until(due)
+            if self._drawn_at is None:
+                # the first drawing is still to come (pandas is being imported): it will
+                # read the schedules then, this event included
+                with self._lock:
+                    self._again = self._pending = False
+                return
+            clock = getattr(self.obj, "clock", None)
+            due = self._drawn_at + REDRAW_INTERVAL
+            if clock is not None and due > clock.now():
+                await clock.sleep_until(due)
             if not self._one_more():
                 return
             await self._arefresh_quietly(only_if_changed=True)
