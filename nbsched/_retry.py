@@ -41,6 +41,8 @@ class Outage(Protocol):
 
     def now(self) -> datetime: ...
 
+    def failed(self, operation: str, exc: BaseException) -> None: ...
+
     async def unavailable(self, operation: str, exc: BaseException, since: datetime) -> None: ...
 
     async def recovered(self, operation: str) -> None: ...
@@ -172,6 +174,8 @@ class RetryPolicy:
     ) -> T:
         outage = self._outage
         persistent = self._persist()
+        if outage is not None:
+            outage.failed(operation, first_error)
         if not persistent and outage is not None and outage.unavailable_since is not None:
             # the store is known to be down: fail now rather than wait out another window
             raise outage.error(operation, first_error) from first_error
@@ -198,7 +202,7 @@ class RetryPolicy:
                     result = await func(*args, **kwargs)
                     succeeded = True
                 if succeeded:
-                    if outage is not None and outage.unavailable_since is not None:
+                    if outage is not None:
                         await outage.recovered(operation)
                     return result
                 outcome = attempt.retry_state.outcome

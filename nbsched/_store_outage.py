@@ -61,9 +61,19 @@ class StoreOutage:
         self.unavailable_since: datetime | None = None
         #: the last temporary error, as ``"Type: message"``
         self.reason: str | None = None
+        # the operations that failed during this outage: only one of them succeeding shows the
+        # store is usable again (with SQLite's write lock held elsewhere, reads still work)
+        self._failed_operations: set[str] = set()
+
+    def failed(self, operation: str, exc: BaseException) -> None:
+        """A call failed with a temporary error (it is about to be retried or given up)."""
+        self._failed_operations.add(operation)
+        if self.unavailable_since is not None:
+            self.reason = _reason(exc)
 
     async def unavailable(self, operation: str, exc: BaseException, since: datetime) -> None:
         """A call has failed with temporary errors for the whole retry window."""
+        self._failed_operations.add(operation)
         self.reason = _reason(exc)
         if self.unavailable_since is not None:
             return
@@ -88,12 +98,17 @@ class StoreOutage:
         )
 
     async def recovered(self, operation: str) -> None:
-        """A call succeeded while the store was marked unavailable."""
+        """A call succeeded while the store was marked unavailable: if the same operation
+        failed during the outage, the store is usable again."""
         since = self.unavailable_since
         if since is None:
+            self._failed_operations.discard(operation)  # a blip, over
+            return
+        if operation not in self._failed_operations:
             return
         self.unavailable_since = None
         self.reason = None
+        self._failed_operations.clear()
         now = self.now()
         self._logger.warning(
             "data store %s is usable again (%s succeeded) after being unavailable for %.0f s",

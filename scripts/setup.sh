@@ -12,7 +12,8 @@ SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO="sudo"; fi
 PYTHON="${PYTHON:-python3}"
 PYTHON_ONLY=0
-[ "${1:-}" = "--python-only" ] && PYTHON_ONLY=1   # the demo needs no browser and no server
+# the demo needs no browser, no server and no second kernel environment: only .venv
+[ "${1:-}" = "--python-only" ] && PYTHON_ONLY=1
 
 if [ "$PYTHON_ONLY" = 0 ]; then
 need_apt=()
@@ -44,7 +45,9 @@ echo "== Python environments"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
+if [ "$PYTHON_ONLY" = 0 ]; then  # only the kernel tests use it, not the demo
 [ -x .venv-kernel-min/bin/python ] || "$PYTHON" -m venv .venv-kernel-min
 .venv-kernel-min/bin/python -m pip install -q --upgrade pip
 .venv-kernel-min/bin/python -m pip install -q 'ipykernel==6.29.*' 'ipywidgets>=8.1' -e .
+fi
 echo "== setup done"

@@ -11,13 +11,20 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from inspect import iscoroutinefunction
+from inspect import (
+    isbuiltin,
+    isclass,
+    iscoroutinefunction,
+    isfunction,
+    ismethod,
+    ismethoddescriptor,
+)
 from types import TracebackType
 from typing import Any
 from uuid import UUID, uuid4
 
 from .._clock import Activity, Clock, SystemClock
-from .._context import current_job
+from .._context import current_async_scheduler, current_job
 from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, JobOutcome, ResumeFrom, RunState
 from .._exceptions import (
@@ -50,6 +57,7 @@ from ..events import (
 )
 from ..executors.base import JobExecutor
 from ._lifecycle import Lifecycle, Run, StartInBackground
+from ._ported_calls import PortedCalls
 from ._processing import (
     due_fire_times,
     first_fire_time,
@@ -84,12 +92,31 @@ def _new_uuid() -> UUID:
 
 
 def task_id_of(func: Callable[..., Any]) -> str:
-    """The default task id of a callable: ``"module:qualname"``."""
+    """The default task id of a callable: ``"module:qualname"``.
+
+    Callables that share that name with others — lambdas, nested functions, partials, bound
+    methods of instances, callable instances — get the object's identity appended
+    (``"module:<lambda>@7f..."``), so that each runs its own code.
+    """
     module = getattr(func, "__module__", None) or "__main__"
     qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
     if qualname is None:
         qualname = type(func).__qualname__
+    owner = _distinct_owner(func, qualname)
+    if owner is not None:
+        return f"{module}:{qualname}@{id(owner):x}"
     return f"{module}:{qualname}"
+
+
+def _distinct_owner(func: Any, qualname: str) -> object | None:
+    """The object that tells ``func`` apart from others of the same name, if it needs one."""
+    if ismethod(func):
+        return None if isclass(func.__self__) else func.__self__
+    if isfunction(func):
+        return func if "<" in qualname else None
+    if isclass(func) or isbuiltin(func) or ismethoddescriptor(func):
+        return None
+    return func  # a partial, a callable instance...
 
 
 def _default_executors() -> dict[str, JobExecutor]:
@@ -106,7 +133,7 @@ def _default_executors() -> dict[str, JobExecutor]:
     }
 
 
-class AsyncScheduler:
+class AsyncScheduler(PortedCalls):
     """A scheduler that runs on an asyncio event loop, its own or one somebody else runs.
 
     :param data_store: where tasks, schedules and jobs are kept (default: a new
@@ -423,14 +450,24 @@ class AsyncScheduler:
         loop's thread or from any other thread."""
         self._lifecycle.request_stop()
 
+    def _inside_own_job(self) -> bool:
+        """Whether the caller is one of this scheduler's running jobs (it cannot wait for the
+        end of the run it belongs to: that run waits for it)."""
+        job = current_job.get(None)
+        return job is not None and job.id in self._running_jobs
+
     async def stop(self) -> None:
         """Stop the processing loop and wait until it has stopped.
 
         Jobs running on the event loop are cancelled (outcome ``cancelled``). Jobs in a thread or
         a process cannot be: the scheduler waits up to ``stop_grace_time`` for them and records
-        their real outcome; one still running then is recorded ``abandoned`` (it runs on)."""
+        their real outcome; one still running then is recorded ``abandoned`` (it runs on).
+
+        Called from one of the scheduler's own jobs, it asks for the stop and returns at once
+        (the job cannot wait for the end of the run it is part of)."""
         self.request_stop()
-        await self.wait_until_stopped()
+        if not self._inside_own_job():
+            await self.wait_until_stopped()
 
     async def wait_until_stopped(self) -> None:
         """Return once the processing loop (and a background host task) has ended."""
@@ -756,6 +793,7 @@ class AsyncScheduler:
             started_at = now
             job.started_at = now
             current_job.set(job)  # this task's own context: seen by this job only
+            current_async_scheduler.set(self)
             try:
                 if executor.runs_off_loop:
                     self._off_loop_jobs.add(job.id)

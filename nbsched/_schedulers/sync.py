@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._clock import Clock
+from .._context import current_scheduler
 from .._enums import RunState
 from .._exceptions import SchedulerNotRunningError
 from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, Subscription
@@ -36,6 +37,14 @@ def _blocking(
     blocking.__module__ = __name__
     blocking.__qualname__ = f"Scheduler.{method.__name__}"
     return blocking
+
+
+def _setting(name: str) -> Any:
+    """A read-only property showing the wrapped scheduler's attribute ``name``."""
+    return property(
+        lambda self: getattr(self._async, name),
+        doc=f"The wrapped :class:`~nbsched.AsyncScheduler`'s ``{name}``.",
+    )
 
 
 class Scheduler:
@@ -98,6 +107,15 @@ class Scheduler:
     @property
     def state(self) -> RunState:
         return self._async.state
+
+    max_concurrent_jobs = _setting("max_concurrent_jobs")
+    lease_duration = _setting("lease_duration")
+    cleanup_interval = _setting("cleanup_interval")
+    stop_grace_time = _setting("stop_grace_time")
+    batch_size = _setting("batch_size")
+    job_executors = _setting("job_executors")
+    default_job_executor = _setting("default_job_executor")
+    logger = _setting("logger")
 
     @property
     def store_unavailable_since(self) -> datetime | None:
@@ -202,6 +220,7 @@ class Scheduler:
         """
 
         async def start() -> None:
+            current_scheduler.set(self)  # the run's tasks, and so its jobs, start from here
             await self._async.start_in_background()
 
         self._run(start())
@@ -218,8 +237,12 @@ class Scheduler:
 
     def stop(self) -> None:
         """Stop processing and wait for it to end. Outside a ``with`` block this also ends
-        the scheduler's thread (a later call starts a new one)."""
+        the scheduler's thread (a later call starts a new one). From one of the scheduler's
+        own jobs it only asks for the stop (the job cannot wait for its own run to end)."""
         if self._loop is None:
+            return
+        if self._async._inside_own_job():
+            self._async.request_stop()  # a job cannot wait for the end of its own run
             return
         self._run(self._async.stop())
         if not self._in_context:
@@ -247,6 +270,9 @@ class Scheduler:
     get_jobs = _blocking(AsyncScheduler.get_jobs)
     get_job_result = _blocking(AsyncScheduler.get_job_result)
     run_job = _blocking(AsyncScheduler.run_job)
+    get_tasks = _blocking(AsyncScheduler.get_tasks)
+    cleanup = _blocking(AsyncScheduler.cleanup)
+    get_next_event = _blocking(AsyncScheduler.get_next_event)
 
     def subscribe(
         self,

@@ -10,11 +10,11 @@ query as usual and, only when that happens, run it again handing such values ove
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Generator
 from itertools import islice
 from typing import Any
 
-__all__ = ["fetch_rows", "iter_rows"]
+__all__ = ["fetch_one_changing", "fetch_rows", "iter_rows"]
 
 
 def _is_undecodable_text(exc: sqlite3.OperationalError) -> bool:
@@ -52,7 +52,7 @@ def fetch_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[Any
         return conn.execute(sql, params).fetchall()
 
 
-def iter_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> Iterator[Any]:
+def iter_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> Generator[Any, None, None]:
     """Iterate over ``sql``'s rows, with undecodable text as ``bytes``.
 
     Must run inside a transaction (the query is run a second time, from the row it failed on,
@@ -76,3 +76,10 @@ def iter_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> Iterator[
             yield from islice(cursor, seen, None)
         finally:
             cursor.close()
+
+
+def fetch_one_changing(conn: sqlite3.Connection, sql: str, params: Any = ()) -> Any:
+    """The one row a statement that changes the file returns (``DELETE ... RETURNING``), with
+    undecodable text as ``bytes``: such a statement cannot be run a second time."""
+    with _TolerantText(conn):
+        return conn.execute(sql, params).fetchone()

@@ -7,12 +7,14 @@ with a clear :class:`~nbsched.DataStoreError` and left byte for byte as it was.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import stat
 from pathlib import Path
 
 from .._exceptions import DataStoreError
+from ._sqlite_access import access_problem, user_name
 
 #: Bumped whenever the tables change; a file with a higher version is refused, not rewritten.
 SCHEMA_VERSION = 1
@@ -20,6 +22,8 @@ SCHEMA_VERSION = 1
 #: files apart: "nbsc" in ASCII.
 APPLICATION_ID = 0x6E627363
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# sqlite3 primary result codes that mean the bytes of the file are bad
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
 
 SCHEMA = """
 CREATE TABLE nbsched_meta (
@@ -116,7 +120,7 @@ def prepare_file(path: Path) -> bool:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise _fail(path, f"cannot create the file: {exc.strerror}") from exc
+        raise _fail(path, f"cannot create the file: {_creation_problem(path, exc)}") from exc
     else:
         os.close(fd)
         os.chmod(path, 0o600)  # whatever the umask says
@@ -128,16 +132,9 @@ def prepare_file(path: Path) -> bool:
         raise _fail(path, f"cannot read the file: {exc.strerror}") from exc
     if not stat.S_ISREG(info.st_mode):
         raise _fail(path, "it exists but is not a regular file")
-    mode = stat.S_IMODE(info.st_mode)
-    # os.access alone is not enough: it says yes to root for a file without write bits.
-    if not os.access(path, os.W_OK) or not mode & 0o222:
-        raise _fail(
-            path,
-            f"the file is read-only (permissions {mode:04o}); the scheduler needs to write to it "
-            f"(make it writable, or point the store at a copy)",
-        )
-    if not os.access(path, os.R_OK):
-        raise _fail(path, f"the file is not readable (permissions {mode:04o})")
+    problem = access_problem(path)
+    if problem is not None:
+        raise _fail(path, problem)
     if info.st_size == 0:
         return True
     with open(path, "rb") as file:
@@ -147,6 +144,17 @@ def prepare_file(path: Path) -> bool:
     if len(header) < 100:
         raise _fail(path, "the file is truncated or corrupt (shorter than an SQLite header)")
     return False
+
+
+def _creation_problem(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.EROFS:
+        return "the file system holding the directory is mounted read-only"
+    if exc.errno == errno.EACCES:
+        return (
+            f"the directory {str(path.parent)!r} is not writable by user "
+            f"{user_name(os.geteuid())!r}"
+        )
+    return str(exc.strerror)
 
 
 def check_existing(path: Path) -> None:
@@ -164,7 +172,10 @@ def check_existing(path: Path) -> None:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
         except sqlite3.DatabaseError as exc:
-            raise _fail(path, f"the file is corrupt or truncated ({exc})") from exc
+            code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+            if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+                raise _fail(path, f"the file is corrupt or truncated ({exc})") from exc
+            raise _fail(path, f"cannot read the file ({exc})") from exc
         if problems != ["ok"]:
             raise _fail(path, f"the file is corrupt or truncated ({'; '.join(problems[:3])})")
         if application_id != APPLICATION_ID or "nbsched_meta" not in tables:

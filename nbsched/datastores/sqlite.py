@@ -50,10 +50,11 @@ from ._codec import (
     row_label,
     trigger_to_json,
 )
-from ._sqlite_rows import fetch_rows, iter_rows
+from ._sqlite_errors import SQLiteDiskFullError, disk_full_error
+from ._sqlite_rows import fetch_one_changing, fetch_rows, iter_rows
 from ._sqlite_schema import add_missing_indexes, check_existing, create_schema, prepare_file
 
-__all__ = ["SQLiteDataStore", "SQLiteBusyError"]
+__all__ = ["SQLiteDataStore", "SQLiteBusyError", "SQLiteDiskFullError"]
 
 T = TypeVar("T")
 
@@ -145,7 +146,7 @@ class SQLiteDataStore(DataStore):
             ...
     """
 
-    temporary_errors = (SQLiteBusyError,)
+    temporary_errors = (SQLiteBusyError, SQLiteDiskFullError)
 
     def __init__(
         self,
@@ -262,6 +263,9 @@ class SQLiteDataStore(DataStore):
             return SQLiteBusyError(
                 f"{where}: the file is locked by another connection ({message}); try again"
             )
+        full = disk_full_error(exc, where)
+        if full is not None:
+            return full
         if code == _SQLITE_READONLY:
             return DataStoreError(f"{where}: the file cannot be written to ({message})")
         if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
@@ -704,9 +708,11 @@ class SQLiteDataStore(DataStore):
     def get_job_result(self, job_id: UUID) -> JobResult | None:
         row = self._run(
             True,
-            lambda conn, _: conn.execute(
-                f"DELETE FROM job_results WHERE job_id = ? RETURNING {_R_COLS}", (str(job_id),)
-            ).fetchone(),
+            lambda conn, _: fetch_one_changing(
+                conn,
+                f"DELETE FROM job_results WHERE job_id = ? RETURNING {_R_COLS}",
+                (str(job_id),),
+            ),
         )
         return None if row is None else self._codec.decode_job_result(row)
 

@@ -16,8 +16,6 @@ import html
 import logging
 import os
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import ipywidgets as widgets
@@ -27,8 +25,7 @@ from .._exceptions import NbschedError, SchedulerNotRunningError
 from .._localzone import get_local_timezone
 from .._runs import track_runs
 from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
-from ..widgets._format import format_duration, format_moment
-from ..widgets.dashboard import Dashboard, RunTracker, outcome_html
+from ..widgets.dashboard import Dashboard, RunTracker
 from ._cell_output import CellOutput
 from ._cell_spec import (
     CELL_METADATA_KEY,
@@ -48,6 +45,7 @@ from ._cell_trust import (
     warning_html,
 )
 from ._kept_runs import stored_keep
+from ._status_line import RouteInfo, status_html
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
 
 __all__ = [
@@ -77,15 +75,6 @@ def _set_current(holder: NotebookScheduler | None) -> None:
     _current = holder
 
 
-@dataclass(slots=True)
-class _RouteInfo:
-    trigger_text: str = ""
-    next_fire_time: datetime | None = None
-    paused: bool = False
-    state: str = "scheduling…"
-    stop_on_error: bool = False
-
-
 class NotebookScheduler:
     """The kernel's scheduler and everything the notebook layer keeps about it.
 
@@ -100,7 +89,9 @@ class NotebookScheduler:
         self.clock = clock
         self.store_path: str | None = None
         self.outputs: dict[str, CellOutput] = {}
-        self._info: dict[str, _RouteInfo] = {}
+        #: the box each restored output area was put in (the %load_ext or %sched store cell's)
+        self._shown_in: dict[str, widgets.Box] = {}
+        self._info: dict[str, RouteInfo] = {}
         self.dashboards: list[Dashboard] = []
         self.scheduler: Any = None
         self.tracker: RunTracker | None = None
@@ -212,7 +203,7 @@ class NotebookScheduler:
         keep = stored_keep(details.get("keep"))
         route = CellOutput(schedule.id, append=bool(details.get("append")), keep=keep)
         self.outputs[schedule.id] = route
-        self._info[schedule.id] = _RouteInfo(
+        self._info[schedule.id] = RouteInfo(
             trigger_text=str(schedule.trigger),
             next_fire_time=schedule.next_fire_time,
             paused=schedule.paused,
@@ -222,6 +213,7 @@ class NotebookScheduler:
         self._update_status(schedule.id)
         if area is not None:
             area.children = (*area.children, route.widget)
+            self._shown_in[schedule.id] = area
         return True
 
     def _adopt(self, schedule_id: str) -> None:
@@ -309,11 +301,9 @@ class NotebookScheduler:
     def define_cell(self, spec: CellSpec) -> CellOutput:
         """Schedule a cell (replacing its earlier schedule) and return its output area."""
         route = CellOutput(spec.schedule_id, append=spec.append, keep=spec.keep)
-        replaced = self.outputs.get(spec.schedule_id)
-        if replaced is not None:
-            replaced.close()
+        self._retire(spec.schedule_id)
         self.outputs[spec.schedule_id] = route
-        self._info[spec.schedule_id] = _RouteInfo(
+        self._info[spec.schedule_id] = RouteInfo(
             trigger_text=str(spec.trigger), stop_on_error=spec.stop_on_error
         )
         self._update_status(spec.schedule_id)
@@ -338,9 +328,7 @@ class NotebookScheduler:
                     and details.get("cell_id") == spec.cell_id
                 ):
                     await scheduler.remove_schedule(schedule.id)
-                    replaced = self.outputs.pop(schedule.id, None)
-                    if replaced is not None:
-                        replaced.close()
+                    self._retire(schedule.id)
                     self._info.pop(schedule.id, None)
         counted = isinstance(spec.trigger, CellTrigger) and spec.trigger.times is not None
         # --times N counts fire times: with "all", fires that fell due while the kernel was
@@ -361,6 +349,18 @@ class NotebookScheduler:
         if info is not None and info.state == "scheduling…":
             info.state = ""
         self._refresh_status(spec.schedule_id)
+
+    def _retire(self, schedule_id: str) -> None:
+        """Close the output area of ``schedule_id`` (replaced by a new definition), taking it
+        out of the box it was restored into first: a shown box that keeps a closed widget is
+        drawn by no front end after a reload, nor is anything else of the kernel's widgets."""
+        route = self.outputs.pop(schedule_id, None)
+        area = self._shown_in.pop(schedule_id, None)
+        if route is None:
+            return
+        if area is not None and route.widget in area.children:
+            area.children = tuple(child for child in area.children if child is not route.widget)
+        route.close()
 
     async def resume(self, schedule_id: str) -> None:
         """Resume a paused schedule, skipping the fire times that passed while it was paused
@@ -439,29 +439,15 @@ class NotebookScheduler:
         info = self._info.get(schedule_id)
         if info is None:
             return None
-        parts = [f"<code>{html.escape(schedule_id)}</code>", html.escape(info.trigger_text)]
-        now = self.clock.now()
-        if info.state in ("removed", "finished", "failed", "scheduling…"):
-            parts.append(f"<i>{html.escape(info.state)}</i>")
-        elif info.paused:
-            why = {
-                "untrusted": ": not signed by you, see %sched show",
-                "paused after an error": " after an error",
-            }
-            parts.append(f"<i>paused{html.escape(why.get(info.state, ''))}</i>")
-        elif info.next_fire_time is not None:
-            moment = format_moment(info.next_fire_time, now=now, tz=get_local_timezone())
-            parts.append(f"next {html.escape(moment)}")
         stats = self.tracker.stats.get(schedule_id) if self.tracker else None
-        if stats is not None and (stats.runs or stats.running):
-            parts.append(f"{stats.runs} run{'s' if stats.runs != 1 else ''}")
-            parts.append(outcome_html(stats))
-            if stats.last_scheduler and stats.last_scheduler != self.scheduler.identity:
-                # a store shared with other kernels: the last run happened in one of them
-                parts.append(f"ran on {html.escape(stats.last_scheduler)}")
-            if stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1:
-                parts.append(f"started {html.escape(format_duration(stats.last_lateness))} late")
-        return "<span style='font-size:90%;color:#555'>" + " · ".join(parts) + "</span>"
+        return status_html(
+            schedule_id,
+            info,
+            stats,
+            now=self.clock.now(),
+            tz=get_local_timezone(),
+            identity=self.scheduler.identity,
+        )
 
     # --- dashboards ---------------------------------------------------------------------------
 

@@ -176,6 +176,7 @@ class StateReader:
     def error(self, path: tuple[str | int, ...], problem: str) -> ValueError:
         """A ``ValueError`` naming the field at ``path``."""
         where = "".join(f"[{key}]" if isinstance(key, int) else f"[{key!r}]" for key in path)
+        problem = problem.removeprefix(f"{self.name}: ")  # a constructor's message, reused
         return ValueError(f"state{where}: {problem} ({self.name})")
 
     def get(self, *path: str | int) -> Any:

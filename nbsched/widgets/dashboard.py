@@ -221,6 +221,12 @@ class DashboardRow(widgets.HBox):
         self.next_fire_time: datetime | None = None
         self.paused = False
 
+    def close(self) -> None:
+        """Close the row and every widget in it."""
+        super().close()
+        for widget in (*self.cells.values(), *self.buttons, *self.children):
+            widget.close()
+
     def text(self) -> dict[str, str]:
         """The row's cells as plain text (tags stripped), for tests and ``%sched list``."""
         import re
@@ -333,12 +339,13 @@ class Dashboard(widgets.VBox):
             row.paused = schedule.paused
             row.cells["trigger"].value = html.escape(str(schedule.trigger))
             self._draw_stats(row)
-        for gone in set(self.rows) - seen:
-            self.rows.pop(gone).close()
+        gone = [self.rows.pop(key) for key in set(self.rows) - seen]
         self.tick()
         children = (self.head, *(self.rows[key] for key in sorted(self.rows)))
         if children != self.table.children:
             self.table.children = children
+        for row in gone:  # out of the table first: a shown box never holds a closed widget
+            row.close()
         shown = (self.table, self.status) if self.rows else (self.table, self.empty, self.status)
         if self.children != shown:  # type: ignore[has-type]  # ipywidgets has no type hints
             self.children = shown
@@ -501,9 +508,11 @@ class Dashboard(widgets.VBox):
         self.stop_updating()
         if self._owns_tracker:
             self.tracker.close()
-        for row in self.rows.values():
-            row.close()
         super().close()
+        for widget in (*self.rows.values(), *self.head.children, self.head, self.table):
+            widget.close()
+        for widget in (self.status, self.empty):
+            widget.close()
 
     def stop_updating(self) -> None:
         """Stop the countdown and event-driven redraws but keep the widget shown."""

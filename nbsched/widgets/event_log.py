@@ -282,10 +282,8 @@ class EventLog(widgets.VBox):
         self._new.clear()
         shown = self.visible()[: self.max_rows]
         rows = [row for row, _event in self._shown]
-        while len(rows) > len(shown):
-            row = rows.pop()
-            row.layout.close()
-            row.close()
+        dropped = rows[len(shown) :]
+        del rows[len(shown) :]
         self._shown.clear()
         self._sequence = 0
         for position, event in enumerate(reversed(shown)):  # oldest first
@@ -305,6 +303,9 @@ class EventLog(widgets.VBox):
             self._shown.append((row, event))
         if tuple(rows) != self.rows.children:
             self.rows.children = tuple(rows)
+        for row in dropped:  # closed once no shown box holds them
+            row.layout.close()
+            row.close()
         self._update_count()
 
     def shown_rows(self) -> list[str]:

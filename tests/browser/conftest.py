@@ -159,6 +159,9 @@ def page(browser: Any, artifacts: Path, request: pytest.FixtureRequest) -> Itera
         yield page
     finally:
         try:
-            page.screenshot(path=str(artifacts / f"{request.node.name}-last.png"), full_page=True)
+            if not page.is_closed():  # a test that closes the tab opens another one
+                page.screenshot(
+                    path=str(artifacts / f"{request.node.name}-last.png"), full_page=True
+                )
         finally:
             context.close()

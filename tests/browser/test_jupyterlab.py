@@ -15,84 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from browser_helpers import (
+    TIMEOUT_MS,
+    output_text,
+    run_cell,
+    settle_dialogs,
+    wait_for_text,
+)
 
 pytestmark = pytest.mark.slow
 
 TICK = re.compile(r"tick at (\d\d:\d\d:\d\d)")
-TIMEOUT_MS = 60_000
 
 # cell positions in 01-quickstart.ipynb (markdown cells count too)
 LOAD, RECURRING, OTHER, DASHBOARD, TIMELINE = 1, 3, 5, 7, 9
-
-
-def cells(page: Any) -> Any:
-    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
-
-
-def settle_dialogs(page: Any) -> None:
-    """Accept a kernel dialog JupyterLab may open on a slow start ("Select Kernel"); any other
-    dialog fails the test with its text."""
-    dialog = page.locator(".jp-Dialog")
-    for _attempt in range(3):
-        if not dialog.count():
-            return
-        text = dialog.first.inner_text()
-        if "kernel" not in text.lower():
-            raise AssertionError(f"unexpected JupyterLab dialog: {text!r}")
-        print(f"accepted JupyterLab dialog: {text!r}")
-        dialog.first.locator(".jp-Dialog-button.jp-mod-accept").click()
-        dialog.first.wait_for(state="detached", timeout=10_000)
-    raise AssertionError(f"JupyterLab keeps opening dialogs: {dialog.first.inner_text()!r}")
-
-
-def run_cell(page: Any, index: int) -> Any:
-    """Select cell ``index`` and run it with Ctrl+Enter; wait until it has run."""
-    cell = cells(page).nth(index)
-    prompt = cell.locator(".jp-InputPrompt")
-    before = prompt.inner_text()
-    cell.scroll_into_view_if_needed()
-    for _attempt in range(3):
-        # A key press right after the page settles can be lost (focus not yet in the
-        # notebook); the prompt turns to [*] or [n] once the run is queued, so retry until it
-        # does: a queued cell is never run twice.
-        settle_dialogs(page)
-        try:
-            prompt.click(timeout=5_000)
-        except PlaywrightTimeoutError:
-            continue  # a dialog came up in between
-        page.keyboard.press("Control+Enter")
-        try:
-            page.wait_for_function(
-                "([el, before]) => el.textContent !== before",
-                arg=[prompt.element_handle(), before],
-                timeout=5_000,
-            )
-            break
-        except PlaywrightTimeoutError:
-            continue
-    page.wait_for_function(
-        "(el) => /\\[\\d+\\]:/.test(el.textContent)", arg=prompt.element_handle(),
-        timeout=TIMEOUT_MS,
-    )  # fmt: skip
-    return cell
-
-
-def output_text(cell: Any) -> str:
-    return cell.locator(".jp-Cell-outputArea").inner_text()
-
-
-def wait_for_text(cell: Any, pattern: re.Pattern[str], timeout: float = 30) -> re.Match[str]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = pattern.search(output_text(cell))
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{pattern.pattern!r} did not appear; the output is {output_text(cell)!r}"
-            )
-        time.sleep(0.1)
 
 
 def chart_texts(timeline: Any) -> list[str]:

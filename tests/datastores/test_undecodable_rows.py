@@ -358,3 +358,55 @@ async def test_postgresql_one_hostile_job_fails_alone(pg: Any, case: str) -> Non
     assert [f.job_id for f in failures] == [jobs[1].id] * 2
     column = case.split(" ")[0]
     assert f"column {column!r}" in failures[0].exception
+
+
+def test_an_undecodable_job_result_fails_alone(db_path, store) -> None:
+    from nbsched import DeserializationError, JobOutcome, JobResult
+
+    jobs = [
+        Job(task_id="task", result_expiration_time=timedelta(hours=1), created_at=T0)
+        for _ in range(2)
+    ]
+    for job in jobs:
+        store.add_job(job)
+    for job in store.acquire_jobs("s1", LEASE, None, T0):
+        result = JobResult(
+            job_id=job.id,
+            outcome=JobOutcome.success,
+            finished_at=T0,
+            expires_at=T0 + timedelta(hours=1),
+            return_value=42,
+        )
+        store.release_job("s1", job, result)
+    _raw(
+        db_path,
+        "UPDATE job_results SET scheduler_id = CAST(? AS TEXT) WHERE job_id = ?",
+        (b"s\xff", str(jobs[0].id)),
+    )
+    with pytest.raises(DeserializationError, match="column 'scheduler_id'.*not valid UTF-8"):
+        store.get_job_result(jobs[0].id)
+    assert store.get_job_result(jobs[1].id).return_value == 42
+
+
+async def test_postgresql_the_scheduler_keeps_running_the_other_schedules(pg: Any) -> None:
+    from nbsched.datastores.postgresql import PostgreSQLDataStore
+
+    calls.clear()
+    await pg.add_task(Task(id="task", func=f"{__name__}:record_call"))
+    for schedule_id in ("a", "bad", "z"):
+        await pg.add_schedule(_schedule(schedule_id), ConflictPolicy.exception)
+    _pg_raw(pg, "UPDATE schedules SET last_fire_time = 'infinity' WHERE id = %s", ("bad",))
+
+    clock = FakeClock(T0 - timedelta(seconds=1))
+    events: list[Event] = []
+    store = PostgreSQLDataStore(pg.test_dsn, schema=pg.schema)
+    async with AsyncScheduler(store, clock=clock) as scheduler:
+        scheduler.subscribe(events.append)
+        scheduler.start_in_background()
+        await clock.settle()
+        await clock.advance(60 * 3 + 1)
+        await clock.settle()
+        await scheduler.stop()
+    assert sorted(set(calls)) == ["a", "z"]
+    assert calls.count("a") == calls.count("z") >= 3
+    assert "bad" in {e.schedule_id for e in events if isinstance(e, ScheduleDeserializationFailed)}

@@ -247,3 +247,43 @@ async def test_add_schedule_refuses_a_first_fire_time_that_breaks_the_contract(
     await start(scheduler, clock)
     await clock.advance(10)
     assert calls == ["y"] * 3
+
+
+async def test_a_stored_zero_calendar_interval_fails_alone(tmp_path: Any) -> None:
+    """The issue's case: a row whose CalendarIntervalTrigger state has an all-zero interval
+    used to be restored, then hang the loop. Now its __setstate__ refuses it, naming the field;
+    the store reports that row alone and the others run."""
+    import json
+    import sqlite3
+
+    from nbsched.datastores.sqlite import SQLiteDataStore
+    from nbsched.events import ScheduleDeserializationFailed
+
+    path = tmp_path / "s.db"
+    clock = FakeClock(START)
+    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
+        daily = CalendarIntervalTrigger(days=1, start_date=START.date(), timezone="UTC")
+        await scheduler.add_schedule(record, daily, args=["zero"], id="zero")
+        await scheduler.add_schedule(
+            record, IntervalTrigger(seconds=7, start_time=START + seconds(7)), args=["healthy"]
+        )
+    connection = sqlite3.connect(path)
+    try:
+        (text,) = connection.execute("SELECT trigger FROM schedules WHERE id = 'zero'").fetchone()
+        stored = json.loads(text)
+        stored["state"]["interval"]["days"] = 0
+        connection.execute(
+            "UPDATE schedules SET trigger = ? WHERE id = 'zero'", (json.dumps(stored),)
+        )
+        connection.commit()
+    finally:
+        connection.close()
+    recorder = Recorder()
+    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
+        scheduler.subscribe(recorder)
+        await start(scheduler, clock)
+        await clock.advance(60)
+        assert calls.count("healthy") == 8
+        assert "zero" not in calls
+    failed = [e for e in recorder.of(ScheduleDeserializationFailed) if e.schedule_id == "zero"]
+    assert failed and "['interval']" in failed[0].exception

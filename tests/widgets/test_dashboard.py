@@ -259,3 +259,25 @@ async def test_works_with_the_synchronous_scheduler_too() -> None:
         finally:
             board.close()
             scheduler.stop()
+
+
+async def test_a_removed_schedules_row_leaves_the_table_before_it_is_closed(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await every(scheduler, 30, "going")
+    await settled(dashboard, clock)
+    row = dashboard.rows["going"]
+    parts = [*row.cells.values(), *row.buttons]
+    shown_when_closed: list[bool] = []
+    original_close = type(row).close
+
+    def close(widget) -> None:  # a front end cannot draw a closed widget still in a table
+        shown_when_closed.append(widget in dashboard.table.children)
+        original_close(widget)
+
+    row.close = close.__get__(row)
+    await scheduler.remove_schedule("going")
+    await settled(dashboard, clock)
+    assert shown_when_closed == [False]
+    assert row.comm is None
+    assert [part.comm for part in parts] == [None] * len(parts)  # no widget left behind

@@ -1,0 +1,60 @@
+"""The one-line status above a scheduled cell's output: what it is, when it runs next, how its
+runs went. A pure function of what the notebook layer knows, so it is tested without a kernel."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from ..widgets._format import format_duration, format_moment
+from ..widgets.dashboard import RunStats, outcome_html
+
+__all__ = ["RouteInfo", "status_html"]
+
+#: states that replace the "next ..." part of the line
+_FINAL_STATES = ("removed", "finished", "failed", "scheduling…")
+
+
+@dataclass(slots=True)
+class RouteInfo:
+    """What the notebook layer knows about one scheduled cell between events."""
+
+    trigger_text: str = ""
+    next_fire_time: datetime | None = None
+    paused: bool = False
+    state: str = "scheduling…"
+    stop_on_error: bool = False
+
+
+def status_html(
+    schedule_id: str,
+    info: RouteInfo,
+    stats: RunStats | None,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    identity: str | None,
+) -> str:
+    """The status line of ``schedule_id`` (HTML, escaped)."""
+    parts = [f"<code>{html.escape(schedule_id)}</code>", html.escape(info.trigger_text)]
+    if info.state in _FINAL_STATES:
+        parts.append(f"<i>{html.escape(info.state)}</i>")
+    elif info.paused:
+        why = {
+            "untrusted": ": not signed by you, see %sched show",
+            "paused after an error": " after an error",
+        }
+        parts.append(f"<i>paused{html.escape(why.get(info.state, ''))}</i>")
+    elif info.next_fire_time is not None:
+        moment = format_moment(info.next_fire_time, now=now, tz=tz)
+        parts.append(f"next {html.escape(moment)}")
+    if stats is not None and (stats.runs or stats.running):
+        parts.append(f"{stats.runs} run{'s' if stats.runs != 1 else ''}")
+        parts.append(outcome_html(stats))
+        if stats.last_scheduler and stats.last_scheduler != identity:
+            # a store shared with other kernels: the last run happened in one of them
+            parts.append(f"ran on {html.escape(stats.last_scheduler)}")
+        if stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1:
+            parts.append(f"started {html.escape(format_duration(stats.last_lateness))} late")
+    return "<span style='font-size:90%;color:#555'>" + " · ".join(parts) + "</span>"

@@ -1,0 +1,145 @@
+"""A working day's session in a real browser, in JupyterLab and in Notebook 7.
+
+The scenario of issue 12: keep the schedules in a file (``%sched store``), restart the kernel,
+``%load_ext nbsched`` (the stored schedules come back under it), run the scheduled cell again,
+save, then reload the page or close the tab and open the notebook again. Every widget of the
+live kernel must render (none stays "Loading widget...") and the scheduled cell keeps
+updating in place.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from browser_helpers import (
+    LOADING,
+    TIMEOUT_MS,
+    cells,
+    output_text,
+    restart_kernel,
+    run_cell,
+    save,
+    shut_down_kernels,
+    wait_for_text,
+    wait_idle,
+)
+
+pytestmark = pytest.mark.slow
+
+FRONT_ENDS = ("lab", "notebook7")
+LOAD, SCHEDULED, STORE, DASHBOARD = 0, 1, 2, 3
+TICK = re.compile(r"tick (\d+)")
+
+
+@pytest.fixture(autouse=True)
+def own_kernels(lab: Any) -> Iterator[None]:
+    yield
+    shut_down_kernels(lab)
+
+
+def notebook_url(lab: Any, front_end: str, name: str) -> str:
+    if front_end == "lab":
+        # a workspace of its own: no tab of an earlier test (whose kernel is shut down) opens
+        return (
+            f"{lab.url}/lab/workspaces/{name.removesuffix('.ipynb')}/tree/{name}?token={lab.token}"
+        )
+    return f"{lab.url}/notebooks/{name}?token={lab.token}"
+
+
+def write_notebook(root: Path, name: str, store: str) -> None:
+    book = nbformat.v4.new_notebook()
+    book.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbsched"),
+        nbformat.v4.new_code_cell(
+            "%%every 1s --id live\nticks = globals().get('ticks', 0) + 1\nprint('tick', ticks)"
+        ),
+        nbformat.v4.new_code_cell(f"%sched store {store}"),
+        nbformat.v4.new_code_cell("%sched"),
+    ]
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(book, root / name)
+
+
+def open_notebook(page: Any, url: str) -> None:
+    page.goto(url)
+    wait_idle(page)
+    cells(page).first.wait_for(timeout=TIMEOUT_MS)
+
+
+def assert_live_widgets_render(page: Any) -> None:
+    """The cells run in the current kernel show their widgets, none "Loading widget..."."""
+    load, scheduled, dashboard = (cells(page).nth(i) for i in (LOAD, SCHEDULED, DASHBOARD))
+    dashboard.locator(".nbsched-dashboard").wait_for(timeout=TIMEOUT_MS)
+    load.get_by_text("schedules are kept in").wait_for(timeout=TIMEOUT_MS)
+    wait_for_text(scheduled, TICK)
+    for cell in (load, scheduled, dashboard):
+        assert LOADING not in output_text(cell), output_text(cell)
+
+
+def assert_keeps_ticking(cell: Any) -> None:
+    first = int(wait_for_text(cell, TICK).group(1))
+    wait_for_text(cell, re.compile(rf"tick (?!{first}\b)\d+"))
+    text = output_text(cell)
+    assert len(TICK.findall(text)) == 1, f"the cell's output is not replaced in place: {text!r}"
+    assert int(TICK.search(text).group(1)) > first
+
+
+def restart_and_restore(page: Any, file: Path) -> None:
+    """Store, restart, %load_ext, re-run the scheduled cell, show a dashboard, save."""
+    run_cell(page, LOAD)
+    scheduled = run_cell(page, SCHEDULED)
+    wait_for_text(scheduled, TICK)
+    store = run_cell(page, STORE)
+    wait_for_text(store, re.compile(r"store: \S+\.db"))
+    restart_kernel(page)
+    load = run_cell(page, LOAD)
+    # the stored schedule comes back under %load_ext, and runs there
+    wait_for_text(load, TICK)
+    scheduled = run_cell(page, SCHEDULED)
+    wait_for_text(scheduled, TICK)
+    run_cell(page, DASHBOARD)
+    save(page, file)
+
+
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_restart_restore_rerun_then_reload(
+    lab: Any, page: Any, artifacts: Path, front_end: str
+) -> None:
+    name = f"session-reload-{front_end}.ipynb"
+    write_notebook(lab.root, name, f"reload-{front_end}.db")
+    open_notebook(page, notebook_url(lab, front_end, name))
+    restart_and_restore(page, lab.root / name)
+
+    page.reload()
+    wait_idle(page)
+    assert_live_widgets_render(page)
+    assert_keeps_ticking(cells(page).nth(SCHEDULED))
+    page.screenshot(path=str(artifacts / f"session-reload-{front_end}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_restart_restore_rerun_then_close_and_reopen_the_tab(
+    lab: Any, browser: Any, page: Any, artifacts: Path, front_end: str
+) -> None:
+    name = f"session-reopen-{front_end}.ipynb"
+    url = notebook_url(lab, front_end, name)
+    write_notebook(lab.root, name, f"reopen-{front_end}.db")
+    open_notebook(page, url)
+    restart_and_restore(page, lab.root / name)
+
+    context = page.context
+    page.close()
+    time.sleep(3)  # the kernel keeps running with no front end connected
+    page = context.new_page()
+    try:
+        open_notebook(page, url)
+        assert_live_widgets_render(page)
+        assert_keeps_ticking(cells(page).nth(SCHEDULED))
+    finally:
+        page.screenshot(path=str(artifacts / f"session-reopen-{front_end}.png"), full_page=True)
