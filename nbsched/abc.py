@@ -315,7 +315,8 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
 
     @abstractmethod
     async def add_job(self, job: Job) -> None:
-        """Store a job to be run (publishes ``JobAdded``)."""
+        """Store a job to be run (publishes ``JobAdded``). It is stored pending: any
+        ``acquired_by``/``acquired_until`` it carries is ignored."""
 
     @abstractmethod
     async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
@@ -358,9 +359,10 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
 
     @abstractmethod
     async def cleanup(self, now: datetime) -> None:
-        """Forget job results whose ``expires_at`` is at or before ``now``, and finish the jobs
-        whose lease expired (``acquired_until < now``) with the ``abandoned`` outcome, keeping
-        a result for each (see the class docstring)."""
+        """Forget job results whose ``expires_at`` is at or before ``now``; drop expired
+        schedule leases (``acquired_until < now``: nobody holds those schedules any more,
+        ``ScheduleUpdated`` for each); and finish the jobs whose lease expired with the
+        ``abandoned`` outcome, keeping a result for each (see the class docstring)."""
 
 
 class DataStore(_DataStoreContract, metaclass=ABCMeta):

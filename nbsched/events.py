@@ -158,7 +158,10 @@ class ScheduleTriggerFailed(SchedulerEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DataStoreRetryGaveUp(SchedulerEvent):
-    """The scheduler retried a data store operation on temporary errors and gave up."""
+    """A call you made (``add_schedule``, ``get_schedules``, ...) retried a data store operation
+    on temporary errors for the whole retry window and gave up, raising
+    :class:`~nbsched.DataStoreUnavailableError`. (The scheduler's own calls never give up: see
+    :class:`DataStoreUnavailable`.)"""
 
     operation: str
     attempts: int

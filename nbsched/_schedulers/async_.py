@@ -1001,6 +1001,11 @@ class AsyncScheduler(PortedCalls):
     async def _retry_sleep(self, seconds: float) -> None:
         deadline = self.clock.now() + timedelta(seconds=seconds)
         current = asyncio.current_task()
+        if self._stop_requested and current in self._tracked_tasks:
+            # stopping: what the scheduler still hands back (schedules, unstarted jobs) gets
+            # its attempts without the waits, so that a stop never waits out a retry window
+            await asyncio.sleep(0)
+            return
         if current is self._loop_task and current is not None:
             # the processing loop waits as it does when idle: a stop request (or a change in
             # the schedules) wakes it at once; a wake-up pending from before only leads to

@@ -43,7 +43,7 @@ async def fetch_all(cursor: psycopg.AsyncCursor[Any]) -> list[tuple[Any, ...]]:
             raise
     adapters = cursor.adapters
     loaders = [
-        adapters.get_loader(result.ftype(col), result.fformat(col))(result.ftype(col), cursor)  # type: ignore[misc]
+        adapters.get_loader(result.ftype(col), result.fformat(col))(result.ftype(col), cursor)  # type: ignore[misc, arg-type]
         for col in range(result.nfields)
     ]
     rows = []

@@ -221,7 +221,7 @@ def check_sqlite_store(path: str | Path) -> StoreCheck:
 
 def _fingerprint(path: Path) -> tuple[tuple[int, int] | None, ...]:
     """Size and mtime of the file and its journal."""
-    found = []
+    found: list[tuple[int, int] | None] = []
     for side in (path, Path(f"{path}-wal")):
         try:
             info = side.stat()

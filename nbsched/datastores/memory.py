@@ -490,6 +490,19 @@ class MemoryDataStore(AsyncDataStore):
 
     async def cleanup(self, now: datetime) -> None:
         self._job_table.forget_expired_results(now)
+        # schedules held by a dead scheduler: nobody holds them any more
+        expired = sorted(i for i, (_, until) in self._leases.items() if until < now)
+        for schedule_id in expired:
+            del self._leases[schedule_id]
+            record = self._schedules[schedule_id]
+            self._push(schedule_id, record)
+            await self._publish(
+                ScheduleUpdated(
+                    schedule_id=schedule_id,
+                    task_id=record.options.task_id,
+                    next_fire_time=record.next_fire_time,
+                )
+            )
         for job in self._job_table.abandon_expired(now):
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
             await self._publish(

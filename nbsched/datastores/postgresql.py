@@ -42,6 +42,7 @@ from ._codec import (
     row_label,
     trigger_to_json,
 )
+from ._lease_cleanup import release_expired_schedule_leases_postgresql
 from ._postgresql_connect import TEMPORARY_ERRORS, ConnectionPool, describe_dsn
 from ._postgresql_rows import fetch_all
 from ._postgresql_schema import check_schema_name, prepare_schema
@@ -522,6 +523,9 @@ class PostgreSQLDataStore(AsyncDataStore):
     async def cleanup(self, now: datetime) -> None:
         async with self._connection() as conn:
             await conn.execute(self._sql.delete_expired_results, (now,))
+            released = await release_expired_schedule_leases_postgresql(
+                conn, f'"{self.schema}"', now, _utc
+            )
             async with conn.transaction():
                 cursor = await conn.execute(
                     self._sql.delete_abandoned_jobs, {"now": now, "tombstone": _TOMBSTONE_LIFETIME}
@@ -533,7 +537,7 @@ class PostgreSQLDataStore(AsyncDataStore):
                     await conn.execute(
                         self._sql.uncount_running, (task_ids, [counts[t] for t in task_ids])
                     )
-        events: list[Event] = []
+        events: list[Event] = [*released]
         for job_id, task_id, schedule_id, fire_time, jitter, started_at, acquired_by in abandoned:
             events.append(JobRemoved(job_id=job_id, task_id=task_id))
             events.append(

@@ -50,6 +50,7 @@ from ._codec import (
     row_label,
     trigger_to_json,
 )
+from ._lease_cleanup import release_expired_schedule_leases_sqlite
 from ._sqlite_errors import SQLiteDiskFullError, disk_full_error
 from ._sqlite_rows import fetch_one_changing, fetch_rows, iter_rows
 from ._sqlite_schema import add_missing_indexes, check_existing, create_schema, prepare_file
@@ -525,6 +526,8 @@ class SQLiteDataStore(DataStore):
         dropped: a schedule processed twice (its lease expired mid-way) makes one job per fire."""
         if not isinstance(job, Job):
             raise TypeError(f"job: expected a Job, got {type(job).__name__}")
+        if job.acquired_by is not None or job.acquired_until is not None:
+            job = job.copy(acquired_by=None, acquired_until=None)
         row = self._codec.encode_job(job)
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
@@ -747,6 +750,7 @@ class SQLiteDataStore(DataStore):
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
             conn.execute("DELETE FROM job_results WHERE expires_at <= ?", (now_db,))
+            events.extend(release_expired_schedule_leases_sqlite(conn, now_db, _datetime_from_db))
             rows = conn.execute(
                 f"SELECT {_J_COLS} FROM jobs WHERE acquired_by IS NOT NULL "
                 f"AND acquired_until < ? ORDER BY created_at, seq",

@@ -25,6 +25,7 @@ from .._exceptions import NbschedError, SchedulerNotRunningError
 from .._localzone import get_local_timezone
 from .._runs import track_runs
 from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
+from ..widgets._store_status import on_store_status_change, store_status_html
 from ..widgets.dashboard import Dashboard, RunTracker
 from ._cell_output import CellOutput
 from ._cell_spec import (
@@ -146,6 +147,9 @@ class NotebookScheduler:
         self._subscriptions = [
             scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved]),
             scheduler.subscribe(self._on_stopped, [SchedulerStopped]),
+            on_store_status_change(
+                scheduler, lambda: [self._update_status(key) for key in list(self.outputs)]
+            ),
         ]
 
     @property
@@ -440,7 +444,7 @@ class NotebookScheduler:
         if info is None:
             return None
         stats = self.tracker.stats.get(schedule_id) if self.tracker else None
-        return status_html(
+        line = status_html(
             schedule_id,
             info,
             stats,
@@ -448,6 +452,9 @@ class NotebookScheduler:
             tz=get_local_timezone(),
             identity=self.scheduler.identity,
         )
+        if outage := store_status_html(self.scheduler, get_local_timezone()):
+            line += f"<span style='font-size:90%'> · {outage}</span>"
+        return line
 
     # --- dashboards ---------------------------------------------------------------------------
 

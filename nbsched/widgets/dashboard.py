@@ -18,6 +18,8 @@ import ipywidgets as widgets
 from .._enums import JobOutcome
 from .._localzone import get_local_timezone
 from ..events import (
+    DataStoreRecovered,
+    DataStoreUnavailable,
     Event,
     JobAcquired,
     JobReleased,
@@ -28,6 +30,7 @@ from ..events import (
     ScheduleUpdated,
 )
 from ._format import format_duration, format_moment, format_remaining
+from ._store_status import store_status_text
 
 __all__ = ["Dashboard", "RunStats", "RunTracker"]
 
@@ -308,6 +311,8 @@ class Dashboard(widgets.VBox):
                 ScheduleRemoved,
                 SchedulerStarted,
                 SchedulerStopped,
+                DataStoreUnavailable,
+                DataStoreRecovered,
             ],
         )
         self._stats_listener = self._from_any_thread(self._on_stats)
@@ -324,7 +329,9 @@ class Dashboard(widgets.VBox):
         try:
             schedules = await self._call("get_schedules")
         except Exception as exc:  # a stopped scheduler or a failing store: say so, keep going
-            if self._stopped:
+            if outage := store_status_text(self.scheduler, self.tz):
+                self._say(outage, error=True)
+            elif self._stopped:
                 self._say("the scheduler has stopped", error=True)
             else:
                 self._say(f"cannot read the schedules: {type(exc).__name__}: {exc}", error=True)
@@ -411,6 +418,8 @@ class Dashboard(widgets.VBox):
         if isinstance(event, SchedulerStarted):
             self._stopped = False
             self._say("")
+        if isinstance(event, (DataStoreUnavailable, DataStoreRecovered)):
+            self._say(store_status_text(self.scheduler, self.tz), error=True)
         self.request_refresh()
 
     def _on_stats(self, schedule_id: str) -> None:

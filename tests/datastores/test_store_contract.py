@@ -638,3 +638,46 @@ async def test_cleanup_abandons_expired_jobs_with_a_result(sut):
     assert await store.get_job_result(not_kept.id) is None
     # an abandoned job is not run by anyone any more
     assert await store.acquire_jobs("s2", LEASE, None, now + LEASE) == []
+
+
+async def test_cleanup_releases_expired_schedule_leases(sut):
+    store = sut.store
+    await store.add_schedule(make_schedule("s"), ConflictPolicy.exception)
+    await store.add_schedule(make_schedule("held", start=T0 + LEASE), ConflictPolicy.exception)
+    await store.acquire_schedules("dead", LEASE, 10, T0)
+    await store.acquire_schedules("alive", LEASE, 10, T0 + LEASE)
+    sut.events.clear()
+    await store.cleanup(T0 + LEASE)  # the lease holds through its last instant
+    assert sut.of_type(ScheduleUpdated) == []
+    await store.cleanup(T0 + LEASE + MICROSECOND)
+    [event] = sut.of_type(ScheduleUpdated)
+    assert (event.schedule_id, event.task_id, event.next_fire_time) == ("s", "task", T0)
+    stored = {s.id: s for s in await store.get_schedules()}
+    assert (stored["s"].acquired_by, stored["s"].acquired_until) == (None, None)
+    assert stored["held"].acquired_by == "alive"
+    # the dead scheduler's late release changes nothing; anyone may acquire it now
+    await store.release_schedules(
+        "dead",
+        [
+            ScheduleResult(
+                schedule_id="s",
+                task_id="task",
+                trigger=stored["s"].trigger,
+                last_fire_time=T0,
+                next_fire_time=T0 + timedelta(hours=1),
+            )
+        ],
+    )
+    assert (await store.get_schedules(["s"]))[0].next_fire_time == T0
+    assert await store.get_next_schedule_run_time() == T0
+    taken = await store.acquire_schedules("other", LEASE, 10, T0 + LEASE + MICROSECOND)
+    assert [s.id for s in taken] == ["s"]
+
+
+async def test_an_added_job_is_pending_whatever_lease_it_carries(sut):
+    store = sut.store
+    job = make_job(acquired_by="someone", acquired_until=T0 + timedelta(days=1))
+    await store.add_job(job)
+    [stored] = await store.get_jobs()
+    assert (stored.acquired_by, stored.acquired_until) == (None, None)
+    assert [j.id for j in await store.acquire_jobs("s1", LEASE, None, T0)] == [job.id]

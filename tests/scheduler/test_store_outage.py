@@ -58,13 +58,15 @@ _FAILING = (
 
 
 class OutageStore(MemoryDataStore):
-    """A memory store whose every call raises ``error`` while ``error`` is set."""
+    """A memory store whose every call (or those named in ``only``) raises ``error`` while
+    ``error`` is set."""
 
     temporary_errors = (Hiccup,)
 
     def __init__(self) -> None:
         super().__init__()
         self.error: BaseException | None = None
+        self.only: set[str] | None = None
         self.failed_calls: list[str] = []
 
     def __repr__(self) -> str:
@@ -75,7 +77,7 @@ def _failing(name: str) -> Any:
     original = getattr(MemoryDataStore, name)
 
     async def method(self: OutageStore, *args: Any, **kwargs: Any) -> Any:
-        if self.error is not None:
+        if self.error is not None and (self.only is None or name in self.only):
             self.failed_calls.append(name)
             raise self.error
         return await original(self, *args, **kwargs)
@@ -361,3 +363,38 @@ async def test_a_user_call_meeting_a_permanent_error_after_temporary_ones_fails_
         with pytest.raises(Broken, match="no such table"):
             await getting
     assert errors == []
+
+
+async def test_the_outage_events_cross_process_boundaries_as_json() -> None:
+    from nbsched.eventbrokers._event_json import event_from_json, event_to_json
+
+    events = [
+        DataStoreUnavailable(
+            scheduler_id="s",
+            store="SQLiteDataStore('/x.db')",
+            since=START,
+            operation="acquire_schedules",
+            exception="SQLiteBusyError: locked",
+        ),
+        DataStoreRecovered(
+            scheduler_id="s", store="SQLiteDataStore('/x.db')", unavailable_since=START
+        ),
+    ]
+    assert [event_from_json(event_to_json(event)) for event in events] == events
+
+
+async def test_stopping_early_in_an_outage_does_not_wait_out_the_retry_window() -> None:
+    clock = FakeClock(START)
+    store = OutageStore()
+    async with AsyncScheduler(store, clock=clock, retry_max_time=30) as scheduler:
+        await scheduler.add_schedule(_tick, IntervalTrigger(seconds=10, start_time=START))
+        scheduler.start_in_background()
+        await clock.settle()
+        # due schedules are acquired, then creating their jobs fails: the loop holds them
+        store.error, store.only = LOCKED, {"add_job", "release_schedules"}
+        await clock.advance(12)
+        assert scheduler.store_unavailable_since is None  # 2 s into it: not yet unavailable
+        # handing the schedules back fails too; that must not wait 30 s of retries
+        await asyncio.wait_for(scheduler.stop(), timeout=10)
+        assert scheduler.state is RunState.stopped
+        assert store.failed_calls.count("release_schedules") >= 1

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from nbsched import AsyncScheduler, FakeClock, JobOutcome
+from nbsched.datastores.memory import MemoryDataStore
 from nbsched.triggers.interval import IntervalTrigger
 from nbsched.widgets import Dashboard
 from nbsched.widgets._format import format_duration, format_remaining
@@ -259,6 +260,60 @@ async def test_works_with_the_synchronous_scheduler_too() -> None:
         finally:
             board.close()
             scheduler.stop()
+
+
+# --- the store unavailable ----------------------------------------------------------------------
+
+
+class _Locked(Exception):
+    """A temporary store error."""
+
+
+class _LockableStore(MemoryDataStore):
+    """A memory store whose reads and acquisitions fail while ``locked``."""
+
+    temporary_errors = (_Locked,)
+    locked = False
+
+    def __repr__(self) -> str:
+        return "LockableStore()"
+
+    async def acquire_schedules(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.locked:
+            raise _Locked("database is locked")
+        return await super().acquire_schedules(*args, **kwargs)
+
+    async def get_schedules(self, ids=None):  # type: ignore[no-untyped-def]
+        if self.locked:
+            raise _Locked("database is locked")
+        return await super().get_schedules(ids)
+
+
+async def test_the_dashboard_says_since_when_the_store_is_unavailable(clock: FakeClock) -> None:
+    store = _LockableStore()
+    scheduler = AsyncScheduler(store, clock=clock, identity="dashboard-test", retry_max_time=30)
+    scheduler.start_in_background()
+    await every(scheduler, 10, "ten")
+    board = Dashboard(scheduler, tz=BERLIN, live=False)
+    try:
+        await settled(board, clock)
+        store.locked = True
+        await clock.advance(60)  # first failure at 09:00:10 UTC = 10:00:10 in Berlin
+        await settled(board, clock)
+        expected = "store unavailable since 10:00:10 (_Locked: database is locked)"
+        assert expected in board.status.value
+        assert "color:#c62828" in board.status.value
+        board.request_refresh()  # a reread fails at once, and keeps saying the same
+        await settled(board, clock)
+        assert expected in board.status.value
+        store.locked = False
+        await clock.advance(5)
+        await settled(board, clock)
+        assert board.status.value == ""
+        assert list(board.rows) == ["ten"]
+    finally:
+        board.close()
+        await scheduler.stop()
 
 
 async def test_a_removed_schedules_row_leaves_the_table_before_it_is_closed(
