@@ -96,6 +96,10 @@ def test_the_first_timeline_does_not_delay_a_scheduled_cell(kernel: Kernel) -> N
     # pandas was loaded, and never on the kernel's thread (where the scheduled cells run)
     assert any(name == "pandas" for name, _on_main in imported_on), imported_on
     assert [name for name, on_main in imported_on if on_main] == []
-    # and the runs while the first chart was made started about as late as before it
+    # and the runs while the first chart was made started about as late as before it. A
+    # hold-up of the kernel's thread makes every fire it covers late (--times: none merged),
+    # 1.4-1.9 s of them before the import moved to a thread; a busy machine now and then
+    # delays one run. So: at most one run more than 50 ms later than the worst before.
     assert len(before) >= 5 and len(during) >= 5, (before, during)
-    assert max(during) < MAX_LATENESS + max(before), (before, during)
+    late = [lateness for lateness in during if lateness >= MAX_LATENESS + max(before)]
+    assert len(late) <= 1, (before, during)
