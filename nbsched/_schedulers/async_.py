@@ -29,6 +29,7 @@ from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, JobOutcome, ResumeFrom, RunState
 from .._exceptions import (
     DataStoreUnavailableError,
+    DeserializationError,
     JobCancelled,
     JobDeadlineMissed,
     JobLookupError,
@@ -723,8 +724,8 @@ class AsyncScheduler(PortedCalls):
             if task is None:
                 try:
                     task = await self._get_task(schedule.task_id)
-                except TaskLookupError:
-                    task = None
+                except (TaskLookupError, DeserializationError):
+                    task = None  # its jobs fail when they would run, saying why
             if task is not None:
                 grace = task.misfire_grace_time
         for fire_time in fire_times:

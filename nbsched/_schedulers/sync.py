@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import threading
 from collections.abc import Callable, Coroutine, Iterable
@@ -45,6 +46,23 @@ def _setting(name: str) -> Any:
         lambda self: getattr(self._async, name),
         doc=f"The wrapped :class:`~nbsched.AsyncScheduler`'s ``{name}``.",
     )
+
+
+_CLOSED = (
+    "this Scheduler was closed when its `with Scheduler()` block ended; create a new "
+    "Scheduler (or enter this one again with `with`)"
+)
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the calls still waiting on a loop that stopped, so that the threads that made
+    them get an error instead of waiting forever."""
+    loop.run_until_complete(asyncio.sleep(0))  # calls submitted meanwhile become tasks
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 class Scheduler:
@@ -134,36 +152,38 @@ class Scheduler:
 
     def _ensure_running(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._loop is not None:
-                return self._loop
-            if self._closed:
-                raise SchedulerNotRunningError(
-                    "this Scheduler was closed when its `with Scheduler()` block ended; create "
-                    "a new Scheduler (or enter this one again with `with`)"
-                )
-            loop = asyncio.new_event_loop()
-            ready = threading.Event()
+            return self._loop_or_start()
 
-            def run() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                try:
-                    loop.run_forever()
-                finally:
-                    loop.close()
+    def _loop_or_start(self) -> asyncio.AbstractEventLoop:
+        """The running loop, started if needed; call with ``self._lock`` held."""
+        if self._loop is not None:
+            return self._loop
+        if self._closed:
+            raise SchedulerNotRunningError(_CLOSED)
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
 
-            thread = threading.Thread(target=run, name="nbsched-scheduler", daemon=True)
-            thread.start()
-            ready.wait()
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
             try:
-                asyncio.run_coroutine_threadsafe(self._async.__aenter__(), loop).result()
-            except BaseException:
-                loop.call_soon_threadsafe(loop.stop)
-                thread.join()
-                raise
-            self._loop = loop
-            self._thread = thread
-            return loop
+                loop.run_forever()
+            finally:
+                _cancel_leftovers(loop)
+                loop.close()
+
+        thread = threading.Thread(target=run, name="nbsched-scheduler", daemon=True)
+        thread.start()
+        ready.wait()
+        try:
+            asyncio.run_coroutine_threadsafe(self._async.__aenter__(), loop).result()
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            raise
+        self._loop = loop
+        self._thread = thread
+        return loop
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._thread is not None and threading.current_thread() is self._thread:
@@ -174,11 +194,20 @@ class Scheduler:
                 "(scheduler.async_scheduler)"
             )
         try:
-            loop = self._ensure_running()
+            # under the lock: a call is submitted before a shutdown begins (and is cancelled by
+            # it if still waiting) or after it has ended (and then refused), never during it
+            with self._lock:
+                future = asyncio.run_coroutine_threadsafe(coro, self._loop_or_start())
         except BaseException:
             coro.close()
             raise
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            # only the loop thread's shutdown cancels these calls
+            raise SchedulerNotRunningError(
+                "the scheduler was closed while this call waited for it"
+            ) from None
 
     def _shutdown(self) -> None:
         with self._lock:

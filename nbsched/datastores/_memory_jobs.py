@@ -49,33 +49,34 @@ class JobTable:
     Pending jobs sit in one queue per task, so a task at its ``max_running_jobs`` limit is
     skipped as a whole. Each job keeps the place in line it got when added: a job whose lease
     expired (its scheduler died) is taken over in that place, ahead of newer pending jobs.
-    Leased jobs are only looked at when one of their leases may have ended (``_check_at``
+    Stored jobs are only scanned for expired leases when one may have ended (``_check_at``
     is a lower bound of every lease's end), so taking over costs nothing while none has.
     """
 
     def __init__(self) -> None:
-        self.jobs: dict[UUID, Job] = {}  # every stored job, oldest first
+        # every stored job with its place in line, oldest first
+        self.jobs: dict[UUID, tuple[int, Job]] = {}
         self.running: dict[str, int] = {}  # task id -> jobs leased (running or taken over)
         self.results: dict[UUID, JobResult] = {}
         self._seq = itertools.count()
         self._pending: dict[str, deque[tuple[int, Job]]] = {}
-        self._leased: dict[UUID, tuple[int, Job]] = {}
         self._check_at: datetime | None = None
 
     def add(self, job: Job) -> None:
         stored = _detached_job(job)
         stored.acquired_by = stored.acquired_until = None
-        self.jobs[job.id] = stored
+        entry = (next(self._seq), stored)
+        self.jobs[job.id] = entry
         queue = self._pending.get(job.task_id)
         if queue is None:
             queue = self._pending[job.task_id] = deque()
-        queue.append((next(self._seq), stored))
+        queue.append(entry)
 
     def get(self, ids: Iterable[UUID] | None) -> list[Job]:
         if ids is None:
-            return [_detached_job(job) for job in self.jobs.values()]
+            return [_detached_job(job) for _, job in self.jobs.values()]
         wanted = set(ids)
-        return [_detached_job(job) for job in self.jobs.values() if job.id in wanted]
+        return [_detached_job(job) for _, job in self.jobs.values() if job.id in wanted]
 
     def _expired(self, now: datetime) -> list[tuple[int, Job]]:
         """The leased jobs whose lease ended before ``now``, in their place in line."""
@@ -84,9 +85,10 @@ class JobTable:
             return []
         expired: list[tuple[int, Job]] = []
         earliest: datetime | None = None
-        for entry in self._leased.values():
+        for entry in self.jobs.values():
             until = entry[1].acquired_until
-            assert until is not None
+            if until is None:
+                continue  # pending
             if until < now:  # a lease holds through its last instant
                 expired.append(entry)
             elif earliest is None or until < earliest:
@@ -128,14 +130,12 @@ class JobTable:
         until = now + lease_duration
         acquired: list[Job] = []
         pending = self._pending
-        leased = self._leased
         while candidates and (limit is None or len(acquired) < limit):
             seq, task_id, job = heapq.heappop(candidates)
             if job is None:
                 queue = pending[task_id]
                 _, job = queue.popleft()
                 running[task_id] = running.get(task_id, 0) + 1
-                leased[job.id] = (seq, job)
                 if not queue:
                     del pending[task_id]
                 elif has_room(task_id):
@@ -155,7 +155,6 @@ class JobTable:
 
     def _remove(self, job: Job) -> None:
         del self.jobs[job.id]
-        del self._leased[job.id]
         task_id = job.task_id
         count = self.running.get(task_id, 0) - 1
         if count > 0:
@@ -166,9 +165,10 @@ class JobTable:
     def release(self, scheduler_id: str, job_id: UUID, result: JobResult) -> Job | None:
         """Finish a job this scheduler holds; returns it, or ``None`` if it does not hold
         it (it was abandoned, taken over by another scheduler, or never acquired)."""
-        stored = self.jobs.get(job_id)
-        if stored is None or stored.acquired_by != scheduler_id:
+        entry = self.jobs.get(job_id)
+        if entry is None or entry[1].acquired_by != scheduler_id:
             return None
+        stored = entry[1]
         self._remove(stored)
         if result.expires_at > result.finished_at:
             self.results[job_id] = result
@@ -176,9 +176,9 @@ class JobTable:
 
     def extend(self, scheduler_id: str, job_ids: Iterable[UUID], until: datetime) -> None:
         for job_id in job_ids:
-            job = self.jobs.get(job_id)
-            if job is not None and job.acquired_by == scheduler_id:
-                job.acquired_until = until
+            entry = self.jobs.get(job_id)
+            if entry is not None and entry[1].acquired_by == scheduler_id:
+                entry[1].acquired_until = until
 
     def forget_expired_results(self, now: datetime) -> None:
         for job_id in [i for i, r in self.results.items() if r.expires_at <= now]:

@@ -412,13 +412,10 @@ class PostgreSQLDataStore(AsyncDataStore):
             async with conn.transaction():
                 # Jobs whose lease ended (their scheduler died) are taken over in their place
                 # in line; they keep their slot in running_jobs, so they need no room.
-                cursor = await conn.execute(sql.lock_expired_jobs, {"now": now, "limit": limit})
+                cursor = await conn.execute(sql.lock_candidate_jobs, {"now": now, "limit": limit})
                 candidates = await fetch_all(cursor)
-                cursor = await conn.execute(sql.lock_pending_jobs, {"limit": limit})
-                candidates += await fetch_all(cursor)
                 if not candidates:
                     return []
-                candidates.sort(key=lambda row: row[-1])
                 task_ids = sorted({row[1] for row in candidates})
                 # lock the tasks in id order (no deadlock between acquirers), count room
                 cursor = await conn.execute(sql.lock_tasks, (task_ids,))
@@ -642,17 +639,17 @@ class _Queries:
         self.select_jobs_by_id = (
             f"SELECT {job_cols} FROM {s}.jobs WHERE id = ANY(%s::uuid[]) ORDER BY seq"
         )
-        # both with seq last: the place in line that pending and taken-over jobs share
-        self.lock_pending_jobs = (
-            f"SELECT {job_cols}, seq FROM {s}.jobs WHERE acquired_by IS NULL "
+        # Pending jobs and jobs whose lease expired (taken over), in their shared place in
+        # line (seq, the last column), in one round trip.
+        self.lock_candidate_jobs = (
+            f"WITH expired AS (SELECT {job_cols}, seq FROM {s}.jobs "
+            f"WHERE acquired_by IS NOT NULL AND acquired_until < %(now)s "
+            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
+            f"pending AS (SELECT {job_cols}, seq FROM {s}.jobs WHERE acquired_by IS NULL "
             f"AND task_id NOT IN (SELECT id FROM {s}.tasks WHERE max_running_jobs IS NOT NULL "
             f"AND running_jobs >= max_running_jobs) "
-            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
-        )
-        self.lock_expired_jobs = (
-            f"SELECT {job_cols}, seq FROM {s}.jobs WHERE acquired_by IS NOT NULL "
-            f"AND acquired_until < %(now)s "
-            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+            f"SELECT * FROM expired UNION ALL SELECT * FROM pending ORDER BY seq"
         )
         self.lock_tasks = (
             f"SELECT id, max_running_jobs, running_jobs FROM {s}.tasks WHERE id = ANY(%s) "

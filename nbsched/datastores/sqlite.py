@@ -340,15 +340,15 @@ class SQLiteDataStore(DataStore):
         self._run(True, body)
 
     def get_task(self, task_id: str) -> Task:
-        row = self._run(
+        rows = self._run(
             False,
-            lambda conn, _: conn.execute(
-                f"SELECT {_T_COLS} FROM tasks WHERE id = ?", (task_id,)
-            ).fetchone(),
+            lambda conn, _: fetch_rows(
+                conn, f"SELECT {_T_COLS} FROM tasks WHERE id = ?", (task_id,)
+            ),
         )
-        if row is None:
+        if not rows:
             raise TaskLookupError(task_id)
-        return self._codec.decode_task(row)
+        return self._codec.decode_task(rows[0])
 
     def get_tasks(self) -> list[Task]:
         rows = self._run(

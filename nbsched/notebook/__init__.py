@@ -31,8 +31,9 @@ def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any
     import ipywidgets as widgets
     from IPython.display import display
 
+    from ._kernel_hooks import install
     from ._magics import SchedMagics
-    from ._state import NotebookScheduler, current, install
+    from ._state import NotebookScheduler, current
     from ._store_choice import recorded_store
 
     existing = current()
@@ -109,7 +110,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext nbsched``: stop the scheduler and remove the magics."""
-    from ._state import current, uninstall
+    from ._kernel_hooks import uninstall
+    from ._state import current
 
     holder = current()
     if holder is not None:

@@ -127,6 +127,7 @@ def run_cell(*, source: str, schedule_id: str, signature: str | None = None) -> 
     if route is None:
         _execute(shell, cell)  # nowhere to route to: the kernel decides where output goes
         return
+    state.run_started(schedule_id)
     with route.capture(shell) as capture, _interruptible():
         try:
             _execute(shell, cell)

@@ -352,7 +352,7 @@ class _ResultLine:
         return report
 
     def show_table(self, schedules: list[Any], holder: NotebookScheduler, tz: tzinfo) -> None:
-        from ..widgets._format import format_moment
+        from ..widgets._format import format_moment, trigger_zone
 
         if not schedules:
             self.widget.value = "<i>no schedules</i>"
@@ -364,10 +364,18 @@ class _ResultLine:
             next_fire = (
                 "paused"
                 if schedule.paused
-                else format_moment(schedule.next_fire_time, now=now, tz=tz)
+                else format_moment(
+                    schedule.next_fire_time,
+                    now=now,
+                    tz=tz,
+                    zone=True,
+                    also=trigger_zone(schedule.trigger),
+                )
             )
             cells = (
-                schedule.id,
+                f"{schedule.id} (cell not shown)"
+                if schedule.id in holder.views.not_shown
+                else schedule.id,
                 str(schedule.trigger),
                 next_fire,
                 str(stats.runs if stats else 0),

@@ -11,7 +11,6 @@ above it); results appear in small widgets the magic displayed.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import html
 import logging
 import os
@@ -25,8 +24,9 @@ from .._exceptions import NbschedError, SchedulerNotRunningError
 from .._localzone import get_local_timezone
 from .._runs import track_runs
 from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
+from ..widgets._format import trigger_zone
 from ..widgets._store_status import on_store_status_change, store_status_html
-from ..widgets.dashboard import Dashboard, RunTracker
+from ..widgets.dashboard import Dashboard, RunStats, RunTracker
 from ._cell_output import CellOutput
 from ._cell_spec import (
     CELL_METADATA_KEY,
@@ -48,6 +48,7 @@ from ._cell_trust import (
 from ._kept_runs import stored_keep
 from ._status_line import RouteInfo, status_html
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
+from ._visibility import ViewWatch
 
 __all__ = [
     "CELL_METADATA_KEY",
@@ -110,6 +111,8 @@ class NotebookScheduler:
         self._untrusted: set[str] = set()
         self._warned: set[str] = set()  # those named in the restored area's warnings
         self._start_scheduler(store_path)
+        #: which scheduled cells are no longer shown in any front end (see _visibility)
+        self.views = ViewWatch(self.clock, self._shown_changed)
 
     # --- the scheduler ----------------------------------------------------------------------
 
@@ -136,20 +139,23 @@ class NotebookScheduler:
         self._attach(scheduler, store_path)
 
     def _attach(self, scheduler: Any, store_path: str | None) -> None:
-        """Start ``scheduler`` in the background and follow its events."""
+        """Start ``scheduler`` in the background and follow its events (the run counts go
+        on from where the previous scheduler's were: a store switch is the same schedules)."""
         self.stopped_because = None
         scheduler.start_in_background()
         self.scheduler = scheduler
         self.store_path = store_path
+        counted: dict[str, RunStats] = self.tracker.stats if self.tracker is not None else {}
         self.tracker = RunTracker(scheduler)
+        self.tracker.stats.update(counted)
+        # a cell's run waits for the kernel after it is acquired; run_cell says when it starts
+        self.tracker.reports_start = self.outputs.__contains__
         self.tracker.listen(self._update_status)
         track_runs(scheduler)  # past runs for timeline charts, from the start
         self._subscriptions = [
             scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved]),
             scheduler.subscribe(self._on_stopped, [SchedulerStopped]),
-            on_store_status_change(
-                scheduler, lambda: [self._update_status(key) for key in list(self.outputs)]
-            ),
+            on_store_status_change(scheduler, self._update_all_statuses),
         ]
 
     @property
@@ -207,8 +213,10 @@ class NotebookScheduler:
         keep = stored_keep(details.get("keep"))
         route = CellOutput(schedule.id, append=bool(details.get("append")), keep=keep)
         self.outputs[schedule.id] = route
+        self.views.watch(route.widget, schedule.id)
         self._info[schedule.id] = RouteInfo(
             trigger_text=str(schedule.trigger),
+            trigger_tz=trigger_zone(schedule.trigger),
             next_fire_time=schedule.next_fire_time,
             paused=schedule.paused,
             state="untrusted" if schedule.id in self._untrusted else state,
@@ -306,9 +314,14 @@ class NotebookScheduler:
         """Schedule a cell (replacing its earlier schedule) and return its output area."""
         route = CellOutput(spec.schedule_id, append=spec.append, keep=spec.keep)
         self._retire(spec.schedule_id)
+        self.views.watch(route.widget, spec.schedule_id)
+        if self.tracker is not None:  # a new definition: its runs count from zero
+            self.tracker.forget(spec.schedule_id)
         self.outputs[spec.schedule_id] = route
         self._info[spec.schedule_id] = RouteInfo(
-            trigger_text=str(spec.trigger), stop_on_error=spec.stop_on_error
+            trigger_text=str(spec.trigger),
+            trigger_tz=trigger_zone(spec.trigger),
+            stop_on_error=spec.stop_on_error,
         )
         self._update_status(spec.schedule_id)
 
@@ -362,6 +375,7 @@ class NotebookScheduler:
         area = self._shown_in.pop(schedule_id, None)
         if route is None:
             return
+        self.views.forget(schedule_id)
         if area is not None and route.widget in area.children:
             area.children = tuple(child for child in area.children if child is not route.widget)
         route.close()
@@ -375,6 +389,12 @@ class NotebookScheduler:
         info = self._info.get(schedule_id)
         if info is not None and info.state == "untrusted":
             info.state = ""
+
+    def run_started(self, schedule_id: str) -> None:
+        """Called by a cell run as it starts: "queued" becomes "running…" (sent at once,
+        before the cell's code keeps the kernel busy)."""
+        if self.tracker is not None:
+            self.tracker.started(schedule_id)
 
     def run_failed(self, schedule_id: str) -> None:
         """Called by a cell run that raised: pause the schedule if it asked for that."""
@@ -426,9 +446,15 @@ class NotebookScheduler:
             info.paused = schedule.paused
             info.next_fire_time = schedule.next_fire_time
             info.trigger_text = str(schedule.trigger)
+            info.trigger_tz = trigger_zone(schedule.trigger)
             self._update_status(schedule_id)
 
         self._track(asyncio.get_running_loop().create_task(reread()))
+
+    def _update_all_statuses(self) -> None:
+        """Redraw every status line (the store became unavailable, or usable again)."""
+        for schedule_id in list(self.outputs):
+            self._update_status(schedule_id)
 
     def _update_status(self, schedule_id: str) -> None:
         route = self.outputs.get(schedule_id)
@@ -460,11 +486,36 @@ class NotebookScheduler:
 
     def dashboard(self) -> Dashboard:
         """A new live :class:`~nbsched.widgets.Dashboard` (the oldest live ones freeze)."""
-        board = Dashboard(self.scheduler, tracker=self.tracker, resume=self.resume)
+        board = Dashboard(
+            self.scheduler, tracker=self.tracker, resume=self.resume, annotate=self.annotate
+        )
+        self.views.watch(board)  # a witness: its views show that a front end is there
         self.dashboards.append(board)
         while len(self.dashboards) > LIVE_DASHBOARDS:
-            self.dashboards.pop(0).stop_updating()
+            self.dashboards.pop(0).freeze("frozen: a newer dashboard is below (run %sched again)")
         return board
+
+    def annotate(self, schedule: Any) -> str:
+        """What the dashboard shows under a cell schedule's id (HTML): the cell's first line
+        (ids like ``cell-1a2b3c4d`` match nothing the user sees) and "cell not shown"."""
+        if schedule.task_id != TASK_ID:
+            return ""
+        source = str(schedule.kwargs.get("source", ""))
+        first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+        if len(first) > 40:
+            first = first[:39] + "…"
+        note = f"<br><small style='color:#555'>{html.escape(first)}</small>" if first else ""
+        if schedule.id in self.views.not_shown:
+            note += "<br><small style='color:#c62828'>cell not shown</small>"
+        return note
+
+    def _shown_changed(self, schedule_id: str, shown: bool) -> None:
+        info = self._info.get(schedule_id)
+        if info is not None:
+            info.shown = shown
+            self._update_status(schedule_id)
+        for board in self.dashboards:
+            board.request_refresh()
 
     # --- the store ----------------------------------------------------------------------------
 
@@ -533,6 +584,7 @@ class NotebookScheduler:
         if self._closed:
             return
         self._closed = True
+        self.views.close()
         self._detach()
         if self.scheduler is not None:
             self.scheduler.request_stop()
@@ -545,46 +597,3 @@ class NotebookScheduler:
 
 class _Explained(NbschedError):
     """An error whose message already says everything (no type name prefix needed)."""
-
-
-def install(shell: Any, holder: NotebookScheduler) -> None:
-    """Make ``holder`` the kernel's scheduler and stop it when the kernel shuts down."""
-    _set_current(holder)
-
-    def on_exit_now(change: dict[str, Any]) -> None:
-        if change.get("new"):
-            holder.request_stop()
-
-    try:
-        shell.observe(on_exit_now, "exit_now")
-    except Exception:  # not a traitlets shell (never in IPython)
-        pass
-    holder._exit_observer = on_exit_now  # type: ignore[attr-defined]
-    atexit.register(_stop_at_exit, holder)
-
-
-def uninstall(shell: Any, holder: NotebookScheduler) -> None:
-    """Undo :func:`install` and ask the scheduler to stop."""
-    observer = getattr(holder, "_exit_observer", None)
-    if observer is not None:
-        try:
-            shell.unobserve(observer, "exit_now")
-        except Exception:
-            pass
-    atexit.unregister(_stop_at_exit)
-    holder.request_stop()
-    if _current is holder:
-        _set_current(None)
-
-
-def _stop_at_exit(holder: NotebookScheduler) -> None:
-    # The kernel's loop has stopped by now; give the scheduler's task a short run to close the
-    # store cleanly if the loop can still run at all.
-    holder.request_stop()
-    loop = getattr(holder.scheduler, "_loop", None)
-    if loop is None or loop.is_closed() or loop.is_running():
-        return
-    try:
-        loop.run_until_complete(asyncio.wait_for(holder.scheduler.wait_until_stopped(), 2))
-    except Exception:
-        pass

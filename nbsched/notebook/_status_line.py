@@ -21,10 +21,14 @@ class RouteInfo:
     """What the notebook layer knows about one scheduled cell between events."""
 
     trigger_text: str = ""
+    #: the zone a wall-clock trigger counts in (a cron's ``--tz``), shown beside the local one
+    trigger_tz: tzinfo | None = None
     next_fire_time: datetime | None = None
     paused: bool = False
     state: str = "scheduling…"
     stop_on_error: bool = False
+    #: False once the cell is no longer shown in any front end (deleted)
+    shown: bool = True
 
 
 def status_html(
@@ -47,9 +51,13 @@ def status_html(
         }
         parts.append(f"<i>paused{html.escape(why.get(info.state, ''))}</i>")
     elif info.next_fire_time is not None:
-        moment = format_moment(info.next_fire_time, now=now, tz=tz)
+        moment = format_moment(
+            info.next_fire_time, now=now, tz=tz, zone=True, also=info.trigger_tz
+        )
         parts.append(f"next {html.escape(moment)}")
-    if stats is not None and (stats.runs or stats.running):
+    if not info.shown:
+        parts.append("<i style='color:#c62828'>cell not shown</i>")
+    if stats is not None and (stats.runs or stats.running or stats.queued):
         parts.append(f"{stats.runs} run{'s' if stats.runs != 1 else ''}")
         parts.append(outcome_html(stats))
         if stats.last_scheduler and stats.last_scheduler != identity:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
 
-__all__ = ["format_duration", "format_moment", "format_remaining"]
+__all__ = ["format_duration", "format_moment", "format_remaining", "trigger_zone"]
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -26,14 +26,47 @@ def format_duration(value: timedelta | None) -> str:
     return f"{sign}{whole // 86400} d {whole % 86400 // 3600} h"
 
 
-def format_moment(value: datetime | None, *, now: datetime, tz: tzinfo) -> str:
-    """``18:00:00`` when ``value`` is today in ``tz``, else ``2026-12-01 18:00:00``."""
+def format_moment(
+    value: datetime | None,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    zone: bool = False,
+    also: tzinfo | None = None,
+) -> str:
+    """``18:00:00`` when ``value`` is today in ``tz``, else ``2026-12-01 18:00:00``.
+
+    :param zone: add the zone's abbreviation at that moment (``18:00:00 CET``)
+    :param also: another zone (a cron's ``--tz``): when it is not ``tz``, the same moment
+        there follows in brackets (``15:00:00 CET (09:00:00 America/New_York)``)
+    """
     if value is None:
         return "—"
+    text = _clock_text(value, now=now, tz=tz, zone=zone)
+    if also is not None and str(also) != str(tz):
+        text += f" ({_clock_text(value, now=now, tz=also, zone=False)} {also})"
+    return text
+
+
+def _clock_text(value: datetime, *, now: datetime, tz: tzinfo, zone: bool) -> str:
     local = value.astimezone(tz)
-    if local.date() == now.astimezone(tz).date():
-        return local.strftime("%H:%M:%S")
-    return local.strftime("%Y-%m-%d %H:%M:%S")
+    shape = "%H:%M:%S" if local.date() == now.astimezone(tz).date() else "%Y-%m-%d %H:%M:%S"
+    text = local.strftime(shape)
+    return f"{text} {local.tzname()}" if zone else text
+
+
+def trigger_zone(trigger: object) -> tzinfo | None:
+    """The zone a wall-clock trigger (cron, calendar interval) counts in, else ``None``.
+
+    A wrapping trigger (a scheduled cell's) exposes the trigger it wraps as ``trigger``.
+    """
+    from ..triggers.calendarinterval import CalendarIntervalTrigger
+    from ..triggers.cron import CronTrigger
+
+    inner = getattr(trigger, "trigger", trigger)
+    if isinstance(inner, (CronTrigger, CalendarIntervalTrigger)):
+        return inner.timezone
+    return None
 
 
 def format_remaining(value: datetime | None, *, now: datetime) -> str:

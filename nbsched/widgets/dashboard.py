@@ -8,28 +8,24 @@ import inspect
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
-from uuid import UUID
 
 import ipywidgets as widgets
 
-from .._enums import JobOutcome
 from .._localzone import get_local_timezone
 from ..events import (
     DataStoreRecovered,
     DataStoreUnavailable,
     Event,
-    JobAcquired,
-    JobReleased,
     ScheduleAdded,
     ScheduleRemoved,
     SchedulerStarted,
     SchedulerStopped,
     ScheduleUpdated,
 )
-from ._format import format_duration, format_moment, format_remaining
+from ._format import format_duration, format_moment, format_remaining, trigger_zone
+from ._run_stats import RunStats, RunTracker, outcome_html, ran_on_html
 from ._store_status import store_status_text
 
 __all__ = ["Dashboard", "RunStats", "RunTracker"]
@@ -37,135 +33,10 @@ __all__ = ["Dashboard", "RunStats", "RunTracker"]
 _logger = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class RunStats:
-    """What the runs of one schedule did so far (since the tracker started).
-
-    :ivar runs: finished runs
-    :ivar failures: runs that ended in an error
-    :ivar running: a run is in progress
-    :ivar last_outcome: how the last run ended
-    :ivar last_duration: how long it took
-    :ivar last_lateness: how long after its scheduled time it started (a busy kernel delays
-        every fire: this shows by how much)
-    :ivar last_error: ``"ExceptionType: message"`` of the last failed run
-    :ivar last_scheduler: the identity of the scheduler that ran the last run
-        (``JobReleased.scheduler_id``; with a shared store, maybe another kernel or host)
-    """
-
-    runs: int = 0
-    failures: int = 0
-    running: bool = False
-    last_outcome: JobOutcome | None = None
-    last_duration: timedelta | None = None
-    last_lateness: timedelta | None = None
-    last_error: str | None = None
-    last_scheduler: str | None = None
-
-
-class RunTracker:
-    """Keeps :class:`RunStats` per schedule id from a scheduler's job events.
-
-    Jobs started by hand for a schedule (``run now``) have no schedule id of their own; call
-    :meth:`adopt` with the job id to count them for the schedule.
-    """
-
-    def __init__(self, scheduler: Any):
-        self.stats: dict[str, RunStats] = {}
-        self._adopted: dict[UUID, str] = {}
-        self._listeners: list[Callable[[str], None]] = []
-        self._subscription = scheduler.subscribe(self._on_event, [JobAcquired, JobReleased])
-
-    def adopt(self, job_id: UUID, schedule_id: str) -> None:
-        """Count the job ``job_id`` as a run of ``schedule_id``."""
-        self._adopted[job_id] = schedule_id
-
-    def listen(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(schedule_id)`` whenever that schedule's stats change."""
-        self._listeners.append(callback)
-
-    def unlisten(self, callback: Callable[[str], None]) -> None:
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
-    def close(self) -> None:
-        """Stop tracking."""
-        self._subscription.unsubscribe()
-        self._listeners.clear()
-
-    def _schedule_of(self, event: JobAcquired | JobReleased, *, last: bool) -> str | None:
-        if event.schedule_id is not None:
-            return event.schedule_id
-        if last:
-            return self._adopted.pop(event.job_id, None)
-        return self._adopted.get(event.job_id)
-
-    def _on_event(self, event: Event) -> None:
-        if isinstance(event, JobAcquired):
-            schedule_id = self._schedule_of(event, last=False)
-            if schedule_id is None:
-                return
-            self.stats.setdefault(schedule_id, RunStats()).running = True
-        elif isinstance(event, JobReleased):
-            schedule_id = self._schedule_of(event, last=True)
-            if schedule_id is None:
-                return
-            stats = self.stats.setdefault(schedule_id, RunStats())
-            stats.running = False
-            stats.runs += 1
-            stats.last_scheduler = event.scheduler_id or None
-            stats.last_outcome = event.outcome
-            stats.last_duration = (
-                event.finished_at - event.started_at
-                if event.finished_at is not None and event.started_at is not None
-                else None
-            )
-            stats.last_lateness = (
-                event.started_at - event.scheduled_start
-                if event.started_at is not None and event.scheduled_start is not None
-                else None
-            )
-            if event.outcome is not JobOutcome.success:
-                stats.failures += 1
-                stats.last_error = (
-                    f"{event.exception_type}: {event.exception_message}"
-                    if event.exception_type
-                    else event.outcome.name
-                )
-        else:
-            return
-        for listener in list(self._listeners):
-            listener(schedule_id)
-
-
-def ran_on_html(stats: RunStats | None, identity: str | None) -> str:
-    """The "ran on" cell: ``this kernel`` when the scheduler ``identity`` ran the last run,
-    else the identity of the scheduler that did (full identity in the tooltip)."""
-    if stats is None or not stats.last_scheduler:
-        return "—"
-    who = stats.last_scheduler
-    shown = "this kernel" if who == identity else who
-    return f"<span title='{html.escape(who)}'>{html.escape(shown)}</span>"
-
-
-def outcome_html(stats: RunStats | None) -> str:
-    """The "last run" cell: ``✓ 0.012 s``, ``✗ ZeroDivisionError`` or ``running…``."""
-    if stats is None or (stats.last_outcome is None and not stats.running):
-        return "—"
-    if stats.running:
-        return "<i>running…</i>"
-    duration = html.escape(format_duration(stats.last_duration))
-    if stats.last_outcome is JobOutcome.success:
-        return f"<span style='color:#2e7d32'>✓ ok</span> {duration}"
-    error = html.escape(stats.last_error or "")
-    return (
-        f"<span style='color:#c62828' title='{error}'>✗ "
-        f"{html.escape(stats.last_outcome.name if stats.last_outcome else '')}</span> {duration}"
-    )
-
-
 #: how often the countdowns are redrawn between rereads of the store
 _TICK = timedelta(seconds=1)
+#: how long the remove button waits for the confirming second click
+CONFIRM_TIME = timedelta(seconds=5)
 
 _COLUMNS = (
     ("id", "8em"),
@@ -208,7 +79,9 @@ class DashboardRow(widgets.HBox):
         self.pause_button.on_click(lambda _b: dashboard.pause(schedule_id))
         self.resume_button.on_click(lambda _b: dashboard.resume(schedule_id))
         self.run_button.on_click(lambda _b: dashboard.run_now(schedule_id))
-        self.remove_button.on_click(lambda _b: dashboard.remove(schedule_id))
+        self.remove_button.on_click(lambda _b: dashboard.confirm_remove(schedule_id))
+        #: until when a second click on "remove" removes (the first one only asks)
+        self.confirm_until: datetime | None = None
         self.buttons = (self.pause_button, self.resume_button, self.run_button, self.remove_button)
         # the buttons stay together; on a narrow page they wrap below the row as a group
         actions = widgets.HBox(
@@ -222,6 +95,7 @@ class DashboardRow(widgets.HBox):
         )
         self.add_class("nbsched-dashboard-row")
         self.next_fire_time: datetime | None = None
+        self.trigger_tz: tzinfo | None = None
         self.paused = False
 
     def close(self) -> None:
@@ -260,6 +134,8 @@ class Dashboard(widgets.VBox):
     :param reread_interval: seconds between two full rereads of the store
     :param resume: what the resume button awaits with the schedule id (default: the
         scheduler's ``unpause_schedule``)
+    :param annotate: HTML shown under a schedule's id, given the schedule (the notebook layer
+        shows the cell's first line, and "cell not shown" when that cell was deleted)
 
     Build it in a cell (``Dashboard(scheduler)`` as the last expression) or run ``%sched``.
     """
@@ -273,6 +149,7 @@ class Dashboard(widgets.VBox):
         live: bool = True,
         reread_interval: float = 5.0,
         resume: Callable[[str], Coroutine[Any, Any, Any]] | None = None,
+        annotate: Callable[[Any], str] | None = None,
     ):
         self.scheduler = scheduler
         self.tracker = tracker if tracker is not None else RunTracker(scheduler)
@@ -295,8 +172,10 @@ class Dashboard(widgets.VBox):
         self._again = False
         self._reread_interval = reread_interval
         self._resume = resume
+        self._annotate = annotate
         self._ticker: asyncio.Task[None] | None = None
         self._stopped = False
+        self._frozen = False
         self._loop: asyncio.AbstractEventLoop | None
         try:
             self._loop = asyncio.get_running_loop()
@@ -326,6 +205,8 @@ class Dashboard(widgets.VBox):
 
     async def refresh(self) -> None:
         """Reread the schedules and redraw every row."""
+        if self._frozen:
+            return
         try:
             schedules = await self._call("get_schedules")
         except Exception as exc:  # a stopped scheduler or a failing store: say so, keep going
@@ -345,6 +226,9 @@ class Dashboard(widgets.VBox):
             row.next_fire_time = schedule.next_fire_time
             row.paused = schedule.paused
             row.cells["trigger"].value = html.escape(str(schedule.trigger))
+            row.trigger_tz = trigger_zone(schedule.trigger)
+            note = self._annotate(schedule) if self._annotate is not None else ""
+            row.cells["id"].value = f"<code>{html.escape(schedule.id)}</code>{note}"
             self._draw_stats(row)
         gone = [self.rows.pop(key) for key in set(self.rows) - seen]
         self.tick()
@@ -359,19 +243,26 @@ class Dashboard(widgets.VBox):
 
     def tick(self) -> None:
         """Update the countdowns (and pause-dependent buttons) from the last reread."""
+        if self._frozen:
+            return
         now = self.scheduler.clock.now()
         for row in self.rows.values():
             if row.paused:
                 row.cells["next fire"].value = "<i>paused</i>"
                 row.cells["remaining"].value = "—"
             else:
-                moment = format_moment(row.next_fire_time, now=now, tz=self.tz)
+                moment = format_moment(
+                    row.next_fire_time, now=now, tz=self.tz, zone=True, also=row.trigger_tz
+                )
                 row.cells["next fire"].value = html.escape(moment)
                 row.cells["remaining"].value = html.escape(
                     format_remaining(row.next_fire_time, now=now)
                 )
             row.pause_button.disabled = row.paused
             row.resume_button.disabled = not row.paused
+            if row.confirm_until is not None and now > row.confirm_until:
+                row.confirm_until = None
+                row.remove_button.description = "remove"
 
     def _draw_stats(self, row: DashboardRow) -> None:
         stats = self.tracker.stats.get(row.schedule_id)
@@ -466,6 +357,21 @@ class Dashboard(widgets.VBox):
             return self._act(f"resume {schedule_id!r}", self._resume(schedule_id))
         return self._act(f"resume {schedule_id!r}", self._call("unpause_schedule", schedule_id))
 
+    def confirm_remove(self, schedule_id: str) -> asyncio.Task[Any] | None:
+        """What the remove button does: the first click asks ("confirm remove"), a second
+        one within :data:`CONFIRM_TIME` removes the schedule."""
+        row = self.rows.get(schedule_id)
+        if row is None:
+            return None
+        now = self.scheduler.clock.now()
+        if row.confirm_until is not None and now <= row.confirm_until:
+            row.confirm_until = None
+            row.remove_button.description = "remove"
+            return self.remove(schedule_id)
+        row.confirm_until = now + CONFIRM_TIME
+        row.remove_button.description = "confirm remove"
+        return None
+
     def remove(self, schedule_id: str) -> asyncio.Task[Any]:
         """Remove a schedule."""
         return self._act(f"remove {schedule_id!r}", self._call("remove_schedule", schedule_id))
@@ -522,6 +428,14 @@ class Dashboard(widgets.VBox):
             widget.close()
         for widget in (self.status, self.empty):
             widget.close()
+
+    def freeze(self, reason: str) -> None:
+        """Stop updating, blank the countdowns (they would go stale) and say ``reason``."""
+        self.stop_updating()
+        self._frozen = True
+        for row in self.rows.values():
+            row.cells["remaining"].value = "—"
+        self._say(reason)
 
     def stop_updating(self) -> None:
         """Stop the countdown and event-driven redraws but keep the widget shown."""

@@ -143,3 +143,71 @@ def test_restart_restore_rerun_then_close_and_reopen_the_tab(
         assert_keeps_ticking(cells(page).nth(SCHEDULED))
     finally:
         page.screenshot(path=str(artifacts / f"session-reopen-{front_end}.png"), full_page=True)
+
+
+def write_two_cells(root: Path, name: str) -> None:
+    book = nbformat.v4.new_notebook()
+    book.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbsched"),
+        nbformat.v4.new_code_cell("%%every 1s --id doomed\nprint('doomed ran')"),
+        nbformat.v4.new_code_cell("%%every 1s --id kept\nprint('kept ran')"),
+        nbformat.v4.new_code_cell("%sched"),
+    ]
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(book, root / name)
+
+
+def dashboard_id_cell(page: Any, schedule_id: str) -> Any:
+    row = page.locator(".nbsched-dashboard .nbsched-dashboard-row").filter(
+        has=page.locator("code", has_text=re.compile(rf"^{schedule_id}$"))
+    )
+    return row.locator(".widget-html").first
+
+
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_a_deleted_cell_is_marked_not_shown_and_a_closed_tab_is_not(
+    lab: Any, page: Any, artifacts: Path, front_end: str
+) -> None:
+    name = f"session-delete-{front_end}.ipynb"
+    url = notebook_url(lab, front_end, name)
+    write_two_cells(lab.root, name)
+    open_notebook(page, url)
+    for index in range(4):
+        run_cell(page, index)
+    wait_for_text(cells(page).nth(2), re.compile("kept ran"))
+    doomed = dashboard_id_cell(page, "doomed")
+    doomed.wait_for(timeout=TIMEOUT_MS)
+    assert "cell not shown" not in doomed.inner_text()
+
+    # delete the cell of `doomed` (command mode: d d)
+    cells(page).nth(1).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("d")
+    page.keyboard.press("d")
+    page.wait_for_function(
+        "() => document.querySelectorAll("
+        "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').length === 3"
+    )
+    page.wait_for_function(
+        "(el) => el.innerText.includes('cell not shown')",
+        arg=doomed.element_handle(),
+        timeout=20_000,
+    )
+    assert "cell not shown" not in dashboard_id_cell(page, "kept").inner_text()
+    page.screenshot(path=str(artifacts / f"session-deleted-cell-{front_end}.png"), full_page=True)
+
+    # a closed tab is not a deleted cell
+    save(page, lab.root / name)
+    context = page.context
+    page.close()
+    time.sleep(8)  # longer than the grace period
+    page = context.new_page()
+    try:
+        open_notebook(page, url)
+        kept = dashboard_id_cell(page, "kept")
+        kept.wait_for(timeout=TIMEOUT_MS)
+        time.sleep(6)
+        assert "cell not shown" not in kept.inner_text()
+        assert "cell not shown" in dashboard_id_cell(page, "doomed").inner_text()
+    finally:
+        page.screenshot(path=str(artifacts / f"session-reopened-{front_end}.png"), full_page=True)

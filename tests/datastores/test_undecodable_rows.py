@@ -410,3 +410,61 @@ async def test_postgresql_the_scheduler_keeps_running_the_other_schedules(pg: An
     assert sorted(set(calls)) == ["a", "z"]
     assert calls.count("a") == calls.count("z") >= 3
     assert "bad" in {e.schedule_id for e in events if isinstance(e, ScheduleDeserializationFailed)}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ("metadata = CAST(? AS TEXT)", b'{"\xff":1}'),  # not UTF-8: fails when fetched
+        ("metadata = ?", "[1]"),  # fetched fine, fails to decode
+    ],
+    ids=["invalid UTF-8", "not a dict"],
+)
+async def test_an_undecodable_task_stops_only_its_own_schedules(db_path: Path, damage) -> None:
+    calls.clear()
+    store = SQLiteDataStore(db_path)
+    store.start(Recorder())
+    store.add_task(Task(id="good", func=f"{__name__}:record_call"))
+    store.add_task(Task(id="broken", func=f"{__name__}:record_call"))
+    for schedule_id, task_id in (("a", "good"), ("b", "broken"), ("z", "good")):
+        store.add_schedule(_schedule(schedule_id).copy(task_id=task_id), ConflictPolicy.exception)
+    store.stop()
+    _raw(db_path, f"UPDATE tasks SET {damage[0]} WHERE id = 'broken'", (damage[1],))
+
+    clock = FakeClock(T0 - timedelta(seconds=1))
+    async with AsyncScheduler(SQLiteDataStore(db_path), clock=clock) as scheduler:
+        scheduler.start_in_background()
+        await clock.settle()
+        await clock.advance(60 * 3 + 1)
+        await clock.settle()
+        assert scheduler.state.name == "started"
+        await scheduler.stop()
+    assert sorted(set(calls)) == ["a", "z"]
+    assert calls.count("a") >= 3
+
+
+async def test_postgresql_an_undecodable_task_stops_only_its_own_schedules(pg: Any) -> None:
+    from nbsched.datastores.postgresql import PostgreSQLDataStore
+
+    calls.clear()
+    await pg.add_task(Task(id="good", func=f"{__name__}:record_call"))
+    await pg.add_task(Task(id="broken", func=f"{__name__}:record_call"))
+    for schedule_id, task_id in (("a", "good"), ("b", "broken"), ("z", "good")):
+        await pg.add_schedule(
+            _schedule(schedule_id).copy(task_id=task_id), ConflictPolicy.exception
+        )
+    _pg_raw(
+        pg, "UPDATE tasks SET misfire_grace_time = '100000000 years' WHERE id = %s", ("broken",)
+    )
+
+    clock = FakeClock(T0 - timedelta(seconds=1))
+    store = PostgreSQLDataStore(pg.test_dsn, schema=pg.schema)
+    async with AsyncScheduler(store, clock=clock) as scheduler:
+        scheduler.start_in_background()
+        await clock.settle()
+        await clock.advance(60 * 3 + 1)
+        await clock.settle()
+        assert scheduler.state.name == "started"
+        await scheduler.stop()
+    assert sorted(set(calls)) == ["a", "z"]
+    assert calls.count("a") >= 3

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from notebook_helpers import START, Notebook
+from notebook_helpers import capture_display as _capture_display
 
 from nbsched import JobOutcome
 from nbsched.notebook._cell_trigger import CellTrigger
@@ -676,27 +677,6 @@ async def test_load_ext_uses_the_running_loop(notebook: Notebook) -> None:
     host = notebook.holder.scheduler._host_task
     assert host is not None and not host.done()
     assert host.get_loop() is asyncio.get_running_loop()
-
-
-def _capture_display(notebook: Notebook, line: str) -> object:
-    """Run a line magic and return the widget it displayed."""
-    shown: list[object] = []
-    publisher = notebook.shell.display_pub
-    original = notebook.shell.display_formatter.format
-
-    def format_and_keep(obj: object, *args: object, **kwargs: object) -> object:
-        shown.append(obj)
-        return original(obj, *args, **kwargs)
-
-    notebook.shell.display_formatter.format = format_and_keep  # type: ignore[method-assign]
-    try:
-        result = notebook.shell.run_cell(line, store_history=False)
-    finally:
-        notebook.shell.display_formatter.format = original  # type: ignore[method-assign]
-    assert result.success, result.error_in_exec
-    assert publisher is notebook.shell.display_pub
-    assert shown, f"{line!r} displayed nothing"
-    return shown[-1]
 
 
 def test_load_ext_outside_a_kernel_says_so_in_one_line() -> None:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from nbsched import RunState, Scheduler, SchedulerNotRunningError
+from nbsched.events import JobReleased
 
 
 def square(x: int) -> int:
@@ -73,3 +74,26 @@ def test_without_with_stop_ends_the_thread_and_a_later_call_starts_one() -> None
     assert scheduler.run_job(square, args=[6]) == 36
     scheduler.stop()
     assert _scheduler_threads() == []
+
+
+def test_a_call_still_waiting_when_with_ends_raises_instead_of_hanging() -> None:
+    outcome: list[BaseException | object] = []
+    waiting = threading.Event()
+
+    def wait_for_an_event_that_never_comes(scheduler: Scheduler) -> None:
+        waiting.set()
+        try:
+            outcome.append(scheduler.get_next_event(JobReleased))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with Scheduler() as scheduler:
+        scheduler.start_in_background()
+        waiter = threading.Thread(target=wait_for_an_event_that_never_comes, args=[scheduler])
+        waiter.start()
+        waiting.wait(30)
+    waiter.join(30)
+    assert not waiter.is_alive(), "the waiting call hung after the with block ended"
+    (error,) = outcome
+    assert isinstance(error, SchedulerNotRunningError)
+    assert "closed" in str(error)

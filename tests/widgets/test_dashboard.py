@@ -85,7 +85,7 @@ async def test_one_row_per_schedule_with_readable_columns(
     assert row == {
         "id": "b-half-minute",
         "trigger": str((await scheduler.get_schedule("b-half-minute")).trigger),
-        "next fire": "10:00:30",  # 09:00:30 UTC in Berlin
+        "next fire": "10:00:30 CET",  # 09:00:30 UTC in Berlin
         "remaining": "in 30 s",
         "runs": "0",
         "last run": "—",
@@ -110,7 +110,7 @@ async def test_runs_outcome_duration_and_countdown_update_as_the_scheduler_runs(
     await settled(dashboard, clock)
     assert calls == ["tick"]
     row = dashboard.rows["ticker"].text()
-    assert (row["runs"], row["next fire"], row["remaining"]) == ("1", "10:01:00", "in 30 s")
+    assert (row["runs"], row["next fire"], row["remaining"]) == ("1", "10:01:00 CET", "in 30 s")
     assert row["last run"].startswith("✓ ok")
     assert row["lateness"] == "0.000 s"
     assert row["ran on"] == "this kernel"
@@ -165,6 +165,10 @@ async def test_pause_resume_run_now_and_remove_buttons(
     await clock.advance(30)
     assert calls == ["tick", "tick"]
 
+    row.remove_button.click()  # asks first
+    await settled(dashboard, clock)
+    assert [s.id for s in await scheduler.get_schedules()] == ["buttons"]
+    assert row.remove_button.description == "confirm remove"
     row.remove_button.click()
     await settled(dashboard, clock)
     assert await scheduler.get_schedules() == []
@@ -336,3 +340,18 @@ async def test_a_removed_schedules_row_leaves_the_table_before_it_is_closed(
     assert shown_when_closed == [False]
     assert row.comm is None
     assert [part.comm for part in parts] == [None] * len(parts)  # no widget left behind
+
+
+async def test_an_unconfirmed_remove_expires(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await every(scheduler, 30, "kept")
+    await settled(dashboard, clock)
+    row = dashboard.rows["kept"]
+    row.remove_button.click()
+    await clock.advance(6)
+    dashboard.tick()
+    assert row.remove_button.description == "remove"
+    row.remove_button.click()  # asks again: a click long after the first does not remove
+    await settled(dashboard, clock)
+    assert [s.id for s in await scheduler.get_schedules()] == ["kept"]

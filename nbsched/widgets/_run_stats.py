@@ -1,0 +1,172 @@
+"""How the runs of each schedule went, from a scheduler's job events: what the dashboard and a
+scheduled cell's status line show."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from .._enums import JobOutcome
+from ..events import Event, JobAcquired, JobReleased
+from ._format import format_duration
+
+__all__ = ["RunStats", "RunTracker", "outcome_html", "ran_on_html"]
+
+
+@dataclass(slots=True)
+class RunStats:
+    """What the runs of one schedule did so far (since the tracker started).
+
+    :ivar runs: finished runs
+    :ivar failures: runs that ended in an error
+    :ivar running: a run is in progress
+    :ivar queued: a run was acquired and waits for its turn (a scheduled cell waits for the
+        kernel, which runs one cell at a time)
+    :ivar last_outcome: how the last run ended
+    :ivar last_duration: how long it took
+    :ivar last_lateness: how long after its scheduled time it started (a busy kernel delays
+        every fire: this shows by how much)
+    :ivar last_error: ``"ExceptionType: message"`` of the last failed run
+    :ivar last_scheduler: the identity of the scheduler that ran the last run
+        (``JobReleased.scheduler_id``; with a shared store, maybe another kernel or host)
+    """
+
+    runs: int = 0
+    failures: int = 0
+    running: bool = False
+    queued: bool = False
+    last_outcome: JobOutcome | None = None
+    last_duration: timedelta | None = None
+    last_lateness: timedelta | None = None
+    last_error: str | None = None
+    last_scheduler: str | None = None
+
+
+class RunTracker:
+    """Keeps :class:`RunStats` per schedule id from a scheduler's job events.
+
+    Jobs started by hand for a schedule (``run now``) have no schedule id of their own; call
+    :meth:`adopt` with the job id to count them for the schedule.
+
+    An acquired job counts as running, except for the schedules ``reports_start`` picks:
+    theirs are queued until :meth:`started` is called (scheduled cells wait for the kernel).
+    """
+
+    def __init__(self, scheduler: Any):
+        self.stats: dict[str, RunStats] = {}
+        self.reports_start: Callable[[str], bool] = lambda _schedule_id: False
+        self._adopted: dict[UUID, str] = {}
+        self._listeners: list[Callable[[str], None]] = []
+        self._subscription = scheduler.subscribe(self._on_event, [JobAcquired, JobReleased])
+
+    def adopt(self, job_id: UUID, schedule_id: str) -> None:
+        """Count the job ``job_id`` as a run of ``schedule_id``."""
+        self._adopted[job_id] = schedule_id
+
+    def forget(self, schedule_id: str) -> None:
+        """Count the runs of ``schedule_id`` from zero (its definition was replaced)."""
+        if self.stats.pop(schedule_id, None) is not None:
+            self._notify(schedule_id)
+
+    def started(self, schedule_id: str) -> None:
+        """A queued run of ``schedule_id`` has started."""
+        stats = self.stats.setdefault(schedule_id, RunStats())
+        stats.queued, stats.running = False, True
+        self._notify(schedule_id)
+
+    def _notify(self, schedule_id: str) -> None:
+        for listener in list(self._listeners):
+            listener(schedule_id)
+
+    def listen(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(schedule_id)`` whenever that schedule's stats change."""
+        self._listeners.append(callback)
+
+    def unlisten(self, callback: Callable[[str], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def close(self) -> None:
+        """Stop tracking."""
+        self._subscription.unsubscribe()
+        self._listeners.clear()
+
+    def _schedule_of(self, event: JobAcquired | JobReleased, *, last: bool) -> str | None:
+        if event.schedule_id is not None:
+            return event.schedule_id
+        if last:
+            return self._adopted.pop(event.job_id, None)
+        return self._adopted.get(event.job_id)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, JobAcquired):
+            schedule_id = self._schedule_of(event, last=False)
+            if schedule_id is None:
+                return
+            stats = self.stats.setdefault(schedule_id, RunStats())
+            if self.reports_start(schedule_id):
+                stats.queued = True
+            else:
+                stats.running = True
+        elif isinstance(event, JobReleased):
+            schedule_id = self._schedule_of(event, last=True)
+            if schedule_id is None:
+                return
+            stats = self.stats.setdefault(schedule_id, RunStats())
+            stats.running = stats.queued = False
+            stats.runs += 1
+            stats.last_scheduler = event.scheduler_id or None
+            stats.last_outcome = event.outcome
+            stats.last_duration = (
+                event.finished_at - event.started_at
+                if event.finished_at is not None and event.started_at is not None
+                else None
+            )
+            stats.last_lateness = (
+                event.started_at - event.scheduled_start
+                if event.started_at is not None and event.scheduled_start is not None
+                else None
+            )
+            if event.outcome is not JobOutcome.success:
+                stats.failures += 1
+                stats.last_error = (
+                    f"{event.exception_type}: {event.exception_message}"
+                    if event.exception_type
+                    else event.outcome.name
+                )
+        else:
+            return
+        self._notify(schedule_id)
+
+
+def ran_on_html(stats: RunStats | None, identity: str | None) -> str:
+    """The "ran on" cell: ``this kernel`` when the scheduler ``identity`` ran the last run,
+    else the identity of the scheduler that did (full identity in the tooltip)."""
+    if stats is None or not stats.last_scheduler:
+        return "—"
+    who = stats.last_scheduler
+    shown = "this kernel" if who == identity else who
+    return f"<span title='{html.escape(who)}'>{html.escape(shown)}</span>"
+
+
+def outcome_html(stats: RunStats | None) -> str:
+    """The "last run" cell: ``✓ 0.012 s``, ``✗ ZeroDivisionError``, ``running…`` or
+    ``queued`` (acquired, waiting for the kernel)."""
+    if stats is None or (stats.last_outcome is None and not stats.running and not stats.queued):
+        return "—"
+    if stats.running:
+        return "<i>running…</i>"
+    if stats.queued:
+        return "<i style='color:#777'>queued</i>"
+    duration = html.escape(format_duration(stats.last_duration))
+    if stats.last_outcome is JobOutcome.success:
+        return f"<span style='color:#2e7d32'>✓ ok</span> {duration}"
+    error = html.escape(stats.last_error or "")
+    return (
+        f"<span style='color:#c62828' title='{error}'>✗ "
+        f"{html.escape(stats.last_outcome.name if stats.last_outcome else '')}</span> {duration}"
+    )
