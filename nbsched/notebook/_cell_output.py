@@ -21,6 +21,7 @@ import asyncio
 import io
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -40,6 +41,10 @@ STATUS_INTERVAL = 0.5
 #: A cell whose last run took at least this long shows "running" before its next run (the
 #: kernel is blocked while a scheduled cell runs); a quicker one shows only the outcome.
 SLOW_RUN = 0.05
+
+
+#: The cells whose status line has a change not sent yet.
+_unsent: weakref.WeakSet[CellOutput] = weakref.WeakSet()
 
 
 class CellOutput:
@@ -84,6 +89,7 @@ class CellOutput:
         sent just before the run blocks the kernel (:meth:`run_starts`).
         """
         self._pending_status = html
+        _unsent.add(self)
         self._hold_status = running and self._quick()
         if self._status_call is not None or self._hold_status:
             return
@@ -112,6 +118,7 @@ class CellOutput:
             self._status_call.cancel()
             self._status_call = None
         html, self._pending_status = self._pending_status, None
+        _unsent.discard(self)
         if callable(html):
             html = html()
         if html is not None and self.status.value != html:
@@ -119,10 +126,12 @@ class CellOutput:
             self._status_sent = time.monotonic()
 
     def run_starts(self) -> None:
-        """A run is about to block the kernel: unless its runs are quick, show the status
-        ("running") now rather than after the run."""
+        """A run is about to block the kernel: unless its runs are quick, send every status
+        line still waiting now ("running" here, "queued" in the cells waiting behind it)
+        rather than after the run."""
         if not self._quick():
-            self.flush_status()
+            for route in list(_unsent):
+                route.flush_status()
 
     def area_for_run(self) -> widgets.Output:
         """The ``Output`` widget a run that shows something writes into."""
@@ -134,6 +143,7 @@ class CellOutput:
 
     def close(self) -> None:
         """Close the widgets (when the cell's schedule is replaced by a new definition)."""
+        _unsent.discard(self)
         if self._status_call is not None:
             self._status_call.cancel()
             self._status_call = None
