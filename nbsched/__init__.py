@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from ._clock import SystemClock as SystemClock
     from ._schedulers.async_ import AsyncScheduler as AsyncScheduler
     from ._schedulers.sync import Scheduler as Scheduler
+    from .simulation import asimulate as asimulate
+    from .simulation import simulate as simulate
+    from .simulation import simulation_chart as simulation_chart
     from .timelines import atimeline as atimeline
     from .timelines import preview as preview
     from .timelines import timeline as timeline
@@ -63,6 +66,9 @@ _LAZY = {
     "preview": ".timelines",
     "atimeline": ".timelines",
     "timeline_chart": "._chart",
+    "simulate": ".simulation",
+    "asimulate": ".simulation",
+    "simulation_chart": ".simulation",
 }
 
 

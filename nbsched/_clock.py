@@ -103,6 +103,7 @@ class SystemClock(Clock):
 
 
 _DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class FakeClock(Clock):
@@ -190,6 +191,18 @@ class FakeClock(Clock):
             await self.settle()
         self._now = to
         await self.settle()
+
+    async def set_before(self, to: datetime) -> None:
+        """Move the time forward to ``to`` (aware), letting run only what was due *before*
+        it: what sleeps until ``to`` itself is still asleep when this returns (stop a scheduler
+        then, and it stops at ``to`` without having handled what ``to`` brought)."""
+        if not isinstance(to, datetime) or to.tzinfo is None or to.utcoffset() is None:
+            raise TypeError(f"to: expected an aware datetime, got {to!r}")
+        to = to.astimezone(timezone.utc)
+        if to <= self._now:
+            raise ValueError(f"to: {to!r} is not after the clock's time {self._now!r}")
+        await self.set(to - _MICROSECOND)
+        self._now = to
 
     def _drop_cancelled(self) -> None:
         while self._sleepers and self._sleepers[0][2].done():

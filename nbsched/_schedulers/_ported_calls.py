@@ -9,27 +9,20 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .._structures import Task
 from ..events import Event
+from ._core import SchedulerCore
 
 if TYPE_CHECKING:
-    from .._clock import Clock
-    from ..abc import AsyncDataStore, Subscription
+    from ..abc import Subscription
 
 __all__ = ["PortedCalls"]
 
 E = TypeVar("E", bound=Event)
 
 
-class PortedCalls:
+class PortedCalls(SchedulerCore):
     """``cleanup()``, ``get_tasks()`` and ``get_next_event()`` for :class:`AsyncScheduler`."""
 
-    data_store: AsyncDataStore
-    clock: Clock
-
     if TYPE_CHECKING:
-
-        async def _usable(self) -> None: ...
-
-        def _call(self, operation: str, func: Callable[..., Any], *args: Any) -> Any: ...
 
         def subscribe(
             self,

@@ -18,7 +18,7 @@ from .._structures import Schedule, ScheduleResult
 from ..events import ScheduleTriggerFailed
 
 if TYPE_CHECKING:
-    from .async_ import AsyncScheduler
+    from ._core import SchedulerCore
 
 __all__ = ["describe_trigger_error", "pause_for_trigger_error", "unchanged_result"]
 
@@ -43,7 +43,7 @@ def unchanged_result(schedule: Schedule) -> ScheduleResult:
 
 
 async def pause_for_trigger_error(
-    scheduler: AsyncScheduler, schedule: Schedule, error: Exception
+    scheduler: SchedulerCore, schedule: Schedule, error: Exception
 ) -> None:
     """Pause the (released) ``schedule`` in the store and publish ``ScheduleTriggerFailed``."""
     reason = describe_trigger_error(error)

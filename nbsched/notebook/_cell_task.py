@@ -11,10 +11,12 @@ runs, the kernel (and every other schedule) waits.
 from __future__ import annotations
 
 import ast
+import asyncio
 import signal
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any
@@ -96,7 +98,9 @@ def _compile(shell: Any, source: str) -> CompiledCell:
     return CompiledCell(body=body, result=result)
 
 
-def run_cell(*, source: str, schedule_id: str, signature: str | None = None) -> None:
+def run_cell(
+    *, source: str, schedule_id: str, signature: str | None = None
+) -> Coroutine[Any, Any, None] | None:
     """Run one scheduled cell and route its output to the cell that scheduled it.
 
     This is the task function behind every ``%%every`` / ``%%cron`` / ``%%at`` cell. An
@@ -105,6 +109,9 @@ def run_cell(*, source: str, schedule_id: str, signature: str | None = None) -> 
 
     :param signature: this user's code signature of ``source`` (see :mod:`._trust`)
     :raises UntrustedCellError: without a valid ``signature``; nothing is run
+
+    A run that falls due while ``%load_ext`` (or ``%sched store``) is still restoring the
+    store's cell schedules returns a coroutine that runs the cell once its output area exists.
     """
     from IPython import get_ipython
 
@@ -123,10 +130,13 @@ def run_cell(*, source: str, schedule_id: str, signature: str | None = None) -> 
         raise RuntimeError("scheduled cells run only inside IPython or a Jupyter kernel")
     state = current()
     route = state.outputs.get(schedule_id) if state is not None else None
+    preparing = state.preparing if state is not None else None
+    if route is None and preparing is not None and not preparing.done():
+        return _when_done(preparing, source=source, schedule_id=schedule_id, signature=signature)
     cell = compile_cell(shell, source)
-    if route is None:
+    if route is None or state is None:
         _execute(shell, cell)  # nowhere to route to: the kernel decides where output goes
-        return
+        return None
     state.run_started(schedule_id)
     with route.capture(shell) as capture, _interruptible():
         try:
@@ -143,6 +153,12 @@ def run_cell(*, source: str, schedule_id: str, signature: str | None = None) -> 
             if isinstance(exc, KeyboardInterrupt):
                 raise CellInterrupted(f"cell {schedule_id!r} was interrupted") from None
             raise
+    return None
+
+
+async def _when_done(preparing: asyncio.Task[Any], **arguments: Any) -> None:
+    await asyncio.wait({preparing})
+    run_cell(**arguments)
 
 
 def _execute(shell: Any, cell: CompiledCell) -> None:

@@ -30,14 +30,16 @@ def parse_duration(text: str, *, argument: str = "interval") -> timedelta:
         seconds = float(cleaned)
     except ValueError:
         seconds = _parse_parts(cleaned, argument)
-    if not seconds > 0 or math.isinf(seconds):
-        raise ValueError(f"{argument}: {cleaned!r} must be a positive duration ({_EXAMPLES})")
     try:
-        return timedelta(seconds=seconds)
+        duration = timedelta(seconds=seconds) if math.isfinite(seconds) else timedelta(0)
     except OverflowError:
         raise ValueError(
             f"{argument}: {cleaned!r} is too long (at most 999,999,999 days)"
         ) from None
+    # judged after rounding: timedelta rounds anything under half a microsecond to zero
+    if duration <= timedelta(0):
+        raise ValueError(f"{argument}: {cleaned!r} must be a positive duration ({_EXAMPLES})")
+    return duration
 
 
 def _parse_parts(cleaned: str, argument: str) -> float:

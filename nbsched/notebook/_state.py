@@ -110,6 +110,9 @@ class NotebookScheduler:
         #: ids of the stored cell schedules this user did not sign (paused until resumed)
         self._untrusted: set[str] = set()
         self._warned: set[str] = set()  # those named in the restored area's warnings
+        #: restoring the store's cell schedules (their output areas); a run due meanwhile
+        #: waits for it, so that its output lands in its area
+        self.preparing: asyncio.Task[Any] | None = None
         self._start_scheduler(store_path)
         #: which scheduled cells are no longer shown in any front end (see _visibility)
         self.views = ViewWatch(self.clock, self._shown_changed)
@@ -255,7 +258,10 @@ class NotebookScheduler:
     ) -> asyncio.Task[Any]:
         """Finish starting: register the cell task, restore stored cell schedules (their output
         areas go into ``restored``)."""
-        return self.submit("start the scheduler", lambda: self._prepare(restored), report=report)
+        self.preparing = self.submit(
+            "start the scheduler", lambda: self._prepare(restored), report=report
+        )
+        return self.preparing
 
     # --- ordered operations ------------------------------------------------------------------
 
@@ -527,9 +533,10 @@ class NotebookScheduler:
     ) -> asyncio.Task[Any]:
         """Move to the SQLite file ``path`` (``None``: memory), carrying the cell schedules
         over, restoring the file's, and recording the choice for the next ``%load_ext``."""
-        return self.submit(
+        self.preparing = self.submit(
             "switch the store", lambda: self._switch_store(path, restored), report=report
         )
+        return self.preparing
 
     async def _switch_store(self, path: str | None, restored: widgets.VBox) -> None:
         old, old_path = self.scheduler, self.store_path

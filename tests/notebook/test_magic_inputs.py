@@ -105,6 +105,13 @@ def test_parse_duration_returns_a_positive_timedelta_or_a_value_error_naming_it(
         assert value > timedelta(0)
 
 
+@pytest.mark.parametrize("text", ["1E-10", "0.0000001", "0.0000004s"])
+def test_a_duration_shorter_than_a_microsecond_is_refused(text: str) -> None:
+    # timedelta rounds these to zero: found by the hypothesis test above
+    with pytest.raises(ValueError, match=r"^interval: .* must be a positive duration"):
+        parse_duration(text, argument="interval")
+
+
 _WHEN_TEXT = st.one_of(
     st.text(max_size=40),
     st.text(alphabet=string.digits + "-:T+ .Z'\"", max_size=32),

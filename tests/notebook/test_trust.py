@@ -378,3 +378,41 @@ async def test_load_ext_says_when_the_secret_cannot_be_used(
     assert lines[1].startswith("<span style='color:#b26a00'>nbsched: cannot use the signing")
     assert "will come back paused after a restart" in lines[1]
     assert (await holder.scheduler.get_schedule("sidefx")).paused  # signed with another key
+
+
+@pytest.mark.anyio
+async def test_a_run_due_while_the_store_is_restored_waits_for_its_output_area(
+    notebook: Notebook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a real kernel the scheduler may start an overdue run before ``%load_ext`` has made
+    the restored schedule's output area: that run waits for it instead of printing elsewhere."""
+    import asyncio
+
+    from nbsched.notebook._state import NotebookScheduler
+
+    await _store_with_cell(notebook, "print('restored run')")
+    unload_ipython_extension(notebook.shell)
+    await notebook.holder.scheduler.wait_until_stopped()
+    await notebook.clock.advance(15)  # the fire at 09:00:10 is overdue when the store opens
+
+    restoring = asyncio.Event()
+    prepare = NotebookScheduler._prepare
+
+    async def slow_prepare(self: NotebookScheduler, restored: Any) -> list[str]:
+        await restoring.wait()
+        return await prepare(self, restored)
+
+    monkeypatch.setattr(NotebookScheduler, "_prepare", slow_prepare)
+    notebook.holder = load(notebook.shell, clock=notebook.clock)
+    scheduler = notebook.holder.scheduler
+    for _ in range(500):  # the scheduler acquires the overdue fire and starts its job
+        await notebook.clock.settle()
+        if await scheduler.get_jobs():
+            break
+        await asyncio.sleep(0.01)  # store calls hop to a thread: give them real time
+    jobs = await scheduler.get_jobs()
+    assert [job.schedule_id for job in jobs] == ["sidefx"]  # started, waiting
+    assert notebook.holder.outputs == {}  # restoring has not made its area yet
+    restoring.set()
+    await notebook.settle()
+    assert notebook.texts("sidefx") == "restored run\n"

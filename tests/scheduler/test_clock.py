@@ -52,6 +52,27 @@ async def test_a_cancelled_sleep_does_not_wake_later() -> None:
     assert task.cancelled()
 
 
+async def test_set_before_leaves_what_is_due_at_that_instant_asleep() -> None:
+    clock = FakeClock(START)
+    woke: list[str] = []
+
+    async def sleeper(name: str, after: float) -> None:
+        await clock.sleep_until(START + seconds(after))
+        woke.append(name)
+
+    tasks = [asyncio.ensure_future(sleeper(n, a)) for n, a in [("before", 9), ("at", 10)]]
+    await clock.set_before(START + seconds(10))
+    assert clock.now() == START + seconds(10)
+    assert woke == ["before"]
+    await clock.advance(0)
+    assert woke == ["before", "at"]
+    await asyncio.gather(*tasks)
+    with pytest.raises(ValueError, match="is not after the clock's time"):
+        await clock.set_before(START + seconds(10))
+    with pytest.raises(TypeError, match="to: expected an aware datetime"):
+        await clock.set_before(datetime(2026, 1, 2))
+
+
 async def test_time_never_goes_back() -> None:
     clock = FakeClock(START)
     with pytest.raises(ValueError, match="negative"):

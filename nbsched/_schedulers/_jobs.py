@@ -1,0 +1,215 @@
+"""The job runner of :class:`~nbsched.AsyncScheduler`: one asyncio task per acquired job
+resolves the task's callable and executor, waits out the jitter, checks the start deadline,
+runs the job, and releases it with its result (``JobReleased``); on a stop it cancels the jobs
+on the loop and gives those in threads or processes ``stop_grace_time``."""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from .._context import current_async_scheduler, current_job
+from .._enums import JobOutcome
+from .._marshalling import ref_to_callable
+from .._structures import Job, JobResult
+from ..events import JobReleased
+from ..executors.base import JobExecutor
+from ._core import SchedulerCore
+
+if TYPE_CHECKING:
+    from .async_ import AsyncScheduler
+
+__all__ = ["JobRunner"]
+
+
+class JobRunner(SchedulerCore):
+    """Starting, running, cancelling and releasing the jobs a scheduler acquired."""
+
+    def _start_job(self, job: Job) -> None:
+        self._activity.busy()
+        task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
+        self._running_jobs[job.id] = task
+        self._unstarted_jobs[job.id] = job
+        self._tracked_tasks.add(task)
+
+    async def _run_job(self, job: Job) -> None:
+        del self._unstarted_jobs[job.id]
+        activity = self._activity
+        started_at: datetime | None = None
+        result: JobResult | None = None
+        try:
+            try:
+                runnable = self._runnables.get(job.task_id)
+                if runnable is None:
+                    runnable = await self._runnable(job.task_id)
+                func, executor = runnable
+            except Exception as exc:
+                self.logger.error("cannot run job %s of task %r: %s", job.id, job.task_id, exc)
+                result = self._failure(job, exc, None)
+                return
+            if job.jitter and (start := job.scheduled_start_time) and start > self.clock.now():
+                activity.done()
+                try:
+                    await self.clock.sleep_until(start)
+                finally:
+                    activity.busy()
+            now = self.clock.now()
+            if job.start_deadline is not None and now > job.start_deadline:
+                result = JobResult(
+                    job_id=job.id,
+                    outcome=JobOutcome.missed_start_deadline,
+                    finished_at=now,
+                    expires_at=now + job.result_expiration_time,
+                    scheduler_id=self.identity,
+                )
+                return
+            started_at = now
+            job.started_at = now
+            current_job.set(job)  # this task's own context: seen by this job only
+            current_async_scheduler.set(cast("AsyncScheduler", self))
+            try:
+                if executor.runs_off_loop:
+                    self._off_loop_jobs.add(job.id)
+                    try:
+                        value = await executor.run_job(func, job)
+                    except asyncio.CancelledError:
+                        # the thread or process runs on: what it does is not known here
+                        result = self._cancelled(job, started_at, JobOutcome.abandoned)
+                        raise
+                    finally:
+                        self._off_loop_jobs.discard(job.id)
+                else:
+                    activity.done()
+                    try:
+                        value = await executor.run_job(func, job)
+                    finally:
+                        activity.busy()
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # SystemExit in a job must not end the scheduler
+                result = self._failure(job, exc, started_at)
+            else:
+                finished = self.clock.now()
+                result = JobResult(
+                    job_id=job.id,
+                    outcome=JobOutcome.success,
+                    started_at=started_at,
+                    finished_at=finished,
+                    expires_at=finished + job.result_expiration_time,
+                    return_value=value,
+                    scheduler_id=self.identity,
+                )
+        except asyncio.CancelledError:
+            if result is None:
+                result = self._cancelled(job, started_at)
+            raise
+        finally:
+            try:
+                if result is not None:
+                    await self._release_job(job, result)
+            except Exception:
+                self.logger.exception("could not record the result of job %s", job.id)
+            finally:
+                self._tracked_tasks.discard(self._running_jobs.pop(job.id))
+                activity.done()
+                if not self._wake_pending:
+                    self._wake()
+
+    async def _stop_running_jobs(self) -> None:
+        """Cancel the jobs on the loop; give those in threads or processes, which cannot be
+        cancelled, up to ``stop_grace_time`` to finish (then they are recorded ``abandoned``)."""
+        off_loop = [self._running_jobs[i] for i in self._off_loop_jobs if i in self._running_jobs]
+        for task in self._running_jobs.values():
+            if task not in off_loop:
+                task.cancel()
+        if off_loop:
+            await asyncio.wait(off_loop, timeout=self.stop_grace_time.total_seconds())
+        running = list(self._running_jobs.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    def _cancelled(
+        self, job: Job, started_at: datetime | None, outcome: JobOutcome = JobOutcome.cancelled
+    ) -> JobResult:
+        now = self.clock.now()
+        return JobResult(
+            job_id=job.id,
+            outcome=outcome,
+            started_at=started_at,
+            finished_at=now,
+            expires_at=now + job.result_expiration_time,
+            scheduler_id=self.identity,
+        )
+
+    def _failure(self, job: Job, exc: BaseException, started_at: datetime | None) -> JobResult:
+        now = self.clock.now()
+        return JobResult(
+            job_id=job.id,
+            outcome=JobOutcome.error,
+            started_at=started_at,
+            finished_at=now,
+            expires_at=now + job.result_expiration_time,
+            exception=exc,
+            traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+            scheduler_id=self.identity,
+        )
+
+    async def _release_unstarted_jobs(self) -> None:
+        """Release, as cancelled, the acquired jobs whose tasks were cancelled before they
+        started (so that they don't wait for their lease to expire)."""
+        for job in list(self._unstarted_jobs.values()):
+            del self._unstarted_jobs[job.id]
+            self._tracked_tasks.discard(self._running_jobs.pop(job.id))
+            self._activity.done()
+            try:
+                await self._release_job(job, self._cancelled(job, None))
+            except Exception:
+                self.logger.exception("could not release the unstarted job %s", job.id)
+
+    async def _release_job(self, job: Job, result: JobResult) -> None:
+        await self._call("release_job", self.data_store.release_job, self.identity, job, result)
+        exc = result.exception
+        await self.event_broker.publish(
+            JobReleased(
+                timestamp=result.finished_at,
+                job_id=job.id,
+                scheduler_id=self.identity,
+                task_id=job.task_id,
+                schedule_id=job.schedule_id,
+                scheduled_start=job.scheduled_start_time,
+                started_at=result.started_at,
+                finished_at=result.finished_at,
+                outcome=result.outcome,
+                exception_type=None if exc is None else type(exc).__qualname__,
+                exception_message=None if exc is None else str(exc),
+                exception_traceback=result.traceback,
+            )
+        )
+        waiters = self._result_waiters.pop(job.id, None) if self._result_waiters else None
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(result)
+
+    async def _runnable(self, task_id: str) -> tuple[Callable[..., Any], JobExecutor]:
+        """The callable and executor of a task, resolved once and cached."""
+        task = self._tasks.get(task_id) or await self._get_task(task_id)
+        func = task.func
+        if isinstance(func, str):
+            func = ref_to_callable(func)
+            task.func = func
+        if not callable(func):
+            raise LookupError(f"task {task.id!r} has no callable in this process")
+        try:
+            executor = self.job_executors[task.job_executor]
+        except KeyError:
+            raise LookupError(
+                f"task {task.id!r} names the job executor {task.job_executor!r}, which this "
+                f"scheduler does not have ({sorted(self.job_executors)})"
+            ) from None
+        self._runnables[task_id] = (func, executor)
+        return func, executor

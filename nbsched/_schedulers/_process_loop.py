@@ -1,0 +1,288 @@
+"""The processing loop of :class:`~nbsched.AsyncScheduler`: it sleeps until the next fire time
+(or until an event wakes it), acquires due schedules and turns their fire times into jobs,
+acquires jobs and hands them to the job runner (:mod:`._jobs`); beside it, the loops that
+renew the leases of running jobs and clean the store up. The decisions (coalescing, jitter)
+are the pure functions of :mod:`._processing`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import threading
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from .._clock import SystemClock
+from .._exceptions import DeserializationError, TaskLookupError
+from .._structures import Job, Schedule, ScheduleResult
+from ..events import Event, JobAcquired, JobReleased, ScheduleAdded, ScheduleUpdated
+from ._core import SchedulerCore
+from ._processing import due_fire_times, pick_jitter
+from ._trigger_errors import pause_for_trigger_error, unchanged_result
+
+__all__ = ["ProcessingLoop"]
+
+_rng = random.Random()  # seeded from os.urandom; reseeded in forked children
+_getrandbits = _rng.getrandbits
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_rng.seed)
+_SCHEDULE_CHANGES = (ScheduleAdded, ScheduleUpdated)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _new_uuid() -> UUID:
+    """A random (version 4) UUID from the ``random`` module: job ids need to be unique, not
+    unpredictable, and this avoids a system call per job."""
+    value = (_getrandbits(128) & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (
+        0x8000 << 48
+    )
+    return UUID(int=value)
+
+
+class ProcessingLoop(SchedulerCore):
+    """The wake-ups, the processing loop and the housekeeping loops of a scheduler."""
+
+    def _wants(self, event_type: type[Event]) -> bool:
+        """False when the broker says nobody would receive such an event (skip building it)."""
+        has_subscribers = getattr(self.event_broker, "has_subscribers", None)
+        return has_subscribers is None or has_subscribers(event_type)
+
+    def _wake(self) -> None:
+        self._wake_pending = True
+        future = self._wake_future
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def _on_event(self, event: Event) -> None:
+        if threading.get_ident() != self._loop_thread:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._handle_event, event)
+        elif self._result_waiters or not self._wake_pending:
+            self._handle_event(event)
+
+    def _handle_event(self, event: Event) -> None:
+        if (
+            self._result_waiters
+            and type(event) is JobReleased
+            and event.scheduler_id != self.identity
+            and event.job_id in self._result_waiters
+        ):
+            task = asyncio.ensure_future(self._fetch_foreign_result(event.job_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        if isinstance(event, _SCHEDULE_CHANGES) and self._wakes_by(event.next_fire_time):
+            return
+        self._wake()
+
+    def _wakes_by(self, fire_time: datetime | None) -> bool:
+        """True when the sleeping loop will wake by ``fire_time`` anyway (so an added or
+        updated schedule firing then needs no early wake-up and no extra store queries)."""
+        deadline = self._sleeping_until
+        return (
+            deadline is not None
+            and fire_time is not None
+            and self._wake_future is not None
+            and fire_time >= deadline
+        )
+
+    async def _wait(self, deadline: datetime | None) -> None:
+        if self._wake_pending:
+            return
+        loop = asyncio.get_running_loop()
+        future = self._wake_future = loop.create_future()
+        self._sleeping_until = deadline
+        sleeper: asyncio.Task[None] | asyncio.TimerHandle | None = None
+        if deadline is None:
+            pass
+        elif type(self.clock) is SystemClock:
+            # A timer on the loop wakes us a few loop iterations sooner than a task sleeping
+            # on the clock would. Long waits are cut into one-minute steps so that the wall
+            # clock and the loop's monotonic clock cannot drift apart much.
+            delay = min((deadline - self.clock.now()).total_seconds(), 60.0)
+            sleeper = loop.call_later(max(delay, 0.0), _resolve, future)
+        else:
+            sleeper = loop.create_task(self.clock.sleep_until(deadline))
+            sleeper.add_done_callback(lambda _: _resolve(future))
+        self._activity.done()
+        try:
+            await future
+        finally:
+            self._activity.busy()
+            self._wake_future = None
+            self._sleeping_until = None
+            if sleeper is not None:
+                sleeper.cancel()
+
+    # The clock is read on each attempt of these two calls, so that one retried after a
+    # temporary store error does not acquire (and compute leases) with the time of the first.
+
+    async def _acquire_schedules_now(self) -> tuple[list[Schedule], datetime]:
+        now = self.clock.now()
+        schedules = await self.data_store.acquire_schedules(
+            self.identity, self.lease_duration, self.batch_size, now
+        )
+        return schedules, now
+
+    async def _acquire_jobs_now(self, limit: int) -> tuple[list[Job], datetime]:
+        now = self.clock.now()
+        jobs = await self.data_store.acquire_jobs(self.identity, self.lease_duration, limit, now)
+        return jobs, now
+
+    async def _process_loop(self) -> None:
+        self._loop_task = asyncio.current_task()
+        store = self.data_store
+        call = self._call
+        identity = self.identity
+        while not self._stop_requested:
+            self._wake_pending = False
+            schedules, now = await call("acquire_schedules", self._acquire_schedules_now)
+            if schedules:
+                await self._process_schedules(schedules, now)
+            room = self.max_concurrent_jobs - len(self._running_jobs)
+            jobs: list[Job] = []
+            if room > 0:
+                jobs, now = await call("acquire_jobs", self._acquire_jobs_now, room)
+                for job in jobs:
+                    self._start_job(job)
+                for job in jobs if self._wants(JobAcquired) else ():
+                    await self.event_broker.publish(
+                        JobAcquired(
+                            timestamp=now,
+                            job_id=job.id,
+                            scheduler_id=identity,
+                            task_id=job.task_id,
+                            schedule_id=job.schedule_id,
+                            scheduled_start=job.scheduled_start_time,
+                        )
+                    )
+            if schedules or jobs or self._stop_requested:
+                continue
+            next_fire_time = await call(
+                "get_next_schedule_run_time", store.get_next_schedule_run_time
+            )
+            # A store shared by several processes (SQLite) cannot tell us about their changes:
+            # it declares how long we may sleep before looking at it again.
+            poll_interval = getattr(store, "poll_interval", None)
+            if poll_interval:
+                poll_deadline = self.clock.now() + timedelta(seconds=poll_interval)
+                if next_fire_time is None or next_fire_time > poll_deadline:
+                    next_fire_time = poll_deadline
+            await self._wait(next_fire_time)
+
+    async def _process_schedules(self, schedules: list[Schedule], now: datetime) -> None:
+        results: list[ScheduleResult] = []
+        broken: list[tuple[Schedule, Exception]] = []
+        try:
+            for schedule in schedules:
+                results.append(await self._process_schedule(schedule, now, broken))
+        finally:
+            if len(results) < len(schedules):
+                # a store call failed midway: hand the rest back untouched
+                done = {result.schedule_id for result in results}
+                results.extend(
+                    ScheduleResult(
+                        schedule_id=s.id,
+                        task_id=s.task_id,
+                        trigger=s.trigger,
+                        last_fire_time=s.last_fire_time,
+                        next_fire_time=s.next_fire_time,
+                    )
+                    for s in schedules
+                    if s.id not in done
+                )
+            await self._call(
+                "release_schedules", self.data_store.release_schedules, self.identity, results
+            )
+        for schedule, error in broken:
+            await pause_for_trigger_error(self, schedule, error)
+        if self._catching_up:
+            await asyncio.sleep(0)  # a schedule still catching up: let the jobs run meanwhile
+
+    async def _process_schedule(
+        self, schedule: Schedule, now: datetime, broken: list[tuple[Schedule, Exception]]
+    ) -> ScheduleResult:
+        assert schedule.next_fire_time is not None
+        continuing = self._catching_up.pop(schedule.id, None) == schedule.next_fire_time
+        try:
+            fire_times, last, upcoming, cut_short = due_fire_times(
+                schedule.trigger,
+                schedule.next_fire_time,
+                now,
+                schedule.coalesce,
+                continuing=continuing,
+            )
+        except Exception as exc:  # the trigger broke the contract (or raised): pause it
+            broken.append((schedule, exc))
+            return unchanged_result(schedule)
+        if cut_short:
+            self._catching_up[schedule.id] = upcoming
+        grace = schedule.misfire_grace_time
+        if grace is None:
+            task = self._tasks.get(schedule.task_id)
+            if task is None:
+                try:
+                    task = await self._get_task(schedule.task_id)
+                except (TaskLookupError, DeserializationError):
+                    task = None  # its jobs fail when they would run, saying why
+            if task is not None:
+                grace = task.misfire_grace_time
+        for fire_time in fire_times:
+            jitter = pick_jitter(schedule.max_jitter, fire_time, upcoming)
+            job = Job(
+                id=_new_uuid(),
+                task_id=schedule.task_id,
+                args=schedule.args,
+                kwargs=schedule.kwargs,
+                schedule_id=schedule.id,
+                scheduled_fire_time=fire_time,
+                jitter=jitter,
+                start_deadline=None if grace is None else fire_time + jitter + grace,
+                result_expiration_time=schedule.job_result_expiration_time,
+                created_at=now,
+            )
+            await self._call("add_job", self.data_store.add_job, job)
+        return ScheduleResult(
+            schedule_id=schedule.id,
+            task_id=schedule.task_id,
+            trigger=schedule.trigger,
+            last_fire_time=last,
+            next_fire_time=upcoming,
+        )
+
+    async def _lease_renewal_loop(self) -> None:
+        interval = self.lease_duration / 2
+        while True:
+            await self.clock.sleep_until(self.clock.now() + interval)
+            if not self._running_jobs:
+                continue
+            self._activity.busy()
+            try:
+                now = self.clock.now()
+                await self._call(
+                    "extend_acquired_job_leases",
+                    self.data_store.extend_acquired_job_leases,
+                    self.identity,
+                    set(self._running_jobs),
+                    self.lease_duration,
+                    now,
+                )
+            except Exception:
+                self.logger.exception("could not renew the leases of running jobs")
+            finally:
+                self._activity.done()
+
+    async def _cleanup_loop(self) -> None:
+        while True:
+            await self.clock.sleep_until(self.clock.now() + self.cleanup_interval)
+            self._activity.busy()
+            try:
+                await self._call("cleanup", self.data_store.cleanup, self.clock.now())
+            except Exception:
+                self.logger.exception("data store cleanup failed")
+            finally:
+                self._activity.done()
