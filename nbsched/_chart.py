@@ -48,15 +48,15 @@ STATUS_COLOURS = {
 }
 
 
-def _wall(times: pd.Series, zone: tzinfo) -> pd.Series:
+def _wall(times: pd.Series, zone: tzinfo) -> list[str]:
     # The wall-clock time in ``zone``, written as if it were UTC: with a "utc" scale the
     # browser then labels the axis in that zone, whatever the browser's own zone is.
     local = times.dt.tz_convert(zone).dt.tz_localize(None)
-    return local.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+    return (local.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z").tolist()
 
 
-def _label(times: pd.Series, zone: tzinfo) -> pd.Series:
-    return times.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)")
+def _label(times: pd.Series, zone: tzinfo) -> list[str]:
+    return times.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)").tolist()
 
 
 class TimelineChart:
@@ -190,7 +190,7 @@ def timeline_chart(
             + " from "
             + rows["when"]
             + " to "
-            + _label(rows["last"], zone)
+            + pd.Series(_label(rows["last"], zone), index=rows.index)
         )
         rows = rows.drop(columns=["last"])
     lanes = list(dict.fromkeys(rows["schedule_id"]))
