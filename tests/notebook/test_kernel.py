@@ -256,7 +256,16 @@ def test_a_raising_run_shows_its_traceback_in_its_cell_and_keeps_its_schedule(
     )
     (first_area,) = kernel.widgets_opened_by(scheduled, "OutputModel")
     kernel.wait_for(
-        lambda: len(kernel.kept_runs(first_area)) == 2, timeout=10, what="two failing runs"
+        lambda: (
+            sum(
+                output["output_type"] == "error"
+                for run in kernel.kept_runs(first_area)
+                for output in run
+            )
+            == 2
+        ),
+        timeout=10,
+        what="two failing runs",
     )
     runs = kernel.kept_runs(first_area)  # each run in an Output widget of its own
     final = [output for run in runs for output in run]
