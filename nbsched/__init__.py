@@ -32,6 +32,8 @@ from ._exceptions import SchedulerNotRunningError as SchedulerNotRunningError
 from ._exceptions import SerializationError as SerializationError
 from ._exceptions import TaskLookupError as TaskLookupError
 from ._exceptions import TriggerContractError as TriggerContractError
+from ._history import HistoryRetention as HistoryRetention
+from ._history import RunRecord as RunRecord
 from ._structures import Job as Job
 from ._structures import JobResult as JobResult
 from ._structures import Schedule as Schedule
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from ._clock import Clock as Clock
     from ._clock import FakeClock as FakeClock
     from ._clock import SystemClock as SystemClock
+    from ._history_frame import ahistory as ahistory
+    from ._history_frame import history as history
     from ._schedulers.async_ import AsyncScheduler as AsyncScheduler
     from ._schedulers.sync import Scheduler as Scheduler
     from .simulation import asimulate as asimulate
@@ -66,6 +70,8 @@ _LAZY = {
     "preview": ".timelines",
     "atimeline": ".timelines",
     "timeline_chart": "._chart",
+    "history": "._history_frame",
+    "ahistory": "._history_frame",
     "simulate": ".simulation",
     "asimulate": ".simulation",
     "simulation_chart": ".simulation",

@@ -126,8 +126,8 @@ def timeline_chart(
     """Draw a timeline: one lane per schedule, a marker per fire, a dashed red line for now.
 
     :param data: a :func:`nbsched.timeline` DataFrame, or anything :func:`nbsched.timeline`
-        accepts (a scheduler's past runs are drawn too when :func:`nbsched.timelines.track_runs`
-        has been recording them)
+        accepts (a scheduler's past runs are drawn too: from its store's run history, see
+        :func:`nbsched.history`, or else those :func:`nbsched.timelines.track_runs` recorded)
     :param runs: past runs to draw, coloured by outcome: a DataFrame with ``schedule_id``,
         ``fire_time`` and ``outcome`` (a :class:`~nbsched.JobOutcome` name)
     :param now: where to draw the "now" line (default: the current time); it is left out when

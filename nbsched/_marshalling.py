@@ -135,7 +135,7 @@ def trigger_from_state(data: dict[str, Any]) -> Trigger:
     if not isinstance(data, dict):
         raise TypeError(f"trigger: expected {{'type': ..., 'state': ...}}, got {data!r:.200}")
     cls = stored_class(data.get("type"), Trigger)
-    trigger = cls.__new__(cls)
+    trigger = cls.__new__(cls)  # type: ignore[type-abstract]  # cls is a concrete subclass
     trigger.__setstate__(copy_plain_data(data["state"]))
     return trigger
 

@@ -66,6 +66,13 @@ def track_runs(scheduler: Any) -> RunHistory:
 
 
 def past_runs(scheduler: Any) -> pd.DataFrame | None:
-    """The runs recorded for ``scheduler`` since :func:`track_runs` was called, if it was."""
+    """The runs of ``scheduler``: from its store's run history when it keeps one that can be
+    read without awaiting (so they survive a restart), else those recorded since
+    :func:`track_runs` was called, if it was."""
+    from ._history_frame import stored_past_runs
+
+    stored = stored_past_runs(scheduler)
+    if stored is not None:
+        return stored
     history = _histories.get(scheduler)
     return None if history is None else history.frame()

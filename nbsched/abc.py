@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._enums import ConflictPolicy
+    from ._history import RunRecord
     from ._structures import Job, JobResult, Schedule, ScheduleResult, Task
     from .events import Event
 
@@ -364,6 +365,24 @@ class AsyncDataStore(_DataStoreContract, metaclass=ABCMeta):
         ``ScheduleUpdated`` for each); and finish the jobs whose lease expired with the
         ``abandoned`` outcome, keeping a result for each (see the class docstring)."""
 
+    # --- run history (optional: the default keeps none) ---
+
+    async def get_run_history(
+        self, schedule_id: str | None = None, since: datetime | None = None
+    ) -> list[RunRecord]:
+        """Return the run history: a :class:`~nbsched.RunRecord` per released job that the
+        store still keeps, oldest release first.
+
+        :param schedule_id: only this schedule's runs (``None``: every run)
+        :param since: only runs that finished at or after this time
+
+        The built-in stores write a record whenever :meth:`release_job` releases a job, and
+        whenever :meth:`cleanup` abandons one, in the same transaction, and prune it by their
+        ``history_retention`` (see :class:`~nbsched.HistoryRetention`) as they go. A store
+        that keeps no history need not override this: the default returns an empty list.
+        """
+        return []
+
 
 class DataStore(_DataStoreContract, metaclass=ABCMeta):
     """Synchronous, thread-safe data store: the same methods and contract as
@@ -437,3 +456,9 @@ class DataStore(_DataStoreContract, metaclass=ABCMeta):
 
     @abstractmethod
     def cleanup(self, now: datetime) -> None: ...
+
+    def get_run_history(
+        self, schedule_id: str | None = None, since: datetime | None = None
+    ) -> list[RunRecord]:
+        """See :meth:`AsyncDataStore.get_run_history`; the default keeps no history."""
+        return []

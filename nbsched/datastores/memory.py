@@ -11,6 +11,14 @@ from uuid import UUID
 
 from .._enums import ConflictPolicy, JobOutcome
 from .._exceptions import ConflictingIdError, TaskLookupError
+from .._history import (
+    DEFAULT_HISTORY_RETENTION,
+    HistoryRetention,
+    RunRecord,
+    abandoned_record,
+    as_history_retention,
+    run_record,
+)
 from .._marshalling import clone_trigger
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, Trigger
@@ -25,6 +33,7 @@ from ..events import (
     TaskRemoved,
     TaskUpdated,
 )
+from ._history_memory import MemoryHistory
 from ._memory_jobs import JobTable
 
 __all__ = ["MemoryDataStore"]
@@ -149,9 +158,17 @@ class MemoryDataStore(AsyncDataStore):
     when it has some. The due-time index groups schedules that fire at the same time under one
     entry, and the fire time itself is the object the trigger handed out (triggers built alike
     share theirs, see :class:`~nbsched.triggers.IntervalTrigger`).
+
+    :param history_retention: how much run history to keep (see
+        :class:`~nbsched.HistoryRetention`; an int ``n``: the last ``n`` runs per schedule;
+        ``0``: none)
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, history_retention: HistoryRetention | int = DEFAULT_HISTORY_RETENTION
+    ) -> None:
+        self.history_retention = as_history_retention(history_retention)
+        self._history = MemoryHistory(self.history_retention)
         self._broker: AsyncEventBroker | None = None
         self._tasks: dict[str, Task] = {}
         self._schedules: dict[str, _Record] = {}
@@ -465,6 +482,8 @@ class MemoryDataStore(AsyncDataStore):
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
         if self._job_table.release(scheduler_id, job.id, result) is None:
             return  # abandoned, taken over by another scheduler, or never acquired by this one
+        if self.history_retention is not None:
+            self._history.add(run_record(job, result, scheduler_id))
         if self._wants(JobRemoved):
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
 
@@ -488,8 +507,14 @@ class MemoryDataStore(AsyncDataStore):
     ) -> None:
         self._job_table.extend(scheduler_id, job_ids, now + duration)
 
+    async def get_run_history(
+        self, schedule_id: str | None = None, since: datetime | None = None
+    ) -> list[RunRecord]:
+        return self._history.get(schedule_id, since)
+
     async def cleanup(self, now: datetime) -> None:
         self._job_table.forget_expired_results(now)
+        self._history.prune(now)
         # schedules held by a dead scheduler: nobody holds them any more
         expired = sorted(i for i, (_, until) in self._leases.items() if until < now)
         for schedule_id in expired:
@@ -504,6 +529,7 @@ class MemoryDataStore(AsyncDataStore):
                 )
             )
         for job in self._job_table.abandon_expired(now):
+            self._history.add(abandoned_record(job, now))
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
             await self._publish(
                 JobReleased(

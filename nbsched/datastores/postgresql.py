@@ -17,6 +17,13 @@ from psycopg import errors
 
 from .._enums import ConflictPolicy, JobOutcome
 from .._exceptions import ConflictingIdError, DataStoreError, DeserializationError, TaskLookupError
+from .._history import (
+    DEFAULT_HISTORY_RETENTION,
+    HistoryRetention,
+    RunRecord,
+    as_history_retention,
+    run_record,
+)
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, Serializer
 from ..events import (
@@ -34,25 +41,24 @@ from ..events import (
     TaskUpdated,
 )
 from ._codec import (
-    JOB_COLUMNS,
-    JOB_RESULT_COLUMNS,
-    SCHEDULE_COLUMNS,
-    TASK_COLUMNS,
     RowCodec,
     row_label,
     trigger_to_json,
 )
+from ._history_postgresql import HistoryQueries, abandoned_records, add_history_table
 from ._lease_cleanup import release_expired_schedule_leases_postgresql
 from ._postgresql_connect import TEMPORARY_ERRORS, ConnectionPool, describe_dsn
+from ._postgresql_queries import Queries
 from ._postgresql_rows import fetch_all
 from ._postgresql_schema import check_schema_name, prepare_schema
+from ._row_positions import JobRow
 
 __all__ = ["PostgreSQLDataStore"]
 
 _logger = logging.getLogger(__name__)
 
 
-# How long a finished job whose result is not kept leaves a trace (see _Queries.insert_job).
+# How long a finished job whose result is not kept leaves a trace (see Queries.insert_job).
 _TOMBSTONE_LIFETIME = timedelta(minutes=10)
 
 
@@ -95,6 +101,9 @@ class PostgreSQLDataStore(AsyncDataStore):
         changes other schedulers made. Default: 1 s; 10 s when the scheduler's event broker is
         a :class:`~nbsched.eventbrokers.postgresql.PostgreSQLEventBroker`, whose events wake it
         at once (the poll is then only a safety net for events lost while disconnected)
+    :param history_retention: how much run history the store keeps, shared by every scheduler
+        on it (see :class:`~nbsched.HistoryRetention`; an int ``n``: the last ``n`` runs per
+        schedule; ``0``: none)
 
     Example::
 
@@ -118,7 +127,9 @@ class PostgreSQLDataStore(AsyncDataStore):
         serializer: Serializer | None = None,
         max_connections: int = 10,
         poll_interval: float | None = None,
+        history_retention: HistoryRetention | int = DEFAULT_HISTORY_RETENTION,
     ) -> None:
+        self.history_retention = as_history_retention(history_retention)
         if not isinstance(dsn, str) or not dsn:
             raise TypeError(f"dsn: expected a PostgreSQL connection string, got {dsn!r}")
         if serializer is not None and not isinstance(serializer, Serializer):
@@ -146,7 +157,12 @@ class PostgreSQLDataStore(AsyncDataStore):
         self._pool: ConnectionPool | None = None
         self._job_pool: ConnectionPool | None = None
         self._broker: AsyncEventBroker | None = None
-        self._sql = _Queries(f'"{self.schema}"')
+        self._sql = Queries(f'"{self.schema}"')
+        self._history: HistoryQueries | None = None
+        if self.history_retention is not None:
+            self._history = HistoryQueries(
+                f'"{self.schema}"', self._sql.release_job_ctes, self.history_retention
+            )
 
     def __repr__(self) -> str:
         return f"PostgreSQLDataStore({describe_dsn(self.dsn)!r}, schema={self.schema!r})"
@@ -159,6 +175,8 @@ class PostgreSQLDataStore(AsyncDataStore):
         try:
             async with pool.connection() as conn:
                 await prepare_schema(conn, self.schema, describe_dsn(self.dsn))
+                if self._history is not None and not await add_history_table(conn, self.schema):
+                    self._history = None
         except BaseException:
             await pool.close()
             raise
@@ -395,8 +413,8 @@ class PostgreSQLDataStore(AsyncDataStore):
             try:
                 jobs.append(self._codec.decode_job(row))
             except DeserializationError as exc:
-                _logger.warning("cannot read job %s: %s", row[0], exc)
-                failed.append(JobDeserializationFailed(job_id=row[0], exception=str(exc)))
+                _logger.warning("cannot read job %s: %s", row[JobRow.id], exc)
+                failed.append(JobDeserializationFailed(job_id=row[JobRow.id], exception=str(exc)))
         await self._publish(failed)
         return jobs
 
@@ -416,7 +434,7 @@ class PostgreSQLDataStore(AsyncDataStore):
                 candidates = await fetch_all(cursor)
                 if not candidates:
                     return []
-                task_ids = sorted({row[1] for row in candidates})
+                task_ids = sorted({row[JobRow.task_id] for row in candidates})
                 # lock the tasks in id order (no deadlock between acquirers), count room
                 cursor = await conn.execute(sql.lock_tasks, (task_ids,))
                 room: dict[str, int | None] = {
@@ -427,17 +445,21 @@ class PostgreSQLDataStore(AsyncDataStore):
                 for row in candidates:
                     if limit is not None and len(picked) >= limit:
                         break
-                    if row[11] is None:  # pending, not taken over
-                        task_id = row[1]
+                    if row[JobRow.acquired_by] is None:  # pending, not taken over
+                        task_id = row[JobRow.task_id]
                         left = room.get(task_id)
                         if left is not None and counts[task_id] >= left:
                             continue
                         counts[task_id] += 1
-                    picked.append(row[:-1])
+                    picked.append(row[:-1])  # without seq, the column after JOB_COLUMNS
                 until = now + lease_duration
                 await conn.execute(
                     sql.lease_jobs,
-                    {"ids": [row[0] for row in picked], "by": scheduler_id, "until": until},
+                    {
+                        "ids": [row[JobRow.id] for row in picked],
+                        "by": scheduler_id,
+                        "until": until,
+                    },
                 )
                 counted = [task_id for task_id in sorted(counts) if task_id in room]
                 if counted:
@@ -448,7 +470,7 @@ class PostgreSQLDataStore(AsyncDataStore):
                 job = self._codec.decode_job(row)
             except DeserializationError as exc:
                 failed.append((row, str(exc)))
-                _logger.warning("cannot read job %s: %s", row[0], exc)
+                _logger.warning("cannot read job %s: %s", row[JobRow.id], exc)
                 continue
             job.acquired_by = scheduler_id
             job.acquired_until = until
@@ -460,7 +482,8 @@ class PostgreSQLDataStore(AsyncDataStore):
     async def _fail_undecodable_job(
         self, scheduler_id: str, row: tuple[Any, ...], now: datetime, message: str
     ) -> None:
-        job_id, task_id, schedule_id, expiration = row[0], row[1], row[4], row[8]
+        job_id, task_id = row[JobRow.id], row[JobRow.task_id]
+        schedule_id, expiration = row[JobRow.schedule_id], row[JobRow.result_expiration_time]
         if not isinstance(expiration, timedelta):
             expiration = timedelta(0)  # the damaged column itself: keep no result
         result = JobResult(
@@ -475,6 +498,9 @@ class PostgreSQLDataStore(AsyncDataStore):
         await self._publish([JobDeserializationFailed(job_id=job_id, exception=message)])
 
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
+        query, history_params = self._sql.release_job, list[Any]()
+        if self._history is not None:
+            query, history_params = self._history.release(run_record(job, result, scheduler_id))
         keep_result = result.expires_at > result.finished_at
         if not keep_result:
             # only a tombstone: see insert_job
@@ -485,8 +511,14 @@ class PostgreSQLDataStore(AsyncDataStore):
                 traceback=None,
                 expires_at=result.finished_at + _TOMBSTONE_LIFETIME,
             )
-        params = (job.id, scheduler_id, *self._codec.encode_job_result(result), keep_result)
-        rows = await self._fetchall(self._sql.release_job, params)
+        params = (
+            job.id,
+            scheduler_id,
+            *self._codec.encode_job_result(result),
+            keep_result,
+            *history_params,
+        )
+        rows = await self._fetchall(query, params)
         if rows:
             await self._publish([JobRemoved(job_id=job.id, task_id=rows[0][0])])
 
@@ -528,12 +560,15 @@ class PostgreSQLDataStore(AsyncDataStore):
                     self._sql.delete_abandoned_jobs, {"now": now, "tombstone": _TOMBSTONE_LIFETIME}
                 )
                 abandoned = await cursor.fetchall()
-                counts = Counter(row[1] for row in abandoned)
+                counts = Counter(task_id for _, task_id, *_ in abandoned)
                 if counts:
                     task_ids = sorted(counts)
                     await conn.execute(
                         self._sql.uncount_running, (task_ids, [counts[t] for t in task_ids])
                     )
+                if self._history is not None:
+                    await self._history.record_many(conn, abandoned_records(abandoned, now))
+                    await self._history.prune(conn, now)
         events: list[Event] = [*released]
         for job_id, task_id, schedule_id, fire_time, jitter, started_at, acquired_by in abandoned:
             events.append(JobRemoved(job_id=job_id, task_id=task_id))
@@ -551,162 +586,12 @@ class PostgreSQLDataStore(AsyncDataStore):
             )
         await self._publish(events)
 
+    # --- run history ---
 
-class _Queries:
-    """Every SQL statement of the store, built once for its schema."""
-
-    def __init__(self, s: str) -> None:
-        task_cols = ", ".join(TASK_COLUMNS)
-        schedule_cols = ", ".join(SCHEDULE_COLUMNS)
-        job_cols = ", ".join(JOB_COLUMNS)
-        result_cols = ", ".join(JOB_RESULT_COLUMNS)
-
-        def placeholders(columns: tuple[str, ...]) -> str:
-            return ", ".join(["%s"] * len(columns))
-
-        # tasks: running_jobs is the store's to maintain, never taken from the caller
-        self.upsert_task = (
-            f"INSERT INTO {s}.tasks ({', '.join(TASK_COLUMNS[:-1])}) "
-            f"VALUES ({placeholders(TASK_COLUMNS[:-1])}) "
-            f"ON CONFLICT (id) DO UPDATE SET "
-            + ", ".join(f"{c} = EXCLUDED.{c}" for c in TASK_COLUMNS[1:-1])
-            + " RETURNING (xmax = 0)"
-        )
-        self.delete_task = f"DELETE FROM {s}.tasks WHERE id = %s RETURNING id"
-        self.select_task = f"SELECT {task_cols} FROM {s}.tasks WHERE id = %s"
-        self.select_tasks = f"SELECT {task_cols} FROM {s}.tasks ORDER BY id"
-
-        # schedules
-        insert_schedule = (
-            f"INSERT INTO {s}.schedules ({schedule_cols}) "
-            f"VALUES ({placeholders(SCHEDULE_COLUMNS)})"
-        )
-        self.insert_schedule = insert_schedule + " RETURNING true"
-        self.insert_schedule_or_nothing = (
-            insert_schedule + " ON CONFLICT (id) DO NOTHING RETURNING true"
-        )
-        self.upsert_schedule = (
-            insert_schedule
-            + " ON CONFLICT (id) DO UPDATE SET "
-            + ", ".join(f"{c} = EXCLUDED.{c}" for c in SCHEDULE_COLUMNS[1:])
-            + " RETURNING (xmax = 0)"
-        )
-        self.delete_schedules = (
-            f"DELETE FROM {s}.schedules WHERE id = ANY(%s) RETURNING id, task_id"
-        )
-        self.select_schedules = f"SELECT {schedule_cols} FROM {s}.schedules ORDER BY id"
-        self.select_schedules_by_id = (
-            f"SELECT {schedule_cols} FROM {s}.schedules WHERE id = ANY(%s) ORDER BY id"
-        )
-        self.acquire_schedules = (
-            f"UPDATE {s}.schedules SET acquired_by = %(by)s, acquired_until = %(until)s "
-            f"WHERE id IN (SELECT id FROM {s}.schedules "
-            f"WHERE NOT paused AND next_fire_time <= %(now)s "
-            f"AND (acquired_until IS NULL OR acquired_until < %(now)s) "
-            f"ORDER BY next_fire_time, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
-            f"RETURNING {schedule_cols}"
-        )
-        self.release_schedules = (
-            f"UPDATE {s}.schedules AS s SET trigger = v.trigger, "
-            f"last_fire_time = v.last_fire_time, next_fire_time = v.next_fire_time, "
-            f"acquired_by = NULL, acquired_until = NULL "
-            f"FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[]) "
-            f"AS v(id, trigger, last_fire_time, next_fire_time) "
-            f"WHERE s.id = v.id AND s.acquired_by = %s "
-            f"RETURNING s.id, s.task_id, s.next_fire_time"
-        )
-        self.delete_finished_schedules = (
-            f"DELETE FROM {s}.schedules WHERE id = ANY(%s) AND acquired_by = %s "
-            f"RETURNING id, task_id"
-        )
-        # a leased schedule may be due again just after its lease ends (its scheduler died)
-        self.next_schedule_run_time = (
-            f"SELECT min(CASE WHEN acquired_until IS NULL THEN next_fire_time "
-            f"ELSE greatest(next_fire_time, acquired_until + interval '1 microsecond') END) "
-            f"FROM {s}.schedules WHERE NOT paused"
-        )
-
-        # jobs
-        # A no-op for a second job for the same fire of a schedule, and for a retried add_job
-        # whose first attempt did commit but whose reply was lost, even if that job has run
-        # and finished meanwhile (its result, or tombstone, is there): so it never runs twice.
-        self.insert_job = (
-            f"INSERT INTO {s}.jobs ({job_cols}) SELECT {placeholders(JOB_COLUMNS)} "
-            f"WHERE NOT EXISTS (SELECT FROM {s}.job_results WHERE job_id = %s) "
-            f"ON CONFLICT DO NOTHING RETURNING true"
-        )
-        self.select_jobs = f"SELECT {job_cols} FROM {s}.jobs ORDER BY seq"
-        self.select_jobs_by_id = (
-            f"SELECT {job_cols} FROM {s}.jobs WHERE id = ANY(%s::uuid[]) ORDER BY seq"
-        )
-        # Pending jobs and jobs whose lease expired (taken over), in their shared place in
-        # line (seq, the last column), in one round trip.
-        self.lock_candidate_jobs = (
-            f"WITH expired AS (SELECT {job_cols}, seq FROM {s}.jobs "
-            f"WHERE acquired_by IS NOT NULL AND acquired_until < %(now)s "
-            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
-            f"pending AS (SELECT {job_cols}, seq FROM {s}.jobs WHERE acquired_by IS NULL "
-            f"AND task_id NOT IN (SELECT id FROM {s}.tasks WHERE max_running_jobs IS NOT NULL "
-            f"AND running_jobs >= max_running_jobs) "
-            f"ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
-            f"SELECT * FROM expired UNION ALL SELECT * FROM pending ORDER BY seq"
-        )
-        self.lock_tasks = (
-            f"SELECT id, max_running_jobs, running_jobs FROM {s}.tasks WHERE id = ANY(%s) "
-            f"ORDER BY id FOR UPDATE"
-        )
-        self.lease_jobs = (
-            f"UPDATE {s}.jobs SET acquired_by = %(by)s, acquired_until = %(until)s "
-            f"WHERE id = ANY(%(ids)s::uuid[])"
-        )
-        self.count_running = (
-            f"UPDATE {s}.tasks AS t SET running_jobs = t.running_jobs + v.n "
-            f"FROM unnest(%s::text[], %s::int[]) AS v(id, n) WHERE t.id = v.id"
-        )
-        self.uncount_running = (
-            f"UPDATE {s}.tasks AS t SET running_jobs = greatest(t.running_jobs - v.n, 0) "
-            f"FROM unnest(%s::text[], %s::int[]) AS v(id, n) WHERE t.id = v.id"
-        )
-        release = (
-            f"WITH released AS (DELETE FROM {s}.jobs WHERE id = %s AND acquired_by = %s "
-            f"RETURNING task_id, schedule_id, scheduled_fire_time), "
-            f"uncounted AS (UPDATE {s}.tasks SET running_jobs = greatest(running_jobs - 1, 0) "
-            f"WHERE id = (SELECT task_id FROM released)) "
-        )
-        # the result also says which schedule and fire time it was for (who ran it, which
-        # fire: what a dashboard or an audit of "each fire ran once" needs)
-        self.release_job = (
-            release
-            + f", kept AS (INSERT INTO {s}.job_results ({result_cols}, task_id, schedule_id, "
-            f"scheduled_fire_time, kept) SELECT {placeholders(JOB_RESULT_COLUMNS)}, task_id, "
-            f"schedule_id, scheduled_fire_time, %s FROM released "
-            f"ON CONFLICT (job_id) DO NOTHING) "
-            f"SELECT task_id FROM released"
-        )
-        self.pop_job_result = (
-            f"DELETE FROM {s}.job_results WHERE job_id = %s AND kept RETURNING {result_cols}"
-        )
-
-        # leases and housekeeping
-        self.extend_schedule_leases = (
-            f"UPDATE {s}.schedules SET acquired_until = %s WHERE acquired_by = %s AND id = ANY(%s)"
-        )
-        self.extend_job_leases = (
-            f"UPDATE {s}.jobs SET acquired_until = %s "
-            f"WHERE acquired_by = %s AND id = ANY(%s::uuid[])"
-        )
-        self.delete_expired_results = f"DELETE FROM {s}.job_results WHERE expires_at <= %s"
-        # an abandoned job's result is kept as any other's (a tombstone if it is not wanted)
-        self.delete_abandoned_jobs = (
-            f"WITH abandoned AS (DELETE FROM {s}.jobs WHERE acquired_by IS NOT NULL "
-            f"AND acquired_until < %(now)s RETURNING id, task_id, schedule_id, "
-            f"scheduled_fire_time, jitter, started_at, acquired_by, result_expiration_time), "
-            f"kept AS (INSERT INTO {s}.job_results (job_id, outcome, finished_at, expires_at, "
-            f"scheduler_id, task_id, schedule_id, scheduled_fire_time, kept) "
-            f"SELECT id, 'abandoned', %(now)s, %(now)s + CASE WHEN result_expiration_time > "
-            f"interval '0' THEN result_expiration_time ELSE %(tombstone)s END, acquired_by, "
-            f"task_id, schedule_id, scheduled_fire_time, result_expiration_time > interval '0' "
-            f"FROM abandoned ON CONFLICT (job_id) DO NOTHING) "
-            f"SELECT id, task_id, schedule_id, scheduled_fire_time, jitter, started_at, "
-            f"acquired_by FROM abandoned"
-        )
+    async def get_run_history(
+        self, schedule_id: str | None = None, since: datetime | None = None
+    ) -> list[RunRecord]:
+        if self._history is None:
+            return []
+        async with self._connection() as conn:
+            return await self._history.read(conn, schedule_id, since)

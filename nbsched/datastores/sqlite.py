@@ -7,12 +7,11 @@ every process using the file.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -21,19 +20,23 @@ from .._enums import ConflictPolicy, JobOutcome
 from .._exceptions import (
     ConflictingIdError,
     DataStoreError,
-    DeserializationError,
     TaskLookupError,
+)
+from .._history import (
+    DEFAULT_HISTORY_RETENTION,
+    HistoryRetention,
+    RunRecord,
+    as_history_retention,
+    run_record,
 )
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncEventBroker, DataStore, EventBroker, Serializer
 from ..events import (
     Event,
     JobAdded,
-    JobDeserializationFailed,
     JobReleased,
     JobRemoved,
     ScheduleAdded,
-    ScheduleDeserializationFailed,
     ScheduleRemoved,
     ScheduleUpdated,
     TaskAdded,
@@ -42,73 +45,36 @@ from ..events import (
 )
 from ..serializers.json import JSONSerializer
 from ._codec import (
-    JOB_COLUMNS,
-    JOB_RESULT_COLUMNS,
     SCHEDULE_COLUMNS,
-    TASK_COLUMNS,
     RowCodec,
-    row_label,
     trigger_to_json,
 )
+from ._history_sqlite import prune_history, read_history, record_run
 from ._lease_cleanup import release_expired_schedule_leases_sqlite
-from ._sqlite_errors import SQLiteDiskFullError, disk_full_error
-from ._sqlite_rows import fetch_one_changing, fetch_rows, iter_rows
-from ._sqlite_schema import add_missing_indexes, check_existing, create_schema, prepare_file
+from ._row_positions import JobRow
+from ._sqlite_connect import open_file
+from ._sqlite_errors import SQLiteBusyError, SQLiteDiskFullError, translate_error
+from ._sqlite_jobs import decode_jobs, finish_job, insert_result, lease_jobs
+from ._sqlite_rows import fetch_one_changing, fetch_rows
+from ._sqlite_schedules import decode_schedules, lease_schedules, release_leased_schedules
+from ._sqlite_values import (
+    J_COLS,
+    R_COLS,
+    S_COLS,
+    T_COLS,
+    datetime_from_db,
+    datetime_to_db,
+    ids_json,
+    timedelta_from_db,
+    timedelta_to_db,
+)
 
 __all__ = ["SQLiteDataStore", "SQLiteBusyError", "SQLiteDiskFullError"]
 
 T = TypeVar("T")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
-# sqlite3 primary result codes
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 8, 11, 26
-
-
-def _datetime_to_db(value: datetime) -> int:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{value!r} is a naive datetime; the data store needs aware ones")
-    return (value - _EPOCH) // _MICROSECOND
-
-
-def _datetime_from_db(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
-
-
-def _timedelta_to_db(value: timedelta) -> int:
-    return value // _MICROSECOND
-
-
-def _timedelta_from_db(value: int) -> timedelta:
-    return timedelta(microseconds=value)
-
-
-def _job_uuid(value: Any) -> UUID:
-    """A job row's id, or the nil UUID if the stored id is damaged."""
-    try:
-        return UUID(value)
-    except (TypeError, ValueError, AttributeError):
-        return UUID(int=0)
-
-
-def _ids_json(ids: Iterable[Any]) -> str:
-    return json.dumps([str(i) for i in ids])
-
-
-class SQLiteBusyError(DataStoreError):
-    """The database file was locked by another connection for longer than ``busy_timeout``.
-
-    Temporary: the scheduler retries the operation (see ``SQLiteDataStore.temporary_errors``).
-    """
-
-
-_S_COLS = ", ".join(SCHEDULE_COLUMNS)
-_J_COLS = ", ".join(JOB_COLUMNS)
-_T_COLS = ", ".join(TASK_COLUMNS)
-_R_COLS = ", ".join(JOB_RESULT_COLUMNS)
-# (ON CONFLICT names the id: any other constraint still fails, unlike INSERT OR IGNORE)
 _INSERT_SCHEDULE_IF_NEW = (
-    f"INSERT INTO schedules ({_S_COLS}) VALUES ({', '.join('?' * len(SCHEDULE_COLUMNS))}) "
+    f"INSERT INTO schedules ({S_COLS}) VALUES ({', '.join('?' * len(SCHEDULE_COLUMNS))}) "
     f"ON CONFLICT (id) DO NOTHING"
 )
 
@@ -134,6 +100,9 @@ class SQLiteDataStore(DataStore):
         :class:`SQLiteBusyError` (which the scheduler retries with backoff)
     :param poll_interval: the longest a scheduler sleeps before looking at the file again, so
         changes made by other processes are picked up within this many seconds
+    :param history_retention: how much run history the file keeps (see
+        :class:`~nbsched.HistoryRetention`; an int ``n``: the last ``n`` runs per schedule;
+        ``0``: none)
     :raises DataStoreError: from :meth:`start`, for a missing directory, a read-only,
         corrupt, truncated or foreign file, or one written by a newer nbsched (the file is then
         left exactly as it was)
@@ -157,7 +126,9 @@ class SQLiteDataStore(DataStore):
         synchronous: str = "NORMAL",
         busy_timeout: float = 0.2,
         poll_interval: float = 1.0,
+        history_retention: HistoryRetention | int = DEFAULT_HISTORY_RETENTION,
     ):
+        self.history_retention = as_history_retention(history_retention)
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path, got {type(path).__name__} {path!r}")
         if str(path) in ("", ":memory:"):
@@ -184,10 +155,10 @@ class SQLiteDataStore(DataStore):
         self.poll_interval = float(poll_interval)
         self._codec = RowCodec(
             serializer,
-            datetime_to_db=_datetime_to_db,
-            datetime_from_db=_datetime_from_db,
-            timedelta_to_db=_timedelta_to_db,
-            timedelta_from_db=_timedelta_from_db,
+            datetime_to_db=datetime_to_db,
+            datetime_from_db=datetime_from_db,
+            timedelta_to_db=timedelta_to_db,
+            timedelta_from_db=timedelta_from_db,
             uuid_to_db=str,
             uuid_from_db=UUID,
         )
@@ -205,7 +176,7 @@ class SQLiteDataStore(DataStore):
         with self._lock:
             if self._conn is not None:
                 raise RuntimeError(f"{self!r} is already started")
-            self._conn = self._open()
+            self._conn = open_file(self.path, self.busy_timeout, self.synchronous)
         if isinstance(event_broker, AsyncEventBroker):
             import anyio.from_thread
 
@@ -214,38 +185,6 @@ class SQLiteDataStore(DataStore):
             self._publish = lambda event: anyio.from_thread.run(broker.publish, event)
         else:
             self._publish = event_broker.publish
-
-    def _open(self) -> sqlite3.Connection:
-        is_new = prepare_file(self.path)
-        if not is_new:
-            check_existing(self.path)
-        try:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-        try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise DataStoreError(
-                    f"SQLite data store {str(self.path)!r}: cannot switch the file to WAL mode "
-                    f"(it stays in {mode!r} mode; is it on a network file system?)"
-                )
-            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-            if is_new and not create_schema(conn):
-                check_existing(self.path)  # another process created it meanwhile
-            add_missing_indexes(conn)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._translate(exc) from exc
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
     def stop(self, *, force: bool = False) -> None:
         """Close the file. Calling it on a stopped store does nothing."""
@@ -257,21 +196,7 @@ class SQLiteDataStore(DataStore):
     # --- plumbing ---
 
     def _translate(self, exc: sqlite3.Error) -> DataStoreError:
-        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-        message = str(exc)
-        where = f"SQLite data store {str(self.path)!r}"
-        if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "database is locked" in message:
-            return SQLiteBusyError(
-                f"{where}: the file is locked by another connection ({message}); try again"
-            )
-        full = disk_full_error(exc, where)
-        if full is not None:
-            return full
-        if code == _SQLITE_READONLY:
-            return DataStoreError(f"{where}: the file cannot be written to ({message})")
-        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-            return DataStoreError(f"{where}: the file is corrupt ({message})")
-        return DataStoreError(f"{where}: {message}")
+        return translate_error(exc, f"SQLite data store {str(self.path)!r}")
 
     def _run(self, write: bool, body: Callable[[sqlite3.Connection, list[Event]], T]) -> T:
         """Run ``body`` in one transaction, then publish the events it collected."""
@@ -295,19 +220,6 @@ class SQLiteDataStore(DataStore):
             self._publish(event)
         return result
 
-    def _decode_schedules(self, rows: list[Any], events: list[Event]) -> list[Schedule]:
-        schedules = []
-        for row in rows:
-            try:
-                schedules.append(self._codec.decode_schedule(row))
-            except DeserializationError as exc:
-                events.append(
-                    ScheduleDeserializationFailed(
-                        schedule_id=row_label(row[0]), exception=str(exc)
-                    )
-                )
-        return schedules
-
     # --- tasks ---
 
     def add_task(self, task: Task) -> None:
@@ -324,9 +236,7 @@ class SQLiteDataStore(DataStore):
             if cursor.rowcount:
                 events.append(TaskUpdated(task_id=task.id))
             else:
-                conn.execute(
-                    f"INSERT INTO tasks ({_T_COLS}) VALUES (?, ?, ?, ?, ?, ?, 0)", row[:6]
-                )
+                conn.execute(f"INSERT INTO tasks ({T_COLS}) VALUES (?, ?, ?, ?, ?, ?, 0)", row[:6])
                 events.append(TaskAdded(task_id=task.id))
 
         self._run(True, body)
@@ -343,7 +253,7 @@ class SQLiteDataStore(DataStore):
         rows = self._run(
             False,
             lambda conn, _: fetch_rows(
-                conn, f"SELECT {_T_COLS} FROM tasks WHERE id = ?", (task_id,)
+                conn, f"SELECT {T_COLS} FROM tasks WHERE id = ?", (task_id,)
             ),
         )
         if not rows:
@@ -353,7 +263,7 @@ class SQLiteDataStore(DataStore):
     def get_tasks(self) -> list[Task]:
         rows = self._run(
             False,
-            lambda conn, _: fetch_rows(conn, f"SELECT {_T_COLS} FROM tasks ORDER BY id"),
+            lambda conn, _: fetch_rows(conn, f"SELECT {T_COLS} FROM tasks ORDER BY id"),
         )
         return [self._codec.decode_task(row) for row in rows]
 
@@ -390,13 +300,13 @@ class SQLiteDataStore(DataStore):
         self._run(True, body)
 
     def remove_schedules(self, ids: Iterable[str], *, finished: bool = False) -> None:
-        ids_json = _ids_json([ids] if isinstance(ids, str) else ids)
+        id_list = ids_json([ids] if isinstance(ids, str) else ids)
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
             rows = conn.execute(
                 "DELETE FROM schedules WHERE id IN (SELECT value FROM json_each(?)) "
                 "RETURNING id, task_id",
-                (ids_json,),
+                (id_list,),
             ).fetchall()
             for schedule_id, task_id in sorted(rows):
                 events.append(
@@ -408,15 +318,15 @@ class SQLiteDataStore(DataStore):
     def get_schedules(self, ids: Iterable[str] | None = None) -> list[Schedule]:
         def body(conn: sqlite3.Connection, events: list[Event]) -> list[Schedule]:
             if ids is None:
-                rows = fetch_rows(conn, f"SELECT {_S_COLS} FROM schedules ORDER BY id")
+                rows = fetch_rows(conn, f"SELECT {S_COLS} FROM schedules ORDER BY id")
             else:
                 rows = fetch_rows(
                     conn,
-                    f"SELECT {_S_COLS} FROM schedules WHERE id IN "
+                    f"SELECT {S_COLS} FROM schedules WHERE id IN "
                     f"(SELECT value FROM json_each(?)) ORDER BY id",
-                    (_ids_json([ids] if isinstance(ids, str) else ids),),
+                    (ids_json([ids] if isinstance(ids, str) else ids),),
                 )
-            return self._decode_schedules(rows, events)
+            return decode_schedules(self._codec, rows, events)
 
         return self._run(False, body)
 
@@ -425,40 +335,14 @@ class SQLiteDataStore(DataStore):
     ) -> list[Schedule]:
         if limit <= 0:
             return []
-        now_db = _datetime_to_db(now)
         until = now + lease_duration
-        until_db = _datetime_to_db(until)
-
-        def body(conn: sqlite3.Connection, events: list[Event]) -> list[Schedule]:
-            rows = fetch_rows(
-                conn,
-                f"SELECT {_S_COLS} FROM schedules WHERE paused = 0 AND next_fire_time <= ? "
-                f"AND (acquired_until IS NULL OR acquired_until < ?) "
-                f"ORDER BY next_fire_time, id LIMIT ?",
-                (now_db, now_db, limit),
-            )
-            if not rows:
-                return []
-            # Rows that fail to decode stay leased too: they are retried (and reported again)
-            # only when this lease expires, instead of on every pass.
-            conn.execute(
-                "UPDATE schedules SET acquired_by = ?, acquired_until = ? "
-                "WHERE id IN (SELECT value FROM json_each(?))",
-                (scheduler_id, until_db, _ids_json(row[0] for row in rows)),
-            )
-            for raw_id in (row[0] for row in rows if not isinstance(row[0], str)):
-                conn.execute(  # an id that is not valid text (a flipped bit) is leased too
-                    "UPDATE schedules SET acquired_by = ?, acquired_until = ? "
-                    "WHERE CAST(id AS BLOB) = ?",
-                    (scheduler_id, until_db, raw_id),
-                )
-            schedules = self._decode_schedules(rows, events)
-            for schedule in schedules:
-                schedule.acquired_by = scheduler_id
-                schedule.acquired_until = until
-            return schedules
-
-        return self._run(True, body)
+        codec = self._codec
+        return self._run(
+            True,
+            lambda conn, events: lease_schedules(
+                conn, events, codec, scheduler_id, limit, now, until
+            ),
+        )
 
     def release_schedules(self, scheduler_id: str, results: Iterable[ScheduleResult]) -> None:
         codec = self._codec
@@ -470,40 +354,17 @@ class SQLiteDataStore(DataStore):
                 else (
                     trigger_to_json(result.trigger, schedule_id=result.schedule_id),
                     codec.opt_dt_to_db(result.last_fire_time),
-                    _datetime_to_db(result.next_fire_time),
+                    datetime_to_db(result.next_fire_time),
                 ),
                 result.next_fire_time,
             )
             for result in results
         ]
 
-        def body(conn: sqlite3.Connection, events: list[Event]) -> None:
-            for schedule_id, values, next_fire_time in prepared:
-                if values is None:
-                    row = conn.execute(
-                        "DELETE FROM schedules WHERE id = ? AND acquired_by = ? RETURNING task_id",
-                        (schedule_id, scheduler_id),
-                    ).fetchone()
-                    if row is not None:
-                        events.append(
-                            ScheduleRemoved(schedule_id=schedule_id, task_id=row[0], finished=True)
-                        )
-                    continue
-                row = conn.execute(
-                    "UPDATE schedules SET trigger = ?, last_fire_time = ?, next_fire_time = ?, "
-                    "acquired_by = NULL, acquired_until = NULL "
-                    "WHERE id = ? AND acquired_by = ? RETURNING task_id",
-                    (*values, schedule_id, scheduler_id),
-                ).fetchone()
-                # no row: removed or replaced meanwhile, or the lease was taken over
-                if row is not None:
-                    events.append(
-                        ScheduleUpdated(
-                            schedule_id=schedule_id, task_id=row[0], next_fire_time=next_fire_time
-                        )
-                    )
-
-        self._run(True, body)
+        self._run(
+            True,
+            lambda conn, events: release_leased_schedules(conn, events, scheduler_id, prepared),
+        )
 
     def get_next_schedule_run_time(self) -> datetime | None:
         # A leased schedule counts from just after its lease ends (it may be taken over
@@ -516,7 +377,7 @@ class SQLiteDataStore(DataStore):
                 "WHERE paused = 0 AND next_fire_time IS NOT NULL"
             ).fetchone(),
         )
-        return None if row[0] is None else _datetime_from_db(row[0])
+        return None if row[0] is None else datetime_from_db(row[0])
 
     # --- jobs ---
 
@@ -533,7 +394,7 @@ class SQLiteDataStore(DataStore):
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
             try:
                 conn.execute(
-                    f"INSERT INTO jobs ({_J_COLS}) VALUES ({', '.join('?' * len(row))})", row
+                    f"INSERT INTO jobs ({J_COLS}) VALUES ({', '.join('?' * len(row))})", row
                 )
             except sqlite3.IntegrityError as exc:
                 if "jobs.id" in str(exc):
@@ -545,29 +406,18 @@ class SQLiteDataStore(DataStore):
 
         self._run(True, body)
 
-    def _decode_jobs(self, rows: list[Any], events: list[Event]) -> list[Job]:
-        jobs = []
-        for row in rows:
-            try:
-                jobs.append(self._codec.decode_job(row))
-            except DeserializationError as exc:
-                events.append(
-                    JobDeserializationFailed(job_id=_job_uuid(row[0]), exception=str(exc))
-                )
-        return jobs
-
     def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
         def body(conn: sqlite3.Connection, events: list[Event]) -> list[Job]:
             if ids is None:
-                rows = fetch_rows(conn, f"SELECT {_J_COLS} FROM jobs ORDER BY created_at, seq")
+                rows = fetch_rows(conn, f"SELECT {J_COLS} FROM jobs ORDER BY created_at, seq")
             else:
                 rows = fetch_rows(
                     conn,
-                    f"SELECT {_J_COLS} FROM jobs WHERE id IN (SELECT value FROM json_each(?)) "
+                    f"SELECT {J_COLS} FROM jobs WHERE id IN (SELECT value FROM json_each(?)) "
                     f"ORDER BY created_at, seq",
-                    (_ids_json(ids),),
+                    (ids_json(ids),),
                 )
-            return self._decode_jobs(rows, events)
+            return decode_jobs(self._codec, rows, events)
 
         return self._run(False, body)
 
@@ -576,110 +426,11 @@ class SQLiteDataStore(DataStore):
     ) -> list[Job]:
         if limit is not None and limit <= 0:
             return []
-        now_db = _datetime_to_db(now)
         until = now + lease_duration
-        until_db = _datetime_to_db(until)
         codec = self._codec
-
-        def body(conn: sqlite3.Connection, events: list[Event]) -> list[Job]:
-            room: dict[str, int] = {
-                task_id: max_running - running
-                for task_id, max_running, running in conn.execute(
-                    "SELECT id, max_running_jobs, running_jobs FROM tasks "
-                    "WHERE max_running_jobs IS NOT NULL"
-                )
-            }
-            rows = iter_rows(
-                conn,
-                f"SELECT {_J_COLS} FROM jobs WHERE acquired_until IS NULL OR acquired_until < ? "
-                f"ORDER BY created_at, seq",
-                (now_db,),
-            )
-            acquired: list[Job] = []
-            added: dict[str, int] = {}
-            failed: list[tuple[Any, ...]] = []
-            for row in rows:
-                if limit is not None and len(acquired) >= limit:
-                    break
-                task_id = row[1]
-                # An expired lease (its scheduler died) is taken over: that job is already
-                # counted in running_jobs, so it needs no free slot.
-                taken_over = row[11] is not None
-                if not taken_over:
-                    free = room.get(task_id)
-                    if free is not None:
-                        if free <= 0:
-                            continue
-                        room[task_id] = free - 1
-                try:
-                    job = codec.decode_job(row)
-                except DeserializationError as exc:
-                    failed.append((row, taken_over, str(exc)))
-                    continue
-                if not taken_over:
-                    added[task_id] = added.get(task_id, 0) + 1
-                job.acquired_by = scheduler_id
-                job.acquired_until = until
-                acquired.append(job)
-            rows.close()
-            if acquired:
-                conn.execute(
-                    "UPDATE jobs SET acquired_by = ?, acquired_until = ? "
-                    "WHERE id IN (SELECT value FROM json_each(?))",
-                    (scheduler_id, until_db, _ids_json(job.id for job in acquired)),
-                )
-                conn.executemany(
-                    "UPDATE tasks SET running_jobs = running_jobs + ? WHERE id = ?",
-                    [(count, task_id) for task_id, count in added.items()],
-                )
-            for row, taken_over, message in failed:
-                self._finish_job(
-                    conn, row, taken_over, JobOutcome.deserialization_failed, now, scheduler_id
-                )
-                events.append(
-                    JobDeserializationFailed(job_id=_job_uuid(row[0]), exception=message)
-                )
-            return acquired
-
-        return self._run(True, body)
-
-    def _finish_job(
-        self,
-        conn: sqlite3.Connection,
-        row: tuple[Any, ...],
-        counted: bool,
-        outcome: JobOutcome,
-        now: datetime,
-        scheduler_id: str | None,
-    ) -> None:
-        """Remove a job row that will never run, keeping a result for it if one is wanted."""
-        conn.execute("DELETE FROM jobs WHERE id = ?", (row[0],))
-        if counted:
-            conn.execute(
-                "UPDATE tasks SET running_jobs = max(running_jobs - 1, 0) WHERE id = ?", (row[1],)
-            )
-        try:
-            job_id, expiration = UUID(row[0]), timedelta(microseconds=row[8])
-        except (TypeError, ValueError, OverflowError, AttributeError):
-            return  # a row too damaged to keep a result for
-        if expiration > timedelta(0):
-            result = JobResult(
-                job_id=job_id,
-                outcome=outcome,
-                finished_at=now,
-                expires_at=now + expiration,
-                scheduler_id=scheduler_id,
-            )
-            self._insert_result(conn, self._codec.encode_job_result(result), row[4], row[5])
-
-    @staticmethod
-    def _insert_result(
-        conn: sqlite3.Connection, row: tuple[Any, ...], schedule_id: Any, fire_time: Any
-    ) -> None:
-        conn.execute(
-            f"INSERT OR REPLACE INTO job_results ({_R_COLS}, schedule_id, scheduled_fire_time) "
-            f"VALUES ({', '.join('?' * (len(row) + 2))})",
-            (*row, schedule_id, fire_time),
+        return self._run(
+            True,
+            lambda conn, events: lease_jobs(conn, events, codec, scheduler_id, limit, now, until),
         )
 
     def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
@@ -689,6 +440,7 @@ class SQLiteDataStore(DataStore):
             if result.expires_at > result.finished_at
             else None
         )
+        history = self.history_retention
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
             row = conn.execute(
@@ -696,15 +448,20 @@ class SQLiteDataStore(DataStore):
                 "WHERE id = ?",
                 (job_id,),
             ).fetchone()
-            if row is None or row[1] != scheduler_id:
-                return  # given up on (abandoned), or taken over by another scheduler
+            if row is None:
+                return  # given up on (abandoned)
+            task_id, acquired_by, schedule_id, fire_time = row
+            if acquired_by != scheduler_id:
+                return  # taken over by another scheduler
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             conn.execute(
-                "UPDATE tasks SET running_jobs = max(running_jobs - 1, 0) WHERE id = ?", (row[0],)
+                "UPDATE tasks SET running_jobs = max(running_jobs - 1, 0) WHERE id = ?", (task_id,)
             )
             if result_row is not None:
-                self._insert_result(conn, result_row, row[2], row[3])
-            events.append(JobRemoved(job_id=job.id, task_id=row[0]))
+                insert_result(conn, result_row, schedule_id, fire_time)
+            if history is not None:
+                record_run(conn, run_record(job, result, scheduler_id), history)
+            events.append(JobRemoved(job_id=job.id, task_id=task_id))
 
         self._run(True, body)
 
@@ -713,7 +470,7 @@ class SQLiteDataStore(DataStore):
             True,
             lambda conn, _: fetch_one_changing(
                 conn,
-                f"DELETE FROM job_results WHERE job_id = ? RETURNING {_R_COLS}",
+                f"DELETE FROM job_results WHERE job_id = ? RETURNING {R_COLS}",
                 (str(job_id),),
             ),
         )
@@ -732,47 +489,70 @@ class SQLiteDataStore(DataStore):
         self._extend("jobs", scheduler_id, job_ids, now + duration)
 
     def _extend(self, table: str, scheduler_id: str, ids: Iterable[Any], until: datetime) -> None:
-        ids_json = _ids_json(ids)
-        if ids_json == "[]":
+        id_list = ids_json(ids)
+        if id_list == "[]":
             return
-        until_db = _datetime_to_db(until)
+        until_db = datetime_to_db(until)
         self._run(
             True,
             lambda conn, _: conn.execute(
                 f"UPDATE {table} SET acquired_until = ? WHERE acquired_by = ? "
                 f"AND id IN (SELECT value FROM json_each(?))",
-                (until_db, scheduler_id, ids_json),
+                (until_db, scheduler_id, id_list),
             ),
         )
 
     def cleanup(self, now: datetime) -> None:
-        now_db = _datetime_to_db(now)
+        now_db = datetime_to_db(now)
 
         def body(conn: sqlite3.Connection, events: list[Event]) -> None:
             conn.execute("DELETE FROM job_results WHERE expires_at <= ?", (now_db,))
-            events.extend(release_expired_schedule_leases_sqlite(conn, now_db, _datetime_from_db))
+            prune_history(conn, now, self.history_retention)
+            events.extend(release_expired_schedule_leases_sqlite(conn, now_db, datetime_from_db))
             rows = conn.execute(
-                f"SELECT {_J_COLS} FROM jobs WHERE acquired_by IS NOT NULL "
+                f"SELECT {J_COLS} FROM jobs WHERE acquired_by IS NOT NULL "
                 f"AND acquired_until < ? ORDER BY created_at, seq",
                 (now_db,),
             ).fetchall()
             for row in rows:
-                self._finish_job(conn, row, True, JobOutcome.abandoned, now, row[11])
-                job_id = UUID(row[0])
-                events.append(JobRemoved(job_id=job_id, task_id=row[1]))
-                fire_time = self._codec.opt_dt_from_db(row[5])
-                jitter = timedelta(microseconds=row[6])
+                scheduler_id = row[JobRow.acquired_by]
+                finish_job(conn, self._codec, row, True, JobOutcome.abandoned, now, scheduler_id)
+                job_id = UUID(row[JobRow.id])
+                task_id = row[JobRow.task_id]
+                events.append(JobRemoved(job_id=job_id, task_id=task_id))
+                fire_time = self._codec.opt_dt_from_db(row[JobRow.scheduled_fire_time])
+                jitter = timedelta(microseconds=row[JobRow.jitter])
+                started_at = self._codec.opt_dt_from_db(row[JobRow.started_at])
+                if self.history_retention is not None:
+                    record = RunRecord(
+                        job_id=job_id,
+                        schedule_id=row[JobRow.schedule_id],
+                        task_id=task_id,
+                        fire_time=fire_time,
+                        started_at=started_at,
+                        finished_at=now,
+                        outcome=JobOutcome.abandoned,
+                        scheduler_id=scheduler_id,
+                    )
+                    record_run(conn, record, self.history_retention)
                 events.append(
                     JobReleased(
                         job_id=job_id,
-                        scheduler_id=row[11],
-                        task_id=row[1],
-                        schedule_id=row[4],
+                        scheduler_id=scheduler_id,
+                        task_id=task_id,
+                        schedule_id=row[JobRow.schedule_id],
                         scheduled_start=None if fire_time is None else fire_time + jitter,
-                        started_at=self._codec.opt_dt_from_db(row[13]),
+                        started_at=started_at,
                         finished_at=now,
                         outcome=JobOutcome.abandoned,
                     )
                 )
 
         self._run(True, body)
+
+    # --- run history ---
+
+    def get_run_history(
+        self, schedule_id: str | None = None, since: datetime | None = None
+    ) -> list[RunRecord]:
+        return self._run(False, lambda conn, _: read_history(conn, schedule_id, since))

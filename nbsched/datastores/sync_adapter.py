@@ -15,6 +15,7 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from .._enums import ConflictPolicy
+from .._history import RunRecord
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, EventBroker, EventCallback
 from ..abc import Subscription as Subscription
@@ -230,3 +231,10 @@ class AsyncDataStoreAdapter(AsyncDataStore):
 
     async def cleanup(self, now: datetime) -> None:
         await self._call(self.original.cleanup, now)
+
+    # --- run history ---
+
+    async def get_run_history(
+        self, schedule_id: str | None = None, since: datetime | None = None
+    ) -> list[RunRecord]:
+        return await self._call(self.original.get_run_history, schedule_id, since)

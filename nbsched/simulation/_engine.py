@@ -55,10 +55,10 @@ class Plan:
 
 class _RecordingStore(MemoryDataStore):
     """The memory store, noting the schedule and fire time of every job added and how it
-    ended when it is released."""
+    ended when it is released (its own run history is off)."""
 
     def __init__(self, jobs: dict[object, JobRecord]) -> None:
-        super().__init__()
+        super().__init__(history_retention=0)  # the simulation keeps its own record
         self._records = jobs
 
     async def add_job(self, job: Job) -> None:

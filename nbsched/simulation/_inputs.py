@@ -154,8 +154,8 @@ def prepare(schedule: Schedule, now: datetime, cutoff: datetime) -> Prepared | N
         max_jitter=schedule.max_jitter,
         next_fire_time=next_fire_time,
     )
-    fire_times: list[datetime] = []
-    if next_fire_time <= cutoff:
+    fire_times: list[datetime] = []  # a paused schedule does not fire
+    if next_fire_time <= cutoff and not schedule.paused:
         fire_times, *_ = due_fire_times(
             clone_trigger(trigger),
             next_fire_time,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Any, overload
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -245,6 +245,10 @@ class StateReader:
             raise self.error(path, f"must be {kind}, got {_shown(value)}")
         return value
 
+    @overload
+    def instant(self, *path: str | int, optional: Literal[False] = False) -> datetime: ...
+    @overload
+    def instant(self, *path: str | int, optional: bool) -> datetime | None: ...
     def instant(self, *path: str | int, optional: bool = False) -> datetime | None:
         """An aware datetime stored by :func:`datetime_to_state` (within the UTC range)."""
         text = self.text(*path, optional=optional)

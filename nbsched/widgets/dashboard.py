@@ -25,6 +25,7 @@ from ..events import (
     ScheduleUpdated,
 )
 from ._format import format_duration, format_moment, format_remaining, trigger_zone
+from ._history_strip import median_duration, recent_runs, runs_by_schedule, strip_html
 from ._run_stats import RunStats, RunTracker, outcome_html, ran_on_html
 from ._store_status import store_status_text
 
@@ -47,6 +48,8 @@ _COLUMNS = (
     ("last run", "7.5em"),
     ("lateness", "5em"),
     ("ran on", "11em"),
+    ("history", "9em"),
+    ("median", "4.5em"),
 )
 
 
@@ -120,11 +123,12 @@ class Dashboard(widgets.VBox):
     One row per schedule: id, readable trigger, next fire time (in ``tz``, the local zone by
     default), time remaining, number of runs, last outcome and duration, lateness (how late the
     last run started; a cell that keeps the kernel busy delays every fire), which scheduler ran
-    the last run ("this kernel", or the identity of another scheduler sharing the store), and
-    pause / resume / run now / remove buttons. It redraws when the scheduler publishes a
-    schedule or job event, counts down once a second, and rereads the store every
-    ``reread_interval`` seconds (for changes made by other processes sharing a file or
-    PostgreSQL store).
+    the last run ("this kernel", or the identity of another scheduler sharing the store), the
+    last 10 outcomes as a strip of glyphs and the median duration of the runs the store's run
+    history keeps (see :func:`nbsched.history`), and pause / resume / run now / remove buttons.
+    It redraws when the scheduler publishes a schedule or job event, counts down once a
+    second, and rereads the store every ``reread_interval`` seconds (for changes made by other
+    processes sharing a file or PostgreSQL store).
 
     :param scheduler: a running :class:`~nbsched.AsyncScheduler` (on this kernel's loop)
     :param tracker: where run counts come from (a new :class:`RunTracker`, counting from now,
@@ -174,6 +178,7 @@ class Dashboard(widgets.VBox):
         self._resume = resume
         self._annotate = annotate
         self._ticker: asyncio.Task[None] | None = None
+        self._runs: dict[str, list[Any]] = {}  # schedule id -> its kept runs, oldest first
         self._stopped = False
         self._frozen = False
         self._loop: asyncio.AbstractEventLoop | None
@@ -217,6 +222,10 @@ class Dashboard(widgets.VBox):
             else:
                 self._say(f"cannot read the schedules: {type(exc).__name__}: {exc}", error=True)
             return
+        try:
+            self._runs = runs_by_schedule(await recent_runs(self.scheduler))
+        except Exception:  # the strip keeps what it showed; the schedules still redraw
+            _logger.debug("cannot read the run history", exc_info=True)
         seen = set()
         for schedule in sorted(schedules, key=lambda s: s.id):
             seen.add(schedule.id)
@@ -271,6 +280,9 @@ class Dashboard(widgets.VBox):
         lateness = stats.last_lateness if stats else None
         row.cells["lateness"].value = html.escape(format_duration(lateness)) or "—"
         row.cells["ran on"].value = ran_on_html(stats, getattr(self.scheduler, "identity", None))
+        runs = self._runs.get(row.schedule_id, [])
+        row.cells["history"].value = strip_html(runs)
+        row.cells["median"].value = html.escape(format_duration(median_duration(runs))) or "—"
 
     def request_refresh(self) -> None:
         """Reread soon (coalescing bursts of events into one reread)."""
@@ -317,6 +329,7 @@ class Dashboard(widgets.VBox):
         row = self.rows.get(schedule_id)
         if row is not None:
             self._draw_stats(row)
+            self.request_refresh()  # the run history has the finished run
 
     def _say(self, text: str, *, error: bool = False) -> None:
         style = "color:#c62828" if error else "color:#555"

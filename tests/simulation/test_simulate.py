@@ -352,3 +352,13 @@ def test_tz_sets_the_zone_of_the_datetime_columns() -> None:
     assert str(df["started_at"].dt.tz) == str(df["finished_at"].dt.tz) == "Europe/Berlin"
     with pytest.raises(ValueError, match="tz: "):
         nbsched.simulate([every(30)], S, at(10), tz="Mars/Olympus")
+
+
+def test_a_paused_schedule_has_no_fire_times() -> None:
+    with Scheduler() as scheduler:
+        scheduler.add_schedule(_long_job, IntervalTrigger(minutes=30, start_time=S), id="on")
+        scheduler.add_schedule(
+            _long_job, IntervalTrigger(minutes=30, start_time=S), id="off", paused=True
+        )
+        df = nbsched.simulate(scheduler, S, at(10))
+    assert list(df["schedule_id"]) == ["on", "on"]

@@ -151,3 +151,9 @@ async def test_a_store_read_only_asynchronously_needs_asimulate() -> None:
         df = await nbsched.asimulate(scheduler, S, END)
         assert len(df) == 12 and set(df["outcome"]) == {"ran"}
         assert scheduler.data_store._job_table.jobs == {}  # type: ignore[attr-defined]
+
+
+def test_the_simulated_store_keeps_no_run_history_of_its_own() -> None:
+    from nbsched.simulation._engine import _RecordingStore
+
+    assert _RecordingStore({}).history_retention is None

@@ -91,6 +91,8 @@ async def test_one_row_per_schedule_with_readable_columns(
         "last run": "—",
         "lateness": "—",
         "ran on": "—",
+        "history": "—",
+        "median": "—",
     }
     assert dashboard.rows["a-hourly"].text()["remaining"] == "in 1 h 0 min"
 

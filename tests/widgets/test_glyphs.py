@@ -16,8 +16,9 @@ SOURCES = [
     PACKAGE / "timelines.py",
 ]
 # Checked with `fc-list :charset=<hex> family` against fonts-dejavu-core 2.37 (Debian 12):
-# middle dot, em dash, ellipsis, check marks and ballot x's.
-IN_DEJAVU_SANS = frozenset("·—…✓✔✗✘")
+# middle dot, em dash, ellipsis, check marks and ballot x's; the run history strip's shapes
+# (black/white circle, dotted circle, black square, black up-pointing triangle, heavy x).
+IN_DEJAVU_SANS = frozenset("·—…✓✔✗✘●○◌■▲✖")
 
 
 def test_only_glyphs_that_dejavu_sans_has() -> None:

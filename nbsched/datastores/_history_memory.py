@@ -1,0 +1,66 @@
+"""The memory store's run history: a bounded queue of records per schedule."""
+
+from __future__ import annotations
+
+from collections import deque
+from copy import copy
+from datetime import datetime
+
+from .._history import HistoryRetention, RunRecord
+
+__all__ = ["MemoryHistory"]
+
+
+class MemoryHistory:
+    """Run records kept in memory, pruned by ``retention`` as they are added.
+
+    Each schedule (jobs without one count as one schedule) has its own queue, capped at
+    ``max_runs``; records older than ``max_age`` are dropped from a schedule's queue when it
+    gets a new record, and from every queue by :meth:`prune` (the store's cleanup).
+    """
+
+    def __init__(self, retention: HistoryRetention | None) -> None:
+        self.retention = retention
+        self._runs: dict[str | None, deque[RunRecord]] = {}
+
+    def add(self, record: RunRecord) -> None:
+        retention = self.retention
+        if retention is None:
+            return
+        runs = self._runs.get(record.schedule_id)
+        if runs is None:
+            runs = self._runs[record.schedule_id] = deque(maxlen=retention.max_runs)
+        runs.append(record)
+        if retention.max_age is not None:
+            self._drop_old(runs, record.finished_at - retention.max_age)
+
+    @staticmethod
+    def _drop_old(runs: deque[RunRecord], cutoff: datetime) -> None:
+        while runs and runs[0].finished_at < cutoff:
+            runs.popleft()
+
+    def prune(self, now: datetime) -> None:
+        """Drop the records that finished more than ``max_age`` before ``now``."""
+        if self.retention is None or self.retention.max_age is None:
+            return
+        cutoff = now - self.retention.max_age
+        for schedule_id in list(self._runs):
+            runs = self._runs[schedule_id]
+            self._drop_old(runs, cutoff)
+            if not runs:
+                del self._runs[schedule_id]
+
+    def get(self, schedule_id: str | None, since: datetime | None) -> list[RunRecord]:
+        """Copies of the records of one schedule (``None``: all), finished at or after
+        ``since``, oldest first."""
+        if schedule_id is None:
+            records = [r for runs in self._runs.values() for r in runs]
+            records.sort(key=lambda r: r.finished_at)
+        else:
+            records = list(self._runs.get(schedule_id, ()))
+        if since is not None:
+            records = [r for r in records if r.finished_at >= since]
+        return [copy(r) for r in records]
+
+    def __len__(self) -> int:
+        return sum(len(runs) for runs in self._runs.values())

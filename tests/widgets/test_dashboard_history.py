@@ -1,0 +1,128 @@
+"""The dashboard's run history columns: the last 10 outcomes as a strip of glyphs and the
+median duration, read from the store (so a restarted kernel on a SQLite file shows them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from nbsched import AsyncScheduler, FakeClock, JobOutcome, RunRecord
+from nbsched.datastores.sqlite import SQLiteDataStore
+from nbsched.triggers.interval import IntervalTrigger
+from nbsched.widgets import Dashboard
+from nbsched.widgets._history_strip import median_duration, strip_html
+
+pytestmark = pytest.mark.anyio
+
+START = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+runs: list[int] = []
+
+
+def fails_every_third() -> None:
+    runs.append(1)
+    if len(runs) % 3 == 0:
+        raise RuntimeError(f"run {len(runs)} failed")
+
+
+def record(outcome: JobOutcome, seconds: float | None) -> RunRecord:
+    return RunRecord(
+        job_id=uuid.uuid4(),
+        schedule_id="a",
+        task_id="t",
+        fire_time=START,
+        started_at=None if seconds is None else START,
+        finished_at=START + timedelta(seconds=seconds or 0),
+        outcome=outcome,
+        error_type="ValueError" if outcome is JobOutcome.error else None,
+        error_message="bad <input>" if outcome is JobOutcome.error else None,
+    )
+
+
+def glyph_outcomes(strip: str) -> list[str]:
+    import re
+
+    return re.findall(r"nbsched-run-(\w+)", strip)
+
+
+async def test_strip_and_median_survive_a_restart_on_sqlite(tmp_path: Any) -> None:
+    runs.clear()
+    path = tmp_path / "kernel.db"
+    clock = FakeClock(START)
+    trigger = IntervalTrigger(seconds=60, start_time=START + timedelta(seconds=60))
+    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
+        await scheduler.add_schedule(fails_every_third, trigger, id="a", job_executor="loop")
+        scheduler.start_in_background()
+        await clock.advance(12 * 60)  # 12 runs, the 3rd, 6th, 9th and 12th fail
+
+    # a new kernel on the same file: nothing has run in it yet
+    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
+        board = Dashboard(scheduler, live=False)
+        try:
+            await board.settle()
+            cells = board.rows["a"].cells
+            assert glyph_outcomes(cells["history"].value) == [
+                "error",
+                "success",
+                "success",
+                "error",
+                "success",
+                "success",
+                "error",
+                "success",
+                "success",
+                "error",
+            ]  # fmt: skip: runs 3 to 12
+            assert "RuntimeError: run 12 failed" in cells["history"].value
+            assert board.rows["a"].text()["median"] == "0.000 s"  # loop jobs on a fake clock
+            assert board.rows["a"].text()["runs"] == "0"  # this kernel's own count
+        finally:
+            board.close()
+
+
+def test_strip_shows_the_last_ten_oldest_first_with_a_tooltip() -> None:
+    records = [record(JobOutcome.success, 1) for _ in range(11)]
+    records += [record(JobOutcome.error, 2), record(JobOutcome.missed_start_deadline, None)]
+    strip = strip_html(records)
+    assert glyph_outcomes(strip) == ["success"] * 8 + ["error", "missed_start_deadline"]
+    assert "ValueError: bad &lt;input&gt;" in strip  # escaped
+    assert strip_html([]) == "—"
+
+
+def test_median_duration_of_the_runs_that_started() -> None:
+    assert median_duration([]) is None
+    assert median_duration([record(JobOutcome.missed_start_deadline, None)]) is None
+    odd = [record(JobOutcome.success, s) for s in (5, 1, 3)]
+    assert median_duration(odd) == timedelta(seconds=3)
+    even = [*odd, record(JobOutcome.error, 9), record(JobOutcome.cancelled, None)]
+    assert median_duration(even) == timedelta(seconds=4)
+
+
+def ticks() -> None:
+    runs.append(1)
+
+
+async def test_timeline_chart_draws_past_runs_from_the_history_after_a_restart(
+    tmp_path: Any,
+) -> None:
+    import nbsched
+
+    path = tmp_path / "kernel.db"
+    clock = FakeClock(START)
+    trigger = IntervalTrigger(seconds=60, start_time=START + timedelta(seconds=60))
+    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
+        await scheduler.add_schedule(ticks, trigger, id="a", job_executor="loop")
+        scheduler.start_in_background()
+        await clock.advance(3 * 60)
+
+    # a new kernel: no run was seen by it, the chart still shows the three runs
+    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
+        chart = nbsched.timeline_chart(scheduler, tz="UTC")
+    past = chart.data[chart.data.status != "upcoming"]
+    assert [(r.status, r.when[11:16]) for r in past.itertuples()] == [
+        ("success", "09:01"),
+        ("success", "09:02"),
+        ("success", "09:03"),
+    ]
