@@ -55,20 +55,23 @@ class CompiledCell:
     result: CodeType | None
 
 
-_compiled: OrderedDict[tuple[int, str], CompiledCell] = OrderedDict()
+_compiled: OrderedDict[tuple[int, str, int | str], CompiledCell] = OrderedDict()
 
 
-def compile_cell(shell: Any, source: str) -> CompiledCell:
+def compile_cell(shell: Any, source: str, label: int | str = 0) -> CompiledCell:
     """Compile a cell the way IPython would (``%magics``, ``!shell`` lines included).
+
+    ``label`` names the cell in tracebacks (``Cell In[<label>], line 2``): the execution count
+    of the cell that scheduled it, or the schedule's id.
 
     The result is kept: the runs of a scheduled cell reuse the code compiled when the magic
     checked it. Raises ``UsageError`` (one line in the cell) on a syntax error or a
     top-level ``await``.
     """
-    key = (id(shell), source)
+    key = (id(shell), source, label)
     cell = _compiled.get(key)
     if cell is None:
-        cell = _compile(shell, source)
+        cell = _compile(shell, source, label)
         _compiled[key] = cell
         if len(_compiled) > COMPILED_CELLS_KEPT:
             _compiled.popitem(last=False)
@@ -77,9 +80,9 @@ def compile_cell(shell: Any, source: str) -> CompiledCell:
     return cell
 
 
-def _compile(shell: Any, source: str) -> CompiledCell:
+def _compile(shell: Any, source: str, label: int | str) -> CompiledCell:
     transformed = shell.transform_cell(source)
-    filename = shell.compile.cache(transformed, 0, source)
+    filename = shell.compile.cache(transformed, label, source)  # type: ignore[arg-type]
     try:
         tree = ast.parse(transformed, filename=filename)
         result: CodeType | None = None
@@ -133,7 +136,8 @@ def run_cell(
     preparing = state.preparing if state is not None else None
     if route is None and preparing is not None and not preparing.done():
         return _when_done(preparing, source=source, schedule_id=schedule_id, signature=signature)
-    cell = compile_cell(shell, source)
+    label = state.cell_label(schedule_id) if state is not None else schedule_id
+    cell = compile_cell(shell, source, label)
     if route is None or state is None:
         _execute(shell, cell)  # nowhere to route to: the kernel decides where output goes
         return None

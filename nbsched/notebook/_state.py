@@ -15,17 +15,17 @@ import html
 import logging
 import os
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 import ipywidgets as widgets
 
 from .._enums import CoalescePolicy, ConflictPolicy
 from .._exceptions import NbschedError, SchedulerNotRunningError
-from .._localzone import get_local_timezone
 from .._runs import track_runs
 from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
 from ..widgets._format import trigger_zone
-from ..widgets._store_status import on_store_status_change, store_status_html
+from ..widgets._store_status import on_store_status_change
 from ..widgets.dashboard import Dashboard, RunStats, RunTracker
 from ._cell_output import CellOutput
 from ._cell_spec import (
@@ -46,7 +46,7 @@ from ._cell_trust import (
     warning_html,
 )
 from ._kept_runs import stored_keep
-from ._status_line import RouteInfo, status_html
+from ._status_line import RouteInfo, cell_status_html, dashboard_note
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
 from ._visibility import ViewWatch
 
@@ -91,6 +91,7 @@ class NotebookScheduler:
         self.clock = clock
         self.store_path: str | None = None
         self.outputs: dict[str, CellOutput] = {}
+        self._cell_numbers: dict[str, int | None] = {}
         #: the box each restored output area was put in (the %load_ext or %sched store cell's)
         self._shown_in: dict[str, widgets.Box] = {}
         self._info: dict[str, RouteInfo] = {}
@@ -213,8 +214,8 @@ class NotebookScheduler:
             return False
         if schedule.id in self.outputs:
             return True
-        keep = stored_keep(details.get("keep"))
-        route = CellOutput(schedule.id, append=bool(details.get("append")), keep=keep)
+        keep, append = stored_keep(details.get("keep")), bool(details.get("append"))
+        route = CellOutput(schedule.id, append=append, keep=keep)
         self.outputs[schedule.id] = route
         self.views.watch(route.widget, schedule.id)
         self._info[schedule.id] = RouteInfo(
@@ -307,8 +308,7 @@ class NotebookScheduler:
         task.add_done_callback(self._background.discard)
 
     async def settle(self) -> None:
-        """Wait until every submitted operation and status update has finished (and send
-        the status lines still waiting to be coalesced)."""
+        """Wait until every submitted operation and status update has finished (and sent)."""
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         for route in self.outputs.values():
@@ -320,6 +320,8 @@ class NotebookScheduler:
         """Schedule a cell (replacing its earlier schedule) and return its output area."""
         route = CellOutput(spec.schedule_id, append=spec.append, keep=spec.keep)
         self._retire(spec.schedule_id)
+        # the magic runs inside the cell: this is the cell's own In[n]
+        self._cell_numbers[spec.schedule_id] = getattr(self.shell, "execution_count", None)
         self.views.watch(route.widget, spec.schedule_id)
         if self.tracker is not None:  # a new definition: its runs count from zero
             self.tracker.forget(spec.schedule_id)
@@ -396,6 +398,12 @@ class NotebookScheduler:
         if info is not None and info.state == "untrusted":
             info.state = ""
 
+    def cell_label(self, schedule_id: str) -> int | str:
+        """How tracebacks name a scheduled cell: the In[n] of the cell that scheduled it in
+        this kernel, else (restored from a store) the schedule's id."""
+        number = self._cell_numbers.get(schedule_id)
+        return number if isinstance(number, int) else schedule_id
+
     def run_started(self, schedule_id: str) -> None:
         """Called by a cell run as it starts: "queued" becomes "running…" (sent at once,
         before the cell's code keeps the kernel busy)."""
@@ -464,29 +472,11 @@ class NotebookScheduler:
 
     def _update_status(self, schedule_id: str) -> None:
         route = self.outputs.get(schedule_id)
-        if route is not None and schedule_id in self._info:
-            # written when the coalesced update goes out, not on each of a run's events
-            stats = self.tracker.stats.get(schedule_id) if self.tracker else None
-            route.set_status(
-                lambda: self._status_html(schedule_id), running=bool(stats and stats.running)
-            )
-
-    def _status_html(self, schedule_id: str) -> str | None:
-        info = self._info.get(schedule_id)
-        if info is None:
-            return None
         stats = self.tracker.stats.get(schedule_id) if self.tracker else None
-        line = status_html(
-            schedule_id,
-            info,
-            stats,
-            now=self.clock.now(),
-            tz=get_local_timezone(),
-            identity=self.scheduler.identity,
-        )
-        if outage := store_status_html(self.scheduler, get_local_timezone()):
-            line += f"<span style='font-size:90%'> · {outage}</span>"
-        return line
+        if route is not None and schedule_id in self._info:  # written when the update goes out
+            route.set_status(
+                partial(cell_status_html, self, schedule_id), running=bool(stats and stats.running)
+            )
 
     # --- dashboards ---------------------------------------------------------------------------
 
@@ -502,18 +492,8 @@ class NotebookScheduler:
         return board
 
     def annotate(self, schedule: Any) -> str:
-        """What the dashboard shows under a cell schedule's id (HTML): the cell's first line
-        (ids like ``cell-1a2b3c4d`` match nothing the user sees) and "cell not shown"."""
-        if schedule.task_id != TASK_ID:
-            return ""
-        source = str(schedule.kwargs.get("source", ""))
-        first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-        if len(first) > 40:
-            first = first[:39] + "…"
-        note = f"<br><small style='color:#555'>{html.escape(first)}</small>" if first else ""
-        if schedule.id in self.views.not_shown:
-            note += "<br><small style='color:#c62828'>cell not shown</small>"
-        return note
+        """What the dashboard shows under a schedule's id (see :func:`dashboard_note`)."""
+        return dashboard_note(schedule, not_shown=self.views.not_shown)
 
     def _shown_changed(self, schedule_id: str, shown: bool) -> None:
         info = self._info.get(schedule_id)

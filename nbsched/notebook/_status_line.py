@@ -6,11 +6,13 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Any
 
 from ..widgets._format import format_duration, format_moment
 from ..widgets.dashboard import RunStats, outcome_html
+from ._cell_task import TASK_ID
 
-__all__ = ["RouteInfo", "status_html"]
+__all__ = ["RouteInfo", "cell_status_html", "dashboard_note", "status_html"]
 
 #: states that replace the "next ..." part of the line
 _FINAL_STATES = ("removed", "finished", "failed", "scheduling…")
@@ -66,3 +68,38 @@ def status_html(
         if stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1:
             parts.append(f"started {html.escape(format_duration(stats.last_lateness))} late")
     return "<span style='font-size:90%;color:#555'>" + " · ".join(parts) + "</span>"
+
+
+def dashboard_note(schedule: Any, *, not_shown: set[str]) -> str:
+    """What the dashboard shows under a cell schedule's id (HTML): the cell's first line (ids
+    like ``cell-1a2b3c4d`` match nothing the user sees) and "cell not shown" for a deleted
+    cell (``not_shown``)."""
+    if schedule.task_id != TASK_ID:
+        return ""
+    source = str(schedule.kwargs.get("source", ""))
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    if len(first) > 40:
+        first = first[:39] + "…"
+    note = f"<br><small style='color:#555'>{html.escape(first)}</small>" if first else ""
+    if schedule.id in not_shown:
+        note += "<br><small style='color:#c62828'>cell not shown</small>"
+    return note
+
+
+def cell_status_html(holder: Any, schedule_id: str) -> str | None:
+    """The status line of the cell schedule ``schedule_id`` of ``holder`` (the kernel's
+    ``NotebookScheduler``) as it stands now; ``None`` once the schedule is gone."""
+    from .._localzone import get_local_timezone
+    from ..widgets._store_status import store_status_html
+
+    info = holder._info.get(schedule_id)
+    if info is None:
+        return None
+    stats = holder.tracker.stats.get(schedule_id) if holder.tracker else None
+    tz = get_local_timezone()
+    line = status_html(
+        schedule_id, info, stats, now=holder.clock.now(), tz=tz, identity=holder.scheduler.identity
+    )
+    if outage := store_status_html(holder.scheduler, tz):
+        line += f"<span style='font-size:90%'> · {outage}</span>"
+    return line

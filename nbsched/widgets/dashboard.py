@@ -39,24 +39,30 @@ _TICK = timedelta(seconds=1)
 #: how long the remove button waits for the confirming second click
 CONFIRM_TIME = timedelta(seconds=5)
 
+#: (name, basis) of each column; the trigger column takes the room that is left. The buttons
+#: come right after "last run": on a narrow page the table scrolls sideways instead of
+#: wrapping, and what is cut off first is the least needed (lateness, ran on).
 _COLUMNS = (
-    ("id", "8em"),
-    ("trigger", "14em"),
-    ("next fire", "8em"),
-    ("remaining", "6em"),
+    ("id", "11em"),
+    ("trigger", "12em"),
+    ("next fire", "9.5em"),
+    ("remaining", "5.5em"),
     ("runs", "3em"),
-    ("last run", "7.5em"),
+    ("last run", "7em"),
+    ("", _ACTIONS_WIDTH := "21em"),
     ("lateness", "5em"),
-    ("ran on", "11em"),
+    ("ran on", "7em"),
     ("history", "9em"),
     ("median", "4.5em"),
 )
+_ROW_LAYOUT = {"align_items": "center", "grid_gap": "0 8px", "flex_flow": "row nowrap"}
 
 
-def _cell(width: str) -> widgets.HTML:
-    # a fixed basis that never shrinks keeps every row's columns under the header's
+def _cell(width: str, *, grow: bool = False) -> widgets.HTML:
+    # a fixed basis keeps every row's columns under the header's; only the trigger grows
+    flex = f"1 1 {width}" if grow else f"0 0 {width}"
     return widgets.HTML(
-        layout=widgets.Layout(flex=f"0 0 {width}", width=width, overflow="hidden", margin="0")
+        layout=widgets.Layout(flex=flex, min_width=width, overflow="hidden", margin="0")
     )
 
 
@@ -65,14 +71,16 @@ class DashboardRow(widgets.HBox):
 
     def __init__(self, schedule_id: str, dashboard: Dashboard):
         self.schedule_id = schedule_id
-        self.cells = {name: _cell(width) for name, width in _COLUMNS}
+        self.cells = {
+            name: _cell(width, grow=name == "trigger") for name, width in _COLUMNS if name
+        }
         self.cells["id"].value = f"<code>{html.escape(schedule_id)}</code>"
 
         def button(description: str, style: str = "") -> widgets.Button:
             return widgets.Button(
                 description=description,
                 button_style=style,
-                layout=widgets.Layout(width="auto", padding="0 8px"),
+                layout=widgets.Layout(width="auto", flex="0 0 auto", padding="0 6px", margin="0"),
             )
 
         self.pause_button = button("pause")
@@ -88,14 +96,11 @@ class DashboardRow(widgets.HBox):
         self.buttons = (self.pause_button, self.resume_button, self.run_button, self.remove_button)
         # the buttons stay together; on a narrow page they wrap below the row as a group
         actions = widgets.HBox(
-            list(self.buttons), layout=widgets.Layout(flex="0 0 auto", grid_gap="0 4px")
+            list(self.buttons),
+            layout=widgets.Layout(flex=f"0 0 {_ACTIONS_WIDTH}", grid_gap="0 4px"),
         )
-        super().__init__(
-            [*self.cells.values(), actions],
-            layout=widgets.Layout(
-                align_items="center", grid_gap="2px 8px", flex_flow="row wrap", flex="0 0 auto"
-            ),
-        )
+        parts = [actions if not name else self.cells[name] for name, _width in _COLUMNS]
+        super().__init__(parts, layout=widgets.Layout(flex="0 0 auto", **_ROW_LAYOUT))
         self.add_class("nbsched-dashboard-row")
         self.next_fire_time: datetime | None = None
         self.trigger_tz: tzinfo | None = None
@@ -163,11 +168,11 @@ class Dashboard(widgets.VBox):
         self.status = widgets.HTML()
         self.empty = widgets.HTML("<i>no schedules yet</i>")
         self.head = widgets.HBox(
-            [_cell(width) for _name, width in _COLUMNS],
-            layout=widgets.Layout(grid_gap="0 8px", flex="0 0 auto"),
+            [_cell(width, grow=name == "trigger") for name, width in _COLUMNS],
+            layout=widgets.Layout(flex="0 0 auto", **_ROW_LAYOUT),
         )
         for (name, _width), cell in zip(_COLUMNS, self.head.children, strict=True):
-            cell.value = f"<b>{name}</b>"
+            cell.value = f"<b>{name}</b>" if name else ""
         self.table = widgets.VBox([self.head], layout=widgets.Layout(overflow="auto"))
         super().__init__([self.table, self.empty, self.status])
         self.add_class("nbsched-dashboard")

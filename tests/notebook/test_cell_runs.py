@@ -27,8 +27,9 @@ async def test_a_cell_is_compiled_once_not_on_every_run(
     for _ in range(20):
         await notebook.advance(10)
     assert shell.user_ns["_once"] == 20
-    # the magic checks the cell's syntax once; the 20 runs reuse that compiled code
-    assert [s.strip() for s in transformed].count(source) == 1
+    # compiled when the magic checks it and for the first run (whose tracebacks name the
+    # cell); the other 19 runs reuse that code
+    assert [s.strip() for s in transformed].count(source) <= 2
 
 
 @pytest.mark.anyio

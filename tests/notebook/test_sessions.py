@@ -258,3 +258,25 @@ async def test_an_older_dashboard_freezes_says_so_and_stops_counting(notebook: N
     assert boards[-1].rows["a"].text()["remaining"] == "in 7 s"
     for board in boards:
         board.close()
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.anyio
+async def test_a_scheduled_cells_traceback_names_the_cell_that_defined_it(
+    notebook: Notebook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notebook.shell.execution_count = 7  # the cell runs as In[7]
+    notebook.cell("%%every 10s --id flaky\nx = 1\n1 / 0")
+    notebook.cell(f"%sched store {tmp_path / 'x.db'}")
+    await notebook.advance(10)
+    (error,) = notebook.outputs("flaky")
+    traceback = ANSI.sub("", "\n".join(error["traceback"]))
+    assert "Cell In[7], line 2" in traceback, traceback
+    # restored in a new kernel, the defining cell's number is unknown: the schedule's id
+    await restart(notebook, monkeypatch)
+    await notebook.advance(10)
+    (error,) = notebook.outputs("flaky")
+    traceback = ANSI.sub("", "\n".join(error["traceback"]))
+    assert "Cell In[flaky], line 2" in traceback, traceback
