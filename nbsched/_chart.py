@@ -22,14 +22,18 @@ from typing import Any
 
 import pandas as pd
 
+from ._chart_bins import MAX_MARKS, bin_rows, describe_width
 from ._converters import as_timezone
 
-__all__ = ["TimelineChart", "timeline_chart", "VEGALITE_MIME", "STATUS_COLOURS"]
+__all__ = ["MAX_MARKS", "TimelineChart", "timeline_chart", "VEGALITE_MIME", "STATUS_COLOURS"]
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 #: Display metadata: draw as SVG (crisp, and its text can be found in the page).
 EMBED_METADATA = {VEGALITE_MIME: {"embed_options": {"renderer": "svg"}}}
+#: For a chart of binned fires (past :data:`~nbsched._chart_bins.MAX_MARKS`): canvas, which
+#: draws many marks faster than SVG and keeps no DOM node per mark.
+CANVAS_METADATA = {VEGALITE_MIME: {"embed_options": {"renderer": "canvas"}}}
 
 #: Marker colour of each status: upcoming fires, paused schedules, and past runs by outcome.
 STATUS_COLOURS = {
@@ -47,28 +51,35 @@ STATUS_COLOURS = {
 def _wall(times: pd.Series, zone: tzinfo) -> list[str]:
     # The wall-clock time in ``zone``, written as if it were UTC: with a "utc" scale the
     # browser then labels the axis in that zone, whatever the browser's own zone is.
-    local = times.dt.tz_convert(zone)
-    return [
-        t.to_pydatetime().replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
-        for t in local
-    ]
+    local = times.dt.tz_convert(zone).dt.tz_localize(None)
+    return (local.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z").tolist()
 
 
 def _label(times: pd.Series, zone: tzinfo) -> list[str]:
-    return [t.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)") for t in times.dt.tz_convert(zone)]
+    return times.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)").tolist()
 
 
 class TimelineChart:
     """A timeline chart; displays itself as a Vega-Lite chart in Jupyter front ends.
 
     :ivar spec: the Vega-Lite spec (schema v5, plain data)
-    :ivar data: the rows drawn (``schedule_id``, ``status``, ``wall``, ``when``, ...)
+    :ivar data: the rows drawn (``schedule_id``, ``status``, ``wall``, ``when``, ...; for a
+        binned chart one row per mark, with ``count``)
+    :ivar bin_width: the time bin of a chart of more than
+        :data:`~nbsched._chart_bins.MAX_MARKS` fires (``None``: every fire is drawn)
     """
 
-    def __init__(self, spec: dict[str, Any], data: pd.DataFrame, summary: str) -> None:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        data: pd.DataFrame,
+        summary: str,
+        bin_width: pd.Timedelta | None = None,
+    ) -> None:
         self.spec = spec
         self.data = data
         self.summary = summary
+        self.bin_width = bin_width
 
     def to_dict(self) -> dict[str, Any]:
         """The Vega-Lite spec (schema v5), as a copy."""
@@ -85,7 +96,10 @@ class TimelineChart:
     def _repr_mimebundle_(
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        return {VEGALITE_MIME: self.to_dict(), "text/plain": self.summary}, EMBED_METADATA
+        # the spec itself, not a copy: a display serializes it at once (a deep copy of a big
+        # spec took longer than building it)
+        metadata = EMBED_METADATA if self.bin_width is None else CANVAS_METADATA
+        return {VEGALITE_MIME: self.spec, "text/plain": self.summary}, metadata
 
     def __repr__(self) -> str:
         return self.summary
@@ -164,8 +178,21 @@ def timeline_chart(
         )
     rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else upcoming
     rows = rows.sort_values("fire_time", kind="stable", ignore_index=True)
+    fires = int((rows["status"].isin(["upcoming", "paused"])).sum())
+    total = len(rows)
+    binned = bin_rows(rows)
+    rows = binned.rows
     rows["wall"] = _wall(rows["fire_time"], zone)
     rows["when"] = _label(rows["fire_time"], zone)
+    if binned.width is not None:
+        rows["when"] = (
+            rows["count"].astype(str)
+            + " from "
+            + rows["when"]
+            + " to "
+            + pd.Series(_label(rows["last"], zone), index=rows.index)
+        )
+        rows = rows.drop(columns=["last"])
     lanes = list(dict.fromkeys(rows["schedule_id"]))
     statuses = [s for s in STATUS_COLOURS if s in set(rows["status"])]
     statuses += sorted(set(rows["status"]) - set(statuses))
@@ -198,7 +225,11 @@ def timeline_chart(
             },
             "tooltip": [
                 {"field": "schedule_id", "type": "nominal", "title": "schedule"},
-                {"field": "when", "type": "nominal", "title": "fire time"},
+                {
+                    "field": "when",
+                    "type": "nominal",
+                    "title": "fire time" if binned.width is None else "fires",
+                },
                 {"field": "status", "type": "nominal"},
                 {"field": "trigger", "type": "nominal"},
             ],
@@ -231,14 +262,20 @@ def timeline_chart(
         "height": max(60, 34 * max(1, len(lanes))),
         "layer": layers,
     }
-    if title:
+    binned_note = ""
+    if binned.width is not None:
+        binned_note = (
+            f"{total:,} fires and runs, counted per {describe_width(binned.width)} in "
+            f"{len(rows):,} marks (hover one for its count)"
+        )
+        spec["title"] = {"text": title or "", "subtitle": binned_note}
+    elif title:
         spec["title"] = title
-    fires = int((rows["status"].isin(["upcoming", "paused"])).sum())
     summary = (
-        f"<nbsched timeline chart: {fires} upcoming fire(s), {len(rows) - fires} past run(s), "
-        f"{len(lanes)} lane(s), times in {zone_name}>"
+        f"<nbsched timeline chart: {fires} upcoming fire(s), {total - fires} past run(s), "
+        f"{len(lanes)} lane(s), times in {zone_name}{'; ' + binned_note if binned_note else ''}>"
     )
-    return TimelineChart(spec, rows, summary)
+    return TimelineChart(spec, rows, summary, binned.width)
 
 
 def _time_format(times: pd.Series) -> str:

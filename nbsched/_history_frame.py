@@ -97,7 +97,11 @@ def read_history(
     store = scheduler.data_store
     runner = getattr(scheduler, "_run", None)
     if not inspect.iscoroutinefunction(scheduler.get_schedules) and runner is not None:
-        return list(runner(store.get_run_history(schedule_id, since)))  # a sync Scheduler
+        read = store.get_run_history(schedule_id, since)
+        try:
+            return list(runner(read))  # a sync Scheduler
+        finally:
+            read.close()  # never started when called from the scheduler's own thread
     inner = getattr(store, "original", None)
     if inner is not None and not inspect.iscoroutinefunction(inner.get_run_history):
         return list(inner.get_run_history(schedule_id, since))  # a sync store: thread-safe

@@ -23,6 +23,7 @@ import pandas as pd
 from ._converters import as_aware_datetime, as_timezone
 from ._marshalling import clone_trigger
 from ._runs import RunHistory, past_runs, track_runs
+from ._scheduler_reads import _is_scheduler, reads_synchronously
 from ._structures import Schedule
 from .abc import Trigger
 
@@ -73,10 +74,6 @@ def describe_trigger(trigger: Trigger) -> str:
     return text
 
 
-def _is_scheduler(obj: Any) -> bool:
-    return callable(getattr(obj, "get_schedules", None)) and hasattr(obj, "data_store")
-
-
 def _lane_for_schedule(schedule: Schedule) -> _Lane:
     # A stored schedule's trigger has already produced ``next_fire_time``; a schedule built by
     # hand and never stored has neither fire time and its trigger is fresh.
@@ -123,21 +120,6 @@ def _result_without_suspending(coro: Any) -> tuple[bool, Any]:
         return True, stop.value
     coro.close()
     return False, None
-
-
-def reads_synchronously(scheduler: Any) -> bool:
-    """True if :func:`timeline` can read ``scheduler``'s schedules without awaiting: a
-    :class:`~nbsched.Scheduler`, or an :class:`~nbsched.AsyncScheduler` on a sync store (like
-    SQLite) or on the memory store. Otherwise (PostgreSQL, say) use :func:`atimeline`."""
-    if not inspect.iscoroutinefunction(scheduler.get_schedules):
-        return True
-    store = scheduler.data_store
-    inner = getattr(store, "original", None)
-    if inner is not None and not inspect.iscoroutinefunction(inner.get_schedules):
-        return True
-    from .datastores.memory import MemoryDataStore
-
-    return type(store).get_schedules is MemoryDataStore.get_schedules
 
 
 def _schedules_from_scheduler(scheduler: Any) -> list[Schedule]:

@@ -75,6 +75,10 @@ def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any
         report = show_failure
 
     holder.start(restored, report)
+    # charts need pandas: import it now in the background, not later on the kernel's thread
+    from .. import _warmup
+
+    _warmup.start()
     return holder
 
 

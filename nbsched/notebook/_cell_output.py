@@ -17,42 +17,138 @@ with another cell's code.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
 import time
+import weakref
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import ipywidgets as widgets
 from IPython.core.displaypub import DisplayPublisher
 
+from ._kept_runs import KEEP_RUNS, KeptRuns
+
 __all__ = ["CellOutput", "RunCapture"]
 
 #: Seconds between two widget updates while a run is still producing output.
 FLUSH_INTERVAL = 0.2
+#: Seconds between two updates of a status line (a cell that runs more often than this shows
+#: its latest state, not each run's).
+STATUS_INTERVAL = 0.5
+#: A cell whose last run took at least this long shows "running" before its next run (the
+#: kernel is blocked while a scheduled cell runs); a quicker one shows only the outcome.
+SLOW_RUN = 0.05
+
+
+#: The cells whose status line has a change not sent yet.
+_unsent: weakref.WeakSet[CellOutput] = weakref.WeakSet()
 
 
 class CellOutput:
     """The output area of one scheduled cell: a status line above an ``Output`` widget.
 
     :param schedule_id: the schedule whose runs land here
-    :param append: keep every run's output (``True``) or replace it on each run
+    :param append: keep the last ``keep`` runs' output (``True``) or replace it on each run
+    :param keep: how many runs an ``append`` area keeps
+
+    :ivar output: the ``Output`` widget of the runs (``append``: of the first run)
+    :ivar kept: the :class:`~nbsched.notebook._kept_runs.KeptRuns` of an ``append`` area
     """
 
-    def __init__(self, schedule_id: str, *, append: bool = False):
+    def __init__(self, schedule_id: str, *, append: bool = False, keep: int = KEEP_RUNS):
         self.schedule_id = schedule_id
         self.append = append
         self.status = widgets.HTML(layout=widgets.Layout(margin="0 0 2px 0"))
-        self.output = widgets.Output()
-        self.widget = widgets.VBox([self.status, self.output])
+        self.kept = KeptRuns(keep) if append else None
+        if self.kept is not None:
+            self.output = self.kept.first
+            body: widgets.Widget = self.kept.box
+        else:
+            self.output = widgets.Output()
+            body = self.output
+        self.widget = widgets.VBox([self.status, body])
+        #: how long the last run took (None before the first)
+        self.last_run_seconds: float | None = None
+        self._pending_status: str | Callable[[], str | None] | None = None
+        self._hold_status = False
+        self._status_call: asyncio.Handle | None = None
+        self._status_sent = -STATUS_INTERVAL
 
-    def set_status(self, html: str) -> None:
-        """Show ``html`` (already escaped) in the status line."""
-        if self.status.value != html:
+    def set_status(self, html: str | Callable[[], str | None], *, running: bool = False) -> None:
+        """Show ``html`` (already escaped) in the status line.
+
+        The line is written once the loop has handled what is ready now, and at most every
+        :data:`STATUS_INTERVAL`, so the changes of one run (or of several quick runs) go out
+        as one update (the last one). ``html`` may be a function
+        that writes the line then (``None``: leave the line as it is). ``running`` says the
+        line announces a run: for a cell whose runs are quick it is not sent at all (the line
+        written after the run replaces it); for a slow one, or before the first run, it is
+        sent just before the run blocks the kernel (:meth:`run_starts`).
+        """
+        self._pending_status = html
+        _unsent.add(self)
+        self._hold_status = running and self._quick()
+        if self._status_call is not None or self._hold_status:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop to wait on: show it now
+            self.flush_status()
+            return
+        wait = self._status_sent + STATUS_INTERVAL - time.monotonic()
+        if wait > 0:
+            self._status_call = loop.call_later(wait, self._flush_soon)
+        else:
+            self._status_call = loop.call_soon(self._flush_soon)
+
+    def _quick(self) -> bool:
+        return self.last_run_seconds is not None and self.last_run_seconds < SLOW_RUN
+
+    def _flush_soon(self) -> None:
+        self._status_call = None
+        if not self._hold_status:
+            self.flush_status()
+
+    def flush_status(self) -> None:
+        """Send the latest status now, if it changed."""
+        if self._status_call is not None:
+            self._status_call.cancel()
+            self._status_call = None
+        html, self._pending_status = self._pending_status, None
+        _unsent.discard(self)
+        if callable(html):
+            html = html()
+        if html is not None and self.status.value != html:
             self.status.value = html
+            self._status_sent = time.monotonic()
+
+    def run_starts(self) -> None:
+        """A run is about to block the kernel: unless its runs are quick, send every status
+        line still waiting now ("running" here, "queued" in the cells waiting behind it)
+        rather than after the run."""
+        if not self._quick():
+            for route in list(_unsent):
+                route.flush_status()
+
+    def area_for_run(self) -> widgets.Output:
+        """The ``Output`` widget a run that shows something writes into."""
+        return self.output if self.kept is None else self.kept.next_area()
+
+    def shown_outputs(self) -> tuple[dict[str, Any], ...]:
+        """Every output shown now, oldest first (all kept runs of an ``append`` area)."""
+        return self.kept.outputs() if self.kept is not None else self.output.outputs
 
     def close(self) -> None:
         """Close the widgets (when the cell's schedule is replaced by a new definition)."""
+        _unsent.discard(self)
+        if self._status_call is not None:
+            self._status_call.cancel()
+            self._status_call = None
+        if self.kept is not None:
+            self.kept.close()
         for widget in (self.widget, self.status, self.output):
             widget.close()
 
@@ -97,7 +193,7 @@ class _Publisher(DisplayPublisher):
 
     def __init__(self, capture: RunCapture, **kwargs: Any):
         super().__init__(**kwargs)
-        self._capture = capture
+        self.capture = capture
 
     def publish(  # type: ignore[override]
         self,
@@ -116,10 +212,10 @@ class _Publisher(DisplayPublisher):
         }
         if transient:
             output["transient"] = dict(transient)
-        self._capture.add_display(output, update=update)
+        self.capture.add_display(output, update=update)
 
     def clear_output(self, wait: bool = False) -> None:
-        self._capture.clear(wait=wait)
+        self.capture.clear(wait=wait)
 
 
 class RunCapture:
@@ -131,22 +227,35 @@ class RunCapture:
     def __init__(self, target: CellOutput, shell: Any):
         self._target = target
         self._shell = shell
-        self._previous: tuple[dict[str, Any], ...] = target.output.outputs if target.append else ()
+        self._area: widgets.Output | None = None
         self.outputs: list[dict[str, Any]] = []
         self._clear_pending = False
         self._dirty = False
         self._last_flush = 0.0
         self._saved: tuple[Any, Any, Any] | None = None
+        self._started = 0.0
 
     def __enter__(self) -> RunCapture:
+        self._target.run_starts()
         self._saved = (sys.stdout, sys.stderr, self._shell.display_pub)
         sys.stdout = _Stream(self, "stdout")
         sys.stderr = _Stream(self, "stderr")
-        self._shell.display_pub = _Publisher(self, shell=self._shell)
+        self._shell.display_pub = self._publisher()
         # the loop is blocked while the cell runs, so no timer can flush: the first output is
         # shown at once, later ones when they come at least FLUSH_INTERVAL after a flush
         self._last_flush = 0.0
+        self._started = time.perf_counter()
         return self
+
+    def _publisher(self) -> _Publisher:
+        # made once per shell and pointed at each run's capture (a traitlets object is slow
+        # to build, and a quick cell would spend a good part of its run on it)
+        publisher: _Publisher | None = getattr(self._shell, "_nbsched_publisher", None)
+        if publisher is None:
+            publisher = _Publisher(self, shell=self._shell)
+            self._shell._nbsched_publisher = publisher
+        publisher.capture = self
+        return publisher
 
     def __exit__(
         self,
@@ -157,6 +266,7 @@ class RunCapture:
         assert self._saved is not None
         sys.stdout, sys.stderr, self._shell.display_pub = self._saved
         self._saved = None
+        self._target.last_run_seconds = time.perf_counter() - self._started
         self.flush()
 
     # --- collecting -------------------------------------------------------------------------
@@ -213,16 +323,18 @@ class RunCapture:
     # --- writing into the widget ------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write the outputs collected so far into the cell's ``Output`` widget."""
+        """Write the outputs collected so far into the run's ``Output`` widget."""
         self._last_flush = time.monotonic()
-        if not self._dirty and self._target.append:
-            return
         self._dirty = False
         # the widget serializes its outputs; strip the kernel-only 'transient' key
         shown = tuple(
             {key: value for key, value in output.items() if key != "transient"}
             for output in self.outputs
         )
-        outputs = self._previous + shown
-        if self._target.output.outputs != outputs:
-            self._target.output.outputs = outputs
+        area = self._area
+        if area is None:
+            if self._target.append and not shown:
+                return  # a silent run of an --append cell takes no area
+            area = self._area = self._target.area_for_run()
+        if area.outputs != shown:
+            area.outputs = shown

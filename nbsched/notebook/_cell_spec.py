@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..abc import Trigger
+from ._kept_runs import KEEP_RUNS
 
 __all__ = [
     "CELL_METADATA_KEY",
@@ -64,6 +65,7 @@ class CellSpec:
     trigger: Trigger
     magic: str
     append: bool = False
+    keep: int = KEEP_RUNS
     stop_on_error: bool = False
 
     def metadata(self) -> dict[str, Any]:
@@ -72,6 +74,7 @@ class CellSpec:
                 "cell_id": self.cell_id,
                 "magic": self.magic,
                 "append": self.append,
+                "keep": self.keep,
                 "stop_on_error": self.stop_on_error,
             }
         }

@@ -15,6 +15,7 @@ import asyncio
 import signal
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from types import CodeType
@@ -33,6 +34,8 @@ __all__ = [
 
 #: The id of the task that runs scheduled cells.
 TASK_ID = "nbsched.notebook:cell"
+#: How many compiled cells are kept (a scheduled cell is compiled once, not on every run).
+COMPILED_CELLS_KEPT = 256
 
 
 class CellInterrupted(Exception):
@@ -52,14 +55,32 @@ class CompiledCell:
     result: CodeType | None
 
 
+_compiled: OrderedDict[tuple[int, str, int | str], CompiledCell] = OrderedDict()
+
+
 def compile_cell(shell: Any, source: str, label: int | str = 0) -> CompiledCell:
     """Compile a cell the way IPython would (``%magics``, ``!shell`` lines included).
 
     ``label`` names the cell in tracebacks (``Cell In[<label>], line 2``): the execution count
     of the cell that scheduled it, or the schedule's id.
 
-    Raises ``UsageError`` (one line in the cell) on a syntax error or a top-level ``await``.
+    The result is kept: the runs of a scheduled cell reuse the code compiled when the magic
+    checked it. Raises ``UsageError`` (one line in the cell) on a syntax error or a
+    top-level ``await``.
     """
+    key = (id(shell), source, label)
+    cell = _compiled.get(key)
+    if cell is None:
+        cell = _compile(shell, source, label)
+        _compiled[key] = cell
+        if len(_compiled) > COMPILED_CELLS_KEPT:
+            _compiled.popitem(last=False)
+    else:
+        _compiled.move_to_end(key)
+    return cell
+
+
+def _compile(shell: Any, source: str, label: int | str) -> CompiledCell:
     transformed = shell.transform_cell(source)
     filename = shell.compile.cache(transformed, label, source)  # type: ignore[arg-type]
     try:

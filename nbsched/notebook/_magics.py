@@ -21,6 +21,7 @@ from ._cell_task import TASK_ID, UntrustedCellError, compile_cell
 from ._cell_trigger import CellTrigger
 from ._cell_trust import describe_html, is_trusted
 from ._durations import MIN_CELL_INTERVAL, parse_duration
+from ._kept_runs import KEEP_RUNS
 from ._state import (
     CellSpec,
     NotebookScheduler,
@@ -45,7 +46,8 @@ def _schedule_options(func: Callable[..., Any]) -> Callable[..., Any]:
         argument("--times", type=int, help="run this many times in all, then stop"),
         argument("--until", help="no runs after this time (18:00 or '2026-12-01 18:00')"),
         argument("--now", action="store_true", help="also run once right away"),
-        argument("--append", action="store_true", help="keep every run's output"),
+        argument("--append", action="store_true", help="keep the last runs' output"),
+        argument("--keep", type=int, help=f"with --append: runs kept (default {KEEP_RUNS})"),
         argument(
             "--stop-on-error", action="store_true", help="pause the schedule when a run raises"
         ),
@@ -173,6 +175,10 @@ class SchedMagics(Magics):
             raise UsageError(f"%%{magic}: the cell is empty; put the code to run below the magic")
         if args.times is not None and args.times < 1:
             raise UsageError(f"--times: must be at least 1, got {args.times}")
+        if args.keep is not None and args.keep < 1:
+            raise UsageError(f"--keep: must be at least 1, got {args.keep}")
+        if args.keep is not None and not args.append:
+            raise UsageError(f"--keep: only with --append (got --keep {args.keep} alone)")
         schedule_id = args.schedule_id
         if schedule_id is not None:
             _check_schedule_id(schedule_id)
@@ -187,6 +193,7 @@ class SchedMagics(Magics):
             trigger=trigger,
             magic=f"%%{magic} {line}".strip(),
             append=args.append,
+            keep=args.keep if args.keep is not None else KEEP_RUNS,
             stop_on_error=args.stop_on_error,
         )
         route = holder.define_cell(spec)
@@ -241,7 +248,7 @@ class SchedMagics(Magics):
             return None
         if command == "timeline":
             self._no_arguments(command, rest)
-            from ..widgets.timeline import Timeline
+            from ..widgets.timeline import Timeline  # no pandas import (see its module)
 
             display(Timeline(holder.scheduler))
             return None

@@ -15,17 +15,17 @@ import html
 import logging
 import os
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 import ipywidgets as widgets
 
 from .._enums import CoalescePolicy, ConflictPolicy
 from .._exceptions import NbschedError, SchedulerNotRunningError
-from .._localzone import get_local_timezone
 from .._runs import track_runs
 from ..events import Event, ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
 from ..widgets._format import trigger_zone
-from ..widgets._store_status import on_store_status_change, store_status_html
+from ..widgets._store_status import on_store_status_change
 from ..widgets.dashboard import Dashboard, RunStats, RunTracker
 from ._cell_output import CellOutput
 from ._cell_spec import (
@@ -45,7 +45,8 @@ from ._cell_trust import (
     signed_for_move,
     warning_html,
 )
-from ._status_line import RouteInfo, dashboard_note, status_html
+from ._kept_runs import stored_keep
+from ._status_line import RouteInfo, cell_status_html, dashboard_note
 from ._store_choice import describe_store, is_postgresql_dsn, record_store
 from ._visibility import ViewWatch
 
@@ -213,7 +214,8 @@ class NotebookScheduler:
             return False
         if schedule.id in self.outputs:
             return True
-        route = CellOutput(schedule.id, append=bool(details.get("append")))
+        keep, append = stored_keep(details.get("keep")), bool(details.get("append"))
+        route = CellOutput(schedule.id, append=append, keep=keep)
         self.outputs[schedule.id] = route
         self.views.watch(route.widget, schedule.id)
         self._info[schedule.id] = RouteInfo(
@@ -306,15 +308,17 @@ class NotebookScheduler:
         task.add_done_callback(self._background.discard)
 
     async def settle(self) -> None:
-        """Wait until every submitted operation and status update has finished."""
+        """Wait until every submitted operation and status update has finished (and sent)."""
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        for route in self.outputs.values():
+            route.flush_status()
 
     # --- scheduled cells ---------------------------------------------------------------------
 
     def define_cell(self, spec: CellSpec) -> CellOutput:
         """Schedule a cell (replacing its earlier schedule) and return its output area."""
-        route = CellOutput(spec.schedule_id, append=spec.append)
+        route = CellOutput(spec.schedule_id, append=spec.append, keep=spec.keep)
         self._retire(spec.schedule_id)
         # the magic runs inside the cell: this is the cell's own In[n]
         self._cell_numbers[spec.schedule_id] = getattr(self.shell, "execution_count", None)
@@ -468,21 +472,11 @@ class NotebookScheduler:
 
     def _update_status(self, schedule_id: str) -> None:
         route = self.outputs.get(schedule_id)
-        info = self._info.get(schedule_id)
-        if route is None or info is None:
-            return
         stats = self.tracker.stats.get(schedule_id) if self.tracker else None
-        line = status_html(
-            schedule_id,
-            info,
-            stats,
-            now=self.clock.now(),
-            tz=get_local_timezone(),
-            identity=self.scheduler.identity,
-        )
-        if outage := store_status_html(self.scheduler, get_local_timezone()):
-            line += f"<span style='font-size:90%'> · {outage}</span>"
-        route.set_status(line)
+        if route is not None and schedule_id in self._info:  # written when the update goes out
+            route.set_status(
+                partial(cell_status_html, self, schedule_id), running=bool(stats and stats.running)
+            )
 
     # --- dashboards ---------------------------------------------------------------------------
 

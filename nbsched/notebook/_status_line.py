@@ -12,7 +12,7 @@ from ..widgets._format import format_duration, format_moment
 from ..widgets.dashboard import RunStats, outcome_html
 from ._cell_task import TASK_ID
 
-__all__ = ["RouteInfo", "dashboard_note", "status_html"]
+__all__ = ["RouteInfo", "cell_status_html", "dashboard_note", "status_html"]
 
 #: states that replace the "next ..." part of the line
 _FINAL_STATES = ("removed", "finished", "failed", "scheduling…")
@@ -84,3 +84,22 @@ def dashboard_note(schedule: Any, *, not_shown: set[str]) -> str:
     if schedule.id in not_shown:
         note += "<br><small style='color:#c62828'>cell not shown</small>"
     return note
+
+
+def cell_status_html(holder: Any, schedule_id: str) -> str | None:
+    """The status line of the cell schedule ``schedule_id`` of ``holder`` (the kernel's
+    ``NotebookScheduler``) as it stands now; ``None`` once the schedule is gone."""
+    from .._localzone import get_local_timezone
+    from ..widgets._store_status import store_status_html
+
+    info = holder._info.get(schedule_id)
+    if info is None:
+        return None
+    stats = holder.tracker.stats.get(schedule_id) if holder.tracker else None
+    tz = get_local_timezone()
+    line = status_html(
+        schedule_id, info, stats, now=holder.clock.now(), tz=tz, identity=holder.scheduler.identity
+    )
+    if outage := store_status_html(holder.scheduler, tz):
+        line += f"<span style='font-size:90%'> · {outage}</span>"
+    return line

@@ -1,4 +1,11 @@
-"""A live, filterable table of the events a scheduler publishes."""
+"""A live, filterable log of the events a scheduler publishes, newest first.
+
+The log is a fixed-height scrolling box of rows, one ``HTML`` widget per event. A new event
+fills one row: a new row while fewer than ``max_rows`` are shown, else the row of the oldest
+event shown, moved to the top with the flex ``order`` of its layout. So an event costs a
+message or two, whatever the number of rows, and the box's list of rows is not re-sent.
+Changing a filter redraws every row (the user asked for it).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .. import events as events_module
 from .._localzone import get_local_timezone
@@ -64,24 +72,81 @@ def summarize(event: Event, *, leave_out: Iterable[str] = ()) -> str:
     return " ".join(parts)
 
 
+#: How tall the box of rows may grow before it scrolls.
+LOG_HEIGHT = "22em"
+
+# one style block for every log in the page: the rows stay short (a row is sent per event)
+_STYLE = (
+    "<style>"
+    ".nbsched-ev{display:flex;gap:0.8em;font-size:12px;line-height:1.45;align-items:baseline}"
+    ".nbsched-ev>*{flex:none;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+    ".nbsched-ev>:nth-child(1){width:7.5em}.nbsched-ev>:nth-child(2){width:11em}"
+    ".nbsched-ev>:nth-child(3){width:9em}"
+    ".nbsched-ev>:nth-child(4){flex:1 1 auto;white-space:normal;font-family:monospace}"
+    ".nbsched-ev details>pre{font-size:11px;white-space:pre-wrap;margin:2px 0}"
+    "</style>"
+)
+#: Fields the details column leaves out (shown elsewhere in the row, or too long for it).
+_NOT_IN_DETAILS = (
+    "scheduler_id",
+    "exception_type",
+    "exception_message",
+    "exception_traceback",
+)
+#: The task of scheduled cells: its id is left out of their rows (every row would show it).
+_CELL_TASK = "nbsched.notebook:cell"
+
+
+def details_html(event: Event) -> str:
+    """The details column of a row: the event's fields in short, and for a failed job the
+    last line of its traceback, which expands to the whole traceback."""
+    leave_out = list(_NOT_IN_DETAILS)
+    if getattr(event, "task_id", None) == _CELL_TASK:
+        leave_out.append("task_id")
+    text = html.escape(summarize(event, leave_out=leave_out))
+    error = _error_line(event)
+    if error is None:
+        return text
+    traceback = getattr(event, "exception_traceback", None)
+    if not traceback:
+        return f"{text} <b>{html.escape(error)}</b>"
+    return (
+        f"{text}<details><summary>{html.escape(error)}</summary>"
+        f"<pre>{html.escape(traceback)}</pre></details>"
+    )
+
+
+def _error_line(event: Event) -> str | None:
+    exception_type = getattr(event, "exception_type", None)
+    if not exception_type:
+        return None
+    traceback = getattr(event, "exception_traceback", None) or ""
+    lines = [line for line in traceback.splitlines() if line.strip()]
+    if lines:
+        return lines[-1].strip()
+    message = getattr(event, "exception_message", None)
+    return f"{exception_type}: {message}" if message else exception_type
+
+
 class EventLog(widgets.VBox):
-    """Streams a scheduler's events into a compact table, newest first.
+    """Streams a scheduler's events into a fixed-height scrolling log, newest first.
 
     The "scheduler" column says which scheduler published a scheduler event (for
     ``JobReleased``: which one ran the job): "this kernel", or the identity of another
-    scheduler sharing the store and event broker (another kernel or host).
+    scheduler sharing the store and event broker (another kernel or host). A failed job's
+    row shows the last line of its traceback; click it for the whole traceback.
 
     :param scheduler: anything with ``subscribe(callback, event_types)`` (a scheduler or an
         event broker)
     :param types: event classes (or their names) shown at first; all of them by default. The
-        selector above the table changes this while it runs.
+        selector above the log changes this while it runs.
     :param max_rows: how many events are kept (the oldest are dropped)
     :param tz: the zone for timestamps (the local zone by default)
 
     :ivar events: the kept events, oldest first
     :ivar type_filter: the ``SelectMultiple`` of event type names
     :ivar text_filter: a ``Text``: only events whose summary contains it are shown
-    :ivar table: the ``HTML`` widget with the table
+    :ivar rows: the scrolling ``VBox`` of rows (``HTML`` widgets)
 
     Example::
 
@@ -116,14 +181,25 @@ class EventLog(widgets.VBox):
         )
         self.clear_button = widgets.Button(description="clear", icon="eraser")
         self.count = widgets.HTML()
-        self.table = widgets.HTML()
+        header = widgets.HTML(
+            _STYLE + "<div class='nbsched-ev'><b>time</b><b>event</b><b>scheduler</b>"
+            "<b>details</b></div>"
+        )
+        self.rows = widgets.VBox(
+            layout=widgets.Layout(max_height=LOG_HEIGHT, overflow="auto", flex_flow="column")
+        )
+        self.rows.add_class("nbsched-event-rows")
+        self._row_style = HTMLStyle()  # one style model shared by every row
+        self._shown: deque[tuple[widgets.HTML, Event]] = deque()  # oldest shown first
+        self._new: list[Event] = []
+        self._sequence = 0
         self.type_filter.observe(lambda _change: self.render(), "value")
         self.text_filter.observe(lambda _change: self.render(), "value")
         self.clear_button.on_click(lambda _button: self.clear())
         controls = widgets.HBox(
             [self.type_filter, widgets.VBox([self.text_filter, self.clear_button, self.count])]
         )
-        super().__init__([controls, self.table])
+        super().__init__([controls, header, self.rows])
         self.add_class("nbsched-event-log")
         self._loop: asyncio.AbstractEventLoop | None
         try:
@@ -153,55 +229,105 @@ class EventLog(widgets.VBox):
                 loop.call_soon_threadsafe(self._on_event, event)
             return
         self.events.append(event)
+        self._new.append(event)
         if loop is None:
-            self.render()
+            self.show_new()
         elif not self._render_pending:
-            # one redraw for a burst of events published in the same loop iteration
+            # the rows of a burst of events published in the same loop iteration go out
+            # together
             self._render_pending = True
-            loop.call_soon(self._render_soon)
+            loop.call_soon(self._show_soon)
 
-    def _render_soon(self) -> None:
+    def _show_soon(self) -> None:
         self._render_pending = False
-        self.render()
+        self.show_new()
+
+    def _wanted(self, event: Event) -> bool:
+        if type(event).__name__ not in self.type_filter.value:
+            return False
+        needle = self.text_filter.value.strip().lower()
+        return not needle or needle in f"{type(event).__name__} {summarize(event)}".lower()
 
     def visible(self) -> list[Event]:
-        """The events the table shows now, newest first."""
-        wanted = set(self.type_filter.value)
-        needle = self.text_filter.value.strip().lower()
-        shown = []
-        for event in reversed(self.events):
-            if type(event).__name__ not in wanted:
+        """The events the filters let through, newest first (the rows show these)."""
+        return [event for event in reversed(self.events) if self._wanted(event)]
+
+    def show_new(self) -> None:
+        """Add a row for each event that arrived since the last call and passes the filters."""
+        new, self._new = self._new, []
+        added: list[widgets.HTML] = []
+        for event in new:
+            if not self._wanted(event):
                 continue
-            if needle and needle not in f"{type(event).__name__} {summarize(event)}".lower():
-                continue
-            shown.append(event)
-        return shown
+            self._sequence += 1
+            order = str(-self._sequence)  # newest on top
+            if len(self._shown) < self.max_rows:
+                row = widgets.HTML(
+                    self._row_html(event),
+                    style=self._row_style,
+                    layout=widgets.Layout(order=order, flex="none"),
+                )
+                added.append(row)
+            else:
+                row, _old = self._shown.popleft()
+                row.value = self._row_html(event)
+                row.layout.order = order
+            self._shown.append((row, event))
+        if added:
+            self.rows.children = (*self.rows.children, *added)
+        self._update_count()
 
     def render(self) -> None:
-        """Redraw the table from the kept events and the filters."""
-        shown = self.visible()
-        rows = "".join(
-            "<tr>"
-            f"<td style='white-space:nowrap'>{html.escape(self._time(event))}</td>"
-            f"<td><b>{html.escape(type(event).__name__)}</b></td>"
-            f"<td style='white-space:nowrap'>{self._scheduler_cell(event)}</td>"
-            "<td style='font-family:monospace'>"
-            f"{html.escape(summarize(event, leave_out=('scheduler_id',)))}</td>"
-            "</tr>"
-            for event in shown
+        """Redraw every row from the kept events and the filters."""
+        self._new.clear()
+        shown = self.visible()[: self.max_rows]
+        rows = [row for row, _event in self._shown]
+        dropped = rows[len(shown) :]
+        del rows[len(shown) :]
+        self._shown.clear()
+        self._sequence = 0
+        for position, event in enumerate(reversed(shown)):  # oldest first
+            self._sequence += 1
+            order = str(-self._sequence)
+            if position < len(rows):
+                row = rows[position]
+                row.value = self._row_html(event)
+                row.layout.order = order
+            else:
+                row = widgets.HTML(
+                    self._row_html(event),
+                    style=self._row_style,
+                    layout=widgets.Layout(order=order, flex="none"),
+                )
+                rows.append(row)
+            self._shown.append((row, event))
+        if tuple(rows) != self.rows.children:
+            self.rows.children = tuple(rows)
+        for row in dropped:  # closed once no shown box holds them
+            row.layout.close()
+            row.close()
+        self._update_count()
+
+    def shown_rows(self) -> list[str]:
+        """The rows' HTML as the log shows them, newest first."""
+        return [row.value for row, _event in reversed(self._shown)]
+
+    def _update_count(self) -> None:
+        text = f"<small>{len(self._shown)} shown, {len(self.events)} kept</small>"
+        if self.count.value != text:
+            self.count.value = text
+
+    def _row_html(self, event: Event) -> str:
+        return (
+            f"<div class='nbsched-ev'><span>{html.escape(self._time(event))}</span>"
+            f"<b>{html.escape(type(event).__name__)}</b>{self._scheduler_cell(event)}"
+            f"<span>{details_html(event)}</span></div>"
         )
-        self.table.value = (
-            "<table style='font-size:12px;border-collapse:collapse'>"
-            "<thead><tr><th align='left'>time</th><th align='left'>event</th>"
-            "<th align='left'>scheduler</th><th align='left'>details</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
-        )
-        self.count.value = f"<small>{len(shown)} shown, {len(self.events)} kept</small>"
 
     def _scheduler_cell(self, event: Event) -> str:
         who = getattr(event, "scheduler_id", None)
         if not who:
-            return ""
+            return "<span></span>"
         shown = "this kernel" if who == self._identity else who
         return f"<span title='{html.escape(who)}'>{html.escape(shown)}</span>"
 
@@ -218,4 +344,7 @@ class EventLog(widgets.VBox):
         subscription = getattr(self, "_subscription", None)  # None if __init__ failed
         if subscription is not None:
             subscription.unsubscribe()
+        for row, _event in getattr(self, "_shown", ()):
+            row.layout.close()
+            row.close()
         super().close()

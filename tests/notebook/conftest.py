@@ -9,7 +9,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from notebook_helpers import START, FakeKernel, Notebook
 
-from nbsched import FakeClock
+from nbsched import FakeClock, _warmup
 from nbsched.notebook import load, unload_ipython_extension
 
 
@@ -37,6 +37,8 @@ async def notebook(
     kernel = FakeKernel()
     monkeypatch.setattr(shell, "kernel", kernel, raising=False)
     holder = load(shell, clock=clock)
+    # %load_ext imports the chart modules in a thread; tests that draw charts don't race it
+    assert _warmup.wait(timeout=60)
     book = Notebook(shell, holder, clock, kernel)
     await book.settle()
     try:

@@ -46,7 +46,7 @@ class Notebook:
         await self.settle()
 
     def outputs(self, schedule_id: str) -> tuple[dict[str, Any], ...]:
-        return self.holder.outputs[schedule_id].output.outputs
+        return self.holder.outputs[schedule_id].shown_outputs()
 
     def texts(self, schedule_id: str) -> str:
         return "".join(o.get("text", "") for o in self.outputs(schedule_id))

@@ -145,6 +145,38 @@ class Kernel:
                     found.append((index, state[key]))
         return found
 
+    def latest(self, comm_id: str, key: str, default: Any = None) -> Any:
+        """The last value of ``key`` the widget ``comm_id`` was opened with or set to."""
+        value = default
+        for m in self.messages:
+            if m["msg_type"] in ("comm_open", "comm_msg") and m["content"]["comm_id"] == comm_id:
+                state = m["content"]["data"].get("state", {})
+                if key in state:
+                    value = state[key]
+        return value
+
+    def kept_runs(self, first_area: str) -> list[list[dict[str, Any]]]:
+        """The outputs of each run an ``--append`` cell shows, oldest first: the ``Output``
+        widgets in the box that holds ``first_area`` (the one the defining cell opened),
+        in their flex order."""
+        reference = f"IPY_MODEL_{first_area}"
+        boxes = [
+            m["content"]["comm_id"]
+            for m in self.messages
+            if m["msg_type"] in ("comm_open", "comm_msg")
+            and reference in (m["content"]["data"].get("state", {}).get("children") or ())
+        ]
+        children = self.latest(boxes[-1], "children", []) if boxes else [reference]
+        areas = []
+        for child in children:
+            comm_id = child.removeprefix("IPY_MODEL_")
+            outputs = self.latest(comm_id, "outputs")
+            if outputs is None:  # the note above the runs (an HTML widget)
+                continue
+            layout = self.latest(comm_id, "layout", "").removeprefix("IPY_MODEL_")
+            areas.append((int(self.latest(layout, "order", "0") or 0), outputs))
+        return [outputs for _order, outputs in sorted(areas, key=lambda area: area[0]) if outputs]
+
     def stream_texts(self) -> list[tuple[str, str]]:
         return [
             (m["parent_header"].get("msg_id", ""), m["content"]["text"])
@@ -222,16 +254,22 @@ def test_a_raising_run_shows_its_traceback_in_its_cell_and_keeps_its_schedule(
         "%%every 1s --times 2 --append\n_n = globals().get('_n', 0) + 1\nprint('try', _n)\n"
         "raise ValueError(f'boom {_n}')"
     )
-    (output_widget,) = kernel.widgets_opened_by(scheduled, "OutputModel")
+    (first_area,) = kernel.widgets_opened_by(scheduled, "OutputModel")
     kernel.wait_for(
-        lambda: any(
-            len(outputs) == 4 for _index, outputs in kernel.updates(output_widget, "outputs")
+        lambda: (
+            sum(
+                output["output_type"] == "error"
+                for run in kernel.kept_runs(first_area)
+                for output in run
+            )
+            == 2
         ),
         timeout=10,
         what="two failing runs",
     )
-    final = kernel.updates(output_widget, "outputs")[-1][1]
-    assert [o["output_type"] for o in final] == ["stream", "error", "stream", "error"]
+    runs = kernel.kept_runs(first_area)  # each run in an Output widget of its own
+    final = [output for run in runs for output in run]
+    assert [[o["output_type"] for o in run] for run in runs] == [["stream", "error"]] * 2
     assert [o.get("evalue") for o in final if o["output_type"] == "error"] == ["boom 1", "boom 2"]
     traceback = ANSI.sub("", "\n".join(final[1]["traceback"]))
     assert "raise ValueError(f'boom {_n}')" in traceback, traceback
@@ -246,17 +284,24 @@ def test_a_blocking_cell_delays_the_runs_and_the_lateness_is_shown(kernel: Kerne
     kernel.wait_for(
         lambda: bool(kernel.updates(output_widget, "outputs")), timeout=10, what="the run"
     )
-    status_lines = [
-        value
-        for comm_id in kernel.widgets_opened_by(scheduled, "HTMLModel")
-        for _index, value in kernel.updates(comm_id, "value")
-    ]
+
+    def status_lines() -> list[str]:
+        return [
+            value
+            for comm_id in kernel.widgets_opened_by(scheduled, "HTMLModel")
+            for _index, value in kernel.updates(comm_id, "value")
+        ]
+
+    # the status line follows within STATUS_INTERVAL (updates are coalesced)
+    kernel.wait_for(
+        lambda: any(" late" in line for line in status_lines()), timeout=5, what="the lateness"
+    )
     lateness = [
         float(match.group(1))
-        for line in status_lines
+        for line in status_lines()
         if (match := re.search(r"started (\d+\.\d) s late", line))
     ]
-    assert lateness, status_lines
+    assert lateness, status_lines()
     assert 1.0 <= lateness[-1] < 5.0
 
 

@@ -12,7 +12,7 @@ from nbsched import AsyncScheduler, FakeClock
 from nbsched.events import JobReleased, ScheduleAdded
 from nbsched.triggers.interval import IntervalTrigger
 from nbsched.widgets import EventLog
-from nbsched.widgets.event_log import event_types, summarize
+from nbsched.widgets.event_log import LOG_HEIGHT, event_types, summarize
 
 pytestmark = pytest.mark.anyio
 
@@ -45,7 +45,7 @@ async def add(scheduler: AsyncScheduler, schedule_id: str, seconds: float = 10) 
 
 
 def table_rows(log: EventLog) -> list[str]:
-    return log.table.value.split("<tbody>")[1].split("</tr>")[:-1]
+    return log.shown_rows()
 
 
 async def test_events_stream_in_newest_first(scheduler: AsyncScheduler, clock: FakeClock) -> None:
@@ -77,7 +77,7 @@ async def test_type_and_text_filters(scheduler: AsyncScheduler, clock: FakeClock
 
     log.text_filter.value = "beta"
     assert [type(e).__name__ for e in log.visible()] == ["JobReleased", "ScheduleAdded"]
-    assert "alpha" not in log.table.value
+    assert "alpha" not in "".join(log.shown_rows())
 
     log.type_filter.value = ("JobReleased",)
     assert [e.schedule_id for e in log.visible()] == ["beta"]  # type: ignore[attr-defined]
@@ -138,7 +138,7 @@ def _rendered(event: ScheduleAdded) -> str:
     broker = Broker()
     log = EventLog(broker)
     broker.callback(event)
-    return log.table.value
+    return "".join(log.shown_rows())
 
 
 async def test_events_of_a_synchronous_scheduler_arrive_on_the_notebook_thread() -> None:
@@ -151,8 +151,8 @@ async def test_events_of_a_synchronous_scheduler_arrive_on_the_notebook_thread()
     with Scheduler(identity="sync-log", clock=FakeClock(START)) as scheduler:
         scheduler.start_in_background()
         log = EventLog(scheduler, types=["ScheduleAdded"])
-        original = log.render
-        log.render = lambda: (seen_on.append(threading.get_ident()), original())[1]  # type: ignore[method-assign]
+        original = log.show_new
+        log.show_new = lambda: (seen_on.append(threading.get_ident()), original())[1]  # type: ignore[method-assign]
         trigger = IntervalTrigger(hours=1, start_time=START + timedelta(hours=1))
         await asyncio.to_thread(scheduler.add_schedule, noop, trigger, id="from-a-thread")
         for _ in range(200):  # the event crosses from the scheduler's thread to this loop
@@ -161,7 +161,65 @@ async def test_events_of_a_synchronous_scheduler_arrive_on_the_notebook_thread()
             await asyncio.sleep(0.01)
         await asyncio.sleep(0)
         assert [e.schedule_id for e in log.visible()] == ["from-a-thread"]  # type: ignore[attr-defined]
-        assert "from-a-thread" in log.table.value
+        assert "from-a-thread" in "".join(log.shown_rows())
         assert seen_on and set(seen_on) == {threading.get_ident()}
         log.close()
         scheduler.stop()
+
+
+def failing() -> None:
+    raise ZeroDivisionError("division by zero")
+
+
+async def test_a_new_event_sends_its_row_not_the_whole_log(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    log = EventLog(scheduler, max_rows=10)
+    await add(scheduler, "busy", seconds=1)
+    await clock.advance(20)  # more events than rows: every row is in use
+    assert len(log.rows.children) == 10
+    changes: list[str] = []
+    for child in log.rows.children:
+        child.observe(lambda change: changes.append(change["name"]), "value")
+        child.layout.observe(lambda change: changes.append(change["name"]), "order")
+    log.rows.observe(lambda change: changes.append(change["name"]), "children")
+    arrived: list[object] = []
+    subscription = scheduler.subscribe(arrived.append)
+    await clock.advance(1)
+    subscription.unsubscribe()
+    new_events = len(arrived)
+    assert new_events >= 2
+    # the oldest rows were reused for the new events: their text and their place, nothing else
+    assert sorted(changes) == sorted(["value", "order"] * new_events), changes
+    # newest on top: the rows sorted by their flex order read like the events, newest first
+    by_order = sorted(log.rows.children, key=lambda row: int(row.layout.order))
+    assert [row.value for row in by_order] == log.shown_rows()
+    assert type(log.visible()[0]).__name__ in by_order[0].value
+    log.close()
+
+
+async def test_the_log_is_a_fixed_height_scrolling_box(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    log = EventLog(scheduler, max_rows=50)
+    await add(scheduler, "often", seconds=1)
+    await clock.advance(60)
+    assert log.rows.layout.max_height == LOG_HEIGHT
+    assert log.rows.layout.overflow == "auto"
+    assert len(log.rows.children) == 50
+    log.close()
+
+
+async def test_a_failed_job_shows_its_error_in_one_line_that_expands(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    log = EventLog(scheduler, types=["JobReleased"])
+    trigger = IntervalTrigger(seconds=10, start_time=START + timedelta(seconds=10))
+    await scheduler.add_schedule(failing, trigger, id="bad", job_executor="loop")
+    await clock.advance(10)
+    (row,) = log.shown_rows()
+    summary = row.split("<summary>")[1].split("</summary>")[0]
+    assert summary == "ZeroDivisionError: division by zero"
+    assert "<pre>Traceback (most recent call last):" in row
+    assert "exception_traceback" not in row
+    log.close()

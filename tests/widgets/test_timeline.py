@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -61,7 +62,8 @@ async def test_timeline_follows_a_running_scheduler() -> None:
         await scheduler.add_schedule(
             job, IntervalTrigger(hours=1, start_time=START + timedelta(minutes=90)), id="b"
         )
-        await clock.advance(timedelta(minutes=2))
+        # a live chart redraws at most once a second: the run at 00:02 shows by 00:02:01
+        await clock.advance(timedelta(minutes=2, seconds=1))
 
         rows = drawn_rows(widget)
         widget.close()
@@ -110,3 +112,39 @@ def test_timeline_follows_a_sync_scheduler() -> None:
         ("sync", "00:05"),
         ("sync", "00:10"),
     ]
+
+
+@pytest.mark.anyio
+async def test_a_live_chart_redraws_at_most_once_a_second_and_only_on_change() -> None:
+    clock = nbsched.FakeClock(START)
+    async with nbsched.AsyncScheduler(clock=clock) as scheduler:
+        scheduler.start_in_background()
+        await scheduler.add_schedule(
+            job, IntervalTrigger(seconds=0.1, start_time=START + timedelta(seconds=0.1)), id="fast"
+        )
+        widget = Timeline(scheduler, limit=3, past=5)
+        redraws: list[datetime] = []
+        widget.output.observe(lambda _change: redraws.append(clock.now()), "outputs")
+        await clock.advance(5)  # 50 runs, each one changes the data
+        gaps = [later - earlier for earlier, later in pairwise(redraws)]
+        assert 3 <= len(redraws) <= 6, redraws
+        assert min(gaps) >= timedelta(seconds=1), gaps
+        # the last redraw shows the latest state: the last 5 runs and the next 3 fires
+        rows = drawn_rows(widget)
+        assert [r["status"] for r in rows] == ["success"] * 5 + ["upcoming"] * 3
+
+        # nothing changed since: events that change nothing drawn send nothing
+        count = len(redraws)
+        await scheduler.pause_schedule("fast")
+        await clock.advance(2)
+        await scheduler.add_schedule(
+            job, IntervalTrigger(hours=1, start_time=START + timedelta(hours=1)), id="late"
+        )
+        await clock.advance(2)
+        assert len(redraws) == count + 2  # paused, then the new lane
+        # a job of no schedule: a JobReleased event, but nothing drawn changes
+        await scheduler.add_job(job)
+        await clock.advance(2)
+        assert len(redraws) == count + 2
+        widget.close()
+        await scheduler.stop()

@@ -1,0 +1,67 @@
+"""Big timelines: past MAX_MARKS fires a chart counts them per time bin, on canvas."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from nbsched._chart import MAX_MARKS, VEGALITE_MIME, timeline_chart
+
+START = datetime(2027, 1, 1, tzinfo=timezone.utc)
+
+
+def frame_of(lanes: int, fires: int) -> pd.DataFrame:
+    times = [pd.Timestamp(START) + pd.Timedelta(minutes=15 * n) for n in range(fires)]
+    return pd.DataFrame(
+        {
+            "schedule_id": [f"s{lane:04d}" for lane in range(lanes) for _ in times],
+            "fire_time": pd.DatetimeIndex(times * lanes),
+            "trigger": "interval[0:15:00]",
+            "paused": False,
+            "n": list(range(1, fires + 1)) * lanes,
+        }
+    ).sort_values("fire_time", kind="stable", ignore_index=True)
+
+
+def points(chart: object) -> list[dict[str, object]]:
+    spec = chart.spec  # type: ignore[attr-defined]
+    layer = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    return layer["data"]["values"]
+
+
+def test_100_000_fires_are_counted_per_bin_drawn_on_canvas_and_said_so() -> None:
+    chart = timeline_chart(frame_of(1_000, 100), now=START)
+    marks = points(chart)
+    assert len(marks) <= MAX_MARKS
+    # every fire is counted once, in its own lane
+    assert sum(mark["count"] for mark in marks) == 100_000
+    per_lane: dict[str, int] = {}
+    for mark in marks:
+        per_lane[mark["schedule_id"]] = per_lane.get(mark["schedule_id"], 0) + mark["count"]
+    assert set(per_lane.values()) == {100} and len(per_lane) == 1_000
+    data, metadata = chart._repr_mimebundle_()
+    assert metadata[VEGALITE_MIME]["embed_options"]["renderer"] == "canvas"
+    subtitle = chart.spec["title"]["subtitle"]
+    assert subtitle.startswith("100,000 fires and runs, counted per 1 day in")
+    assert "counted per 1 day" in data["text/plain"]
+    assert marks[0]["when"].startswith("96 from 2027-01-01 00:00:00 UTC")
+    assert len(json.dumps(chart.spec)) < 1_000_000  # was 17 MB
+
+
+def test_a_small_chart_draws_every_fire_as_svg() -> None:
+    chart = timeline_chart(frame_of(3, 10), now=START)
+    assert len(points(chart)) == 30
+    assert "count" not in points(chart)[0]
+    assert chart.bin_width is None and "title" not in chart.spec
+    _data, metadata = chart._repr_mimebundle_()
+    assert metadata[VEGALITE_MIME]["embed_options"]["renderer"] == "svg"
+
+
+def test_displaying_a_chart_does_not_copy_its_spec() -> None:
+    chart = timeline_chart(frame_of(2, 5), now=START)
+    data, _metadata = chart._repr_mimebundle_()
+    assert data[VEGALITE_MIME] is chart.spec
+    copied = chart.to_dict()  # the public copy, to change freely
+    assert copied == chart.spec and copied is not chart.spec
