@@ -44,10 +44,11 @@ fi
 echo "== Python environments"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev,docs]'
+# PYTHONWARNINGS: setuptools' editable-install banner is advice for package authors, not users
+PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -e '.[dev,docs]'
 if [ "$PYTHON_ONLY" = 0 ]; then  # only the kernel tests use it, not the demo
 [ -x .venv-kernel-min/bin/python ] || "$PYTHON" -m venv .venv-kernel-min
 .venv-kernel-min/bin/python -m pip install -q --upgrade pip
-.venv-kernel-min/bin/python -m pip install -q 'ipykernel==6.29.*' 'ipywidgets>=8.1' -e .
+PYTHONWARNINGS=ignore .venv-kernel-min/bin/python -m pip install -q 'ipykernel==6.29.*' 'ipywidgets>=8.1' -e .
 fi
 echo "== setup done"
