@@ -45,7 +45,9 @@ echo "== Python environments"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 # PYTHONWARNINGS: setuptools' editable-install banner is advice for package authors, not users
-PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -e '.[dev,docs]'
+extras=dev,docs
+[ "$PYTHON_ONLY" = 1 ] && extras=dev   # the demo builds no documentation
+PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -e ".[$extras]"
 if [ "$PYTHON_ONLY" = 0 ]; then  # only the kernel tests use it, not the demo
 [ -x .venv-kernel-min/bin/python ] || "$PYTHON" -m venv .venv-kernel-min
 .venv-kernel-min/bin/python -m pip install -q --upgrade pip
