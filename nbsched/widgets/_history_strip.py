@@ -38,7 +38,9 @@ async def recent_runs(scheduler: Any) -> list[RunRecord]:
     store = scheduler.data_store
     if inspect.iscoroutinefunction(scheduler.get_schedules):
         return list(await store.get_run_history())
-    return list(await asyncio.to_thread(scheduler._run, store.get_run_history()))
+    # the store read is created in the worker thread: a refresh cancelled before the thread
+    # starts then leaves no coroutine behind that was never awaited
+    return list(await asyncio.to_thread(lambda: scheduler._run(store.get_run_history())))
 
 
 def runs_by_schedule(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:

@@ -126,3 +126,39 @@ async def test_timeline_chart_draws_past_runs_from_the_history_after_a_restart(
         ("success", "09:02"),
         ("success", "09:03"),
     ]
+
+
+async def test_a_history_read_cancelled_before_its_thread_starts_leaves_no_unawaited_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Closing a dashboard cancels its refresh; the blocking Scheduler's history read may then
+    never reach its worker thread, and must not leave a store coroutine behind (a
+    'never awaited' warning that fails an unrelated test later)."""
+    import asyncio
+    import gc
+    import os
+    import sys
+    import threading
+
+    from nbsched import Scheduler
+    from nbsched.widgets._history_strip import recent_runs
+
+    unraisable: list[str] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: unraisable.append(str(u.exc_value)))
+    loop = asyncio.get_running_loop()
+    gate = threading.Event()
+    workers = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default executor's size
+    with Scheduler() as scheduler:
+        busy = asyncio.gather(*(loop.run_in_executor(None, gate.wait) for _ in range(workers)))
+        read = asyncio.ensure_future(recent_runs(scheduler))
+        await asyncio.sleep(0)
+        read.cancel()
+        gate.set()
+        await busy
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        # the executor's queue is first in, first out: once these ran, the cancelled read's
+        # work item has been taken off it and dropped
+        await asyncio.gather(*(loop.run_in_executor(None, int) for _ in range(workers)))
+        gc.collect()
+    assert unraisable == []
