@@ -121,7 +121,9 @@ async def counted_job() -> None:
     _TALLY.start()
 
 
-async def nbsched_dispatch(store_factory: Callable[[], Awaitable[Any]], n: int) -> dict[str, float]:
+async def nbsched_dispatch(
+    store_factory: Callable[[], Awaitable[Any]], n: int
+) -> dict[str, float]:
     from nbsched import AsyncScheduler
     from nbsched.events import JobReleased
     from nbsched.triggers.date import DateTrigger
@@ -381,14 +383,14 @@ async def nbsched_adds(n: int, kind: str) -> dict[str, float]:
         await scheduler.configure_task(noop)
         gc.collect()
         began = time.process_time()
-        for schedule_id, trigger in zip(ids, triggers):
+        for schedule_id, trigger in zip(ids, triggers, strict=True):
             await scheduler.add_schedule(noop, trigger, id=schedule_id)
         ours = (time.process_time() - began) / n * 1e6
     schedules: dict[str, tuple[Any, datetime]] = {}
     heap: list[tuple[datetime, str]] = []
     gc.collect()
     began = time.process_time()
-    for schedule_id, trigger in zip(ids, triggers):
+    for schedule_id, trigger in zip(ids, triggers, strict=True):
         schedules[schedule_id] = (trigger, start)
         heapq.heappush(heap, (start, schedule_id))
     floor = (time.process_time() - began) / n * 1e6
