@@ -74,6 +74,9 @@ class TimelineChart:
         binned chart one row per mark, with ``count``)
     :ivar bin_width: the time bin of a chart of more than
         :data:`~nbsched._chart_bins.MAX_MARKS` fires (``None``: every fire is drawn)
+    :ivar upcoming: upcoming fires drawn (paused ones included)
+    :ivar past: past runs drawn
+    :ivar lanes: lanes drawn (a schedule with only past runs has one too)
     """
 
     def __init__(
@@ -82,11 +85,16 @@ class TimelineChart:
         data: pd.DataFrame,
         summary: str,
         bin_width: pd.Timedelta | None = None,
+        *,
+        upcoming: int = 0,
+        past: int = 0,
+        lanes: int = 0,
     ) -> None:
         self.spec = spec
         self.data = data
         self.summary = summary
         self.bin_width = bin_width
+        self.upcoming, self.past, self.lanes = upcoming, past, lanes
 
     def to_dict(self) -> dict[str, Any]:
         """The Vega-Lite spec (schema v5), as a copy."""
@@ -282,7 +290,9 @@ def timeline_chart(
         f"<nbsched timeline chart: {fires} upcoming fire(s), {total - fires} past run(s), "
         f"{len(lanes)} lane(s), times in {zone_name}{'; ' + binned_note if binned_note else ''}>"
     )
-    return TimelineChart(spec, rows, summary, binned.width)
+    return TimelineChart(
+        spec, rows, summary, binned.width, upcoming=fires, past=total - fires, lanes=len(lanes)
+    )
 
 
 async def atimeline_chart(
