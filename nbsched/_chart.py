@@ -312,7 +312,8 @@ async def atimeline_chart(
     """Like :func:`timeline_chart`, awaiting an :class:`~nbsched.AsyncScheduler`'s schedules
     and its store's run history: works with every store (on PostgreSQL the past runs are
     every scheduler's). In a notebook cell: ``await nbsched.atimeline_chart(scheduler)``."""
-    from .timelines import _is_scheduler, apast_runs, atimeline
+    from ._scheduler_reads import _is_scheduler
+    from .timelines import apast_runs, atimeline
 
     if _is_scheduler(data):
         if runs is None:
