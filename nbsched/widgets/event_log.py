@@ -32,15 +32,14 @@ __all__ = ["EventLog", "event_types"]
 
 def event_types() -> list[type[Event]]:
     """Every concrete event class in :mod:`nbsched.events`, by name."""
-    found = []
-    for value in vars(events_module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, Event)
-            and value.__module__ == events_module.__name__
-            and value.__subclasses__() == []
-        ):
-            found.append(value)
+    found = [
+        value
+        for value in vars(events_module).values()
+        if isinstance(value, type)
+        and issubclass(value, Event)
+        and value.__module__ == events_module.__name__
+        and value.__subclasses__() == []
+    ]
     return sorted(found, key=lambda cls: cls.__name__)
 
 
@@ -59,7 +58,7 @@ def summarize(event: Event, *, leave_out: Iterable[str] = ()) -> str:
     fields named in ``leave_out`` left out)."""
     skipped = {"timestamp", *leave_out}
     parts = []
-    for field in dataclasses.fields(event):  # type: ignore[arg-type]
+    for field in dataclasses.fields(event):
         if field.name in skipped:
             continue
         value = getattr(event, field.name)
