@@ -22,7 +22,7 @@ import pandas as pd
 
 from ._converters import as_aware_datetime, as_timezone
 from ._marshalling import clone_trigger
-from ._runs import RunHistory, past_runs, track_runs
+from ._runs import RunHistory, apast_runs, past_runs, track_runs
 from ._scheduler_reads import _is_scheduler, reads_synchronously
 from ._structures import Schedule
 from .abc import Trigger
@@ -34,6 +34,7 @@ __all__ = [
     "COLUMNS",
     "RunHistory",
     "TriggerPreview",
+    "apast_runs",
     "atimeline",
     "describe_trigger",
     "past_runs",
@@ -482,7 +483,8 @@ class TriggerPreview:
         compact = self.compact_table()
         if compact is None:
             return self._status_text()
-        return self._status_text() + "\n" + compact.to_string(index=False)
+        table: str = compact.to_string(index=False)
+        return self._status_text() + "\n" + table
 
 
 def preview(trigger: Trigger, n: int = 20, *, tz: str | tzinfo | None = None) -> TriggerPreview:

@@ -38,6 +38,8 @@ _logger = logging.getLogger(__name__)
 _TICK = timedelta(seconds=1)
 #: how long the remove button waits for the confirming second click
 CONFIRM_TIME = timedelta(seconds=5)
+#: finished or removed schedules shown under the live ones (the most recently ended)
+ENDED_SHOWN = 10
 
 #: (name, basis) of each column; the trigger column takes the room that is left. The buttons
 #: come right after "last run": on a narrow page the table scrolls sideways instead of
@@ -55,6 +57,8 @@ _COLUMNS = (
     ("history", "9em"),
     ("median", "4.5em"),
 )
+#: how the cells of a finished or removed schedule's row start (greyed out)
+_GREY = "<span style='opacity:0.55'>"
 _ROW_LAYOUT = {"align_items": "center", "grid_gap": "0 8px", "flex_flow": "row nowrap"}
 
 
@@ -105,6 +109,27 @@ class DashboardRow(widgets.HBox):
         self.next_fire_time: datetime | None = None
         self.trigger_tz: tzinfo | None = None
         self.paused = False
+        #: "finished" or "removed" once the schedule is gone from the store
+        self.ended: str | None = None
+
+    def show_ended(self, ended: str | None) -> None:
+        """Grey the row out as a schedule that ``ended`` ("finished" or "removed"), its
+        buttons reduced to "dismiss"; or, with ``None``, make it a live row again."""
+        if ended == self.ended:
+            return
+        self.ended = ended
+        if ended is None:
+            self.remove_class("nbsched-dashboard-ended")
+            self.remove_button.description = "remove"
+            self.remove_button.button_style = "danger"
+            self.run_button.disabled = False
+        else:
+            self.add_class("nbsched-dashboard-ended")
+            self.remove_button.description = "dismiss"
+            self.remove_button.button_style = ""
+            self.confirm_until = None
+            for button in (self.pause_button, self.resume_button, self.run_button):
+                button.disabled = True
 
     def close(self) -> None:
         """Close the row and every widget in it."""
@@ -134,6 +159,10 @@ class Dashboard(widgets.VBox):
     It redraws when the scheduler publishes a schedule or job event, counts down once a
     second, and rereads the store every ``reread_interval`` seconds (for changes made by other
     processes sharing a file or PostgreSQL store).
+
+    Schedules that finished (their trigger ran out of fire times) or were removed stay below
+    the live ones as greyed rows ("finished", "removed", with their run counts) until
+    dismissed; the :data:`ENDED_SHOWN` most recently ended ones are shown.
 
     :param scheduler: a running :class:`~nbsched.AsyncScheduler` (on this kernel's loop)
     :param tracker: where run counts come from (a new :class:`RunTracker`, counting from now,
@@ -165,6 +194,10 @@ class Dashboard(widgets.VBox):
         self._owns_tracker = tracker is None
         self.tz = tz if tz is not None else get_local_timezone()
         self.rows: dict[str, DashboardRow] = {}
+        #: rows of the schedules that finished or were removed, most recently ended first
+        self.ended_rows: dict[str, DashboardRow] = {}
+        self._vanished: dict[str, datetime] = {}  # left the store unannounced: when seen gone
+        self._dismissed: set[str] = set()
         self.status = widgets.HTML()
         self.empty = widgets.HTML("<i>no schedules yet</i>")
         self.head = widgets.HBox(
@@ -234,9 +267,13 @@ class Dashboard(widgets.VBox):
         seen = set()
         for schedule in sorted(schedules, key=lambda s: s.id):
             seen.add(schedule.id)
-            row = self.rows.get(schedule.id)
+            self._vanished.pop(schedule.id, None)
+            self._dismissed.discard(schedule.id)
+            row = self.rows.get(schedule.id) or self.ended_rows.pop(schedule.id, None)
             if row is None:
-                row = self.rows[schedule.id] = DashboardRow(schedule.id, self)
+                row = DashboardRow(schedule.id, self)
+            self.rows[schedule.id] = row
+            row.show_ended(None)
             row.next_fire_time = schedule.next_fire_time
             row.paused = schedule.paused
             row.cells["trigger"].value = html.escape(str(schedule.trigger))
@@ -244,16 +281,52 @@ class Dashboard(widgets.VBox):
             note = self._annotate(schedule) if self._annotate is not None else ""
             row.cells["id"].value = f"<code>{html.escape(schedule.id)}</code>{note}"
             self._draw_stats(row)
-        gone = [self.rows.pop(key) for key in set(self.rows) - seen]
+        now = self.scheduler.clock.now()
+        for key in set(self.rows) - seen:
+            self._vanished.setdefault(key, now)
+            self.ended_rows[key] = self.rows.pop(key)
+        gone = self._sort_ended()
         self.tick()
-        children = (self.head, *(self.rows[key] for key in sorted(self.rows)))
+        children = (
+            self.head,
+            *(self.rows[key] for key in sorted(self.rows)),
+            *self.ended_rows.values(),
+        )
         if children != self.table.children:
             self.table.children = children
         for row in gone:  # out of the table first: a shown box never holds a closed widget
             row.close()
-        shown = (self.table, self.status) if self.rows else (self.table, self.empty, self.status)
+        shown = (
+            (self.table, self.status)
+            if self.rows or self.ended_rows
+            else (self.table, self.empty, self.status)
+        )
         if self.children != shown:  # type: ignore[has-type]  # ipywidgets has no type hints
             self.children = shown
+
+    def _sort_ended(self) -> list[DashboardRow]:
+        """Bring :attr:`ended_rows` up to date (the tracker knows which schedules ended, this
+        dashboard which rows left the store unannounced); return the rows to close."""
+        ended: dict[str, tuple[str, datetime]] = {
+            key: ("removed", when) for key, when in self._vanished.items()
+        }
+        for key, stats in self.tracker.stats.items():
+            if stats.ended is not None and key not in self.rows:
+                ended[key] = (stats.ended, stats.ended_at or self.scheduler.clock.now())
+        keep = sorted(
+            (key for key in ended if key not in self._dismissed),
+            key=lambda key: ended[key][1],
+            reverse=True,
+        )[:ENDED_SHOWN]
+        rows = {}
+        for key in keep:
+            row = self.ended_rows.pop(key, None) or DashboardRow(key, self)
+            row.show_ended(ended[key][0])
+            self._draw_stats(row)
+            rows[key] = row
+        gone = list(self.ended_rows.values())
+        self.ended_rows = rows
+        return gone
 
     def tick(self) -> None:
         """Update the countdowns (and pause-dependent buttons) from the last reread."""
@@ -280,14 +353,34 @@ class Dashboard(widgets.VBox):
 
     def _draw_stats(self, row: DashboardRow) -> None:
         stats = self.tracker.stats.get(row.schedule_id)
-        row.cells["runs"].value = str(stats.runs) if stats else "0"
-        row.cells["last run"].value = outcome_html(stats)
-        lateness = stats.last_lateness if stats else None
-        row.cells["lateness"].value = html.escape(format_duration(lateness)) or "—"
-        row.cells["ran on"].value = ran_on_html(stats, getattr(self.scheduler, "identity", None))
         runs = self._runs.get(row.schedule_id, [])
-        row.cells["history"].value = strip_html(runs)
-        row.cells["median"].value = html.escape(format_duration(median_duration(runs))) or "—"
+        lateness = stats.last_lateness if stats else None
+        values = {
+            "runs": str(stats.runs) if stats else "0",
+            "last run": outcome_html(stats),
+            "lateness": html.escape(format_duration(lateness)) or "—",
+            "ran on": ran_on_html(stats, getattr(self.scheduler, "identity", None)),
+            "history": strip_html(runs),
+            "median": html.escape(format_duration(median_duration(runs))) or "—",
+        }
+        if row.ended is not None:
+            count = stats.runs if stats else 0
+            title = f"{row.ended} after {count} run{'' if count == 1 else 's'}"
+            values["next fire"] = f"<i title='{title}'>{row.ended}</i>"
+            values["remaining"] = "—"
+            if row.cells["trigger"].value == "":  # ended before this dashboard saw it
+                values["trigger"] = "—"
+            values = {
+                name: value if value.startswith(_GREY) else f"{_GREY}{value}</span>"
+                for name, value in {**self._row_values(row), **values}.items()
+            }
+        for name, value in values.items():
+            if row.cells[name].value != value:
+                row.cells[name].value = value
+
+    @staticmethod
+    def _row_values(row: DashboardRow) -> dict[str, str]:
+        return {name: row.cells[name].value for name in ("id", "trigger")}
 
     def request_refresh(self) -> None:
         """Reread soon (coalescing bursts of events into one reread)."""
@@ -331,7 +424,7 @@ class Dashboard(widgets.VBox):
         self.request_refresh()
 
     def _on_stats(self, schedule_id: str) -> None:
-        row = self.rows.get(schedule_id)
+        row = self.rows.get(schedule_id) or self.ended_rows.get(schedule_id)
         if row is not None:
             self._draw_stats(row)
             self.request_refresh()  # the run history has the finished run
@@ -377,7 +470,11 @@ class Dashboard(widgets.VBox):
 
     def confirm_remove(self, schedule_id: str) -> asyncio.Task[Any] | None:
         """What the remove button does: the first click asks ("confirm remove"), a second
-        one within :data:`CONFIRM_TIME` removes the schedule."""
+        one within :data:`CONFIRM_TIME` removes the schedule. On the row of a finished or
+        removed schedule, the button says "dismiss" and takes the row away."""
+        if schedule_id in self.ended_rows:
+            self.dismiss(schedule_id)
+            return None
         row = self.rows.get(schedule_id)
         if row is None:
             return None
@@ -389,6 +486,11 @@ class Dashboard(widgets.VBox):
         row.confirm_until = now + CONFIRM_TIME
         row.remove_button.description = "confirm remove"
         return None
+
+    def dismiss(self, schedule_id: str) -> None:
+        """Take the row of a finished or removed schedule off the dashboard."""
+        self._dismissed.add(schedule_id)
+        self.request_refresh()
 
     def remove(self, schedule_id: str) -> asyncio.Task[Any]:
         """Remove a schedule."""
@@ -442,7 +544,8 @@ class Dashboard(widgets.VBox):
         if self._owns_tracker:
             self.tracker.close()
         super().close()
-        for widget in (*self.rows.values(), *self.head.children, self.head, self.table):
+        rows = (*self.rows.values(), *self.ended_rows.values())
+        for widget in (*rows, *self.head.children, self.head, self.table):
             widget.close()
         for widget in (self.status, self.empty):
             widget.close()
