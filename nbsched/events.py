@@ -228,7 +228,7 @@ def _with_fast_init(cls: type[Event]) -> None:
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__doc__ = cls.__init__.__doc__
-    cls.__init__ = init  # type: ignore[misc]
+    cls.__init__ = init  # type: ignore[method-assign]
 
 
 _NO_VALUE: Any = object()
