@@ -24,7 +24,7 @@ from ..events import (
     SchedulerStopped,
     ScheduleUpdated,
 )
-from ._format import format_duration, format_moment, format_remaining, trigger_zone
+from ._format import format_duration, format_remaining, next_fire_html, trigger_zone
 from ._history_strip import median_duration, recent_runs, runs_by_schedule, strip_html
 from ._run_stats import RunStats, RunTracker, outcome_html, ran_on_html
 from ._store_status import store_status_text
@@ -39,41 +39,69 @@ _TICK = timedelta(seconds=1)
 #: how long the remove button waits for the confirming second click
 CONFIRM_TIME = timedelta(seconds=5)
 
-#: (name, basis) of each column; the trigger column takes the room that is left. The buttons
-#: come right after "last run": on a narrow page the table scrolls sideways instead of
-#: wrapping, and what is cut off first is the least needed (lateness, ran on).
+#: (name, width) of each column; the trigger column takes the room that is left, down to its
+#: width. "next fire" holds the time remaining under the fire time. Nothing wraps: a cell cut
+#: short ends in "…" with the whole text in its tooltip.
 _COLUMNS = (
-    ("id", "11em"),
-    ("trigger", "12em"),
-    ("next fire", "9.5em"),
-    ("remaining", "5.5em"),
-    ("runs", "3em"),
-    ("last run", "7em"),
-    ("", _ACTIONS_WIDTH := "21em"),
-    ("lateness", "5em"),
-    ("ran on", "7em"),
-    ("history", "9em"),
+    ("id", "7.5em"),
+    ("trigger", "6em"),
+    ("next fire", "7.5em"),
+    ("runs", "2.5em"),
+    ("last run", "6.5em"),
+    ("", _ACTIONS_WIDTH := "14.5em"),
+    ("lateness", "4.5em"),
+    ("ran on", "6em"),
+    ("history", "8em"),
     ("median", "4.5em"),
 )
-_ROW_LAYOUT = {"align_items": "center", "grid_gap": "0 8px", "flex_flow": "row nowrap"}
+_ROW_LAYOUT = {"align_items": "center", "grid_gap": "0 6px", "flex_flow": "row nowrap"}
+#: Every dashboard of the page shares these rules (sent once, with the header): one line per
+#: text, cut with "…"; smaller buttons than ipywidgets' default. On a narrow page the last
+#: columns give their room to the trigger (the least needed first: history and median, then
+#: lateness and ran on; the cell's status line shows those two too): at 800 px the trigger
+#: still reads and the buttons show without scrolling sideways.
+_STYLE = (
+    "<style>"
+    ".nbsched-dashboard-table{container:nbsched-dashboard/inline-size}"
+    ".nbsched-dashboard-row .widget-html-content,.nbsched-dashboard-head .widget-html-content"
+    "{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;line-height:1.5;font-size:12px}"
+    ".nbsched-dashboard-row .widget-html,.nbsched-dashboard-head .widget-html{height:auto}"
+    ".nbsched-dashboard-row .widget-button{height:24px;line-height:24px;font-size:12px}"
+    ".nbsched-dashboard-row small{font-size:11px;color:#666}"
+    "@container nbsched-dashboard (max-width:1050px){"
+    ".nbsched-col-history,.nbsched-col-median{display:none!important}}"
+    "@container nbsched-dashboard (max-width:880px){"
+    ".nbsched-col-lateness,.nbsched-col-ran-on{display:none!important}}"
+    "</style>"
+)
 
 
-def _cell(width: str, *, grow: bool = False) -> widgets.HTML:
-    # a fixed basis keeps every row's columns under the header's; only the trigger grows
-    flex = f"1 1 {width}" if grow else f"0 0 {width}"
-    return widgets.HTML(
-        layout=widgets.Layout(flex=flex, min_width=width, overflow="hidden", margin="0")
+def _cell(name: str, width: str) -> widgets.HTML:
+    # a fixed width keeps every row's columns under the header's; only the trigger and (a
+    # little, for long ids) the id grow
+    flex = {"trigger": f"1 1 {width}", "id": f"0.3 1 {width}"}.get(name, f"0 0 {width}")
+    cell = widgets.HTML(
+        layout=widgets.Layout(
+            flex=flex,
+            min_width=width,
+            max_width="16em" if name == "id" else None,
+            overflow="hidden",
+            margin="0",
+        )
     )
+    if name:
+        cell.add_class(f"nbsched-col-{name.replace(' ', '-')}")
+    return cell
 
 
 class DashboardRow(widgets.HBox):
-    """One schedule's row: its cells (``row.cells["next fire"].value``) and four buttons."""
+    """One schedule's row: its cells (``row.cells["next fire"].value``) and its buttons (pause
+    and resume share a place: only the one that applies shows)."""
 
     def __init__(self, schedule_id: str, dashboard: Dashboard):
         self.schedule_id = schedule_id
-        self.cells = {
-            name: _cell(width, grow=name == "trigger") for name, width in _COLUMNS if name
-        }
+        self.cells = {name: _cell(name, width) for name, width in _COLUMNS if name}
+        self.cells["remaining"] = widgets.HTML(layout=widgets.Layout(margin="0"))
         self.cells["id"].value = f"<code>{html.escape(schedule_id)}</code>"
 
         def button(description: str, style: str = "") -> widgets.Button:
@@ -85,6 +113,7 @@ class DashboardRow(widgets.HBox):
 
         self.pause_button = button("pause")
         self.resume_button = button("resume")
+        self.resume_button.layout.display = "none"
         self.run_button = button("run now")
         self.remove_button = button("remove", "danger")
         self.pause_button.on_click(lambda _b: dashboard.pause(schedule_id))
@@ -94,17 +123,38 @@ class DashboardRow(widgets.HBox):
         #: until when a second click on "remove" removes (the first one only asks)
         self.confirm_until: datetime | None = None
         self.buttons = (self.pause_button, self.resume_button, self.run_button, self.remove_button)
-        # the buttons stay together; on a narrow page they wrap below the row as a group
         actions = widgets.HBox(
             list(self.buttons),
             layout=widgets.Layout(flex=f"0 0 {_ACTIONS_WIDTH}", grid_gap="0 4px"),
         )
-        parts = [actions if not name else self.cells[name] for name, _width in _COLUMNS]
+        when = widgets.VBox(
+            [self.cells["next fire"], self.cells["remaining"]],
+            layout=widgets.Layout(flex=f"0 0 {_COLUMNS[2][1]}", min_width=_COLUMNS[2][1]),
+        )
+        self.cells["next fire"].layout = widgets.Layout(margin="0")
+        parts = [
+            actions if not name else when if name == "next fire" else self.cells[name]
+            for name, _width in _COLUMNS
+        ]
         super().__init__(parts, layout=widgets.Layout(flex="0 0 auto", **_ROW_LAYOUT))
         self.add_class("nbsched-dashboard-row")
         self.next_fire_time: datetime | None = None
         self.trigger_tz: tzinfo | None = None
         self.paused = False
+
+    def show_paused(self, paused: bool) -> None:
+        """Show the button that applies: resume for a paused schedule, else pause."""
+        self.pause_button.disabled = paused
+        self.resume_button.disabled = not paused
+        shown, hidden = (
+            (self.resume_button, self.pause_button)
+            if paused
+            else (self.pause_button, self.resume_button)
+        )
+        if shown.layout.display is not None:
+            shown.layout.display = None
+        if hidden.layout.display != "none":
+            hidden.layout.display = "none"
 
     def close(self) -> None:
         """Close the row and every widget in it."""
@@ -168,12 +218,15 @@ class Dashboard(widgets.VBox):
         self.status = widgets.HTML()
         self.empty = widgets.HTML("<i>no schedules yet</i>")
         self.head = widgets.HBox(
-            [_cell(width, grow=name == "trigger") for name, width in _COLUMNS],
+            [_cell(name, width) for name, width in _COLUMNS],
             layout=widgets.Layout(flex="0 0 auto", **_ROW_LAYOUT),
         )
         for (name, _width), cell in zip(_COLUMNS, self.head.children, strict=True):
             cell.value = f"<b>{name}</b>" if name else ""
+        self.head.children[0].value = _STYLE + self.head.children[0].value
+        self.head.add_class("nbsched-dashboard-head")
         self.table = widgets.VBox([self.head], layout=widgets.Layout(overflow="auto"))
+        self.table.add_class("nbsched-dashboard-table")
         super().__init__([self.table, self.empty, self.status])
         self.add_class("nbsched-dashboard")
         self._pending: set[asyncio.Task[Any]] = set()
@@ -239,10 +292,15 @@ class Dashboard(widgets.VBox):
                 row = self.rows[schedule.id] = DashboardRow(schedule.id, self)
             row.next_fire_time = schedule.next_fire_time
             row.paused = schedule.paused
-            row.cells["trigger"].value = html.escape(str(schedule.trigger))
+            trigger_text = html.escape(str(schedule.trigger))  # whole in the tooltip
+            row.cells["trigger"].value = f"<span title='{trigger_text}'>{trigger_text}</span>"
             row.trigger_tz = trigger_zone(schedule.trigger)
             note = self._annotate(schedule) if self._annotate is not None else ""
-            row.cells["id"].value = f"<code>{html.escape(schedule.id)}</code>{note}"
+            row.cells[
+                "id"
+            ].value = (
+                f"<code title='{html.escape(schedule.id)}'>{html.escape(schedule.id)}</code>{note}"
+            )
             self._draw_stats(row)
         gone = [self.rows.pop(key) for key in set(self.rows) - seen]
         self.tick()
@@ -265,18 +323,17 @@ class Dashboard(widgets.VBox):
                 row.cells["next fire"].value = "<i>paused</i>"
                 row.cells["remaining"].value = "—"
             else:
-                moment = format_moment(
-                    row.next_fire_time, now=now, tz=self.tz, zone=True, also=row.trigger_tz
+                row.cells["next fire"].value = next_fire_html(
+                    row.next_fire_time, now=now, tz=self.tz, also=row.trigger_tz
                 )
-                row.cells["next fire"].value = html.escape(moment)
                 row.cells["remaining"].value = html.escape(
                     format_remaining(row.next_fire_time, now=now)
                 )
-            row.pause_button.disabled = row.paused
-            row.resume_button.disabled = not row.paused
+            row.show_paused(row.paused)
             if row.confirm_until is not None and now > row.confirm_until:
                 row.confirm_until = None
                 row.remove_button.description = "remove"
+                row.remove_button.tooltip = None
 
     def _draw_stats(self, row: DashboardRow) -> None:
         stats = self.tracker.stats.get(row.schedule_id)
@@ -376,7 +433,7 @@ class Dashboard(widgets.VBox):
         return self._act(f"resume {schedule_id!r}", self._call("unpause_schedule", schedule_id))
 
     def confirm_remove(self, schedule_id: str) -> asyncio.Task[Any] | None:
-        """What the remove button does: the first click asks ("confirm remove"), a second
+        """What the remove button does: the first click asks (the button says "confirm"), a second
         one within :data:`CONFIRM_TIME` removes the schedule."""
         row = self.rows.get(schedule_id)
         if row is None:
@@ -385,9 +442,11 @@ class Dashboard(widgets.VBox):
         if row.confirm_until is not None and now <= row.confirm_until:
             row.confirm_until = None
             row.remove_button.description = "remove"
+            row.remove_button.tooltip = None
             return self.remove(schedule_id)
         row.confirm_until = now + CONFIRM_TIME
-        row.remove_button.description = "confirm remove"
+        row.remove_button.description = "confirm"
+        row.remove_button.tooltip = f"click again within {CONFIRM_TIME.seconds} s to remove"
         return None
 
     def remove(self, schedule_id: str) -> asyncio.Task[Any]:
