@@ -25,7 +25,14 @@ import pandas as pd
 from ._chart_bins import MAX_MARKS, bin_rows, describe_width
 from ._converters import as_timezone
 
-__all__ = ["MAX_MARKS", "TimelineChart", "timeline_chart", "VEGALITE_MIME", "STATUS_COLOURS"]
+__all__ = [
+    "MAX_MARKS",
+    "TimelineChart",
+    "atimeline_chart",
+    "timeline_chart",
+    "VEGALITE_MIME",
+    "STATUS_COLOURS",
+]
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
@@ -67,6 +74,9 @@ class TimelineChart:
         binned chart one row per mark, with ``count``)
     :ivar bin_width: the time bin of a chart of more than
         :data:`~nbsched._chart_bins.MAX_MARKS` fires (``None``: every fire is drawn)
+    :ivar upcoming: upcoming fires drawn (paused ones included)
+    :ivar past: past runs drawn
+    :ivar lanes: lanes drawn (a schedule with only past runs has one too)
     """
 
     def __init__(
@@ -75,11 +85,16 @@ class TimelineChart:
         data: pd.DataFrame,
         summary: str,
         bin_width: pd.Timedelta | None = None,
+        *,
+        upcoming: int = 0,
+        past: int = 0,
+        lanes: int = 0,
     ) -> None:
         self.spec = spec
         self.data = data
         self.summary = summary
         self.bin_width = bin_width
+        self.upcoming, self.past, self.lanes = upcoming, past, lanes
 
     def to_dict(self) -> dict[str, Any]:
         """The Vega-Lite spec (schema v5), as a copy."""
@@ -275,7 +290,30 @@ def timeline_chart(
         f"<nbsched timeline chart: {fires} upcoming fire(s), {total - fires} past run(s), "
         f"{len(lanes)} lane(s), times in {zone_name}{'; ' + binned_note if binned_note else ''}>"
     )
-    return TimelineChart(spec, rows, summary, binned.width)
+    return TimelineChart(
+        spec, rows, summary, binned.width, upcoming=fires, past=total - fires, lanes=len(lanes)
+    )
+
+
+async def atimeline_chart(
+    data: Any,
+    *,
+    runs: pd.DataFrame | None = None,
+    now: datetime | None = None,
+    tz: str | tzinfo | None = None,
+    title: str | None = None,
+    width: int = 640,
+) -> TimelineChart:
+    """Like :func:`timeline_chart`, awaiting an :class:`~nbsched.AsyncScheduler`'s schedules
+    and its store's run history: works with every store (on PostgreSQL the past runs are
+    every scheduler's). In a notebook cell: ``await nbsched.atimeline_chart(scheduler)``."""
+    from .timelines import _is_scheduler, apast_runs, atimeline
+
+    if _is_scheduler(data):
+        if runs is None:
+            runs = await apast_runs(data)
+        data = await atimeline(data)
+    return timeline_chart(data, runs=runs, now=now, tz=tz, title=title, width=width)
 
 
 def _time_format(times: pd.Series) -> str:

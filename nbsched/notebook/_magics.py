@@ -354,7 +354,14 @@ class _ResultLine:
     def show_table(self, schedules: list[Any], holder: NotebookScheduler, tz: tzinfo) -> None:
         from ..widgets._format import format_moment, trigger_zone
 
-        if not schedules:
+        tracked = holder.tracker.stats if holder.tracker else {}
+        live = {schedule.id for schedule in schedules}
+        ended = sorted(
+            (stats.ended_at or holder.clock.now(), schedule_id, stats)
+            for schedule_id, stats in tracked.items()
+            if stats.ended is not None and schedule_id not in live
+        )
+        if not schedules and not ended:
             self.widget.value = "<i>no schedules</i>"
             return
         now = holder.clock.now()
@@ -382,6 +389,10 @@ class _ResultLine:
                 stats.last_outcome.name if stats and stats.last_outcome else "—",
             )
             rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
+        for _when, schedule_id, stats in reversed(ended):  # most recently ended first
+            last = stats.last_outcome.name if stats.last_outcome else "—"
+            cells = (schedule_id, "—", stats.ended or "", str(stats.runs), last)
+            rows.append("".join(f"<td style='opacity:0.55'>{html.escape(c)}</td>" for c in cells))
         head = "".join(
             f"<th align='left'>{name}</th>" for name in ("id", "trigger", "next", "runs", "last")
         )
