@@ -59,11 +59,15 @@ def _wall(times: pd.Series, zone: tzinfo) -> list[str]:
     # The wall-clock time in ``zone``, written as if it were UTC: with a "utc" scale the
     # browser then labels the axis in that zone, whatever the browser's own zone is.
     local = times.dt.tz_convert(zone).dt.tz_localize(None)
-    return (local.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z").tolist()
+    walls: list[str] = (local.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z").tolist()
+    return walls
 
 
 def _label(times: pd.Series, zone: tzinfo) -> list[str]:
-    return times.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)").tolist()
+    labels: list[str] = (
+        times.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)").tolist()
+    )
+    return labels
 
 
 class TimelineChart:
@@ -123,7 +127,8 @@ class TimelineChart:
 def _as_frame(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if isinstance(data, pd.DataFrame):
         return data, None
-    from .timelines import _is_scheduler, past_runs, timeline
+    from ._scheduler_reads import _is_scheduler
+    from .timelines import past_runs, timeline
 
     frame = timeline(data)
     return frame, past_runs(data) if _is_scheduler(data) else None
@@ -307,7 +312,8 @@ async def atimeline_chart(
     """Like :func:`timeline_chart`, awaiting an :class:`~nbsched.AsyncScheduler`'s schedules
     and its store's run history: works with every store (on PostgreSQL the past runs are
     every scheduler's). In a notebook cell: ``await nbsched.atimeline_chart(scheduler)``."""
-    from .timelines import _is_scheduler, apast_runs, atimeline
+    from ._scheduler_reads import _is_scheduler
+    from .timelines import apast_runs, atimeline
 
     if _is_scheduler(data):
         if runs is None:

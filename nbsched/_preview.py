@@ -195,7 +195,8 @@ class TriggerPreview:
         compact = self.compact_table()
         if compact is None:
             return self._status_text()
-        return self._status_text() + "\n" + compact.to_string(index=False)
+        table: str = compact.to_string(index=False)
+        return self._status_text() + "\n" + table
 
 
 def preview(trigger: Trigger, n: int = 20, *, tz: str | tzinfo | None = None) -> TriggerPreview:

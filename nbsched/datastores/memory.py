@@ -94,7 +94,7 @@ class _Record:
 class _RecordWithArgs(_Record):
     """A stored schedule with arguments or metadata (the store's own deep copies)."""
 
-    __slots__ = ("args", "kwargs", "metadata")  # type: ignore[misc]
+    __slots__ = ("args", "kwargs", "metadata")
 
 
 def _schedule_of(

@@ -6,7 +6,7 @@ import html
 import shlex
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 import ipywidgets as widgets
 from IPython.core.error import UsageError
@@ -32,6 +32,8 @@ from ._state import (
 from ._when import parse_when
 
 __all__ = ["SchedMagics"]
+
+_T = TypeVar("_T")
 
 _SCHED_USAGE = (
     "usage: %sched [list | show ID | pause ID | resume ID | run ID | remove ID | log | timeline | "
@@ -437,7 +439,7 @@ def _unquote(value: str | None) -> str | None:
     return value
 
 
-def _user(make: Callable[[], Any], *, renamed: dict[str, str] | None = None) -> Any:
+def _user(make: Callable[[], _T], *, renamed: dict[str, str] | None = None) -> _T:
     """Call ``make``; a ValueError/TypeError about the user's input becomes a one-line
     UsageError in the cell instead of a traceback.
 
