@@ -49,8 +49,8 @@ class ProcessingLoop(SchedulerCore):
 
     def _wants(self, event_type: type[Event]) -> bool:
         """False when the broker says nobody would receive such an event (skip building it)."""
-        has_subscribers = getattr(self.event_broker, "has_subscribers", None)
-        return has_subscribers is None or has_subscribers(event_type)
+        broker = self._aware_broker
+        return broker is None or broker.has_subscribers(event_type)
 
     def _wake(self) -> None:
         self._wake_pending = True
@@ -167,7 +167,8 @@ class ProcessingLoop(SchedulerCore):
             )
             # A store shared by several processes (SQLite) cannot tell us about their changes:
             # it declares how long we may sleep before looking at it again.
-            poll_interval = getattr(store, "poll_interval", None)
+            polling = self._polling_store
+            poll_interval = None if polling is None else polling.poll_interval
             if poll_interval:
                 poll_deadline = self.clock.now() + timedelta(seconds=poll_interval)
                 if next_fire_time is None or next_fire_time > poll_deadline:

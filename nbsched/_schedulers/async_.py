@@ -21,6 +21,7 @@ from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, ResumeFrom
 from .._exceptions import ScheduleLookupError, TriggerContractError
 from .._marshalling import clone_trigger
+from .._protocols import PollingStore, SubscriberAware
 from .._retry import RetryPolicy, temporary_errors_of
 from .._store_outage import StoreOutage
 from .._structures import Job, Schedule
@@ -172,6 +173,8 @@ class AsyncScheduler(
 
         self.data_store: AsyncDataStore = data_store
         self.event_broker: AsyncEventBroker = event_broker
+        self._polling_store = data_store if isinstance(data_store, PollingStore) else None
+        self._aware_broker = event_broker if isinstance(event_broker, SubscriberAware) else None
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.clock = clock
         self.max_concurrent_jobs = max_concurrent_jobs

@@ -20,6 +20,7 @@ from .._history import (
     run_record,
 )
 from .._marshalling import clone_trigger
+from .._protocols import SubscriberAware
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, Trigger
 from ..events import (
@@ -170,6 +171,7 @@ class MemoryDataStore(AsyncDataStore):
         self.history_retention = as_history_retention(history_retention)
         self._history = MemoryHistory(self.history_retention)
         self._broker: AsyncEventBroker | None = None
+        self._aware_broker: SubscriberAware | None = None  # the broker, if it is one
         self._tasks: dict[str, Task] = {}
         self._schedules: dict[str, _Record] = {}
         # The due-time index of the unpaused, unleased schedules: the ids due at each fire time
@@ -187,6 +189,7 @@ class MemoryDataStore(AsyncDataStore):
 
     async def start(self, event_broker: AsyncEventBroker) -> None:
         self._broker = event_broker
+        self._aware_broker = event_broker if isinstance(event_broker, SubscriberAware) else None
 
     async def stop(self, *, force: bool = False) -> None:
         pass
@@ -197,8 +200,8 @@ class MemoryDataStore(AsyncDataStore):
 
     def _wants(self, event_type: type) -> bool:
         """False when the broker says nobody would receive such an event (skip building it)."""
-        has_subscribers = getattr(self._broker, "has_subscribers", None)
-        return has_subscribers is None or has_subscribers(event_type)
+        broker = self._aware_broker
+        return broker is None or broker.has_subscribers(event_type)
 
     # --- tasks ---
 
