@@ -19,7 +19,7 @@ from uuid import UUID
 
 from .._clock import Activity, Clock
 from .._enums import RunState
-from .._protocols import PollingStore, SubscriberAware
+from .._protocols import PollingStore
 from .._retry import RetryPolicy
 from .._store_outage import StoreOutage
 from .._structures import Job, JobResult, Task
@@ -50,10 +50,9 @@ class SchedulerCore:
     job_executors: dict[str, JobExecutor]
     default_job_executor: str | None
     logger: logging.Logger
-    # the optional protocols the store and broker offer (isinstance on a runtime protocol
-    # costs microseconds: checked once, in __init__)
+    # the store, if it is a PollingStore (isinstance on a runtime protocol costs microseconds:
+    # checked once, in __init__; so is the broker's has_subscribers, below)
     _polling_store: PollingStore | None
-    _aware_broker: SubscriberAware | None
 
     # the run and the loop it runs on
     _lifecycle: Lifecycle
@@ -62,6 +61,8 @@ class SchedulerCore:
     _loop_thread: int | None
     _loop_task: asyncio.Task[Any] | None  # the processing loop (see _retry_sleep)
     _subscriptions: list[Subscription]
+    _store_changes: Any  # the StoreListener a store in this process tells of changes
+    _has_subscribers: Callable[[type[Event]], bool] | None  # the broker's, if it has one
     _background: set[asyncio.Future[Any]]
     # FakeClock bookkeeping: the scheduler is busy while any of these tasks works
     _activity: Activity
@@ -108,6 +109,7 @@ class SchedulerCore:
         def _wake(self) -> None: ...
         async def _wait(self, deadline: datetime | None) -> None: ...
         def _on_event(self, event: Event) -> None: ...
+        def _wants(self, event_type: type[Event]) -> bool: ...
         async def _process_loop(self) -> None: ...
         async def _lease_renewal_loop(self) -> None: ...
         async def _cleanup_loop(self) -> None: ...

@@ -31,7 +31,7 @@ from ..executors.base import JobExecutor
 from ._jobs import JobRunner
 from ._lifecycle import Lifecycle
 from ._ported_calls import PortedCalls
-from ._process_loop import ProcessingLoop
+from ._process_loop import ProcessingLoop, StoreChanges
 from ._processing import first_fire_time, skip_fire_times_before
 from ._results import ResultWaiters, unwrap_result
 from ._run import SchedulerRun
@@ -174,7 +174,6 @@ class AsyncScheduler(
         self.data_store: AsyncDataStore = data_store
         self.event_broker: AsyncEventBroker = event_broker
         self._polling_store = data_store if isinstance(data_store, PollingStore) else None
-        self._aware_broker = event_broker if isinstance(event_broker, SubscriberAware) else None
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.clock = clock
         self.max_concurrent_jobs = max_concurrent_jobs
@@ -232,6 +231,10 @@ class AsyncScheduler(
         self._off_loop_jobs = set()
         self._result_waiters = {}
         self._subscriptions = []
+        self._store_changes = StoreChanges(self)
+        self._has_subscribers = (
+            event_broker.has_subscribers if isinstance(event_broker, SubscriberAware) else None
+        )
         self._background = set()
         # tasks that count in self._activity while they work (see _retry_sleep)
         self._tracked_tasks = set()

@@ -92,8 +92,9 @@ class SchedMagics(Magics):
             raise UsageError(
                 f"interval: {text!r} is too long: the first run would be after the year 9999"
             ) from None
-        if interval >= timedelta(seconds=1) and start.microsecond:
-            # fire on whole seconds (at most a second later): readable times everywhere
+        if start.microsecond:
+            # count from a whole second (at most a second later), whatever the interval:
+            # readable times everywhere, and one rule to explain
             start = start.replace(microsecond=0) + timedelta(seconds=1)
         trigger: Trigger = _user(
             lambda: IntervalTrigger(
