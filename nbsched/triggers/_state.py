@@ -180,6 +180,11 @@ class StateReader:
         return ValueError(f"state{where}: {problem} ({self.name})")
 
     def get(self, *path: str | int) -> Any:
+        if len(path) == 1:  # a top-level field (the state is a dict): the common case
+            try:
+                return self.state[path[0]]  # type: ignore[index]
+            except KeyError:
+                pass  # the loop below names what is missing
         value: Any = self.state
         for depth, key in enumerate(path):
             if isinstance(key, int):  # an item of a list (already checked to be one)
