@@ -80,6 +80,7 @@ class SchedulerCore:
 
     # tasks and jobs
     _tasks: dict[str, Task]
+    _last_task_id: tuple[Callable[..., Any], str] | None  # the last callable given, its id
     _runnables: dict[str, tuple[Callable[..., Any], JobExecutor]]
     _running_jobs: dict[UUID, asyncio.Task[None]]
     _unstarted_jobs: dict[UUID, Job]

@@ -84,11 +84,13 @@ class StoreChanges:
     def __init__(self, scheduler: ProcessingLoop) -> None:
         self._scheduler = scheduler
 
-    def schedule_changed(self, next_fire_time: datetime | None) -> None:
-        self._scheduler._on_store_change(next_fire_time, None, "")
-
     # A wake-up already pending (from any thread) makes the loop look at the store again
     # before it sleeps, and the change is in the store already: nothing more to do.
+
+    def schedule_changed(self, next_fire_time: datetime | None) -> None:
+        scheduler = self._scheduler
+        if not scheduler._wake_pending:
+            scheduler._on_store_change(next_fire_time, None, "")
 
     def job_added(self) -> None:
         scheduler = self._scheduler
