@@ -64,9 +64,8 @@ class SchedulerCore:
     _store_changes: Any  # the StoreListener a store in this process tells of changes
     _has_subscribers: Callable[[type[Event]], bool] | None  # the broker's, if it has one
     _background: set[asyncio.Future[Any]]
-    # FakeClock bookkeeping: the scheduler is busy while any of these tasks works
+    # FakeClock bookkeeping: which of the scheduler's tasks are working (see Activity)
     _activity: Activity
-    _tracked_tasks: set[asyncio.Task[Any]]
 
     # store calls
     _outage: StoreOutage

@@ -195,11 +195,10 @@ class ProcessingLoop(SchedulerCore):
         else:
             sleeper = loop.create_task(self.clock.sleep_until(deadline))
             sleeper.add_done_callback(lambda _: _resolve(future))
-        self._activity.done()
         try:
-            await future
+            with self._activity.waiting:
+                await future
         finally:
-            self._activity.busy()
             self._wake_future = None
             self._sleeping_until = None
             if sleeper is not None:
@@ -346,10 +345,10 @@ class ProcessingLoop(SchedulerCore):
     async def _lease_renewal_loop(self) -> None:
         interval = self.lease_duration / 2
         while True:
-            await self.clock.sleep_until(self.clock.now() + interval)
+            with self._activity.waiting:
+                await self.clock.sleep_until(self.clock.now() + interval)
             if not self._running_jobs:
                 continue
-            self._activity.busy()
             try:
                 now = self.clock.now()
                 await self._call(
@@ -362,16 +361,12 @@ class ProcessingLoop(SchedulerCore):
                 )
             except Exception:
                 self.logger.exception("could not renew the leases of running jobs")
-            finally:
-                self._activity.done()
 
     async def _cleanup_loop(self) -> None:
         while True:
-            await self.clock.sleep_until(self.clock.now() + self.cleanup_interval)
-            self._activity.busy()
+            with self._activity.waiting:
+                await self.clock.sleep_until(self.clock.now() + self.cleanup_interval)
             try:
                 await self._call("cleanup", self.data_store.cleanup, self.clock.now())
             except Exception:
                 self.logger.exception("data store cleanup failed")
-            finally:
-                self._activity.done()

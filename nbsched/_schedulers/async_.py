@@ -237,8 +237,6 @@ class AsyncScheduler(
             event_broker.has_subscribers if isinstance(event_broker, SubscriberAware) else None
         )
         self._background = set()
-        # tasks that count in self._activity while they work (see _retry_sleep)
-        self._tracked_tasks = set()
 
     def __repr__(self) -> str:
         return (
