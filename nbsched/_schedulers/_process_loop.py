@@ -221,7 +221,8 @@ class ProcessingLoop(SchedulerCore):
             )
             # A store shared by several processes (SQLite) cannot tell us about their changes:
             # it declares how long we may sleep before looking at it again.
-            poll_interval = getattr(store, "poll_interval", None)
+            polling = self._polling_store
+            poll_interval = None if polling is None else polling.poll_interval
             if poll_interval:
                 poll_deadline = self.clock.now() + timedelta(seconds=poll_interval)
                 if next_fire_time is None or next_fire_time > poll_deadline:
