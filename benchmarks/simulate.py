@@ -101,8 +101,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=None, help="runs per figure (median)")
     options = parser.parse_args()
     repeat = options.repeat or (1 if options.quick else 3)
-    import nbsched  # noqa: F401  (imports outside the timings)
-    import nbsched.simulation  # noqa: F401
+    import nbsched.simulation  # noqa: F401  (imports outside the timings)
 
     run_simulate(timedelta(minutes=10), timedelta(0))  # warm up
     print(f"{SCHEDULES} schedules firing every minute, median of {repeat} run(s)\n")

@@ -41,6 +41,7 @@ from ._structures import ScheduleResult as ScheduleResult
 from ._structures import Task as Task
 
 if TYPE_CHECKING:
+    from ._chart import atimeline_chart as atimeline_chart
     from ._chart import timeline_chart as timeline_chart
     from ._clock import Clock as Clock
     from ._clock import FakeClock as FakeClock
@@ -70,6 +71,7 @@ _LAZY = {
     "preview": ".timelines",
     "atimeline": ".timelines",
     "timeline_chart": "._chart",
+    "atimeline_chart": "._chart",
     "history": "._history_frame",
     "ahistory": "._history_frame",
     "simulate": ".simulation",

@@ -25,7 +25,14 @@ import pandas as pd
 from ._chart_bins import MAX_MARKS, bin_rows, describe_width
 from ._converters import as_timezone
 
-__all__ = ["MAX_MARKS", "TimelineChart", "timeline_chart", "VEGALITE_MIME", "STATUS_COLOURS"]
+__all__ = [
+    "MAX_MARKS",
+    "TimelineChart",
+    "atimeline_chart",
+    "timeline_chart",
+    "VEGALITE_MIME",
+    "STATUS_COLOURS",
+]
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
@@ -276,6 +283,27 @@ def timeline_chart(
         f"{len(lanes)} lane(s), times in {zone_name}{'; ' + binned_note if binned_note else ''}>"
     )
     return TimelineChart(spec, rows, summary, binned.width)
+
+
+async def atimeline_chart(
+    data: Any,
+    *,
+    runs: pd.DataFrame | None = None,
+    now: datetime | None = None,
+    tz: str | tzinfo | None = None,
+    title: str | None = None,
+    width: int = 640,
+) -> TimelineChart:
+    """Like :func:`timeline_chart`, awaiting an :class:`~nbsched.AsyncScheduler`'s schedules
+    and its store's run history: works with every store (on PostgreSQL the past runs are
+    every scheduler's). In a notebook cell: ``await nbsched.atimeline_chart(scheduler)``."""
+    from .timelines import _is_scheduler, apast_runs, atimeline
+
+    if _is_scheduler(data):
+        if runs is None:
+            runs = await apast_runs(data)
+        data = await atimeline(data)
+    return timeline_chart(data, runs=runs, now=now, tz=tz, title=title, width=width)
 
 
 def _time_format(times: pd.Series) -> str:

@@ -102,7 +102,9 @@ class RunRecord:
     :ivar started_at: when it started (``None`` if it never did: missed, cancelled early)
     :ivar finished_at: when it was released
     :ivar outcome: how it ended
-    :ivar error_type: the exception's class name (``outcome`` ``error``), else ``None``
+    :ivar error_type: the exception's class name (``outcome`` ``error``;
+        ``"DeserializationError"`` for ``deserialization_failed``: the stored job could not be
+        read), else ``None``
     :ivar error_message: the exception's message, cut to 500 characters
     :ivar scheduler_id: the scheduler that ran it (for ``abandoned``: the one that held it)
     """

@@ -15,6 +15,7 @@ from ._history import RunRecord
 __all__ = [
     "HISTORY_COLUMNS",
     "ahistory",
+    "astored_past_runs",
     "history",
     "history_frame",
     "read_history",
@@ -167,15 +168,8 @@ async def ahistory(
     return history_frame(records)
 
 
-def stored_past_runs(scheduler: Any) -> pd.DataFrame | None:
-    """The past runs a timeline chart draws, from the store's run history (so they survive a
-    restart): ``schedule_id``, ``fire_time`` (UTC) and ``outcome``. ``None`` when the history
-    cannot be read without awaiting (PostgreSQL, or from the scheduler's own thread) or keeps
-    nothing, so the caller falls back to the runs it saw itself."""
-    try:
-        records = [r for r in read_history(scheduler) if r.schedule_id is not None]
-    except (TypeError, RuntimeError):
-        return None
+def _past_runs_frame(records: Iterable[RunRecord]) -> pd.DataFrame | None:
+    records = [r for r in records if r.schedule_id is not None]
     if not records:
         return None
     return pd.DataFrame(
@@ -187,3 +181,25 @@ def stored_past_runs(scheduler: Any) -> pd.DataFrame | None:
             "outcome": pd.Series([r.outcome.name for r in records], dtype=object),
         }
     )
+
+
+def stored_past_runs(scheduler: Any) -> pd.DataFrame | None:
+    """The past runs a timeline chart draws, from the store's run history (so they survive a
+    restart): ``schedule_id``, ``fire_time`` (UTC) and ``outcome``. ``None`` when the history
+    cannot be read without awaiting (PostgreSQL, or from the scheduler's own thread; see
+    :func:`astored_past_runs`) or keeps nothing, so the caller falls back to the runs it saw
+    itself."""
+    try:
+        records = read_history(scheduler)
+    except (TypeError, RuntimeError):
+        return None
+    return _past_runs_frame(records)
+
+
+async def astored_past_runs(scheduler: Any) -> pd.DataFrame | None:
+    """Like :func:`stored_past_runs`, awaiting an :class:`~nbsched.AsyncScheduler`'s store:
+    on PostgreSQL these are the runs of every scheduler on the schema. ``None`` when the
+    store keeps nothing."""
+    if not inspect.iscoroutinefunction(scheduler.get_schedules):
+        return stored_past_runs(scheduler)
+    return _past_runs_frame(await scheduler.data_store.get_run_history())

@@ -16,7 +16,7 @@ from .events import JobReleased
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunHistory", "track_runs", "past_runs"]
+__all__ = ["RunHistory", "apast_runs", "past_runs", "track_runs"]
 
 
 class RunHistory:
@@ -65,14 +65,26 @@ def track_runs(scheduler: Any) -> RunHistory:
     return history
 
 
+def _tracked(scheduler: Any) -> pd.DataFrame | None:
+    history = _histories.get(scheduler)
+    return None if history is None else history.frame()
+
+
 def past_runs(scheduler: Any) -> pd.DataFrame | None:
     """The runs of ``scheduler``: from its store's run history when it keeps one that can be
     read without awaiting (so they survive a restart), else those recorded since
-    :func:`track_runs` was called, if it was."""
+    :func:`track_runs` was called, if it was. On a store that must be awaited (PostgreSQL)
+    use :func:`apast_runs`."""
     from ._history_frame import stored_past_runs
 
     stored = stored_past_runs(scheduler)
-    if stored is not None:
-        return stored
-    history = _histories.get(scheduler)
-    return None if history is None else history.frame()
+    return _tracked(scheduler) if stored is None else stored
+
+
+async def apast_runs(scheduler: Any) -> pd.DataFrame | None:
+    """Like :func:`past_runs`, awaiting the store's run history: on PostgreSQL, the runs every
+    scheduler on the schema did (a second kernel sees the first one's runs)."""
+    from ._history_frame import astored_past_runs
+
+    stored = await astored_past_runs(scheduler)
+    return _tracked(scheduler) if stored is None else stored

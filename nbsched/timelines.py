@@ -22,7 +22,7 @@ import pandas as pd
 
 from ._converters import as_aware_datetime, as_timezone
 from ._marshalling import clone_trigger
-from ._runs import RunHistory, past_runs, track_runs
+from ._runs import RunHistory, apast_runs, past_runs, track_runs
 from ._scheduler_reads import _is_scheduler, reads_synchronously
 from ._structures import Schedule
 from .abc import Trigger
@@ -34,6 +34,7 @@ __all__ = [
     "COLUMNS",
     "RunHistory",
     "TriggerPreview",
+    "apast_runs",
     "atimeline",
     "describe_trigger",
     "past_runs",

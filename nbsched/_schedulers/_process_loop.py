@@ -178,8 +178,10 @@ class ProcessingLoop(SchedulerCore):
         results: list[ScheduleResult] = []
         broken: list[tuple[Schedule, Exception]] = []
         try:
+            # one append per schedule, not extend(): the finally block needs the results of the
+            # schedules processed before a store call failed
             for schedule in schedules:
-                results.append(await self._process_schedule(schedule, now, broken))
+                results.append(await self._process_schedule(schedule, now, broken))  # noqa: PERF401
         finally:
             if len(results) < len(schedules):
                 # a store call failed midway: hand the rest back untouched

@@ -15,12 +15,15 @@ from uuid import UUID
 
 from .._enums import JobOutcome
 from .._exceptions import DeserializationError
+from .._history import HistoryRetention
 from .._structures import Job, JobResult
 from ..events import Event, JobDeserializationFailed
 from ._codec import RowCodec
+from ._history_sqlite import record_run
 from ._row_positions import JobRow
 from ._sqlite_rows import iter_rows
 from ._sqlite_values import J_COLS, R_COLS, datetime_to_db, ids_json, job_uuid
+from ._undecodable_jobs import undecodable_record
 
 __all__ = ["decode_jobs", "finish_job", "insert_result", "lease_jobs"]
 
@@ -46,8 +49,11 @@ def lease_jobs(
     limit: int | None,
     now: datetime,
     until: datetime,
+    history: HistoryRetention | None,
 ) -> list[Job]:
-    """Lease up to ``limit`` jobs to ``scheduler_id`` until ``until``, oldest first."""
+    """Lease up to ``limit`` jobs to ``scheduler_id`` until ``until``, oldest first; the jobs
+    that cannot be decoded are finished instead, each leaving a record in the run history
+    (by the ``history`` retention; ``None``: no history)."""
     room: dict[str, int] = {
         task_id: max_running - running
         for task_id, max_running, running in conn.execute(
@@ -102,6 +108,14 @@ def lease_jobs(
         finish_job(
             conn, codec, row, taken_over, JobOutcome.deserialization_failed, now, scheduler_id
         )
+        if history is not None:
+            try:
+                fire_time = codec.opt_dt_from_db(row[JobRow.scheduled_fire_time])
+            except Exception:  # the damaged column itself: an unknown fire time
+                fire_time = None
+            record = undecodable_record(row, fire_time, now, scheduler_id, message)
+            if record is not None:
+                record_run(conn, record, history)
         events.append(JobDeserializationFailed(job_id=job_uuid(row[JobRow.id]), exception=message))
     return acquired
 

@@ -316,7 +316,8 @@ class MemoryDataStore(AsyncDataStore):
     async def remove_schedules(self, ids: Iterable[str], *, finished: bool = False) -> None:
         if isinstance(ids, str):
             ids = [ids]
-        for schedule_id in list(ids):
+        # a copy first: ``ids`` may be a view of ``self._schedules``, which the loop changes
+        for schedule_id in list(ids):  # noqa: PERF101
             record = self._schedules.pop(schedule_id, None)
             if record is None:
                 continue

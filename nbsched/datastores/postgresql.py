@@ -52,6 +52,7 @@ from ._postgresql_queries import Queries
 from ._postgresql_rows import fetch_all
 from ._postgresql_schema import check_schema_name, prepare_schema
 from ._row_positions import JobRow
+from ._undecodable_jobs import undecodable_release
 
 __all__ = ["PostgreSQLDataStore"]
 
@@ -482,25 +483,19 @@ class PostgreSQLDataStore(AsyncDataStore):
     async def _fail_undecodable_job(
         self, scheduler_id: str, row: tuple[Any, ...], now: datetime, message: str
     ) -> None:
-        job_id, task_id = row[JobRow.id], row[JobRow.task_id]
-        schedule_id, expiration = row[JobRow.schedule_id], row[JobRow.result_expiration_time]
-        if not isinstance(expiration, timedelta):
-            expiration = timedelta(0)  # the damaged column itself: keep no result
-        result = JobResult(
-            job_id=job_id,
-            outcome=JobOutcome.deserialization_failed,
-            finished_at=now,
-            expires_at=now + expiration,
-            scheduler_id=scheduler_id,
-        )
-        stub = Job(id=job_id, task_id=task_id, schedule_id=schedule_id)
-        await self.release_job(scheduler_id, stub, result)
-        await self._publish([JobDeserializationFailed(job_id=job_id, exception=message)])
+        stub, result, record = undecodable_release(row, now, scheduler_id, message)
+        await self._release(scheduler_id, stub, result, record)
+        await self._publish([JobDeserializationFailed(job_id=stub.id, exception=message)])
 
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
+        await self._release(scheduler_id, job, result, run_record(job, result, scheduler_id))
+
+    async def _release(
+        self, scheduler_id: str, job: Job, result: JobResult, record: RunRecord | None
+    ) -> None:
         query, history_params = self._sql.release_job, list[Any]()
-        if self._history is not None:
-            query, history_params = self._history.release(run_record(job, result, scheduler_id))
+        if self._history is not None and record is not None:
+            query, history_params = self._history.release(record)
         keep_result = result.expires_at > result.finished_at
         if not keep_result:
             # only a tombstone: see insert_job

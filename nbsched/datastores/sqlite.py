@@ -426,11 +426,12 @@ class SQLiteDataStore(DataStore):
     ) -> list[Job]:
         if limit is not None and limit <= 0:
             return []
-        until = now + lease_duration
-        codec = self._codec
+        until, codec, history = now + lease_duration, self._codec, self.history_retention
         return self._run(
             True,
-            lambda conn, events: lease_jobs(conn, events, codec, scheduler_id, limit, now, until),
+            lambda conn, events: lease_jobs(
+                conn, events, codec, scheduler_id, limit, now, until, history
+            ),
         )
 
     def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:

@@ -33,11 +33,8 @@ class RestoredCells(HolderCore):
             self._warned = set()  # a new area: name the untrusted schedules there
             if problem is not None:
                 restored.children = (widgets.HTML(problem), *restored.children)
-        found = []
-        for schedule in await self._reviewed(await self.scheduler.get_schedules(), restored):
-            if self._restore(schedule, restored, "restored"):
-                found.append(schedule.id)
-        return found
+        reviewed = await self._reviewed(await self.scheduler.get_schedules(), restored)
+        return [s.id for s in reviewed if self._restore(s, restored, "restored")]
 
     async def _reviewed(self, schedules: list[Any], area: widgets.VBox | None) -> list[Any]:
         """``schedules``, the cell schedules among them that this user did not sign paused

@@ -201,7 +201,7 @@ _DECODERS = {
     "tuple": lambda obj: tuple(obj["v"]),
     "set": lambda obj: set(obj["v"]),
     "frozenset": lambda obj: frozenset(obj["v"]),
-    "dict": lambda obj: {key: value for key, value in obj["v"]},
+    "dict": lambda obj: dict(obj["v"]),
     "datetime": _decode_datetime,
     "date": lambda obj: date.fromisoformat(obj["v"]),
     "time": lambda obj: time.fromisoformat(obj["v"]),

@@ -32,15 +32,14 @@ __all__ = ["EventLog", "event_types"]
 
 def event_types() -> list[type[Event]]:
     """Every concrete event class in :mod:`nbsched.events`, by name."""
-    found = []
-    for value in vars(events_module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, Event)
-            and value.__module__ == events_module.__name__
-            and value.__subclasses__() == []
-        ):
-            found.append(value)
+    found = [
+        value
+        for value in vars(events_module).values()
+        if isinstance(value, type)
+        and issubclass(value, Event)
+        and value.__module__ == events_module.__name__
+        and value.__subclasses__() == []
+    ]
     return sorted(found, key=lambda cls: cls.__name__)
 
 

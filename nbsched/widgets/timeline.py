@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .. import _warmup
-from .._runs import past_runs, track_runs
+from .._runs import apast_runs, past_runs, track_runs
 from .._scheduler_reads import _is_scheduler, reads_synchronously
 from ..events import JobReleased, ScheduleAdded, ScheduleRemoved, ScheduleUpdated
 
@@ -44,8 +44,10 @@ class Timeline(widgets.VBox):
     """A chart of upcoming fire times that redraws itself when a scheduler's schedules change.
 
     :param obj: anything :func:`nbsched.timeline` accepts; for a scheduler, the widget also
-        records how jobs end (:func:`nbsched.timelines.track_runs`) and draws past runs
-        coloured by outcome, and redraws on schedule and job events
+        draws past runs coloured by outcome, from the store's run history (awaited on
+        PostgreSQL, where it holds every scheduler's runs) or, for a store that keeps none,
+        as it records them (:func:`nbsched.timelines.track_runs`), and redraws on schedule
+        and job events
     :param start: passed to :func:`nbsched.timeline`
     :param end: passed to :func:`nbsched.timeline`
     :param limit: passed to :func:`nbsched.timeline`
@@ -114,10 +116,11 @@ class Timeline(widgets.VBox):
 
     # --- drawing ---------------------------------------------------------------------------
 
-    def _draw(self, frame: pd.DataFrame, *, only_if_changed: bool = False) -> None:
+    def _draw(
+        self, frame: pd.DataFrame, runs: pd.DataFrame | None, *, only_if_changed: bool = False
+    ) -> None:
         from .._chart import timeline_chart
 
-        runs = past_runs(self.obj) if self._is_scheduler else None
         if runs is not None and len(runs):
             runs = runs.groupby("schedule_id", sort=False).tail(self._past)
         chart = timeline_chart(frame, runs=runs, tz=self._tz, title=self._title)
@@ -158,18 +161,21 @@ class Timeline(widgets.VBox):
 
         try:
             frame = timeline(self.obj, self._start, self._end, self._limit, tz=self._tz)
-            self._draw(frame, only_if_changed=only_if_changed)
+            runs = past_runs(self.obj) if self._is_scheduler else None
+            self._draw(frame, runs, only_if_changed=only_if_changed)
         except Exception as exc:
             self._show_error(exc)
             raise
 
     async def arefresh(self, *, only_if_changed: bool = False) -> None:
-        """Redraw now, awaiting an AsyncScheduler's schedules."""
+        """Redraw now, awaiting an AsyncScheduler's schedules and its store's run history (on
+        PostgreSQL: every scheduler's runs)."""
         from ..timelines import atimeline
 
         try:
             frame = await atimeline(self.obj, self._start, self._end, self._limit, tz=self._tz)
-            self._draw(frame, only_if_changed=only_if_changed)
+            runs = await apast_runs(self.obj) if self._is_scheduler else None
+            self._draw(frame, runs, only_if_changed=only_if_changed)
         except Exception as exc:
             self._show_error(exc)
             raise

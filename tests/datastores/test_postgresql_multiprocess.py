@@ -186,7 +186,7 @@ def test_four_processes_run_each_fire_exactly_once(postgresql_dsn: str) -> None:
     } == {}
     assert_each_fire_once_and_each_job_run_once(accounts)
     fires = {sid: len(accounts.fires[sid]) for sid in accounts.schedule_ids}
-    assert fires == {sid: 4 for sid in accounts.schedule_ids}
+    assert fires == dict.fromkeys(accounts.schedule_ids, 4)
     # every schedule's function ran
     never_ran = {
         sid: sorted(accounts.result_log.get(sid, []), key=lambda r: r[1])

@@ -43,7 +43,7 @@ LEASE = timedelta(seconds=30)
 def make_schedule(schedule_id: str, *, start: datetime = T0, **changes) -> Schedule:
     trigger = IntervalTrigger(minutes=1, start_time=start)
     first = trigger.next()
-    values = dict(id=schedule_id, task_id="task", trigger=trigger, next_fire_time=first)
+    values = {"id": schedule_id, "task_id": "task", "trigger": trigger, "next_fire_time": first}
     values.update(changes)
     return Schedule(**values)
 

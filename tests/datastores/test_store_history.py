@@ -152,6 +152,55 @@ async def test_every_outcome_leaves_a_record(open_store: Callable[..., Any]) -> 
     assert all(r.finished_at.utcoffset() == timedelta(0) for r in records)
 
 
+def _damage_job_kwargs(request: pytest.FixtureRequest, store: Any, job_id: uuid.UUID) -> None:
+    """Write a job's kwargs as a JSON list through a raw connection: it can no longer be read."""
+    if request.node.callspec.params["open_store"] == "sqlite":
+        path = request.getfixturevalue("tmp_path") / "schedules.db"
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE jobs SET kwargs = ? WHERE id = ?", (b"[]", str(job_id)))
+        return
+    import psycopg
+
+    with psycopg.connect(request.getfixturevalue("postgresql_dsn"), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{store.schema}"')
+        conn.execute("UPDATE jobs SET kwargs = '[]'::bytea WHERE id = %s", (job_id,))
+
+
+# the memory store keeps live objects: none of its jobs can fail to be read
+@pytest.mark.parametrize("open_store", ["postgresql", "sqlite"], indirect=True)
+async def test_a_job_that_cannot_be_read_leaves_a_record(
+    request: pytest.FixtureRequest, open_store: Callable[..., Any]
+) -> None:
+    store = await open_store(history_retention=2)
+    for minute in range(2):
+        at = T0 + timedelta(minutes=minute)
+        await release(store, "a", fire=at, started=at, finished=at)
+    fire = T0 + timedelta(minutes=2)
+    job = Job(task_id="task", schedule_id="a", scheduled_fire_time=fire, created_at=fire)
+    await store.add_job(job)
+    _damage_job_kwargs(request, store, job.id)
+
+    now = fire + timedelta(seconds=5)
+    assert await store.acquire_jobs("s1", LEASE, None, now) == []
+    assert await store.get_jobs() == []  # finished: it never runs
+    records = await store.get_run_history("a")
+    # recorded like any release, and pruned by the same retention (the oldest run is gone)
+    assert [(r.outcome, r.finished_at) for r in records] == [
+        (JobOutcome.success, T0 + timedelta(minutes=1)),
+        (JobOutcome.deserialization_failed, now),
+    ]
+    failed = records[-1]
+    assert (failed.job_id, failed.task_id, failed.fire_time, failed.started_at) == (
+        job.id,
+        "task",
+        fire,
+        None,
+    )
+    assert failed.scheduler_id == "s1"
+    assert failed.error_type == "DeserializationError"
+    assert "kwargs" in (failed.error_message or "")
+
+
 async def test_history_is_filtered_by_schedule_and_time(open_store: Callable[..., Any]) -> None:
     store = await open_store()
     for n in range(4):

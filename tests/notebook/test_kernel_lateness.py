@@ -38,7 +38,7 @@ def kernel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kernel]:
 def printed(kernel: Kernel, code: str) -> Any:
     msg_id = kernel.execute(code)
     text = "".join(text for parent, text in kernel.stream_texts() if parent == msg_id)
-    return eval(text)  # noqa: S307 (the kernel's repr of plain data)
+    return eval(text)  # the kernel's repr of plain data
 
 
 def opened(kernel: Kernel, model_name: str) -> list[str]:

@@ -38,7 +38,7 @@ def value_of(kernel: Kernel, expression: str) -> Any:
     """Evaluate ``expression`` in the kernel (a cell that prints its repr)."""
     msg_id = kernel.execute(f"print(repr({expression}))")
     text = "".join(text for parent, text in kernel.stream_texts() if parent == msg_id)
-    return eval(text)  # noqa: S307 (the kernel's own repr of plain data)
+    return eval(text)  # the kernel's own repr of plain data
 
 
 def comm_traffic(messages: list[dict[str, Any]]) -> tuple[int, int]:

@@ -32,7 +32,9 @@ async def test_the_status_line_says_since_when_the_store_is_unavailable(
     await notebook.settle()
     notebook.cell("%%every 10s --id tick\nprint('ran')")
     await notebook.settle()
-    holder = subprocess.Popen(
+    # blocking on purpose: the lock must be held before the next step, and nothing else is
+    # due on the loop meanwhile (the notebook's clock is fake)
+    holder = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, "-c", _HOLD_LOCK, str(tmp_path / "schedules.db")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

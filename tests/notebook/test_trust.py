@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -325,7 +324,7 @@ async def test_moving_stores_keeps_own_schedules_signed_and_others_paused(
     schedules = {s.id: s.paused for s in await holder.scheduler.get_schedules()}
     assert schedules == {"mine": False, "sidefx": True}
     await notebook.advance(30)
-    assert os.path.exists(tmp_path / "mine")
+    assert (tmp_path / "mine").exists()
     assert not (tmp_path / "ran").exists()
 
 

@@ -91,7 +91,9 @@ async def _reach(point: str, scheduler: AsyncScheduler, store: GatedStore, broke
         await broker.publishing_started.wait()
         return broker.gate.set
     if point == AFTER_START:
-        while scheduler.state is not RunState.started:
+        # polls the public state: the moment it flips is what this point pins, and no event
+        # marks it
+        while scheduler.state is not RunState.started:  # noqa: ASYNC110
             await asyncio.sleep(0)
         if isinstance(scheduler.clock, FakeClock):
             await scheduler.clock.settle()

@@ -126,7 +126,7 @@ def test_summaries_and_known_types() -> None:
 
 def _rendered(event: ScheduleAdded) -> str:
     class Broker:
-        def subscribe(self, callback, event_types=None):  # noqa: ANN001, ANN202
+        def subscribe(self, callback, event_types=None):
             self.callback = callback
 
             class Sub:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
@@ -148,3 +149,51 @@ async def test_a_live_chart_redraws_at_most_once_a_second_and_only_on_change() -
         assert len(redraws) == count + 2
         widget.close()
         await scheduler.stop()
+
+
+@pytest.mark.anyio
+async def test_a_second_kernel_on_postgresql_draws_the_runs_another_scheduler_did(
+    postgresql_dsn: str,
+) -> None:
+    """On PostgreSQL the chart's past runs come from the stored run history, read by
+    awaiting the store: a kernel that ran nothing itself shows another scheduler's runs."""
+    import uuid
+
+    from nbsched.datastores.postgresql import PostgreSQLDataStore
+
+    schema = f"timeline_{uuid.uuid4().hex[:10]}"
+    clock = nbsched.FakeClock(START)
+    trigger = IntervalTrigger(minutes=1, start_time=START + timedelta(minutes=1))
+    async with nbsched.AsyncScheduler(
+        PostgreSQLDataStore(postgresql_dsn, schema=schema), clock=clock, identity="first"
+    ) as first:
+        await first.add_schedule(job, trigger, id="a", job_executor="loop")
+        first.start_in_background()
+        await clock.advance(timedelta(minutes=3))
+        await first.stop()
+        await first.wait_until_stopped()
+
+    async with nbsched.AsyncScheduler(
+        PostgreSQLDataStore(postgresql_dsn, schema=schema), clock=clock, identity="second"
+    ) as second:
+        widget = Timeline(second, limit=2)
+        for _ in range(500):  # the first drawing awaits the store in a task of its own
+            if widget.frame is not None:
+                break
+            await asyncio.sleep(0.01)
+        rows = drawn_rows(widget)
+        chart = await nbsched.atimeline_chart(second, tz="UTC")
+        widget.close()
+
+    assert [(r["schedule_id"], r["status"], r["when"][11:16]) for r in rows] == [
+        ("a", "success", "00:01"),
+        ("a", "success", "00:02"),
+        ("a", "success", "00:03"),
+        ("a", "upcoming", "00:04"),
+        ("a", "upcoming", "00:05"),
+    ]
+    assert [(r.status, r.when[11:16]) for r in chart.data.itertuples()][:3] == [
+        ("success", "00:01"),
+        ("success", "00:02"),
+        ("success", "00:03"),
+    ]
