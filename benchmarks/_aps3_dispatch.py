@@ -25,30 +25,66 @@ async def _noop() -> None:
     pass
 
 
+class _Tally:
+    """As ``Tally`` in dispatch.py: wall and CPU time when the n-th job started and when the
+    n-th was released (APScheduler 3's job-executed event)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.started = self.released = 0
+        self.wall0 = self.cpu0 = 0.0
+        self.at_start = self.at_release = (0.0, 0.0)
+        self.done = asyncio.Event()
+
+    def begin(self) -> None:
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    def _now(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall0, time.process_time() - self.cpu0
+
+    def start(self) -> None:
+        self.started += 1
+        if self.started == self.n:
+            self.at_start = self._now()
+
+    def release(self, event: object = None) -> None:
+        self.released += 1
+        if self.released == self.n:
+            self.at_release = self._now()
+            self.done.set()
+
+
+_TALLY = _Tally(0)
+
+
+async def _counted_job() -> None:
+    _TALLY.start()
+
+
 async def dispatch(n: int) -> dict[str, float]:
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    done = asyncio.Event()
-    count = 0
-
-    def listener(event: object) -> None:
-        nonlocal count
-        count += 1
-        if count == n:
-            done.set()
-
+    global _TALLY
+    tally = _TALLY = _Tally(n)
     scheduler = AsyncIOScheduler(timezone=timezone.utc)
-    scheduler.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    scheduler.add_listener(tally.release, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     run_date = datetime.now(timezone.utc)
     for i in range(n):
-        scheduler.add_job(_noop, "date", run_date=run_date, id=f"j{i}", misfire_grace_time=None)
-    started = time.perf_counter()
+        scheduler.add_job(
+            _counted_job, "date", run_date=run_date, id=f"j{i}", misfire_grace_time=None
+        )
+    gc.collect()
+    tally.begin()
     scheduler.start()
-    await done.wait()
-    elapsed = time.perf_counter() - started
+    await tally.done.wait()
     scheduler.shutdown(wait=False)
-    return {"jobs_per_s": n / elapsed, "seconds": elapsed}
+    return {
+        "start_wall": n / tally.at_start[0],
+        "start_cpu_us": tally.at_start[1] / n * 1e6,
+        "release_wall": n / tally.at_release[0],
+        "release_cpu_us": tally.at_release[1] / n * 1e6,
+    }
 
 
 async def lateness(n_schedules: int, period: float, duration: float) -> dict[str, list[float]]:

@@ -2,14 +2,21 @@
 APScheduler 4 (same venv) and APScheduler 3 (a subprocess, see _aps3_dispatch.py), measured
 in the same run.
 
-(a) 10,000 schedules due at once, a trivial async job: jobs per second until all have run
-(APScheduler 4 with its default of one running job per task, and with no limit)
+(a) 10,000 schedules due at once, a trivial async job that counts itself when it starts; each
+peer is counted twice in one run, when its last job started and when its last job was
+released (its release event): CPU time per job (``time.process_time``, since the machine is
+shared) and wall-clock jobs/s, beside the floor (bare asyncio: a dict and a heap of due
+schedules, one task per job); APScheduler 4 with its default of one running job per task,
+and with no limit
 (b) 20 interval schedules every 100 ms for 10 s: lateness p50 / p99, beside a bare
 ``loop.call_at`` doing the same (the floor)
 (c) memory per schedule for 100,000 schedules (tracemalloc), cron and interval
 (d) persistent stores, 1,000 schedules: schedules added per second and jobs run per second
 for 1,000 due schedules, nbsched's SQLite and PostgreSQL stores beside APScheduler 4's
 SQLAlchemy store on the same database engine (dispatch_sqlite.py, dispatch_postgresql.py)
+(e) CPU time per job at 10,000, 100,000 and 1,000,000 due schedules, beside the floor of (a)
+(f) CPU time per add on the memory store (interval and cron triggers, built beforehand),
+beside the floor of a dict insert and a heap push
 
 Run: ``.venv/bin/python benchmarks/dispatch.py [--quick] [--repeat N]``. APScheduler 3 is
 installed on first use into ``.bench/aps3``. To add a data store, add an async factory to
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import heapq
 import json
 import os
 import statistics
@@ -63,60 +71,121 @@ def _cron_trigger_nbsched() -> Any:
 # --- (a) dispatch throughput ---------------------------------------------------------------
 
 
-async def nbsched_dispatch(store_factory: Callable[[], Awaitable[Any]], n: int) -> float:
+class Tally:
+    """Counts the jobs of one dispatch run as they start (the job itself counts) and as they
+    are released (the scheduler's release event counts), and notes the wall and CPU time
+    (``time.process_time``: the machine is shared) when each count reaches ``n``."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.started = self.released = 0
+        self.wall0 = self.cpu0 = 0.0
+        self.at_start: tuple[float, float] | None = None
+        self.at_release: tuple[float, float] | None = None
+        self.done = asyncio.Event()
+
+    def begin(self) -> None:
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    def _now(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall0, time.process_time() - self.cpu0
+
+    def start(self) -> None:
+        self.started += 1
+        if self.started == self.n:
+            self.at_start = self._now()
+
+    def release(self, event: object = None) -> None:
+        self.released += 1
+        if self.released == self.n:
+            self.at_release = self._now()
+            self.done.set()
+
+    def figures(self) -> dict[str, float]:
+        assert self.at_start is not None and self.at_release is not None
+        return {
+            "start_wall": self.n / self.at_start[0],
+            "start_cpu_us": self.at_start[1] / self.n * 1e6,
+            "release_wall": self.n / self.at_release[0],
+            "release_cpu_us": self.at_release[1] / self.n * 1e6,
+        }
+
+
+_TALLY: Tally | None = None
+
+
+async def counted_job() -> None:
+    """The job of the dispatch runs: counts itself as started (module level: APScheduler 4
+    refuses nested functions)."""
+    assert _TALLY is not None
+    _TALLY.start()
+
+
+async def nbsched_dispatch(
+    store_factory: Callable[[], Awaitable[Any]], n: int
+) -> dict[str, float]:
     from nbsched import AsyncScheduler
     from nbsched.events import JobReleased
     from nbsched.triggers.date import DateTrigger
 
-    done = asyncio.Event()
-    count = 0
-
-    def on_released(event: object) -> None:
-        nonlocal count
-        count += 1
-        if count == n:
-            done.set()
-
+    global _TALLY
+    tally = _TALLY = Tally(n)
     async with AsyncScheduler(await store_factory()) as scheduler:
-        scheduler.subscribe(on_released, JobReleased)
+        scheduler.subscribe(tally.release, JobReleased)
         past = datetime.now(timezone.utc) - timedelta(seconds=1)
         for i in range(n):
-            await scheduler.add_schedule(noop, DateTrigger(past), id=f"s{i}")
-        started = time.perf_counter()
+            await scheduler.add_schedule(counted_job, DateTrigger(past), id=f"s{i}")
+        gc.collect()
+        tally.begin()
         scheduler.start_in_background()
-        await done.wait()
-        elapsed = time.perf_counter() - started
+        await tally.done.wait()
         await scheduler.stop()
-    return n / elapsed
+    return tally.figures()
 
 
-async def aps4_dispatch(n: int, max_running_jobs: int | None) -> float:
+async def aps4_dispatch(n: int, max_running_jobs: int | None) -> dict[str, float]:
     from apscheduler import AsyncScheduler, JobReleased, TaskDefaults
     from apscheduler.triggers.date import DateTrigger
 
-    done = asyncio.Event()
-    count = 0
-
-    def on_released(event: object) -> None:
-        nonlocal count
-        count += 1
-        if count == n:
-            done.set()
-
+    global _TALLY
+    tally = _TALLY = Tally(n)
     # add_schedule(func) configures the task from the scheduler's task defaults each time, so
     # the limit is set there (APScheduler 4's default is max_running_jobs=1)
     defaults = TaskDefaults(max_running_jobs=max_running_jobs)
     async with AsyncScheduler(task_defaults=defaults) as scheduler:
-        scheduler.subscribe(on_released, {JobReleased})
+        scheduler.subscribe(tally.release, {JobReleased})
         past = datetime.now(timezone.utc) - timedelta(seconds=1)
         for i in range(n):
-            await scheduler.add_schedule(noop, DateTrigger(past), id=f"s{i}")
-        started = time.perf_counter()
+            await scheduler.add_schedule(counted_job, DateTrigger(past), id=f"s{i}")
+        gc.collect()
+        tally.begin()
         await scheduler.start_in_background()
-        await done.wait()
-        elapsed = time.perf_counter() - started
+        await tally.done.wait()
         await scheduler.stop()
-    return n / elapsed
+    return tally.figures()
+
+
+async def floor_dispatch(n: int) -> dict[str, float]:
+    """What any scheduler must do, bare: schedules in a dict with their due times in a heap;
+    pop every due one, start one task per job, count the release when the task is done."""
+    global _TALLY
+    tally = _TALLY = Tally(n)
+    loop = asyncio.get_running_loop()
+    past = datetime.now(timezone.utc) - timedelta(seconds=1)
+    schedules: dict[str, tuple[Callable[[], Awaitable[None]], datetime]] = {}
+    heap: list[tuple[datetime, str]] = []
+    for i in range(n):
+        schedules[f"s{i}"] = (counted_job, past)
+        heapq.heappush(heap, (past, f"s{i}"))
+    gc.collect()
+    tally.begin()
+    now = datetime.now(timezone.utc)
+    while heap and heap[0][0] <= now:
+        _, schedule_id = heapq.heappop(heap)
+        func, _ = schedules.pop(schedule_id)
+        loop.create_task(func()).add_done_callback(tally.release)
+    await tally.done.wait()
+    return tally.figures()
 
 
 # --- (b) lateness --------------------------------------------------------------------------
@@ -270,6 +339,81 @@ async def aps4_memory(n: int, kind: str) -> float:
         return await _measure(add_all, n)
 
 
+# --- (e) per-job cost as the number of due schedules grows ----------------------------------
+
+
+def scaling(sizes: list[int]) -> list[tuple[str, str, str]]:
+    """nbsched against the floor of (a) at each size, CPU time per job counted at release: the
+    cost should stay flat (linear in the number of schedules) and within 3x the floor."""
+    rows = []
+    print(f"(e) per-job CPU time at {', '.join(f'{n:,}' for n in sizes)} due schedules")
+    for n in sizes:
+        floor = asyncio.run(floor_dispatch(n))
+        ours = asyncio.run(nbsched_dispatch(_memory_store, n))
+        rows.append(
+            (
+                f"{n:,} due: nbsched / floor",
+                f"{ours['release_cpu_us']:.1f} / {floor['release_cpu_us']:.1f} us CPU per job",
+                f"{ours['release_cpu_us'] / floor['release_cpu_us']:.1f}x floor",
+            )
+        )
+        gc.collect()
+    return rows
+
+
+# --- (f) the cost of an add -----------------------------------------------------------------
+
+
+def _interval_trigger_nbsched(start: datetime) -> Any:
+    from nbsched.triggers.interval import IntervalTrigger
+
+    return IntervalTrigger(minutes=5, start_time=start)
+
+
+async def nbsched_adds(n: int, kind: str) -> dict[str, float]:
+    """CPU time per ``add_schedule`` on the memory store, the trigger built beforehand (its
+    cost is in triggers.py), beside the floor: a dict insert and a heap push per schedule."""
+    from nbsched import AsyncScheduler
+
+    start = datetime.now(timezone.utc) + timedelta(days=1)
+    make = _cron_trigger_nbsched if kind == "cron" else lambda: _interval_trigger_nbsched(start)
+    triggers = [make() for _ in range(n)]
+    ids = [f"s{i}" for i in range(n)]
+    async with AsyncScheduler(await _memory_store()) as scheduler:
+        await scheduler.configure_task(noop)
+        gc.collect()
+        began = time.process_time()
+        for schedule_id, trigger in zip(ids, triggers, strict=True):
+            await scheduler.add_schedule(noop, trigger, id=schedule_id)
+        ours = (time.process_time() - began) / n * 1e6
+    schedules: dict[str, tuple[Any, datetime]] = {}
+    heap: list[tuple[datetime, str]] = []
+    gc.collect()
+    began = time.process_time()
+    for schedule_id, trigger in zip(ids, triggers, strict=True):
+        schedules[schedule_id] = (trigger, start)
+        heapq.heappush(heap, (start, schedule_id))
+    floor = (time.process_time() - began) / n * 1e6
+    return {"ours": ours, "floor": floor}
+
+
+def part_f(n: int, repeat: int) -> list[tuple[str, str, str]]:
+    print(f"(f) {n:,} adds on the memory store, {repeat} run(s)")
+    rows = []
+    for kind in ("interval", "cron"):
+        runs = [asyncio.run(nbsched_adds(n, kind)) for _ in range(repeat)]
+        ours = statistics.median(r["ours"] for r in runs)
+        floor = statistics.median(r["floor"] for r in runs)
+        rows.append(
+            (
+                f"add, {kind}: nbsched / floor (dict + heap)",
+                f"{ours:.1f} / {floor:.2f} us CPU per add",
+                f"{ours / floor:.1f}x floor",
+            )
+        )
+    return rows
+
+
 # --- APScheduler 3, in a subprocess --------------------------------------------------------
 
 
@@ -321,7 +465,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one run each")
     parser.add_argument("--repeat", type=int, default=None, help="runs per figure (median)")
     parser.add_argument(
-        "--only", choices=["a", "b", "c", "d"], action="append", help="run only these parts"
+        "--only",
+        choices=["a", "b", "c", "d", "e", "f"],
+        action="append",
+        help="run only these parts",
     )
     options = parser.parse_args()
     quick = options.quick
@@ -335,7 +482,7 @@ def main() -> None:
         return statistics.median(make() for _ in range(repeat))
 
     rows: list[tuple[str, str, str]] = []
-    parts = set(options.only or ["a", "b", "c", "d"])
+    parts = set(options.only or ["a", "b", "c", "d", "e", "f"])
     if "a" in parts:
         rows.extend(part_a(n_dispatch, n_dispatch_aps4_limited, median_of, repeat))
     if "b" in parts:
@@ -344,46 +491,67 @@ def main() -> None:
         rows.extend(part_c(n_memory))
     if "d" in parts:
         rows.extend(part_d(300 if quick else 1_000))
+    if "e" in parts:
+        rows.extend(scaling([10_000, 50_000] if quick else [10_000, 100_000, 1_000_000]))
+    if "f" in parts:
+        rows.extend(part_f(10_000 if quick else 100_000, repeat))
     print_table(rows)
 
 
 def part_a(
     n_dispatch: int, n_dispatch_aps4_limited: int, median_of: Callable[..., float], repeat: int
 ) -> list[tuple[str, str, str]]:
-    rows: list[tuple[str, str, str]] = []
+    """Each peer counted twice in one run: when its n-th job started and when its n-th job was
+    released; CPU time per job (the ratios) and wall-clock jobs/s (which move with the load)."""
     print(f"(a) {n_dispatch:,} schedules due at once, trivial async job, {repeat} run(s)")
-    nbsched_rate = {
-        name: median_of(lambda f=factory: asyncio.run(nbsched_dispatch(f, n_dispatch)))
-        for name, factory in STORES.items()
+    runners: dict[str, Callable[[], dict[str, float]]] = {
+        "floor: bare asyncio, dict + heap, one task per job": lambda: asyncio.run(
+            floor_dispatch(n_dispatch)
+        ),
     }
-    aps4_unlimited = median_of(lambda: asyncio.run(aps4_dispatch(n_dispatch, None)))
-    aps4_default = median_of(lambda: asyncio.run(aps4_dispatch(n_dispatch_aps4_limited, 1)))
-    aps3_rate = median_of(lambda: aps3("dispatch", n_dispatch)["jobs_per_s"])
-    base = nbsched_rate["memory"]
-    for name, rate in nbsched_rate.items():
-        rows.append((f"nbsched ({name} store)", f"{rate:,.0f} jobs/s", f"{rate / base:.2f}x"))
-    rows.append(
-        (
-            "APScheduler 4, no per-task limit",
-            f"{aps4_unlimited:,.0f} jobs/s",
-            f"nbsched is {base / aps4_unlimited:.1f}x",
+    for name, factory in STORES.items():
+        runners[f"nbsched ({name} store)"] = lambda f=factory: asyncio.run(
+            nbsched_dispatch(f, n_dispatch)
         )
+    runners["APScheduler 4, no per-task limit"] = lambda: asyncio.run(
+        aps4_dispatch(n_dispatch, None)
     )
-    rows.append(
-        (
-            "APScheduler 4, default 1 job/task",
-            f"{aps4_default:,.0f} jobs/s",
-            f"nbsched is {base / aps4_default:.1f}x",
+    runners[f"APScheduler 4, default 1 job/task ({n_dispatch_aps4_limited:,})"] = lambda: (
+        asyncio.run(aps4_dispatch(n_dispatch_aps4_limited, 1))
+    )
+    runners["APScheduler 3 AsyncIOScheduler"] = lambda: aps3("dispatch", n_dispatch)
+    # rounds interleave the peers so that a burst of load on the machine hits all of them
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in runners}
+    for _ in range(repeat):
+        for name, run in runners.items():
+            runs[name].append(run())
+    figures = {
+        name: {key: statistics.median(r[key] for r in results) for key in results[0]}
+        for name, results in runs.items()
+    }
+    ours = figures["nbsched (memory store)"]
+    rows: list[tuple[str, str, str]] = []
+    for name, f in figures.items():
+        if name.startswith("floor"):
+            ratio = (
+                f"nbsched/floor {ours['start_cpu_us'] / f['start_cpu_us']:.1f}x / "
+                f"{ours['release_cpu_us'] / f['release_cpu_us']:.1f}x"
+            )
+        elif name.startswith("nbsched"):
+            ratio = ""
+        else:
+            ratio = (
+                f"nbsched is {f['start_cpu_us'] / ours['start_cpu_us']:.2f}x / "
+                f"{f['release_cpu_us'] / ours['release_cpu_us']:.2f}x"
+            )
+        rows.append(
+            (
+                name,
+                f"start {f['start_cpu_us']:.1f} us CPU ({f['start_wall']:,.0f}/s), "
+                f"release {f['release_cpu_us']:.1f} us CPU ({f['release_wall']:,.0f}/s)",
+                ratio,
+            )
         )
-    )
-    rows.append(
-        (
-            "APScheduler 3 AsyncIOScheduler",
-            f"{aps3_rate:,.0f} jobs/s",
-            f"nbsched is {base / aps3_rate:.2f}x",
-        )
-    )
-
     return rows
 
 

@@ -12,13 +12,24 @@ nbsched is measured at both ``synchronous`` levels (NORMAL, the default, and FUL
     .venv/bin/python benchmarks/dispatch_sqlite.py [N]
 
 It prints a table and the ratios; :func:`run` returns the figures for benchmarks/dispatch.py.
+
+A backlog (after a restart, or many ``0 9 * * *`` crons) is many due schedules sharing one
+fire time, which must cost no more per job than as many due at distinct times::
+
+    .venv/bin/python benchmarks/dispatch_sqlite.py --backlog [N ...]   # default 10000 100000
+
+N due date-trigger schedules (written in one transaction), all at one fire time and then at N
+distinct fire times; CPU time of the process (the store's thread included) per job, from
+starting the scheduler until N jobs have been released; median of ``--repeats``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
-import sys
+import sqlite3
+import statistics
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -120,8 +131,75 @@ def run(n: int = N_DEFAULT) -> dict[str, dict[str, float]]:
     return results
 
 
+async def _backlog(n: int, path: Path, shared: bool) -> dict[str, float]:
+    """Per-job CPU and wall time for ``n`` due schedules at one or at distinct fire times."""
+    from nbsched import AsyncScheduler
+    from nbsched.datastores.sqlite import _INSERT_SCHEDULE_IF_NEW, SQLiteDataStore
+    from nbsched.events import JobReleased
+    from nbsched.triggers.date import DateTrigger
+
+    due = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+    store = SQLiteDataStore(path)
+    async with AsyncScheduler(store) as s:  # creates the file, the schema and the task
+        await s.add_schedule(noop, DateTrigger(due), id="template")
+        template = await s.get_schedule("template")
+    rows = []
+    for i in range(n):
+        fire_time = due if shared else due + timedelta(milliseconds=i)
+        schedule = template.copy(
+            id=f"s{i:07d}", trigger=DateTrigger(fire_time), next_fire_time=fire_time
+        )
+        rows.append(store._codec.encode_schedule(schedule))
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM schedules")
+        conn.executemany(_INSERT_SCHEDULE_IF_NEW, rows)
+    conn.close()
+    del rows
+
+    async with AsyncScheduler(SQLiteDataStore(path)) as s:
+        done = asyncio.Event()
+        count = 0
+
+        def on_released(event: Any) -> None:
+            nonlocal count
+            count += 1
+            if count == n:
+                done.set()
+
+        s.subscribe(on_released, {JobReleased})
+        cpu, wall = time.process_time(), time.perf_counter()
+        s.start_in_background()
+        await asyncio.wait_for(done.wait(), 3600)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return {"cpu_us_per_job": cpu / n * 1e6, "wall_us_per_job": wall / n * 1e6}
+
+
+def backlog(sizes: list[int], repeats: int) -> None:
+    print("due schedules | one fire time: CPU us/job | distinct fire times: CPU us/job | ratio")
+    print("--------------|---------------------------|--------------------------------|------")
+    for n in sizes:
+        figures: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(repeats):
+            for shared in (True, False):  # interleaved: a busy moment hits both
+                with tempfile.TemporaryDirectory() as tmp:
+                    result = asyncio.run(_backlog(n, Path(tmp) / "backlog.db", shared))
+                figures[shared].append(result["cpu_us_per_job"])
+        one, distinct = statistics.median(figures[True]), statistics.median(figures[False])
+        print(f"{n:13,} | {one:25.1f} | {distinct:30.1f} | {one / distinct:5.2f}x", flush=True)
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else N_DEFAULT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "n", nargs="*", type=int, help="schedules (default 1000; backlog: 10000 100000)"
+    )
+    parser.add_argument("--backlog", action="store_true", help="one fire time against many")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per backlog figure")
+    args = parser.parse_args()
+    if args.backlog:
+        backlog(args.n or [10_000, 100_000], args.repeats)
+        return
+    n = args.n[0] if args.n else N_DEFAULT
     results = run(n)
     peer = results["APScheduler 4 SQLAlchemy+aiosqlite"]
     print(f"{n} schedules, SQLite file in a temporary directory")

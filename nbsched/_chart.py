@@ -59,11 +59,15 @@ def _wall(times: pd.Series, zone: tzinfo) -> list[str]:
     # The wall-clock time in ``zone``, written as if it were UTC: with a "utc" scale the
     # browser then labels the axis in that zone, whatever the browser's own zone is.
     local = times.dt.tz_convert(zone).dt.tz_localize(None)
-    return (local.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z").tolist()
+    walls: list[str] = (local.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z").tolist()
+    return walls
 
 
 def _label(times: pd.Series, zone: tzinfo) -> list[str]:
-    return times.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)").tolist()
+    labels: list[str] = (
+        times.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)").tolist()
+    )
+    return labels
 
 
 class TimelineChart:
@@ -74,6 +78,9 @@ class TimelineChart:
         binned chart one row per mark, with ``count``)
     :ivar bin_width: the time bin of a chart of more than
         :data:`~nbsched._chart_bins.MAX_MARKS` fires (``None``: every fire is drawn)
+    :ivar upcoming: upcoming fires drawn (paused ones included)
+    :ivar past: past runs drawn
+    :ivar lanes: lanes drawn (a schedule with only past runs has one too)
     """
 
     def __init__(
@@ -82,11 +89,16 @@ class TimelineChart:
         data: pd.DataFrame,
         summary: str,
         bin_width: pd.Timedelta | None = None,
+        *,
+        upcoming: int = 0,
+        past: int = 0,
+        lanes: int = 0,
     ) -> None:
         self.spec = spec
         self.data = data
         self.summary = summary
         self.bin_width = bin_width
+        self.upcoming, self.past, self.lanes = upcoming, past, lanes
 
     def to_dict(self) -> dict[str, Any]:
         """The Vega-Lite spec (schema v5), as a copy."""
@@ -115,7 +127,8 @@ class TimelineChart:
 def _as_frame(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if isinstance(data, pd.DataFrame):
         return data, None
-    from .timelines import _is_scheduler, past_runs, timeline
+    from ._scheduler_reads import _is_scheduler
+    from .timelines import past_runs, timeline
 
     frame = timeline(data)
     return frame, past_runs(data) if _is_scheduler(data) else None
@@ -282,7 +295,9 @@ def timeline_chart(
         f"<nbsched timeline chart: {fires} upcoming fire(s), {total - fires} past run(s), "
         f"{len(lanes)} lane(s), times in {zone_name}{'; ' + binned_note if binned_note else ''}>"
     )
-    return TimelineChart(spec, rows, summary, binned.width)
+    return TimelineChart(
+        spec, rows, summary, binned.width, upcoming=fires, past=total - fires, lanes=len(lanes)
+    )
 
 
 async def atimeline_chart(
@@ -297,7 +312,8 @@ async def atimeline_chart(
     """Like :func:`timeline_chart`, awaiting an :class:`~nbsched.AsyncScheduler`'s schedules
     and its store's run history: works with every store (on PostgreSQL the past runs are
     every scheduler's). In a notebook cell: ``await nbsched.atimeline_chart(scheduler)``."""
-    from .timelines import _is_scheduler, apast_runs, atimeline
+    from ._scheduler_reads import _is_scheduler
+    from .timelines import apast_runs, atimeline
 
     if _is_scheduler(data):
         if runs is None:

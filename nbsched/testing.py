@@ -37,6 +37,8 @@ _UTC = timezone.utc
 class TriggerCheckReport:
     """What :func:`check_trigger` did; returned when the contract holds.
 
+    ``str(report)`` and its display in a notebook read as sentences (``repr`` is one line).
+
     :ivar description: ``str(trigger)``
     :ivar calls: how many times ``next()`` was called (on the copy)
     :ivar fire_times: how many fire times were checked
@@ -66,6 +68,38 @@ class TriggerCheckReport:
             f"{self.fire_times} fire time{'' if self.fire_times == 1 else 's'} {span}, {end}; "
             f"state round trip before call "
             f"{self.round_trip_at + 1} continued identically>"
+        )
+
+    def facts(self) -> list[str]:
+        """What the check did, one readable sentence each."""
+        count = f"{self.fire_times} fire time{'' if self.fire_times == 1 else 's'}"
+        span = f" from {_show(self.first)} to {_show(self.last)}" if self.fire_times else ""
+        if self.exhausted:
+            end = "then next() returned None (the trigger is exhausted)"
+        else:
+            end = "not exhausted (the trigger goes on)"
+        return [
+            f"{self.calls} calls of next(): {count}{span}, {end}",
+            f"its state, copied through __getstate__()/__setstate__() before call "
+            f"{self.round_trip_at + 1}, continued the same sequence",
+        ]
+
+    def __str__(self) -> str:
+        lines = [f"contract holds for {self.description}", *self.facts()]
+        return "\n  ".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's plain-text display: the readable form, not the repr
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        items = "".join(f"<li>{html.escape(fact)}</li>" for fact in self.facts())
+        return (
+            f'<div class="nbsched-check-report"><span style="color:#1a7f37;font-weight:600">'
+            f"✔ contract holds</span> for <code>{html.escape(self.description)}</code>"
+            f'<ul style="margin:2px 0 4px">{items}</ul></div>'
         )
 
 

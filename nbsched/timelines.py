@@ -12,26 +12,24 @@ This module imports pandas; ``import nbsched`` does not import it (the names are
 from __future__ import annotations
 
 import inspect
-import traceback
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from ._converters import as_aware_datetime, as_timezone
 from ._marshalling import clone_trigger
+from ._preview import ContractResult, TriggerPreview, preview
 from ._runs import RunHistory, apast_runs, past_runs, track_runs
 from ._scheduler_reads import _is_scheduler, reads_synchronously
 from ._structures import Schedule
 from .abc import Trigger
 
-if TYPE_CHECKING:
-    from ._chart import TimelineChart
-
 __all__ = [
     "COLUMNS",
+    "ContractResult",
     "RunHistory",
     "TriggerPreview",
     "apast_runs",
@@ -357,164 +355,3 @@ async def atimeline(
         lanes = [_lane_for_schedule(s) for s in await obj.get_schedules()]
         return _frame(lanes, start, end, limit, tz)
     return timeline(obj, start, end, limit, tz=tz)
-
-
-# --- previews ----------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class ContractResult:
-    """The outcome of :func:`nbsched.testing.check_trigger` on a copy of a trigger."""
-
-    passed: bool
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def _check_contract(trigger: Trigger) -> ContractResult:
-    from . import TriggerContractError
-    from .testing import check_trigger
-
-    try:
-        copy = clone_trigger(trigger)
-    except Exception as exc:
-        return ContractResult(
-            False,
-            f"rule broken: __setstate__ must accept what __getstate__ returned: copying the "
-            f"trigger failed with {type(exc).__name__}: {exc}",
-        )
-    try:
-        report = check_trigger(copy)
-    except TriggerContractError as exc:
-        return ContractResult(False, str(exc))
-    except Exception as exc:
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        return ContractResult(
-            False,
-            f"the trigger raised {type(exc).__name__}: {exc} (in {where.name}, line "
-            f"{where.lineno})",
-        )
-    detail = "" if report is None or isinstance(report, bool) else f" {report}"
-    return ContractResult(True, f"check_trigger passed: the trigger keeps the contract.{detail}")
-
-
-@dataclass(slots=True)
-class TriggerPreview:
-    """What :func:`preview` returns: the table, the chart and the contract check.
-
-    Displaying it (as a cell's last expression, or with ``IPython.display.display``) shows
-    the check result, the table of the next fire times and the chart.
-
-    :ivar trigger: the trigger previewed (left untouched)
-    :ivar table: the next fire times (a :func:`timeline` DataFrame), or ``None`` if the trigger
-        could not produce them
-    :ivar error: why there is no table
-    :ivar check: the :func:`nbsched.testing.check_trigger` result
-    """
-
-    trigger: Trigger
-    table: pd.DataFrame | None
-    error: str | None
-    check: ContractResult
-    _chart: TimelineChart | None = field(default=None, repr=False)
-
-    @property
-    def chart(self) -> TimelineChart | None:
-        """The chart of :attr:`table` (``None`` when there is no table)."""
-        if self._chart is None and self.table is not None:
-            from ._chart import timeline_chart
-
-            self._chart = timeline_chart(self.table, title=describe_trigger(self.trigger))
-        return self._chart
-
-    def _status_html(self) -> str:
-        import html
-
-        colour = "#1a7f37" if self.check.passed else "#cf222e"
-        mark = "✔" if self.check.passed else "✘"
-        parts = [
-            f'<div class="nbsched-preview-check" style="color:{colour};font-weight:600">'
-            f"{mark} {html.escape(self.check.message)}</div>"
-        ]
-        if self.error is not None:
-            parts.append(
-                '<div class="nbsched-preview-error" style="color:#cf222e">'
-                f"no fire times: {html.escape(self.error)}</div>"
-            )
-        return "\n".join(parts)
-
-    def compact_table(self) -> pd.DataFrame | None:
-        """The table as shown: position, fire time and the gap since the previous fire."""
-        if self.table is None:
-            return None
-        return pd.DataFrame(
-            {
-                "n": self.table["n"],
-                "fire_time": self.table["fire_time"],
-                "gap": self.table["fire_time"].diff(),
-            }
-        )
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display({"text/html": self._status_html(), "text/plain": self._status_text()}, raw=True)
-        compact = self.compact_table()
-        if compact is not None:
-            display(compact)
-            chart = self.chart
-            if chart is not None and len(compact):
-                display(chart)
-
-    def _status_text(self) -> str:
-        lines = [("PASS " if self.check.passed else "FAIL ") + self.check.message]
-        if self.error is not None:
-            lines.append(f"no fire times: {self.error}")
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        compact = self.compact_table()
-        table = "" if compact is None else compact.to_html(index=False)
-        return self._status_html() + table
-
-    def __repr__(self) -> str:
-        compact = self.compact_table()
-        if compact is None:
-            return self._status_text()
-        return self._status_text() + "\n" + compact.to_string(index=False)
-
-
-def preview(trigger: Trigger, n: int = 20, *, tz: str | tzinfo | None = None) -> TriggerPreview:
-    """Preview a trigger: its next ``n`` fire times (table and chart) and its contract check.
-
-    The trigger itself is not advanced (everything runs on copies), so call it as often as you
-    like while editing a custom trigger class: re-running the cell shows the new result.
-
-    :param trigger: any trigger, built-in or custom
-    :param n: how many fire times to show
-    :param tz: time zone of the table (default: the trigger's own)
-    :return: a :class:`TriggerPreview`; as a cell's last expression it displays the check
-        result, the table and the chart
-    :raises TypeError: ``trigger`` is not a Trigger
-    :raises ValueError: ``n`` is not a positive int
-
-    Example::
-
-        nbsched.preview(EveryOtherDay(start=datetime(2026, 1, 1, tzinfo=UTC)), n=5)
-    """
-    if not isinstance(trigger, Trigger):
-        raise TypeError(
-            f"trigger: expected a Trigger (subclass of nbsched.abc.Trigger), got "
-            f"{type(trigger).__name__} {trigger!r}"
-        )
-    n = _check_limit(n) or DEFAULT_LIMIT
-    check = _check_contract(trigger)
-    table: pd.DataFrame | None = None
-    error: str | None = None
-    try:
-        table = timeline({type(trigger).__name__: trigger}, limit=n, tz=tz)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    return TriggerPreview(trigger=trigger, table=table, error=error, check=check)

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _local_zone_follows_tz() -> Iterator[None]:
+    """After a test that set TZ (undone by monkeypatch before this teardown runs), make the C
+    library's local zone follow the restored TZ: something the test ran may have called
+    ``time.tzset()``, and ``localtime_r`` keeps that zone until the next tzset, so a later test
+    would see the system offset of the previous test's zone (tzlocal then warns)."""
+    yield
+    time.tzset()
 
 
 @pytest.fixture

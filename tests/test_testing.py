@@ -147,6 +147,29 @@ def test_correct_trigger_passes_and_reports() -> None:
     assert "then exhausted" in text
 
 
+def test_the_report_reads_as_sentences_in_a_notebook() -> None:
+    report = check_trigger(Hourly(limit=30), n=100, seed=7)
+    text = str(report)
+    assert text.splitlines() == [
+        f"contract holds for {report.description}",
+        "  34 calls of next(): 30 fire times from 2026-03-28 11:00+01:00 to "
+        "2026-03-29 16:00+01:00, then next() returned None (the trigger is exhausted)",
+        f"  its state, copied through __getstate__()/__setstate__() before call "
+        f"{report.round_trip_at + 1}, continued the same sequence",
+    ]
+    printed: list[str] = []
+
+    class Printer:  # IPython's pretty printer, as far as the report uses it
+        def text(self, value: str) -> None:
+            printed.append(value)
+
+    report._repr_pretty_(Printer(), cycle=False)
+    assert printed == [text]
+    html = report._repr_html_()
+    assert "✔ contract holds" in html and "<li>34 calls of next(): 30 fire times" in html
+    assert "TriggerCheckReport" not in html + text
+
+
 def test_not_exhausted_report() -> None:
     report = check_trigger(Hourly(), n=10, seed=1)
     assert (report.calls, report.fire_times, report.exhausted) == (10, 10, False)

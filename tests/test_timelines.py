@@ -620,6 +620,63 @@ def test_preview_reflects_an_edited_class_at_once() -> None:
     assert second.table is None
 
 
+@pytest.mark.parametrize(
+    ("gap", "text"),
+    [
+        (timedelta(seconds=1), "1 s"),
+        (timedelta(hours=1, minutes=30), "1 h 30 min"),
+        (timedelta(days=2, seconds=5), "2 d 5 s"),
+        (timedelta(milliseconds=250), "0.25 s"),
+        (timedelta(minutes=1, milliseconds=500), "1 min 0.5 s"),
+        (timedelta(microseconds=1), "0.000001 s"),
+        (timedelta(0), "0 s"),
+        (timedelta(seconds=-90), "-1 min 30 s"),
+    ],
+)
+def test_gaps_read_as_durations_exactly(gap: timedelta, text: str) -> None:
+    from nbsched._preview import format_gap
+
+    assert format_gap(gap) == text
+
+
+def test_preview_shows_readable_gaps_and_the_check_as_sentences() -> None:
+    trigger = IntervalTrigger(hours=1, minutes=30, start_time=START)
+
+    result = nbsched.preview(trigger, n=4)
+
+    compact = result.compact_table()
+    assert compact is not None
+    assert list(compact["gap"]) == ["—", "1 h 30 min", "1 h 30 min", "1 h 30 min"]
+    shown = repr(result) + result._repr_html_()
+    assert "days" not in shown and "TriggerCheckReport" not in shown
+    assert "calls of next(): " in shown and "continued the same sequence" in shown
+    # bold green is the verdict alone; what the check did follows in plain text
+    html = result._repr_html_()
+    verdict = html[: html.index("</div>")]
+    assert "font-weight:600" in verdict and "calls of next()" not in verdict
+    assert result.note is None  # all 4 asked for
+
+
+def test_preview_says_why_it_shows_fewer_fire_times_than_asked() -> None:
+    first = datetime(2027, 1, 1, tzinfo=UTC)
+    end = first + timedelta(hours=9)
+    trigger = IntervalTrigger(hours=1, minutes=30, start_time=first, end_time=end)
+
+    result = nbsched.preview(trigger, n=10)
+
+    assert result.table is not None and len(result.table) == 7
+    assert result.note == (
+        "only 7 fire times, not the 10 asked for: the trigger ends there (next() returned "
+        "None after the last one shown)"
+    )
+    assert result.note in repr(result)
+    assert "only 7 fire times, not the 10 asked for" in result._repr_html_()
+    # a trigger with no fire time at all says that
+    empty = nbsched.preview(Steps(START, 60, count=0), n=3)
+    assert empty.table is not None and len(empty.table) == 0
+    assert empty.note == "no fire times: the trigger's first next() returned None (asked for 3)"
+
+
 def test_preview_refuses_a_non_trigger() -> None:
     with pytest.raises(TypeError, match=r"trigger: expected a Trigger .* got str"):
         nbsched.preview("*/5 * * * *")  # type: ignore[arg-type]

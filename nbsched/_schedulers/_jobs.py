@@ -172,23 +172,24 @@ class JobRunner(SchedulerCore):
 
     async def _release_job(self, job: Job, result: JobResult) -> None:
         await self._call("release_job", self.data_store.release_job, self.identity, job, result)
-        exc = result.exception
-        await self.event_broker.publish(
-            JobReleased(
-                timestamp=result.finished_at,
-                job_id=job.id,
-                scheduler_id=self.identity,
-                task_id=job.task_id,
-                schedule_id=job.schedule_id,
-                scheduled_start=job.scheduled_start_time,
-                started_at=result.started_at,
-                finished_at=result.finished_at,
-                outcome=result.outcome,
-                exception_type=None if exc is None else type(exc).__qualname__,
-                exception_message=None if exc is None else str(exc),
-                exception_traceback=result.traceback,
+        if self._wants(JobReleased):
+            exc = result.exception
+            await self.event_broker.publish(
+                JobReleased(
+                    timestamp=result.finished_at,
+                    job_id=job.id,
+                    scheduler_id=self.identity,
+                    task_id=job.task_id,
+                    schedule_id=job.schedule_id,
+                    scheduled_start=job.scheduled_start_time,
+                    started_at=result.started_at,
+                    finished_at=result.finished_at,
+                    outcome=result.outcome,
+                    exception_type=None if exc is None else type(exc).__qualname__,
+                    exception_message=None if exc is None else str(exc),
+                    exception_traceback=result.traceback,
+                )
             )
-        )
         waiters = self._result_waiters.pop(job.id, None) if self._result_waiters else None
         if waiters:
             for waiter in waiters:

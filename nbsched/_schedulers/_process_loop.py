@@ -11,7 +11,7 @@ import os
 import random
 import threading
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from .._clock import SystemClock
 from .._exceptions import DeserializationError, TaskLookupError
@@ -35,13 +35,41 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+_SAFE_UNKNOWN = SafeUUID.unknown
+
+
 def _new_uuid() -> UUID:
     """A random (version 4) UUID from the ``random`` module: job ids need to be unique, not
-    unpredictable, and this avoids a system call per job."""
+    unpredictable, and this avoids a system call per job. Built as ``UUID.__init__`` builds
+    one, without its argument checks (a third of a job's id cost)."""
     value = (_getrandbits(128) & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (
         0x8000 << 48
     )
-    return UUID(int=value)
+    uuid = _new_object(UUID)
+    _set_attribute(uuid, "int", value)
+    _set_attribute(uuid, "is_safe", _SAFE_UNKNOWN)
+    return uuid
+
+
+class StoreChanges:
+    """A scheduler's :class:`~nbsched.datastores._listeners.StoreListener`: a store that
+    keeps everything in this process tells it of changes directly, in place of events."""
+
+    __slots__ = ("_scheduler",)
+
+    def __init__(self, scheduler: ProcessingLoop) -> None:
+        self._scheduler = scheduler
+
+    def schedule_changed(self, next_fire_time: datetime | None) -> None:
+        self._scheduler._on_store_change(next_fire_time, None, "")
+
+    def job_added(self) -> None:
+        self._scheduler._on_store_change(None, None, "")
+
+    def job_released(self, job_id: UUID, scheduler_id: str) -> None:
+        self._scheduler._on_store_change(None, job_id, scheduler_id)
 
 
 class ProcessingLoop(SchedulerCore):
@@ -49,8 +77,36 @@ class ProcessingLoop(SchedulerCore):
 
     def _wants(self, event_type: type[Event]) -> bool:
         """False when the broker says nobody would receive such an event (skip building it)."""
-        has_subscribers = getattr(self.event_broker, "has_subscribers", None)
+        has_subscribers = self._has_subscribers
         return has_subscribers is None or has_subscribers(event_type)
+
+    def _on_store_change(
+        self, next_fire_time: datetime | None, released: UUID | None, released_by: str
+    ) -> None:
+        """What :meth:`_on_event` does for the events a :class:`StoreChanges` stands for: a
+        schedule that fires at ``next_fire_time`` (None: a job was added or released), the
+        job ``released`` by the scheduler ``released_by``."""
+        if threading.get_ident() != self._loop_thread:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(
+                    self._on_store_change, next_fire_time, released, released_by
+                )
+            return
+        if (
+            released is not None
+            and self._result_waiters
+            and released_by != self.identity
+            and released in self._result_waiters
+        ):
+            self._fetch_foreign(released)
+        if self._wake_pending or (next_fire_time is not None and self._wakes_by(next_fire_time)):
+            return
+        self._wake()
+
+    def _fetch_foreign(self, job_id: UUID) -> None:
+        task = asyncio.ensure_future(self._fetch_foreign_result(job_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _wake(self) -> None:
         self._wake_pending = True
@@ -72,9 +128,7 @@ class ProcessingLoop(SchedulerCore):
             and event.scheduler_id != self.identity
             and event.job_id in self._result_waiters
         ):
-            task = asyncio.ensure_future(self._fetch_foreign_result(event.job_id))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._fetch_foreign(event.job_id)
         if isinstance(event, _SCHEDULE_CHANGES) and self._wakes_by(event.next_fire_time):
             return
         self._wake()

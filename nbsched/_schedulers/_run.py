@@ -62,7 +62,12 @@ class SchedulerRun(SchedulerCore):
         await self._call("start", self.data_store.start, self.event_broker)
         for executor in self.job_executors.values():
             await executor.start()
-        self._subscriptions.append(self.event_broker.subscribe(self._on_event, _WAKE_EVENTS))
+        add_listener = getattr(self.data_store, "add_listener", None)
+        if add_listener is not None:
+            # everything in the store changes in this process: it tells us itself
+            add_listener(self._store_changes)
+        else:
+            self._subscriptions.append(self.event_broker.subscribe(self._on_event, _WAKE_EVENTS))
         self._entered = True
         return self
 
@@ -78,6 +83,9 @@ class SchedulerRun(SchedulerCore):
         for subscription in self._subscriptions:
             subscription.unsubscribe()
         self._subscriptions.clear()
+        remove_listener = getattr(self.data_store, "remove_listener", None)
+        if remove_listener is not None:
+            remove_listener(self._store_changes)
         for executor in self.job_executors.values():
             await executor.stop()
         try:

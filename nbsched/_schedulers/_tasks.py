@@ -42,7 +42,7 @@ def task_id_of(func: Callable[..., Any]) -> str:
     return f"{module}:{qualname}"
 
 
-def _distinct_owner(func: Any, qualname: str) -> object | None:
+def _distinct_owner(func: object, qualname: str) -> object | None:
     """The object that tells ``func`` apart from others of the same name, if it needs one."""
     if ismethod(func):
         return None if isclass(func.__self__) else func.__self__

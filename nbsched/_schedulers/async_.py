@@ -30,7 +30,7 @@ from ..executors.base import JobExecutor
 from ._jobs import JobRunner
 from ._lifecycle import Lifecycle
 from ._ported_calls import PortedCalls
-from ._process_loop import ProcessingLoop
+from ._process_loop import ProcessingLoop, StoreChanges
 from ._processing import first_fire_time, skip_fire_times_before
 from ._results import ResultWaiters, unwrap_result
 from ._run import SchedulerRun
@@ -229,6 +229,8 @@ class AsyncScheduler(
         self._off_loop_jobs = set()
         self._result_waiters = {}
         self._subscriptions = []
+        self._store_changes = StoreChanges(self)
+        self._has_subscribers = getattr(event_broker, "has_subscribers", None)
         self._background = set()
         # tasks that count in self._activity while they work (see _retry_sleep)
         self._tracked_tasks = set()

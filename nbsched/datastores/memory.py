@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from ..events import (
     TaskUpdated,
 )
 from ._history_memory import MemoryHistory
+from ._listeners import StoreListener
 from ._memory_jobs import JobTable
 
 __all__ = ["MemoryDataStore"]
@@ -94,7 +95,7 @@ class _Record:
 class _RecordWithArgs(_Record):
     """A stored schedule with arguments or metadata (the store's own deep copies)."""
 
-    __slots__ = ("args", "kwargs", "metadata")  # type: ignore[misc]
+    __slots__ = ("args", "kwargs", "metadata")
 
 
 def _schedule_of(
@@ -170,6 +171,8 @@ class MemoryDataStore(AsyncDataStore):
         self.history_retention = as_history_retention(history_retention)
         self._history = MemoryHistory(self.history_retention)
         self._broker: AsyncEventBroker | None = None
+        self._has_subscribers: Callable[[type], bool] | None = None
+        self._listeners: list[StoreListener] = []
         self._tasks: dict[str, Task] = {}
         self._schedules: dict[str, _Record] = {}
         # The due-time index of the unpaused, unleased schedules: the ids due at each fire time
@@ -187,6 +190,20 @@ class MemoryDataStore(AsyncDataStore):
 
     async def start(self, event_broker: AsyncEventBroker) -> None:
         self._broker = event_broker
+        self._has_subscribers = getattr(event_broker, "has_subscribers", None)
+
+    def add_listener(self, listener: StoreListener) -> None:
+        """Tell ``listener`` (a scheduler in this process) of every added or updated schedule
+        and every added or released job, directly: everything this store holds changes in this
+        process, so a scheduler using it needs no events to wake up, and events nobody else
+        subscribes to are not built at all."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: StoreListener) -> None:
+        """Undo :meth:`add_listener`."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     async def stop(self, *, force: bool = False) -> None:
         pass
@@ -197,8 +214,12 @@ class MemoryDataStore(AsyncDataStore):
 
     def _wants(self, event_type: type) -> bool:
         """False when the broker says nobody would receive such an event (skip building it)."""
-        has_subscribers = getattr(self._broker, "has_subscribers", None)
+        has_subscribers = self._has_subscribers
         return has_subscribers is None or has_subscribers(event_type)
+
+    def _schedule_changed(self, next_fire_time: datetime | None) -> None:
+        for listener in self._listeners:
+            listener.schedule_changed(next_fire_time)
 
     # --- tasks ---
 
@@ -304,14 +325,16 @@ class MemoryDataStore(AsyncDataStore):
             record = _Record(options, trigger, schedule.next_fire_time, schedule.last_fire_time)
         self._schedules[schedule_id] = record
         self._push(schedule_id, record)
+        self._schedule_changed(record.next_fire_time)
         event_class = ScheduleUpdated if exists else ScheduleAdded
-        await self._publish(
-            event_class(
-                schedule_id=schedule_id,
-                task_id=options.task_id,
-                next_fire_time=record.next_fire_time,
+        if self._wants(event_class):
+            await self._publish(
+                event_class(
+                    schedule_id=schedule_id,
+                    task_id=options.task_id,
+                    next_fire_time=record.next_fire_time,
+                )
             )
-        )
 
     async def remove_schedules(self, ids: Iterable[str], *, finished: bool = False) -> None:
         if isinstance(ids, str):
@@ -435,13 +458,15 @@ class MemoryDataStore(AsyncDataStore):
             record.last_fire_time = result.last_fire_time
             record.next_fire_time = result.next_fire_time
             self._push(schedule_id, record)
-            await self._publish(
-                ScheduleUpdated(
-                    schedule_id=schedule_id,
-                    task_id=record.options.task_id,
-                    next_fire_time=record.next_fire_time,
+            self._schedule_changed(record.next_fire_time)
+            if self._wants(ScheduleUpdated):
+                await self._publish(
+                    ScheduleUpdated(
+                        schedule_id=schedule_id,
+                        task_id=record.options.task_id,
+                        next_fire_time=record.next_fire_time,
+                    )
                 )
-            )
 
     async def get_next_schedule_run_time(self) -> datetime | None:
         earliest: datetime | None = None
@@ -468,9 +493,12 @@ class MemoryDataStore(AsyncDataStore):
         if not isinstance(job, Job):
             raise TypeError(f"job: expected a Job, got {type(job).__name__}")
         self._job_table.add(job)
-        await self._publish(
-            JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
-        )
+        for listener in self._listeners:
+            listener.job_added()
+        if self._wants(JobAdded):
+            await self._publish(
+                JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
+            )
 
     async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
         return self._job_table.get(ids)
@@ -485,6 +513,8 @@ class MemoryDataStore(AsyncDataStore):
             return  # abandoned, taken over by another scheduler, or never acquired by this one
         if self.history_retention is not None:
             self._history.add(run_record(job, result, scheduler_id))
+        for listener in self._listeners:
+            listener.job_released(job.id, scheduler_id)
         if self._wants(JobRemoved):
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
 
@@ -522,6 +552,7 @@ class MemoryDataStore(AsyncDataStore):
             del self._leases[schedule_id]
             record = self._schedules[schedule_id]
             self._push(schedule_id, record)
+            self._schedule_changed(record.next_fire_time)
             await self._publish(
                 ScheduleUpdated(
                     schedule_id=schedule_id,
@@ -531,6 +562,8 @@ class MemoryDataStore(AsyncDataStore):
             )
         for job in self._job_table.abandon_expired(now):
             self._history.add(abandoned_record(job, now))
+            for listener in self._listeners:
+                listener.job_released(job.id, job.acquired_by or "")
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
             await self._publish(
                 JobReleased(

@@ -154,7 +154,7 @@ class LocalEventBroker(AsyncEventBroker):
     @staticmethod
     async def _run_async_callback(subscription: _LocalSubscription, event: Event) -> None:
         try:
-            await subscription.callback(event)  # type: ignore[misc]
+            await subscription.callback(event)
         except Exception:
             _logger.exception(
                 "event callback %r raised while handling %r", subscription.callback, event

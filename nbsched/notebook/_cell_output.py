@@ -192,10 +192,11 @@ class _Publisher(DisplayPublisher):
     """Collects ``display()``, ``update_display()`` and ``clear_output()`` of a run."""
 
     def __init__(self, capture: RunCapture, **kwargs: Any):
-        super().__init__(**kwargs)
+        # untyped in IPython; mypy's untyped_calls_exclude does not reach super() calls
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         self.capture = capture
 
-    def publish(  # type: ignore[override]
+    def publish(
         self,
         data: dict[str, Any],
         metadata: dict[str, Any] | None = None,

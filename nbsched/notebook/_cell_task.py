@@ -108,7 +108,7 @@ def compile_cell(shell: Any, source: str, label: int | str = 0) -> CompiledCell:
 
 def _compile(shell: Any, source: str, label: int | str) -> CompiledCell:
     transformed = shell.transform_cell(source)
-    filename = shell.compile.cache(transformed, label, source)  # type: ignore[arg-type]
+    filename = shell.compile.cache(transformed, label, source)
     try:
         tree = ast.parse(transformed, filename=filename)
         result: CodeType | None = None

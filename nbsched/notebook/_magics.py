@@ -6,7 +6,7 @@ import html
 import shlex
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 import ipywidgets as widgets
 from IPython.core.error import UsageError
@@ -28,6 +28,8 @@ from ._state import NotebookScheduler
 from ._when import parse_when
 
 __all__ = ["SchedMagics"]
+
+_T = TypeVar("_T")
 
 _SCHED_USAGE = (
     "usage: %sched [list | show ID | pause ID | resume ID | run ID | remove ID | log | timeline | "
@@ -86,8 +88,9 @@ class SchedMagics(Magics):
             raise UsageError(
                 f"interval: {text!r} is too long: the first run would be after the year 9999"
             ) from None
-        if interval >= timedelta(seconds=1) and start.microsecond:
-            # fire on whole seconds (at most a second later): readable times everywhere
+        if start.microsecond:
+            # count from a whole second (at most a second later), whatever the interval:
+            # readable times everywhere, and one rule to explain
             start = start.replace(microsecond=0) + timedelta(seconds=1)
         trigger: Trigger = _user(
             lambda: IntervalTrigger(
@@ -350,7 +353,14 @@ class _ResultLine:
     def show_table(self, schedules: list[Any], holder: NotebookScheduler, tz: tzinfo) -> None:
         from ..widgets._format import format_moment, trigger_zone
 
-        if not schedules:
+        tracked = holder.tracker.stats if holder.tracker else {}
+        live = {schedule.id for schedule in schedules}
+        ended = sorted(
+            (stats.ended_at or holder.clock.now(), schedule_id, stats)
+            for schedule_id, stats in tracked.items()
+            if stats.ended is not None and schedule_id not in live
+        )
+        if not schedules and not ended:
             self.widget.value = "<i>no schedules</i>"
             return
         now = holder.clock.now()
@@ -378,6 +388,10 @@ class _ResultLine:
                 stats.last_outcome.name if stats and stats.last_outcome else "—",
             )
             rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
+        for _when, schedule_id, stats in reversed(ended):  # most recently ended first
+            last = stats.last_outcome.name if stats.last_outcome else "—"
+            cells = (schedule_id, "—", stats.ended or "", str(stats.runs), last)
+            rows.append("".join(f"<td style='opacity:0.55'>{html.escape(c)}</td>" for c in cells))
         head = "".join(
             f"<th align='left'>{name}</th>" for name in ("id", "trigger", "next", "runs", "last")
         )
@@ -421,7 +435,7 @@ def _unquote(value: str | None) -> str | None:
     return value
 
 
-def _user(make: Callable[[], Any], *, renamed: dict[str, str] | None = None) -> Any:
+def _user(make: Callable[[], _T], *, renamed: dict[str, str] | None = None) -> _T:
     """Call ``make``; a ValueError/TypeError about the user's input becomes a one-line
     UsageError in the cell instead of a traceback.
 

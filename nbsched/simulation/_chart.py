@@ -194,7 +194,7 @@ def simulation_chart(
     ]
 
     def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        return pd.DataFrame(
+        rows: list[dict[str, Any]] = pd.DataFrame(
             {
                 "schedule_id": frame["schedule_id"].astype(str),
                 "outcome": frame["outcome"].astype(str),
@@ -208,6 +208,7 @@ def simulation_chart(
                 "slot": frame["slot"] if "slot" in frame else 0,
             }
         ).to_dict(orient="records")
+        return rows
 
     shade = {
         "data": {

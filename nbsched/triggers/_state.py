@@ -40,7 +40,7 @@ class ComparedByState:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self.__getstate__() == other.__getstate__()  # type: ignore[attr-defined]
+        return self.__getstate__() == other.__getstate__()
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -283,7 +283,7 @@ class StateReader:
         try:
             if not text:
                 raise ValueError
-            return timezone_from_state(text)  # type: ignore[arg-type]
+            return timezone_from_state(text)
         except _READ_ERRORS:
             raise self.error(
                 path,

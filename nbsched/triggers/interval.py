@@ -282,7 +282,7 @@ class IntervalTrigger(ComparedByState, Trigger):
             interval = _interval(components)
         except ValueError as exc:
             raise reader.error(("interval",), str(exc)) from None
-        start = cast(datetime, reader.instant("start_time"))
+        start = reader.instant("start_time")
         end = reader.instant("end_time", optional=True)
         if end is not None and before(end, start):
             raise reader.error(("end_time",), f"{end.isoformat()} is before start_time")

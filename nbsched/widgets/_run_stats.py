@@ -6,12 +6,19 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from .._enums import JobOutcome
-from ..events import Event, JobAcquired, JobReleased
+from ..events import (
+    Event,
+    JobAcquired,
+    JobReleased,
+    ScheduleAdded,
+    ScheduleRemoved,
+    ScheduleUpdated,
+)
 from ._format import format_duration
 
 __all__ = ["RunStats", "RunTracker", "outcome_html", "ran_on_html"]
@@ -33,6 +40,9 @@ class RunStats:
     :ivar last_error: ``"ExceptionType: message"`` of the last failed run
     :ivar last_scheduler: the identity of the scheduler that ran the last run
         (``JobReleased.scheduler_id``; with a shared store, maybe another kernel or host)
+    :ivar ended: ``"finished"`` (its trigger ran out of fire times) or ``"removed"`` once the
+        schedule is gone from the store; ``None`` while it is there
+    :ivar ended_at: when it ended
     """
 
     runs: int = 0
@@ -44,6 +54,8 @@ class RunStats:
     last_lateness: timedelta | None = None
     last_error: str | None = None
     last_scheduler: str | None = None
+    ended: str | None = None
+    ended_at: datetime | None = None
 
 
 class RunTracker:
@@ -54,6 +66,9 @@ class RunTracker:
 
     An acquired job counts as running, except for the schedules ``reports_start`` picks:
     theirs are queued until :meth:`started` is called (scheduled cells wait for the kernel).
+
+    It also notes when a schedule ends (:attr:`RunStats.ended`): a finished schedule keeps its
+    run count, so that a dashboard opened after the last run still shows how it went.
     """
 
     def __init__(self, scheduler: Any):
@@ -61,7 +76,10 @@ class RunTracker:
         self.reports_start: Callable[[str], bool] = lambda _schedule_id: False
         self._adopted: dict[UUID, str] = {}
         self._listeners: list[Callable[[str], None]] = []
-        self._subscription = scheduler.subscribe(self._on_event, [JobAcquired, JobReleased])
+        self._subscription = scheduler.subscribe(
+            self._on_event,
+            [JobAcquired, JobReleased, ScheduleAdded, ScheduleUpdated, ScheduleRemoved],
+        )
 
     def adopt(self, job_id: UUID, schedule_id: str) -> None:
         """Count the job ``job_id`` as a run of ``schedule_id``."""
@@ -102,7 +120,22 @@ class RunTracker:
             return self._adopted.pop(event.job_id, None)
         return self._adopted.get(event.job_id)
 
+    def _on_schedule_event(self, event: ScheduleAdded | ScheduleUpdated | ScheduleRemoved) -> None:
+        stats = self.stats.get(event.schedule_id)
+        if isinstance(event, ScheduleRemoved):
+            stats = self.stats.setdefault(event.schedule_id, RunStats())
+            stats.ended = "finished" if event.finished else "removed"
+            stats.ended_at = event.timestamp
+        elif stats is None or stats.ended is None:
+            return
+        else:  # the same id is scheduled again
+            stats.ended = stats.ended_at = None
+        self._notify(event.schedule_id)
+
     def _on_event(self, event: Event) -> None:
+        if isinstance(event, (ScheduleAdded, ScheduleUpdated, ScheduleRemoved)):
+            self._on_schedule_event(event)
+            return
         if isinstance(event, JobAcquired):
             schedule_id = self._schedule_of(event, last=False)
             if schedule_id is None:

@@ -58,7 +58,7 @@ def summarize(event: Event, *, leave_out: Iterable[str] = ()) -> str:
     fields named in ``leave_out`` left out)."""
     skipped = {"timestamp", *leave_out}
     parts = []
-    for field in dataclasses.fields(event):  # type: ignore[arg-type]
+    for field in dataclasses.fields(event):
         if field.name in skipped:
             continue
         value = getattr(event, field.name)

@@ -131,10 +131,12 @@ class Timeline(widgets.VBox):
             self.output.outputs = (
                 {"output_type": "display_data", "data": data, "metadata": metadata},
             )
-            lanes = frame["schedule_id"].nunique()
+            # the chart's own counts: a finished schedule's lane holds its past runs only
+            past = f", {chart.past} past run(s)" if chart.past else ""
             self.status.value = (
-                f"<span class='nbsched-timeline-status'>{len(frame)} upcoming fire(s) in "
-                f"{lanes} lane(s), drawn {datetime.now().astimezone():%H:%M:%S}</span>"
+                f"<span class='nbsched-timeline-status'>{chart.upcoming} upcoming fire(s) in "
+                f"{chart.lanes} lane(s){past}, drawn "
+                f"{datetime.now().astimezone():%H:%M:%S}</span>"
             )
             self.frame, self.chart = frame, chart  # last: tests wait on frame, then read outputs
         # the next live redraw counts from here, once this one has been sent

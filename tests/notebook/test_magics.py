@@ -202,15 +202,25 @@ async def test_cells_due_at_once_each_print_into_their_own_output(notebook: Note
 
 
 @pytest.mark.anyio
-async def test_every_fires_on_whole_seconds(notebook: Notebook) -> None:
+async def test_every_counts_from_a_whole_second_whatever_the_interval(notebook: Notebook) -> None:
     await notebook.clock.advance(0.25)
     notebook.cell("%%every 2s --id neat\nprint(1)")
     notebook.cell("%%every 500ms --id fast\nprint(2)")
+    notebook.cell("%%every 300ms --id faster\nprint(3)")
     await notebook.settle()
     neat = await notebook.holder.scheduler.get_schedule("neat")
     assert neat.next_fire_time == START + timedelta(seconds=3)
+    # under a second too (was 0.75 s: "fires on whole seconds" did not hold below 1 s)
     fast = await notebook.holder.scheduler.get_schedule("fast")
-    assert fast.next_fire_time == START + timedelta(seconds=0.75)
+    assert fast.next_fire_time == START + timedelta(seconds=1)
+    faster = await notebook.holder.scheduler.get_schedule("faster")
+    assert faster.next_fire_time == START + timedelta(seconds=1)
+    await notebook.advance(0.75)  # to START + 1 s: each has run once
+    assert (notebook.texts("fast"), notebook.texts("faster")) == ("2\n", "3\n")
+    fast = await notebook.holder.scheduler.get_schedule("fast")
+    faster = await notebook.holder.scheduler.get_schedule("faster")
+    assert fast.next_fire_time == START + timedelta(seconds=1.5)
+    assert faster.next_fire_time == START + timedelta(seconds=1.3)
 
 
 @pytest.mark.anyio

@@ -1,16 +1,23 @@
 """When the sleeping processing loop wakes up: an added or updated schedule wakes it only when it
-fires before the time the loop already sleeps until (no needless store queries per add)."""
+fires before the time the loop already sleeps until (no needless store queries per add). On the
+memory store the store tells its schedulers of changes itself, so events nobody subscribes to
+are not built."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from typing import Any
 
 import pytest
-from scheduler_helpers import START, seconds, start
+from scheduler_helpers import START, Recorder, seconds, start
 
-from nbsched import AsyncScheduler, FakeClock
+from nbsched import AsyncScheduler, FakeClock, JobOutcome
 from nbsched.datastores.memory import MemoryDataStore
+from nbsched.eventbrokers.local import LocalEventBroker
+from nbsched.events import Event, JobAdded, JobReleased, ScheduleUpdated
 from nbsched.triggers.date import DateTrigger
+from nbsched.triggers.interval import IntervalTrigger
 
 pytestmark = pytest.mark.anyio
 
@@ -74,3 +81,61 @@ async def test_a_schedule_due_at_the_wake_time_fires_then() -> None:
         await clock.advance(10)
         assert sorted(ran.names) == ["a", "b"]
         await scheduler.stop()
+
+
+class CountingBroker(LocalEventBroker):
+    """Counts the events published, by class name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: Counter[str] = Counter()
+
+    async def publish(self, event: Event) -> None:
+        self.published[type(event).__name__] += 1
+        await super().publish(event)
+
+
+async def _noop() -> None:
+    pass
+
+
+async def test_a_scheduler_on_the_memory_store_builds_no_event_nobody_subscribes_to() -> None:
+    clock, broker = FakeClock(START), CountingBroker()
+    async with AsyncScheduler(MemoryDataStore(), broker, clock=clock) as scheduler:
+        await start(scheduler, clock)
+        for i in range(3):
+            await scheduler.add_schedule(_noop, DateTrigger(START + seconds(10)), id=f"s{i}")
+        await scheduler.add_schedule(
+            _noop, IntervalTrigger(seconds=10, start_time=START + seconds(10)), id="every"
+        )
+        await clock.advance(10)  # the store wakes the loop itself: every job runs
+        assert broker.published["ScheduleAdded"] == 0
+        assert broker.published["JobAdded"] == 0
+        assert broker.published["JobReleased"] == 0
+        assert broker.published["ScheduleUpdated"] == 0
+
+        released = Recorder()
+        scheduler.subscribe(released, {JobReleased, JobAdded, ScheduleUpdated})
+        await clock.advance(10)  # subscribed to: published as before
+        assert released.names() == ["JobAdded", "ScheduleUpdated", "JobReleased"]
+        await scheduler.stop()
+
+
+async def test_schedulers_sharing_a_memory_store_wake_each_other_and_see_results() -> None:
+    clock, store, ran = FakeClock(START), MemoryDataStore(), Ran()
+    broker = LocalEventBroker()
+    async with (
+        AsyncScheduler(store, broker, clock=clock, identity="a") as a,
+        AsyncScheduler(store, broker, clock=clock, identity="b", max_concurrent_jobs=1) as b,
+    ):
+        await start(b, clock)  # b sleeps with nothing to do; a never runs its loop
+        await a.add_schedule(ran, DateTrigger(START + seconds(5)), args=["from a"])
+        await clock.advance(5)
+        assert ran.names == ["from a"]  # b was woken by a's add
+
+        # a waits for the result of a job only b runs (b is told when it is released)
+        job_id = await a.add_job(ran, args=["job"], result_expiration_time=60)
+        result = await asyncio.wait_for(a.get_job_result(job_id), 5)
+        assert result.outcome is JobOutcome.success
+        assert ran.names == ["from a", "job"]
+        await b.stop()

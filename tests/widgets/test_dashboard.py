@@ -147,12 +147,15 @@ async def test_pause_resume_run_now_and_remove_buttons(
     await settled(dashboard, clock)
     row = dashboard.rows["buttons"]
     assert (row.pause_button.disabled, row.resume_button.disabled) == (False, True)
+    # pause and resume share a place: only the one that applies shows
+    assert (row.pause_button.layout.display, row.resume_button.layout.display) == (None, "none")
 
     row.pause_button.click()
     await settled(dashboard, clock)
     assert (await scheduler.get_schedule("buttons")).paused
     assert row.text()["next fire"] == "paused"
     assert (row.pause_button.disabled, row.resume_button.disabled) == (True, False)
+    assert (row.pause_button.layout.display, row.resume_button.layout.display) == ("none", None)
     await clock.advance(100)
     assert calls == []
 
@@ -170,11 +173,19 @@ async def test_pause_resume_run_now_and_remove_buttons(
     row.remove_button.click()  # asks first
     await settled(dashboard, clock)
     assert [s.id for s in await scheduler.get_schedules()] == ["buttons"]
-    assert row.remove_button.description == "confirm remove"
+    assert row.remove_button.description == "confirm"
     row.remove_button.click()
     await settled(dashboard, clock)
     assert await scheduler.get_schedules() == []
     assert dashboard.rows == {}
+    # the row stays, greyed, as "removed", until dismissed
+    assert dashboard.table.children == (dashboard.head, row)
+    assert dashboard.ended_rows == {"buttons": row}
+    assert (row.text()["next fire"], row.text()["runs"]) == ("removed", "2")
+    assert dashboard.empty not in dashboard.children
+    assert row.remove_button.description == "dismiss"
+    row.remove_button.click()
+    await settled(dashboard, clock)
     assert dashboard.table.children == (dashboard.head,)
     assert dashboard.empty in dashboard.children
 
@@ -322,7 +333,7 @@ async def test_the_dashboard_says_since_when_the_store_is_unavailable(clock: Fak
         await scheduler.stop()
 
 
-async def test_a_removed_schedules_row_leaves_the_table_before_it_is_closed(
+async def test_a_dismissed_row_leaves_the_table_before_it_is_closed(
     scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
 ) -> None:
     await every(scheduler, 30, "going")
@@ -338,6 +349,9 @@ async def test_a_removed_schedules_row_leaves_the_table_before_it_is_closed(
 
     row.close = close.__get__(row)
     await scheduler.remove_schedule("going")
+    await settled(dashboard, clock)
+    assert shown_when_closed == []  # shown as removed
+    dashboard.dismiss("going")
     await settled(dashboard, clock)
     assert shown_when_closed == [False]
     assert row.comm is None
@@ -357,3 +371,130 @@ async def test_an_unconfirmed_remove_expires(
     row.remove_button.click()  # asks again: a click long after the first does not remove
     await settled(dashboard, clock)
     assert [s.id for s in await scheduler.get_schedules()] == ["kept"]
+
+
+# --- finished and removed schedules -------------------------------------------------------------
+
+
+async def ending(scheduler: AsyncScheduler, schedule_id: str, times: int) -> None:
+    """Every 10 s, ``times`` times (then the trigger runs out)."""
+    first = START + timedelta(seconds=10)
+    trigger = IntervalTrigger(
+        seconds=10, start_time=first, end_time=first + timedelta(seconds=10 * (times - 1))
+    )
+    await scheduler.add_schedule(tick, trigger, id=schedule_id, job_executor="loop")
+
+
+async def test_a_finished_schedule_stays_as_a_greyed_finished_row_with_its_runs(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await ending(scheduler, "five", 5)
+    await every(scheduler, 30, "going-on")
+    await settled(dashboard, clock)
+    row = dashboard.rows["five"]
+    await clock.advance(50)
+    await settled(dashboard, clock)
+    assert calls.count("tick") == 6  # five of "five", one of "going-on"
+    assert [s.id for s in await scheduler.get_schedules()] == ["going-on"]
+
+    assert list(dashboard.rows) == ["going-on"]
+    assert dashboard.ended_rows == {"five": row}  # the same row, greyed out
+    assert dashboard.table.children == (dashboard.head, dashboard.rows["going-on"], row)
+    text = row.text()
+    assert (text["next fire"], text["remaining"], text["runs"]) == ("finished", "—", "5")
+    assert text["last run"].startswith("✓ ok")
+    assert "finished after 5 runs" in row.cells["next fire"].value
+    assert all(cell.value.startswith("<span style='opacity:0.55'>") for cell in row.cells.values())
+    assert "nbsched-dashboard-ended" in row._dom_classes
+    assert [b.disabled for b in row.buttons] == [True, True, True, False]
+    assert dashboard.empty not in dashboard.children
+    # it stays finished: the countdown and rereads leave it alone
+    await clock.advance(5)
+    dashboard.tick()
+    await settled(dashboard, clock)
+    assert row.text()["next fire"] == "finished"
+
+
+async def test_a_dashboard_opened_after_a_schedule_finished_shows_it_finished(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    # the quickstart's case: the cell's runs are over before the reader reaches %sched
+    tracker = RunTracker(scheduler)
+    await ending(scheduler, "quick", 3)
+    await clock.advance(30)
+    await clock.settle()
+    assert await scheduler.get_schedules() == []
+    board = Dashboard(scheduler, tracker=tracker, live=False)
+    try:
+        await settled(board, clock)
+        assert board.rows == {}
+        assert list(board.ended_rows) == ["quick"]
+        text = board.ended_rows["quick"].text()
+        assert (text["id"], text["next fire"], text["runs"]) == ("quick", "finished", "3")
+        assert board.empty not in board.children  # not "no schedules yet"
+    finally:
+        board.close()
+        tracker.close()
+
+
+async def test_a_schedule_added_again_under_an_ended_id_is_live_again(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    await every(scheduler, 30, "again")
+    await settled(dashboard, clock)
+    row = dashboard.rows["again"]
+    await scheduler.remove_schedule("again")
+    await settled(dashboard, clock)
+    assert row.text()["next fire"] == "removed"
+    await every(scheduler, 30, "again")
+    await settled(dashboard, clock)
+    assert dashboard.ended_rows == {}
+    assert dashboard.rows == {"again": row}
+    assert row.text()["next fire"] == "10:00:30 CET"
+    assert not row.cells["id"].value.startswith("<span style='opacity")
+    assert (row.run_button.disabled, row.remove_button.description) == (False, "remove")
+
+
+async def test_only_the_most_recently_ended_are_shown(
+    scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
+) -> None:
+    from nbsched.widgets.dashboard import ENDED_SHOWN
+
+    count = ENDED_SHOWN + 2
+    for number in range(count):
+        await every(scheduler, 30, f"s{number:02}")
+    await settled(dashboard, clock)
+    for number in range(count):
+        await clock.advance(1)  # each ends at its own time
+        await scheduler.remove_schedule(f"s{number:02}")
+    await settled(dashboard, clock)
+    assert list(dashboard.ended_rows) == [f"s{n:02}" for n in reversed(range(2, count))]
+    assert dashboard.table.children[1:] == tuple(dashboard.ended_rows.values())
+
+
+async def test_a_schedule_gone_from_a_shared_store_unannounced_shows_removed(
+    clock: FakeClock, tmp_path
+) -> None:
+    # two schedulers on one SQLite file, each with its own (local) broker: the other one's
+    # removal reaches this dashboard only by rereading the store
+    from nbsched.datastores.sqlite import SQLiteDataStore
+
+    path = tmp_path / "shared.db"
+    here = AsyncScheduler(SQLiteDataStore(path), clock=clock, identity="here")
+    there = AsyncScheduler(SQLiteDataStore(path), clock=clock, identity="there")
+    here.start_in_background()
+    there.start_in_background()
+    board = Dashboard(here, tz=BERLIN, live=False)
+    try:
+        await every(there, 3600, "theirs")
+        await settled(board, clock)
+        await board.refresh()
+        assert list(board.rows) == ["theirs"]
+        await there.remove_schedule("theirs")
+        await board.refresh()
+        assert board.rows == {}
+        assert board.ended_rows["theirs"].text()["next fire"] == "removed"
+    finally:
+        board.close()
+        await there.stop()
+        await here.stop()

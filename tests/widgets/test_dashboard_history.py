@@ -162,3 +162,41 @@ async def test_a_history_read_cancelled_before_its_thread_starts_leaves_no_unawa
         await asyncio.gather(*(loop.run_in_executor(None, int) for _ in range(workers)))
         gc.collect()
     assert unraisable == []
+
+
+async def test_strip_on_postgresql_shows_the_runs_of_another_scheduler(
+    postgresql_dsn: str,
+) -> None:
+    from nbsched.datastores.postgresql import PostgreSQLDataStore
+
+    runs.clear()
+    schema = f"strip_{uuid.uuid4().hex[:10]}"
+    clock = FakeClock(START)
+    trigger = IntervalTrigger(seconds=60, start_time=START + timedelta(seconds=60))
+    async with AsyncScheduler(
+        PostgreSQLDataStore(postgresql_dsn, schema=schema), clock=clock, identity="first"
+    ) as first:
+        await first.add_schedule(fails_every_third, trigger, id="a", job_executor="loop")
+        first.start_in_background()
+        await clock.advance(4 * 60)  # 4 runs, the 3rd fails
+        await first.stop()
+        await first.wait_until_stopped()
+
+    # another kernel on the same schema, which ran nothing itself
+    async with AsyncScheduler(
+        PostgreSQLDataStore(postgresql_dsn, schema=schema), clock=clock, identity="second"
+    ) as second:
+        board = Dashboard(second, live=False)
+        try:
+            await board.settle()
+            cells = board.rows["a"].cells
+            assert glyph_outcomes(cells["history"].value) == [
+                "success",
+                "success",
+                "error",
+                "success",
+            ]
+            assert "RuntimeError: run 3 failed" in cells["history"].value
+            assert board.rows["a"].text()["runs"] == "0"  # this kernel's own count
+        finally:
+            board.close()

@@ -197,3 +197,28 @@ async def test_a_second_kernel_on_postgresql_draws_the_runs_another_scheduler_di
         ("success", "00:02"),
         ("success", "00:03"),
     ]
+
+
+@pytest.mark.anyio
+async def test_the_summary_line_counts_what_the_chart_draws_a_finished_schedule_too() -> None:
+    # the quickstart's case: a schedule whose runs are over still has its lane of past runs
+    clock = nbsched.FakeClock(START)
+    async with nbsched.AsyncScheduler(clock=clock) as scheduler:
+        first = START + timedelta(seconds=2)
+        trigger = IntervalTrigger(
+            seconds=2, start_time=first, end_time=first + timedelta(seconds=8)
+        )
+        await scheduler.add_schedule(job, trigger, id="five", job_executor="loop")
+        scheduler.start_in_background()
+        await clock.advance(timedelta(seconds=12))
+        assert await scheduler.get_schedules() == []
+        widget = Timeline(scheduler)
+        rows = drawn_rows(widget)
+        status = widget.status.value
+        widget.close()
+        await scheduler.stop()
+        await scheduler.wait_until_stopped()
+
+    lanes = {r["schedule_id"] for r in rows}
+    assert (lanes, len(rows)) == ({"five"}, 5)
+    assert "0 upcoming fire(s) in 1 lane(s), 5 past run(s)," in status

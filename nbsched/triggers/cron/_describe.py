@@ -9,6 +9,7 @@ must both match), so its words would not always say what this trigger does.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import tzinfo
 
 from .._describe import zone_label
@@ -34,7 +35,7 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _runs(values: tuple[int, ...], name=str, cyclic: int = 0) -> str:
+def _runs(values: tuple[int, ...], name: Callable[[int], str] = str, cyclic: int = 0) -> str:
     """``Monday to Friday``, ``January, March and May``; runs of 3 or more become ranges."""
     runs: list[list[int]] = []
     for value in values:

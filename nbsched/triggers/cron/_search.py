@@ -211,6 +211,23 @@ class WallSearch:
             return y, mo, d, h, mi, seconds[i]
 
     @property
+    def dense_days(self) -> bool:
+        """Whether matching days are at most a few days apart (every month and day of the
+        month, at least five weekdays, no ISO week or year restriction)."""
+        return (
+            self.years is None
+            and len(self.months) == 12
+            and self.day_of_month is None
+            and self.weeks is None
+            and len(self.weekdays) >= 5
+        )
+
+    @property
+    def every_day(self) -> bool:
+        """Whether every day of every year matches."""
+        return self.dense_days and len(self.weekdays) == 7
+
+    @property
     def times_per_day(self) -> int:
         """How many times of day match (on a matching day)."""
         return len(self.hours) * len(self.minutes) * len(self.seconds)

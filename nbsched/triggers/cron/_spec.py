@@ -32,7 +32,16 @@ _registry: SpecRegistry[object, CronSpec] = SpecRegistry(limit=1024)
 class CronSpec:
     """One compiled cron expression: its fields' text and its wall-clock search."""
 
-    __slots__ = ("fields", "given", "crontab", "search", "repeat_hours", "runs_through_days")
+    __slots__ = (
+        "fields",
+        "given",
+        "crontab",
+        "search",
+        "repeat_hours",
+        "runs_through_days",
+        "runs_by_day",
+        "looks_ahead",
+    )
 
     #: every field's expression, defaults filled in (read-only)
     fields: Mapping[str, str]
@@ -46,6 +55,12 @@ class CronSpec:
     #: whether next() runs through a plain day by adding the times of day, as offsets, to its
     #: midnight (there are several, and few enough to list)
     runs_through_days: bool
+    #: whether next() runs through the days without DST change by adding whole days to the
+    #: first fire time of the run (one time of day, every day)
+    runs_by_day: bool
+    #: whether next() looks ahead for the days without DST change (shared by the triggers of
+    #: a zone): worth it when fires are close together, so one look-ahead serves many of them
+    looks_ahead: bool
 
     def __init__(
         self, fields: dict[str, str], given: tuple[str, ...], crontab: str | None
@@ -59,9 +74,12 @@ class CronSpec:
         self.search = search
         self.repeat_hours = search.hours == _ALL_HOURS
         times_per_day = search.times_per_day
-        # (with one time a day there is nothing to run through, and the DST look-ahead it
-        # needs would cost more than it saves)
+        # (with one time a day there is nothing to run through)
         self.runs_through_days = times_per_day > 1 and bool(search.clock_offsets)
+        self.runs_by_day = times_per_day == 1 and search.every_day
+        # A look-ahead steps through the days up to the next DST change: cheap per fire when
+        # there are fires on most of those days, not when they are weeks or a year apart.
+        self.looks_ahead = self.runs_through_days or search.dense_days
 
 
 def spec_from_keywords(given: Mapping[str, str | None]) -> CronSpec:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from datetime import timezone as timezone_type
 from typing import Any
 
 from ..._converters import as_aware_datetime, as_timezone
 from ...abc import Trigger
 from .._checks import before, checked_instant
+from .._dst import (
+    GAP,
+    LOOK_AHEAD_DAYS,
+    NORMAL,
+    REPEATED,
+    end_of_stretch,
+    is_plain_day,
+    kind_of,
+    plain_days_until,
+)
 from .._state import (
     ComparedByState,
     StateReader,
@@ -20,13 +30,11 @@ from ._fields import FIELD_NAMES
 from ._parsing import as_field_text
 from ._search import WallSearch, WallTime
 from ._spec import CronSpec, spec_from_crontab, spec_from_keywords
-from ._zone import GAP, NORMAL, REPEATED, end_of_stretch, kind_of
 
 __all__ = ["CronTrigger"]
 
 _UTC = timezone_type.utc
 _SECOND = timedelta(seconds=1)
-_DAY = timedelta(days=1)
 # the midnight of no run (pos == stop): never added to
 _NO_RUN = datetime(1970, 1, 1, tzinfo=_UTC)
 #: the last whole second a datetime holds in UTC (9999-12-31T23:59:59Z) as a Unix timestamp:
@@ -35,12 +43,9 @@ _LAST_SECOND = 253402300799
 #: earlier than any fire time (the year field starts at 1970, in any zone)
 _EARLIEST = datetime(1969, 1, 1, tzinfo=_UTC)
 _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Zulu"})
-#: zone -> (first day, last day + 1) of the latest stretch of days found to have no DST
-#: change, shared by the triggers in that zone (values are immutable; a race between threads
-#: only repeats a look-ahead). Keyed by the zone object, not its name, in case two zones
-#: share a key but not their rules (``ZoneInfo.from_file``).
-_plain_stretches: dict[tzinfo, tuple[tuple[int, ...], tuple[int, ...]]] = {}
-_STRETCHES_LIMIT = 64  # zones remembered
+#: the steps of a run by day (see _start_day_run), shared by every trigger
+_DAY_STEPS = tuple(timedelta(days=n) for n in range(LOOK_AHEAD_DAYS + 1))
+_LAST_ORDINAL = date.max.toordinal()
 
 
 class CronTrigger(ComparedByState, Trigger):
@@ -204,7 +209,7 @@ class CronTrigger(ComparedByState, Trigger):
         # A run through a day without DST change (see _start_run): its fire times are
         # midnight + offsets[pos:stop], the offsets being the spec's shared times of day.
         self._midnight = _NO_RUN
-        self._offsets = self._spec.search.clock_offsets
+        self._offsets = _DAY_STEPS if spec.runs_by_day else spec.search.clock_offsets
         self._pos = self._stop = 0
         # a day known to have no DST change (every wall time normal), or a zone that has none
         self._plain_day: tuple[int, ...] | None = None
@@ -300,11 +305,19 @@ class CronTrigger(ComparedByState, Trigger):
                 tz = self._tz
                 day = wall[:3]
                 plain = self._fixed or day < self._plain_until or day == self._plain_day
-                if spec.runs_through_days and (plain or self._find_plain_days(day)):
+                if not plain and spec.looks_ahead:
+                    # a look-ahead for the days without DST change, shared in the zone
+                    until = plain_days_until(day, tz)
+                    if until is not None:
+                        self._plain_until = until
+                        plain = True
+                if plain and spec.runs_through_days:
                     found = self._start_run(wall)
+                elif plain and spec.runs_by_day:
+                    found = self._start_day_run(wall)
                 elif plain:
                     found = datetime(*wall, 0, tz), wall  # positional tzinfo: faster
-                elif day == cursor[:3] and self._is_plain_day(*day):
+                elif day == cursor[:3] and is_plain_day(*day, tz):
                     # a second fire on this day: one check covers the rest of the day
                     self._plain_day = day
                     found = datetime(*wall, 0, tz), wall
@@ -370,49 +383,41 @@ class CronTrigger(ComparedByState, Trigger):
         self._stop = stop
         return midnight + offsets[first], (y, mo, d, *search.last_clock_time)
 
-    def _find_plain_days(self, day: tuple[int, ...]) -> bool:
-        """If ``day`` has no DST change, look ahead (at most 400 days) for the next day that
-        may have one, so that the days before it need no check (:attr:`_plain_until`).
-        The stretch found is shared with the other triggers in the zone."""
-        tz = self._tz
-        known = _plain_stretches.get(tz)
-        if known is not None and known[0] <= day < known[1]:
-            self._plain_until = known[1]
-            return True
-        if not self._is_plain_day(*day):
-            return False
-        # wall-clock steps from midnight to midnight (fold=0, as a constructed datetime has)
-        probe = datetime(day[0], day[1], day[2], 0, 0, 0, 0, tz)
-        offset = probe.utcoffset()
-        for _ in range(400):
-            if probe.year == 9999 and probe.month == 12 and probe.day == 31:
-                break  # the last day a datetime holds: treat it as a possible change
-            probe += _DAY
-            if probe.utcoffset() != offset:
-                break
-        # the midnights before ``probe`` share one offset: the days before the one ending at
-        # ``probe`` are plain (a change exactly at a midnight shows in the next midnight)
-        last = probe - _DAY
-        until = (last.year, last.month, last.day)
-        self._plain_until = until
-        if day < until:
-            if len(_plain_stretches) >= _STRETCHES_LIMIT:
-                _plain_stretches.clear()
-            _plain_stretches[tz] = (day, until)
-        return True
-
-    def _is_plain_day(self, year: int, month: int, day: int) -> bool:
-        """Whether the clocks do not change on this local day (checked at both its ends; no
-        zone changes its offset twice within one day)."""
-        tz = self._tz
-        if year == 9999 and month == 12 and day == 31:
-            return False  # no next midnight to compare with: check each time on its own
-        midnight = datetime(year, month, day, 0, 0, 0, 0, tz)
-        offset = midnight.utcoffset()
-        return (
-            datetime(year, month, day, 0, 0, 0, 0, tz, fold=1).utcoffset() == offset
-            and (midnight + _DAY).utcoffset() == offset
-        )
+    def _start_day_run(self, wall: WallTime) -> tuple[datetime, WallTime]:
+        """Fire at ``wall`` (a day without DST change, of a trigger firing once every day) and
+        start a run through the following days known to have no DST change: next() then adds
+        whole days to this fire time (wall-clock arithmetic, right on a plain day). Times after
+        ``end_time`` are left out of the run. Return the fire time and the cursor for when the
+        run is over: the run's last fire, as a wall time."""
+        fire_time = datetime(*wall, 0, self._tz)
+        first = date(wall[0], wall[1], wall[2]).toordinal()
+        day = wall[:3]
+        if self._fixed:
+            days = LOOK_AHEAD_DAYS
+        elif day < self._plain_until:
+            days = min(date(*self._plain_until).toordinal() - first, LOOK_AHEAD_DAYS)
+        else:
+            days = 1
+        days = min(days, _LAST_ORDINAL - first + 1)  # no day after 9999-12-31
+        end_ts = self._end_ts
+        if date.fromordinal(first + days - 1).year == 9999:
+            # no fire time past the last instant a datetime holds in UTC
+            end_ts = _LAST_SECOND if end_ts is None else min(end_ts, _LAST_SECOND)
+        if end_ts is not None and days > 1:
+            # the first step whose fire time is after end_time ends the run (fire times rise)
+            low, high = 1, days
+            while low < high:
+                middle = (low + high) // 2
+                if (fire_time + _DAY_STEPS[middle]).timestamp() > end_ts:
+                    high = middle
+                else:
+                    low = middle + 1
+            days = low
+        self._midnight = fire_time
+        self._pos = 1
+        self._stop = days
+        last = date.fromordinal(first + days - 1)
+        return fire_time, (last.year, last.month, last.day, wall[3], wall[4], wall[5])
 
     def _resolve(self, wall: WallTime | None) -> tuple[datetime, WallTime | None] | None:
         """The instant for a matching wall time reached from before it (see the class doc)."""
@@ -424,7 +429,7 @@ class CronTrigger(ComparedByState, Trigger):
         if kind == NORMAL:
             return local, wall
         if kind == GAP:
-            after_gap = end_of_stretch(datetime(*wall), tz, GAP)
+            after_gap = end_of_stretch(datetime(*wall), tz)
             return after_gap.replace(tzinfo=tz), None
         return local, None  # the first occurrence of a repeated wall time
 
@@ -452,7 +457,7 @@ class CronTrigger(ComparedByState, Trigger):
         if kind_of(wall.replace(tzinfo=tz)) != REPEATED:
             return self._resolve(search.at_or_after(*start))
         # inside a repeated stretch of wall time (clocks went back)
-        stretch_end = end_of_stretch(wall, tz, REPEATED)
+        stretch_end = end_of_stretch(wall, tz)
         shift = local.replace(fold=0).utcoffset() - local.replace(fold=1).utcoffset()  # type: ignore[operator]
         end = _wall(stretch_end)
         found = search.at_or_after(*start)
