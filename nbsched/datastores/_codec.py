@@ -210,7 +210,7 @@ def trigger_from_json(text: str) -> Trigger:
     """Rebuild a trigger from :func:`trigger_to_json`'s text (imports nothing: see
     :func:`~nbsched._marshalling.stored_class`)."""
     try:
-        return trigger_from_state(json.loads(_text(text)))
+        return trigger_from_state(json.loads(_text(text)), fresh=True)
     except Exception as exc:
         raise DeserializationError(
             f"cannot restore the trigger: {type(exc).__name__}: {exc}"

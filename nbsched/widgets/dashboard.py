@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._localzone import get_local_timezone
+from .._protocols import SchedulerLike
 from ..events import (
     DataStoreRecovered,
     DataStoreUnavailable,
@@ -79,7 +80,7 @@ class Dashboard(widgets.VBox):
 
     def __init__(
         self,
-        scheduler: Any,
+        scheduler: SchedulerLike,
         *,
         tracker: RunTracker | None = None,
         tz: tzinfo | None = None,
