@@ -24,6 +24,8 @@ def publish_status(shell: Any, state: str) -> bool:
     """Publish ``status: state`` ("busy" or "idle") on the kernel's IOPub channel, with no
     parent; return whether it was published."""
     kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return False
     session = getattr(kernel, "session", None)
     iopub = getattr(kernel, "iopub_socket", None)
     if session is None or iopub is None:
