@@ -10,29 +10,15 @@ audit hook.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_kernel import KERNELS, Kernel
+from kernel_helpers import Kernel
 
 pytestmark = pytest.mark.slow
 
 #: The most a scheduled cell may start late because of nbsched's own imports.
 MAX_LATENESS = 0.050
-
-
-@pytest.fixture(params=list(KERNELS), ids=list(KERNELS))
-def kernel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kernel]:
-    python = KERNELS[request.param]
-    if not python.exists():
-        pytest.fail(f"{python} does not exist; `bash scripts/setup.sh` creates it", pytrace=False)
-    started = Kernel(python, tmp_path)
-    try:
-        yield started
-    finally:
-        started.close()
 
 
 def printed(kernel: Kernel, code: str) -> Any:

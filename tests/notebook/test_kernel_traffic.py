@@ -9,29 +9,15 @@ run or a ratio between the first and the last window of runs, never a duration.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_kernel import KERNELS, Kernel
+from kernel_helpers import Kernel
 
 pytestmark = pytest.mark.slow
 
 COMM_TYPES = ("comm_open", "comm_msg", "comm_close")
-
-
-@pytest.fixture(params=list(KERNELS), ids=list(KERNELS))
-def kernel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kernel]:
-    python = KERNELS[request.param]
-    if not python.exists():
-        pytest.fail(f"{python} does not exist; `bash scripts/setup.sh` creates it", pytrace=False)
-    started = Kernel(python, tmp_path)
-    try:
-        yield started
-    finally:
-        started.close()
 
 
 def value_of(kernel: Kernel, expression: str) -> Any:
