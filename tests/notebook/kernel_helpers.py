@@ -30,6 +30,7 @@ class Kernel:
     """A kernel and every iopub message it sent, in order."""
 
     def __init__(self, python: Path, cwd: Path):
+        self.python = python
         self.manager = KernelManager()
         self.manager.kernel_cmd = [
             str(python),
