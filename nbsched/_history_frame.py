@@ -11,6 +11,8 @@ import pandas as pd
 
 from ._converters import as_aware_datetime
 from ._history import RunRecord
+from ._protocols import SchedulerLike, sync_store_of
+from ._scheduler_reads import _is_scheduler
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -72,10 +74,6 @@ def _check_arguments(schedule_id: Any, since: Any) -> datetime | None:
     return as_aware_datetime(since, argument="since")
 
 
-def _is_scheduler(obj: Any) -> bool:
-    return hasattr(obj, "data_store") and callable(getattr(obj, "get_schedules", None))
-
-
 def _step(coro: Any) -> tuple[bool, Any]:
     """Run a coroutine that finishes without ever waiting (the memory store's reads)."""
     try:
@@ -87,7 +85,7 @@ def _step(coro: Any) -> tuple[bool, Any]:
 
 
 def read_history(
-    scheduler: Any, schedule_id: str | None = None, since: datetime | None = None
+    scheduler: SchedulerLike, schedule_id: str | None = None, since: datetime | None = None
 ) -> list[RunRecord]:
     """The run records of ``scheduler``'s store, read without awaiting (see :func:`history`)."""
     if not _is_scheduler(scheduler):
@@ -103,8 +101,8 @@ def read_history(
             return list(runner(read))  # a sync Scheduler
         finally:
             read.close()  # never started when called from the scheduler's own thread
-    inner = getattr(store, "original", None)
-    if inner is not None and not inspect.iscoroutinefunction(inner.get_run_history):
+    inner = sync_store_of(store)
+    if inner is not None:
         return list(inner.get_run_history(schedule_id, since))  # a sync store: thread-safe
     from .datastores.memory import MemoryDataStore
 
@@ -119,7 +117,7 @@ def read_history(
 
 
 def history(
-    scheduler: Any, schedule_id: str | None = None, since: datetime | str | None = None
+    scheduler: SchedulerLike, schedule_id: str | None = None, since: datetime | str | None = None
 ) -> pd.DataFrame:
     """Return what ``scheduler`` has run, from its store's run history, as a DataFrame.
 
@@ -152,7 +150,7 @@ def history(
 
 
 async def ahistory(
-    scheduler: Any, schedule_id: str | None = None, since: datetime | str | None = None
+    scheduler: SchedulerLike, schedule_id: str | None = None, since: datetime | str | None = None
 ) -> pd.DataFrame:
     """Like :func:`history`, awaiting the store: works with every store, in a notebook cell
     (``df = await nbsched.ahistory(scheduler)``) or any coroutine on the scheduler's loop."""
@@ -183,7 +181,7 @@ def _past_runs_frame(records: Iterable[RunRecord]) -> pd.DataFrame | None:
     )
 
 
-def stored_past_runs(scheduler: Any) -> pd.DataFrame | None:
+def stored_past_runs(scheduler: SchedulerLike) -> pd.DataFrame | None:
     """The past runs a timeline chart draws, from the store's run history (so they survive a
     restart): ``schedule_id``, ``fire_time`` (UTC) and ``outcome``. ``None`` when the history
     cannot be read without awaiting (PostgreSQL, or from the scheduler's own thread; see
@@ -196,7 +194,7 @@ def stored_past_runs(scheduler: Any) -> pd.DataFrame | None:
     return _past_runs_frame(records)
 
 
-async def astored_past_runs(scheduler: Any) -> pd.DataFrame | None:
+async def astored_past_runs(scheduler: SchedulerLike) -> pd.DataFrame | None:
     """Like :func:`stored_past_runs`, awaiting an :class:`~nbsched.AsyncScheduler`'s store:
     on PostgreSQL these are the runs of every scheduler on the schema. ``None`` when the
     store keeps nothing."""

@@ -65,6 +65,12 @@ def _is_own_trigger_module(name: str) -> bool:
     return any(name == own or name.startswith(own + ".") for own in _OWN_TRIGGER_MODULES)
 
 
+#: (reference, base) -> (module name, module, class name, class) of the classes found by
+#: stored_class, checked against sys.modules and the module's namespace on each use
+_found_classes: dict[tuple[str, type], tuple[str, ModuleType, str, Any]] = {}
+_FOUND_LIMIT = 256
+
+
 def stored_class(ref: Any, base: C) -> C:
     """Return the subclass of ``base`` that a stored ``"module:qualname"`` names, importing
     nothing.
@@ -75,6 +81,11 @@ def stored_class(ref: Any, base: C) -> C:
 
     :raises UnknownStoredType: naming the reference and what is wrong with it
     """
+    known = _found_classes.get((ref, base)) if type(ref) is str else None
+    if known is not None and sys.modules.get(known[0]) is known[1]:
+        _, known_module, known_name, known_class = known
+        if vars(known_module).get(known_name) is known_class:  # still there under that name
+            return known_class  # type: ignore[return-value]
     if not isinstance(ref, str) or ref.count(":") != 1:
         raise UnknownStoredType(f"type {ref!r:.200} is not of the form 'package.module:Class'")
     module_name, qualname = ref.split(":")
@@ -101,6 +112,10 @@ def stored_class(ref: Any, base: C) -> C:
         raise UnknownStoredType(
             f"type {ref!r}: {module_name} has no {kind} class named {qualname!r}"
         )
+    if "." not in qualname:  # a class at module level: remembered (a store reads many rows)
+        if len(_found_classes) >= _FOUND_LIMIT:
+            _found_classes.clear()
+        _found_classes[ref, base] = (module_name, module, qualname, found)
     return found  # type: ignore[return-value]
 
 
@@ -129,14 +144,19 @@ def trigger_to_state(trigger: Trigger) -> dict[str, Any]:
     return {"type": callable_to_ref(type(trigger)), "state": trigger.__getstate__()}
 
 
-def trigger_from_state(data: dict[str, Any]) -> Trigger:
+def trigger_from_state(data: dict[str, Any], *, fresh: bool = False) -> Trigger:
     """Rebuild a trigger from :func:`trigger_to_state`'s output (imports nothing; see
-    :func:`stored_class`)."""
+    :func:`stored_class`).
+
+    The trigger gets a copy of the state, unless ``fresh`` says that nothing else holds it
+    (just parsed from a store's text, or part of a state that was copied already).
+    """
     if not isinstance(data, dict):
         raise TypeError(f"trigger: expected {{'type': ..., 'state': ...}}, got {data!r:.200}")
     cls = stored_class(data.get("type"), Trigger)
     trigger = cls.__new__(cls)  # type: ignore[type-abstract]  # cls is a concrete subclass
-    trigger.__setstate__(copy_plain_data(data["state"]))
+    state = data["state"]
+    trigger.__setstate__(state if fresh else copy_plain_data(state))
     return trigger
 
 

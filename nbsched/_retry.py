@@ -26,6 +26,8 @@ from typing import Any, Protocol, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
+from ._protocols import StoreWrapper
+
 __all__ = ["Outage", "RetryPolicy", "temporary_errors_of"]
 
 T = TypeVar("T")
@@ -53,12 +55,11 @@ class Outage(Protocol):
 
 
 def temporary_errors_of(store: object) -> tuple[type[BaseException], ...]:
-    """Return the temporary errors a store declares, looking through a sync-store adapter."""
+    """Return the temporary errors a store declares, and those of the store it wraps (a
+    :class:`~nbsched.abc.StoreWrapper`, like the sync-store adapter)."""
     errors: list[type[BaseException]] = list(getattr(type(store), "temporary_errors", ()))
-    for attribute in ("original", "store", "_store", "wrapped"):
-        inner = getattr(store, attribute, None)
-        if inner is not None and inner is not store:
-            errors.extend(getattr(type(inner), "temporary_errors", ()))
+    if isinstance(store, StoreWrapper):
+        errors.extend(type(store.original).temporary_errors)
     return tuple(dict.fromkeys(errors))
 
 

@@ -11,6 +11,7 @@ from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ._protocols import SchedulerLike
 from .events import JobReleased
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ class RunHistory:
     keeps the last ``maxlen`` of them (oldest dropped first).
     """
 
-    def __init__(self, scheduler: Any, maxlen: int = 1000) -> None:
+    def __init__(self, scheduler: SchedulerLike, maxlen: int = 1000) -> None:
         self._runs: deque[tuple[str, datetime, str]] = deque(maxlen=maxlen)
         self.subscription = scheduler.subscribe(self._on_released, [JobReleased])
 
@@ -53,7 +54,7 @@ class RunHistory:
 _histories: weakref.WeakKeyDictionary[Any, RunHistory] = weakref.WeakKeyDictionary()
 
 
-def track_runs(scheduler: Any) -> RunHistory:
+def track_runs(scheduler: SchedulerLike) -> RunHistory:
     """Start (or return the already started) :class:`RunHistory` of ``scheduler``.
 
     ``%load_ext nbsched`` calls it for the kernel's scheduler, so timeline charts show every
@@ -65,12 +66,12 @@ def track_runs(scheduler: Any) -> RunHistory:
     return history
 
 
-def _tracked(scheduler: Any) -> pd.DataFrame | None:
+def _tracked(scheduler: SchedulerLike) -> pd.DataFrame | None:
     history = _histories.get(scheduler)
     return None if history is None else history.frame()
 
 
-def past_runs(scheduler: Any) -> pd.DataFrame | None:
+def past_runs(scheduler: SchedulerLike) -> pd.DataFrame | None:
     """The runs of ``scheduler``: from its store's run history when it keeps one that can be
     read without awaiting (so they survive a restart), else those recorded since
     :func:`track_runs` was called, if it was. On a store that must be awaited (PostgreSQL)
@@ -81,7 +82,7 @@ def past_runs(scheduler: Any) -> pd.DataFrame | None:
     return _tracked(scheduler) if stored is None else stored
 
 
-async def apast_runs(scheduler: Any) -> pd.DataFrame | None:
+async def apast_runs(scheduler: SchedulerLike) -> pd.DataFrame | None:
     """Like :func:`past_runs`, awaiting the store's run history: on PostgreSQL, the runs every
     scheduler on the schema did (a second kernel sees the first one's runs)."""
     from ._history_frame import astored_past_runs

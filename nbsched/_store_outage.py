@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 from ._exceptions import DataStoreUnavailableError
+from ._protocols import StoreWrapper
 from .abc import AsyncEventBroker
 from .events import DataStoreRecovered, DataStoreUnavailable
 
@@ -52,7 +53,7 @@ class StoreOutage:
         logger: logging.Logger,
     ) -> None:
         # the store itself, not the adapter the scheduler wraps a synchronous one in
-        self.store_name = repr(getattr(store, "original", store))
+        self.store_name = repr(store.original if isinstance(store, StoreWrapper) else store)
         self.now = now
         self._broker = broker
         self._scheduler_id = scheduler_id

@@ -3,6 +3,11 @@
 A custom trigger or data store needs only this module and its docstrings. The contracts are the
 ones of APScheduler 4's extension guide; where nbsched asks for more (plain-data trigger state,
 ``now`` passed in so that tests can drive a fake clock), the docstring says so.
+
+What a store or broker *may* offer beyond its abstract class is declared as a protocol, checked
+with ``isinstance``: :class:`PollingStore` (``poll_interval``), :class:`SubscriberAware`
+(``has_subscribers()``) and :class:`StoreWrapper` (``original``). :class:`SchedulerLike` is what
+the widgets and timelines use of a scheduler.
 """
 
 from __future__ import annotations
@@ -12,6 +17,11 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
+
+from ._protocols import PollingStore as PollingStore
+from ._protocols import SchedulerLike as SchedulerLike
+from ._protocols import StoreWrapper as StoreWrapper
+from ._protocols import SubscriberAware as SubscriberAware
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -29,6 +39,10 @@ __all__ = [
     "AsyncEventBroker",
     "DataStore",
     "AsyncDataStore",
+    "PollingStore",
+    "SubscriberAware",
+    "StoreWrapper",
+    "SchedulerLike",
 ]
 
 

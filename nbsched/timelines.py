@@ -22,8 +22,9 @@ import pandas as pd
 from ._converters import as_aware_datetime, as_timezone
 from ._marshalling import clone_trigger
 from ._preview import ContractResult, TriggerPreview, preview
+from ._protocols import SchedulerLike, sync_store_of
 from ._runs import RunHistory, apast_runs, past_runs, track_runs
-from ._scheduler_reads import _is_scheduler, reads_synchronously
+from ._scheduler_reads import _is_scheduler, is_blocking, reads_synchronously
 from ._structures import Schedule
 from .abc import Trigger
 
@@ -121,18 +122,17 @@ def _result_without_suspending(coro: Any) -> tuple[bool, Any]:
     return False, None
 
 
-def _schedules_from_scheduler(scheduler: Any) -> list[Schedule]:
+def _schedules_from_scheduler(scheduler: SchedulerLike) -> list[Schedule]:
     """Read a scheduler's schedules synchronously, whichever kind of scheduler it is."""
-    get_schedules = scheduler.get_schedules
-    if not inspect.iscoroutinefunction(get_schedules):
-        return list(get_schedules())
+    if is_blocking(scheduler):
+        return list(scheduler.get_schedules())
     # An AsyncScheduler. A sync store (wrapped by the scheduler's adapter) is thread-safe and
     # can be read directly; the memory store's read never waits and is stepped to completion
     # here. Any other store is never stepped (a network store's read abandoned halfway would
     # leave its connection mid-query): it needs ``await atimeline(...)``.
     store = scheduler.data_store
-    inner = getattr(store, "original", None)
-    if inner is not None and not inspect.iscoroutinefunction(inner.get_schedules):
+    inner = sync_store_of(store)
+    if inner is not None:
         return list(inner.get_schedules())
     if reads_synchronously(scheduler):
         done, schedules = _result_without_suspending(store.get_schedules())

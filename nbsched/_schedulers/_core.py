@@ -19,6 +19,7 @@ from uuid import UUID
 
 from .._clock import Activity, Clock
 from .._enums import RunState
+from .._protocols import PollingStore
 from .._retry import RetryPolicy
 from .._store_outage import StoreOutage
 from .._structures import Job, JobResult, Task
@@ -49,6 +50,9 @@ class SchedulerCore:
     job_executors: dict[str, JobExecutor]
     default_job_executor: str | None
     logger: logging.Logger
+    # the store, if it is a PollingStore (isinstance on a runtime protocol costs microseconds:
+    # checked once, in __init__; so is the broker's has_subscribers, below)
+    _polling_store: PollingStore | None
 
     # the run and the loop it runs on
     _lifecycle: Lifecycle

@@ -53,6 +53,28 @@ def _new_uuid() -> UUID:
     return uuid
 
 
+def _job_of(
+    schedule: Schedule,
+    fire_time: datetime,
+    upcoming: datetime | None,
+    grace: timedelta | None,
+    now: datetime,
+) -> Job:
+    jitter = pick_jitter(schedule.max_jitter, fire_time, upcoming)
+    return Job(
+        id=_new_uuid(),
+        task_id=schedule.task_id,
+        args=schedule.args,
+        kwargs=schedule.kwargs,
+        schedule_id=schedule.id,
+        scheduled_fire_time=fire_time,
+        jitter=jitter,
+        start_deadline=None if grace is None else fire_time + jitter + grace,
+        result_expiration_time=schedule.job_result_expiration_time,
+        created_at=now,
+    )
+
+
 class StoreChanges:
     """A scheduler's :class:`~nbsched.datastores._listeners.StoreListener`: a store that
     keeps everything in this process tells it of changes directly, in place of events."""
@@ -65,11 +87,20 @@ class StoreChanges:
     def schedule_changed(self, next_fire_time: datetime | None) -> None:
         self._scheduler._on_store_change(next_fire_time, None, "")
 
+    # A wake-up already pending (from any thread) makes the loop look at the store again
+    # before it sleeps, and the change is in the store already: nothing more to do.
+
     def job_added(self) -> None:
-        self._scheduler._on_store_change(None, None, "")
+        scheduler = self._scheduler
+        if not scheduler._wake_pending:
+            scheduler._on_store_change(None, None, "")
 
     def job_released(self, job_id: UUID, scheduler_id: str) -> None:
-        self._scheduler._on_store_change(None, job_id, scheduler_id)
+        scheduler = self._scheduler
+        if not scheduler._wake_pending or (
+            scheduler._result_waiters and scheduler_id != scheduler.identity
+        ):
+            scheduler._on_store_change(None, job_id, scheduler_id)
 
 
 class ProcessingLoop(SchedulerCore):
@@ -221,7 +252,8 @@ class ProcessingLoop(SchedulerCore):
             )
             # A store shared by several processes (SQLite) cannot tell us about their changes:
             # it declares how long we may sleep before looking at it again.
-            poll_interval = getattr(store, "poll_interval", None)
+            polling = self._polling_store
+            poll_interval = None if polling is None else polling.poll_interval
             if poll_interval:
                 poll_deadline = self.clock.now() + timedelta(seconds=poll_interval)
                 if next_fire_time is None or next_fire_time > poll_deadline:
@@ -231,26 +263,39 @@ class ProcessingLoop(SchedulerCore):
     async def _process_schedules(self, schedules: list[Schedule], now: datetime) -> None:
         results: list[ScheduleResult] = []
         broken: list[tuple[Schedule, Exception]] = []
+        store_add_job = self.data_store.add_job
+        direct = not self._retry.temporary_errors  # nothing to retry: no _call per job
         try:
-            # one append per schedule, not extend(): the finally block needs the results of the
-            # schedules processed before a store call failed
+            # a schedule's result is kept only once all its jobs are added: the finally block
+            # hands the others back untouched when a store call failed
             for schedule in schedules:
-                results.append(await self._process_schedule(schedule, now, broken))  # noqa: PERF401
+                fired = self._fire(schedule, now, broken)
+                if fired is None:
+                    results.append(unchanged_result(schedule))
+                    continue
+                fire_times, result = fired
+                if fire_times:
+                    grace = schedule.misfire_grace_time
+                    if grace is None:
+                        task = self._tasks.get(schedule.task_id)
+                        grace = (
+                            task.misfire_grace_time
+                            if task is not None
+                            else await self._task_grace(schedule.task_id)
+                        )
+                    upcoming = result.next_fire_time
+                    for fire_time in fire_times:
+                        job = _job_of(schedule, fire_time, upcoming, grace, now)
+                        if direct:
+                            await store_add_job(job)
+                        else:
+                            await self._call("add_job", store_add_job, job)
+                results.append(result)
         finally:
             if len(results) < len(schedules):
                 # a store call failed midway: hand the rest back untouched
                 done = {result.schedule_id for result in results}
-                results.extend(
-                    ScheduleResult(
-                        schedule_id=s.id,
-                        task_id=s.task_id,
-                        trigger=s.trigger,
-                        last_fire_time=s.last_fire_time,
-                        next_fire_time=s.next_fire_time,
-                    )
-                    for s in schedules
-                    if s.id not in done
-                )
+                results.extend(unchanged_result(s) for s in schedules if s.id not in done)
             await self._call(
                 "release_schedules", self.data_store.release_schedules, self.identity, results
             )
@@ -259,9 +304,11 @@ class ProcessingLoop(SchedulerCore):
         if self._catching_up:
             await asyncio.sleep(0)  # a schedule still catching up: let the jobs run meanwhile
 
-    async def _process_schedule(
+    def _fire(
         self, schedule: Schedule, now: datetime, broken: list[tuple[Schedule, Exception]]
-    ) -> ScheduleResult:
+    ) -> tuple[list[datetime], ScheduleResult] | None:
+        """The fire times of a due schedule that become jobs, and the schedule's result; None
+        (and the schedule in ``broken``) if its trigger broke the contract."""
         assert schedule.next_fire_time is not None
         continuing = self._catching_up.pop(schedule.id, None) == schedule.next_fire_time
         try:
@@ -274,41 +321,25 @@ class ProcessingLoop(SchedulerCore):
             )
         except Exception as exc:  # the trigger broke the contract (or raised): pause it
             broken.append((schedule, exc))
-            return unchanged_result(schedule)
+            return None
         if cut_short:
             self._catching_up[schedule.id] = upcoming
-        grace = schedule.misfire_grace_time
-        if grace is None:
-            task = self._tasks.get(schedule.task_id)
-            if task is None:
-                try:
-                    task = await self._get_task(schedule.task_id)
-                except (TaskLookupError, DeserializationError):
-                    task = None  # its jobs fail when they would run, saying why
-            if task is not None:
-                grace = task.misfire_grace_time
-        for fire_time in fire_times:
-            jitter = pick_jitter(schedule.max_jitter, fire_time, upcoming)
-            job = Job(
-                id=_new_uuid(),
-                task_id=schedule.task_id,
-                args=schedule.args,
-                kwargs=schedule.kwargs,
-                schedule_id=schedule.id,
-                scheduled_fire_time=fire_time,
-                jitter=jitter,
-                start_deadline=None if grace is None else fire_time + jitter + grace,
-                result_expiration_time=schedule.job_result_expiration_time,
-                created_at=now,
-            )
-            await self._call("add_job", self.data_store.add_job, job)
-        return ScheduleResult(
+        return fire_times, ScheduleResult(
             schedule_id=schedule.id,
             task_id=schedule.task_id,
             trigger=schedule.trigger,
             last_fire_time=last,
             next_fire_time=upcoming,
         )
+
+    async def _task_grace(self, task_id: str) -> timedelta | None:
+        """The misfire grace time of a task not in the cache (None if it cannot be read: its
+        jobs fail when they would run, saying why)."""
+        try:
+            task = await self._get_task(task_id)
+        except (TaskLookupError, DeserializationError):
+            return None
+        return task.misfire_grace_time
 
     async def _lease_renewal_loop(self) -> None:
         interval = self.lease_duration / 2

@@ -40,6 +40,11 @@ class SchedulerRun(SchedulerCore):
         return self._lifecycle.state
 
     @property
+    def event_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the scheduler was entered on (``None`` before it was entered)."""
+        return self._loop
+
+    @property
     def _stop_requested(self) -> bool:
         return self._lifecycle.stop_requested
 

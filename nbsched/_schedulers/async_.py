@@ -21,6 +21,7 @@ from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, ResumeFrom
 from .._exceptions import ScheduleLookupError, TriggerContractError
 from .._marshalling import clone_trigger
+from .._protocols import PollingStore, SubscriberAware
 from .._retry import RetryPolicy, temporary_errors_of
 from .._store_outage import StoreOutage
 from .._structures import Job, Schedule
@@ -172,6 +173,7 @@ class AsyncScheduler(
 
         self.data_store: AsyncDataStore = data_store
         self.event_broker: AsyncEventBroker = event_broker
+        self._polling_store = data_store if isinstance(data_store, PollingStore) else None
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.clock = clock
         self.max_concurrent_jobs = max_concurrent_jobs
@@ -230,7 +232,9 @@ class AsyncScheduler(
         self._result_waiters = {}
         self._subscriptions = []
         self._store_changes = StoreChanges(self)
-        self._has_subscribers = getattr(event_broker, "has_subscribers", None)
+        self._has_subscribers = (
+            event_broker.has_subscribers if isinstance(event_broker, SubscriberAware) else None
+        )
         self._background = set()
         # tasks that count in self._activity while they work (see _retry_sleep)
         self._tracked_tasks = set()

@@ -31,7 +31,9 @@ class MemoryHistory:
         if runs is None:
             runs = self._runs[record.schedule_id] = deque(maxlen=retention.max_runs)
         runs.append(record)
-        if retention.max_age is not None:
+        if retention.max_age is not None and runs[0].finished_at < record.finished_at - (
+            retention.max_age
+        ):
             self._drop_old(runs, record.finished_at - retention.max_age)
 
     @staticmethod

@@ -20,6 +20,7 @@ from .._history import (
     run_record,
 )
 from .._marshalling import clone_trigger
+from .._protocols import SubscriberAware
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, Trigger
 from ..events import (
@@ -190,7 +191,9 @@ class MemoryDataStore(AsyncDataStore):
 
     async def start(self, event_broker: AsyncEventBroker) -> None:
         self._broker = event_broker
-        self._has_subscribers = getattr(event_broker, "has_subscribers", None)
+        self._has_subscribers = (
+            event_broker.has_subscribers if isinstance(event_broker, SubscriberAware) else None
+        )
 
     def add_listener(self, listener: StoreListener) -> None:
         """Tell ``listener`` (a scheduler in this process) of every added or updated schedule

@@ -16,6 +16,7 @@ import anyio.to_thread
 
 from .._enums import ConflictPolicy
 from .._history import RunRecord
+from .._protocols import PollingStore
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, DataStore, EventBroker, EventCallback
 from ..abc import Subscription as Subscription
@@ -100,8 +101,10 @@ class AsyncDataStoreAdapter(AsyncDataStore):
 
     @property
     def poll_interval(self) -> float | None:
-        """The wrapped store's ``poll_interval`` (``None`` if it has none)."""
-        return getattr(self.original, "poll_interval", None)
+        """The wrapped store's ``poll_interval`` (``None`` if it is no
+        :class:`~nbsched.abc.PollingStore`)."""
+        original = self.original
+        return original.poll_interval if isinstance(original, PollingStore) else None
 
     def __repr__(self) -> str:
         return f"AsyncDataStoreAdapter({self.original!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from inspect import isawaitable
+from types import CoroutineType
 from typing import Any
 
 from .._structures import Job
@@ -18,6 +19,6 @@ class AsyncJobExecutor(JobExecutor):
 
     async def run_job(self, func: Callable[..., Any], job: Job) -> Any:
         result = func(*job.args, **job.kwargs)
-        if isawaitable(result):
+        if type(result) is CoroutineType or isawaitable(result):  # the common case first
             result = await result
         return result

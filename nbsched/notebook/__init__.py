@@ -31,9 +31,10 @@ def load(shell: Any, *, store_path: str | None = None, clock: Any = None) -> Any
     import ipywidgets as widgets
     from IPython.display import display
 
+    from ._current import current
     from ._kernel_hooks import install
     from ._magics import SchedMagics
-    from ._state import NotebookScheduler, current
+    from ._state import NotebookScheduler
     from ._store_choice import recorded_store
 
     existing = current()
@@ -95,7 +96,7 @@ def get_scheduler() -> Any:
 
     :raises RuntimeError: before ``%load_ext nbsched`` (or after ``%unload_ext``)
     """
-    from ._state import current
+    from ._current import current
 
     holder = current()
     if holder is None:
@@ -110,8 +111,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext nbsched``: stop the scheduler and remove the magics."""
+    from ._current import current
     from ._kernel_hooks import uninstall
-    from ._state import current
 
     holder = current()
     if holder is not None:

@@ -19,17 +19,22 @@ from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from types import CodeType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
 
+if TYPE_CHECKING:
+    from ._cell_output import CellOutput
+
 __all__ = [
     "TASK_ID",
+    "CellHost",
     "CompiledCell",
     "CellInterrupted",
     "UntrustedCellError",
     "compile_cell",
     "run_cell",
+    "run_cell_in",
 ]
 
 #: The id of the task that runs scheduled cells.
@@ -44,6 +49,27 @@ class CellInterrupted(Exception):
 
 class UntrustedCellError(Exception):
     """A job would run cell code that this user did not sign; it was not run."""
+
+
+class CellHost(Protocol):
+    """What a cell run needs from the kernel's scheduler holder (the ``NotebookScheduler``)."""
+
+    @property
+    def outputs(self) -> dict[str, CellOutput]:
+        """The output area of each scheduled cell, by schedule id."""
+
+    @property
+    def preparing(self) -> asyncio.Task[Any] | None:
+        """Restoring the store's cell schedules (their output areas), while it runs."""
+
+    def cell_label(self, schedule_id: str) -> int | str:
+        """How tracebacks name the cell."""
+
+    def run_started(self, schedule_id: str) -> None:
+        """The run of ``schedule_id`` starts now."""
+
+    def run_failed(self, schedule_id: str) -> None:
+        """The run of ``schedule_id`` raised."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +144,7 @@ def run_cell(
     """
     from IPython import get_ipython
 
-    from ._state import current
+    from ._current import current
     from ._trust import current_signer
 
     if not current_signer().code_is_signed(schedule_id, source, signature):
@@ -131,17 +157,30 @@ def run_cell(
     shell = get_ipython()
     if shell is None:
         raise RuntimeError("scheduled cells run only inside IPython or a Jupyter kernel")
-    state = current()
-    route = state.outputs.get(schedule_id) if state is not None else None
-    preparing = state.preparing if state is not None else None
+    # the scheduler calls this function by import reference (a file store restores it in a
+    # new kernel): the one place that looks the holder up instead of being handed it
+    host = current()
+    if host is None:
+        _execute(shell, compile_cell(shell, source, schedule_id))
+        return None
+    return run_cell_in(host, shell, source=source, schedule_id=schedule_id, signature=signature)
+
+
+def run_cell_in(
+    host: CellHost, shell: Any, *, source: str, schedule_id: str, signature: str | None = None
+) -> Coroutine[Any, Any, None] | None:
+    """Run a scheduled cell whose code :func:`run_cell` checked, with its output in ``host``'s
+    output area of ``schedule_id``; returns a coroutine (see :func:`run_cell`) while ``host``
+    is still restoring the output areas."""
+    route = host.outputs.get(schedule_id)
+    preparing = host.preparing
     if route is None and preparing is not None and not preparing.done():
         return _when_done(preparing, source=source, schedule_id=schedule_id, signature=signature)
-    label = state.cell_label(schedule_id) if state is not None else schedule_id
-    cell = compile_cell(shell, source, label)
-    if route is None or state is None:
+    cell = compile_cell(shell, source, host.cell_label(schedule_id))
+    if route is None:
         _execute(shell, cell)  # nowhere to route to: the kernel decides where output goes
         return None
-    state.run_started(schedule_id)
+    host.run_started(schedule_id)
     with route.capture(shell) as capture, _interruptible():
         try:
             _execute(shell, cell)
@@ -152,8 +191,7 @@ def run_cell(
                 frames = frames.tb_next
             lines = shell.InteractiveTB.structured_traceback(etype, value, frames)
             capture.add_error(type(exc).__name__, str(exc), list(lines))
-            if state is not None:
-                state.run_failed(schedule_id)
+            host.run_failed(schedule_id)
             if isinstance(exc, KeyboardInterrupt):
                 raise CellInterrupted(f"cell {schedule_id!r} was interrupted") from None
             raise

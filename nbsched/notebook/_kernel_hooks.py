@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import _state
-from ._state import NotebookScheduler
+from ._current import current, set_current
+
+if TYPE_CHECKING:
+    from ._state import NotebookScheduler
 
 __all__ = ["install", "uninstall"]
 
 
 def install(shell: Any, holder: NotebookScheduler) -> None:
     """Make ``holder`` the kernel's scheduler and stop it when the kernel shuts down."""
-    _state._set_current(holder)
+    set_current(holder)
 
     def on_exit_now(change: dict[str, Any]) -> None:
         if change.get("new"):
@@ -39,15 +41,15 @@ def uninstall(shell: Any, holder: NotebookScheduler) -> None:
             pass
     atexit.unregister(_stop_at_exit)
     holder.request_stop()
-    if _state.current() is holder:
-        _state._set_current(None)
+    if current() is holder:
+        set_current(None)
 
 
 def _stop_at_exit(holder: NotebookScheduler) -> None:
     # The kernel's loop has stopped by now; give the scheduler's task a short run to close the
     # store cleanly if the loop can still run at all.
     holder.request_stop()
-    loop = getattr(holder.scheduler, "_loop", None)
+    loop = holder.scheduler.event_loop
     if loop is None or loop.is_closed() or loop.is_running():
         return
     try:

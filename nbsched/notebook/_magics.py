@@ -17,18 +17,14 @@ from IPython.display import display
 from .._converters import as_timezone
 from .._localzone import get_local_timezone
 from ..abc import Trigger
+from ._cell_spec import CellSpec, cell_identity, default_schedule_id
 from ._cell_task import TASK_ID, UntrustedCellError, compile_cell
 from ._cell_trigger import CellTrigger
 from ._cell_trust import describe_html, is_trusted
+from ._current import current
 from ._durations import MIN_CELL_INTERVAL, parse_duration
 from ._kept_runs import KEEP_RUNS
-from ._state import (
-    CellSpec,
-    NotebookScheduler,
-    cell_identity,
-    current,
-    default_schedule_id,
-)
+from ._state import NotebookScheduler
 from ._when import parse_when
 
 __all__ = ["SchedMagics"]

@@ -78,9 +78,10 @@ def dashboard_note(schedule: Any, *, not_shown: set[str]) -> str:
         return ""
     source = str(schedule.kwargs.get("source", ""))
     first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-    if len(first) > 40:
-        first = first[:39] + "…"
-    note = f"<br><small style='color:#555'>{html.escape(first)}</small>" if first else ""
+    if len(first) > 200:  # the dashboard shows what fits, ending in "…"; the tooltip the rest
+        first = first[:199] + "…"
+    shown = html.escape(first)
+    note = f"<br><small style='color:#555' title='{shown}'>{shown}</small>" if first else ""
     if schedule.id in not_shown:
         note += "<br><small style='color:#c62828'>cell not shown</small>"
     return note

@@ -3,7 +3,6 @@ the scheduler is down, read and checked from the arguments of :func:`nbsched.sim
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -11,6 +10,8 @@ from typing import Any
 from .._converters import as_aware_datetime
 from .._enums import CoalescePolicy
 from .._marshalling import clone_trigger
+from .._protocols import SchedulerLike, sync_store_of
+from .._scheduler_reads import _is_scheduler, is_blocking
 from .._schedulers._processing import due_fire_times, first_fire_time, skip_fire_times_before
 from .._structures import Schedule, Task
 from ..abc import Trigger
@@ -35,11 +36,7 @@ _NO_LIMIT = 10**12
 DEFAULT_MAX_CONCURRENT_JOBS = 100
 
 
-def _is_scheduler(obj: Any) -> bool:
-    return callable(getattr(obj, "get_schedules", None)) and hasattr(obj, "data_store")
-
-
-def reads_synchronously(scheduler: Any) -> bool:
+def reads_synchronously(scheduler: SchedulerLike) -> bool:
     """Whether ``scheduler``'s schedules and tasks can be read without awaiting."""
     from ..timelines import reads_synchronously as timeline_reads
 
@@ -56,14 +53,14 @@ def _step(coro: Any) -> Any:
     raise RuntimeError("the store read waited for something")  # pragma: no cover
 
 
-def read_scheduler(scheduler: Any) -> tuple[list[Schedule], list[Task]]:
+def read_scheduler(scheduler: SchedulerLike) -> tuple[list[Schedule], list[Task]]:
     """Read a scheduler's schedules and tasks without awaiting (see
     :func:`reads_synchronously`); nothing is changed."""
-    if not inspect.iscoroutinefunction(scheduler.get_schedules):
+    if is_blocking(scheduler):
         return list(scheduler.get_schedules()), list(scheduler.get_tasks())
     store = scheduler.data_store
-    inner = getattr(store, "original", None)
-    if inner is not None and not inspect.iscoroutinefunction(inner.get_schedules):
+    inner = sync_store_of(store)
+    if inner is not None:
         return list(inner.get_schedules()), list(inner.get_tasks())
     if reads_synchronously(scheduler):
         return list(_step(store.get_schedules())), list(_step(store.get_tasks()))

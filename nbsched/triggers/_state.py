@@ -155,6 +155,12 @@ def _shown(value: Any) -> str:
 _READ_ERRORS = (ValueError, KeyError, IndexError, TypeError, OSError, OverflowError)
 
 
+#: stored text -> the instant read from it: a store restores the same start times (and, for
+#: schedules due together, the same fire times) on every fire; datetimes are immutable
+_instants: dict[str, datetime] = {}
+_INSTANTS_LIMIT = 4096
+
+
 class StateReader:
     """Reads a trigger's stored state field by field, so that state that ``__getstate__()``
     could not have returned is refused with a ``ValueError`` naming the field
@@ -180,6 +186,11 @@ class StateReader:
         return ValueError(f"state{where}: {problem} ({self.name})")
 
     def get(self, *path: str | int) -> Any:
+        if len(path) == 1:  # a top-level field (the state is a dict): the common case
+            try:
+                return self.state[path[0]]  # type: ignore[index]
+            except KeyError:
+                pass  # the loop below names what is missing
         value: Any = self.state
         for depth, key in enumerate(path):
             if isinstance(key, int):  # an item of a list (already checked to be one)
@@ -227,6 +238,8 @@ class StateReader:
 
     def number(self, *path: str | int, low: float = 0) -> float:
         value = self.get(*path)
+        if type(value) is int and value >= low:  # the common case, checked first
+            return value
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
@@ -254,6 +267,16 @@ class StateReader:
         text = self.text(*path, optional=optional)
         if text is None:
             return None
+        value = _instants.get(text)
+        if value is not None:
+            return value
+        value = self._read_instant(path, text)
+        if len(_instants) >= _INSTANTS_LIMIT:
+            _instants.clear()
+        _instants[text] = value
+        return value
+
+    def _read_instant(self, path: tuple[str | int, ...], text: str) -> datetime:
         try:
             value = datetime_from_state(text)
             if value.utcoffset() is not None:

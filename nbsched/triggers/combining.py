@@ -42,7 +42,8 @@ def _restored_child(reader: StateReader, index: int, data: Any) -> Trigger:
     try:
         if not isinstance(data, dict):
             raise ValueError(f"must be {{'type': ..., 'state': ...}}, got {data!r:.80}")
-        return trigger_from_state(data)
+        # the whole state is a copy already (trigger_from_state, clone_trigger)
+        return trigger_from_state(data, fresh=True)
     except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
         reason = str(exc) or type(exc).__name__
         if len(reason) > 300:

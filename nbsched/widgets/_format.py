@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime, timedelta, tzinfo
 
-__all__ = ["format_duration", "format_moment", "format_remaining", "trigger_zone"]
+__all__ = [
+    "format_duration",
+    "format_moment",
+    "format_remaining",
+    "next_fire_html",
+    "trigger_zone",
+]
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -46,6 +53,31 @@ def format_moment(
     if also is not None and str(also) != str(tz):
         text += f" ({_clock_text(value, now=now, tz=also, zone=False)} {also})"
     return text
+
+
+def next_fire_html(
+    value: datetime | None, *, now: datetime, tz: tzinfo, also: tzinfo | None = None
+) -> str:
+    """The dashboard's "next fire": the time and zone (``15:00:00 CET``), and on a small second
+    line the date when it is not today and the same moment in ``also`` when that is another
+    zone, with its abbreviation (``(09:00:00 EST)``; the tooltip names the zone)."""
+    if value is None:
+        return "—"
+    local = value.astimezone(tz)
+    first = html.escape(f"{local.strftime('%H:%M:%S')} {local.tzname()}")
+    second = []
+    if local.date() != now.astimezone(tz).date():
+        second.append(local.strftime("%Y-%m-%d"))
+    title = list(second)
+    if also is not None and str(also) != str(tz):
+        there = value.astimezone(also)
+        # the zone's abbreviation fits the column; the tooltip names the zone
+        second.append(f"({_clock_text(value, now=now, tz=also, zone=False)} {there.tzname()})")
+        title.append(f"({_clock_text(value, now=now, tz=also, zone=False)} {also})")
+    if not second:
+        return first
+    shown, whole = html.escape(" ".join(second)), html.escape(" ".join(title), quote=True)
+    return f"{first} <br><small title='{whole}'>{shown}</small>"
 
 
 def _clock_text(value: datetime, *, now: datetime, tz: tzinfo, zone: bool) -> str:

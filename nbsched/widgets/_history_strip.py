@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import html
-import inspect
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 
 from .._enums import JobOutcome
 from .._history import RunRecord
+from .._protocols import SchedulerLike
+from .._scheduler_reads import is_blocking
 from ._format import format_duration
 
 __all__ = ["STRIP_LENGTH", "median_duration", "recent_runs", "strip_html", "runs_by_schedule"]
@@ -32,11 +32,11 @@ GLYPHS: dict[JobOutcome, tuple[str, str]] = {
 }
 
 
-async def recent_runs(scheduler: Any) -> list[RunRecord]:
+async def recent_runs(scheduler: SchedulerLike) -> list[RunRecord]:
     """Every run the scheduler's store keeps, oldest first (awaited on an AsyncScheduler; in a
     worker thread for the blocking :class:`~nbsched.Scheduler`, so the loop never blocks)."""
     store = scheduler.data_store
-    if inspect.iscoroutinefunction(scheduler.get_schedules):
+    if not is_blocking(scheduler):
         return list(await store.get_run_history())
     # the store read is created in the worker thread: a refresh cancelled before the thread
     # starts then leaves no coroutine behind that was never awaited

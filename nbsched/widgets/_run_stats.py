@@ -7,10 +7,10 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from .._enums import JobOutcome
+from .._protocols import SchedulerLike
 from ..events import (
     Event,
     JobAcquired,
@@ -71,7 +71,7 @@ class RunTracker:
     run count, so that a dashboard opened after the last run still shows how it went.
     """
 
-    def __init__(self, scheduler: Any):
+    def __init__(self, scheduler: SchedulerLike):
         self.stats: dict[str, RunStats] = {}
         self.reports_start: Callable[[str], bool] = lambda _schedule_id: False
         self._adopted: dict[UUID, str] = {}

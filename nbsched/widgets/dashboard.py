@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._localzone import get_local_timezone
+from .._protocols import SchedulerLike
 from ..events import (
     DataStoreRecovered,
     DataStoreUnavailable,
@@ -24,7 +25,8 @@ from ..events import (
     SchedulerStopped,
     ScheduleUpdated,
 )
-from ._format import format_duration, format_moment, format_remaining, trigger_zone
+from ._dashboard_row import DashboardRow, header_row
+from ._format import format_duration, format_remaining, next_fire_html, trigger_zone
 from ._history_strip import median_duration, recent_runs, runs_by_schedule, strip_html
 from ._run_stats import RunStats, RunTracker, outcome_html, ran_on_html
 from ._store_status import store_status_text
@@ -41,110 +43,8 @@ CONFIRM_TIME = timedelta(seconds=5)
 #: finished or removed schedules shown under the live ones (the most recently ended)
 ENDED_SHOWN = 10
 
-#: (name, basis) of each column; the trigger column takes the room that is left. The buttons
-#: come right after "last run": on a narrow page the table scrolls sideways instead of
-#: wrapping, and what is cut off first is the least needed (lateness, ran on).
-_COLUMNS = (
-    ("id", "11em"),
-    ("trigger", "12em"),
-    ("next fire", "9.5em"),
-    ("remaining", "5.5em"),
-    ("runs", "3em"),
-    ("last run", "7em"),
-    ("", _ACTIONS_WIDTH := "21em"),
-    ("lateness", "5em"),
-    ("ran on", "7em"),
-    ("history", "9em"),
-    ("median", "4.5em"),
-)
 #: how the cells of a finished or removed schedule's row start (greyed out)
 _GREY = "<span style='opacity:0.55'>"
-_ROW_LAYOUT = {"align_items": "center", "grid_gap": "0 8px", "flex_flow": "row nowrap"}
-
-
-def _cell(width: str, *, grow: bool = False) -> widgets.HTML:
-    # a fixed basis keeps every row's columns under the header's; only the trigger grows
-    flex = f"1 1 {width}" if grow else f"0 0 {width}"
-    return widgets.HTML(
-        layout=widgets.Layout(flex=flex, min_width=width, overflow="hidden", margin="0")
-    )
-
-
-class DashboardRow(widgets.HBox):
-    """One schedule's row: its cells (``row.cells["next fire"].value``) and four buttons."""
-
-    def __init__(self, schedule_id: str, dashboard: Dashboard):
-        self.schedule_id = schedule_id
-        self.cells = {
-            name: _cell(width, grow=name == "trigger") for name, width in _COLUMNS if name
-        }
-        self.cells["id"].value = f"<code>{html.escape(schedule_id)}</code>"
-
-        def button(description: str, style: str = "") -> widgets.Button:
-            return widgets.Button(
-                description=description,
-                button_style=style,
-                layout=widgets.Layout(width="auto", flex="0 0 auto", padding="0 6px", margin="0"),
-            )
-
-        self.pause_button = button("pause")
-        self.resume_button = button("resume")
-        self.run_button = button("run now")
-        self.remove_button = button("remove", "danger")
-        self.pause_button.on_click(lambda _b: dashboard.pause(schedule_id))
-        self.resume_button.on_click(lambda _b: dashboard.resume(schedule_id))
-        self.run_button.on_click(lambda _b: dashboard.run_now(schedule_id))
-        self.remove_button.on_click(lambda _b: dashboard.confirm_remove(schedule_id))
-        #: until when a second click on "remove" removes (the first one only asks)
-        self.confirm_until: datetime | None = None
-        self.buttons = (self.pause_button, self.resume_button, self.run_button, self.remove_button)
-        # the buttons stay together; on a narrow page they wrap below the row as a group
-        actions = widgets.HBox(
-            list(self.buttons),
-            layout=widgets.Layout(flex=f"0 0 {_ACTIONS_WIDTH}", grid_gap="0 4px"),
-        )
-        parts = [actions if not name else self.cells[name] for name, _width in _COLUMNS]
-        super().__init__(parts, layout=widgets.Layout(flex="0 0 auto", **_ROW_LAYOUT))
-        self.add_class("nbsched-dashboard-row")
-        self.next_fire_time: datetime | None = None
-        self.trigger_tz: tzinfo | None = None
-        self.paused = False
-        #: "finished" or "removed" once the schedule is gone from the store
-        self.ended: str | None = None
-
-    def show_ended(self, ended: str | None) -> None:
-        """Grey the row out as a schedule that ``ended`` ("finished" or "removed"), its
-        buttons reduced to "dismiss"; or, with ``None``, make it a live row again."""
-        if ended == self.ended:
-            return
-        self.ended = ended
-        if ended is None:
-            self.remove_class("nbsched-dashboard-ended")
-            self.remove_button.description = "remove"
-            self.remove_button.button_style = "danger"
-            self.run_button.disabled = False
-        else:
-            self.add_class("nbsched-dashboard-ended")
-            self.remove_button.description = "dismiss"
-            self.remove_button.button_style = ""
-            self.confirm_until = None
-            for button in (self.pause_button, self.resume_button, self.run_button):
-                button.disabled = True
-
-    def close(self) -> None:
-        """Close the row and every widget in it."""
-        super().close()
-        for widget in (*self.cells.values(), *self.buttons, *self.children):
-            widget.close()
-
-    def text(self) -> dict[str, str]:
-        """The row's cells as plain text (tags stripped), for tests and ``%sched list``."""
-        import re
-
-        return {
-            name: html.unescape(re.sub(r"<[^>]+>", "", cell.value))
-            for name, cell in self.cells.items()
-        }
 
 
 class Dashboard(widgets.VBox):
@@ -180,7 +80,7 @@ class Dashboard(widgets.VBox):
 
     def __init__(
         self,
-        scheduler: Any,
+        scheduler: SchedulerLike,
         *,
         tracker: RunTracker | None = None,
         tz: tzinfo | None = None,
@@ -200,13 +100,9 @@ class Dashboard(widgets.VBox):
         self._dismissed: set[str] = set()
         self.status = widgets.HTML()
         self.empty = widgets.HTML("<i>no schedules yet</i>")
-        self.head = widgets.HBox(
-            [_cell(width, grow=name == "trigger") for name, width in _COLUMNS],
-            layout=widgets.Layout(flex="0 0 auto", **_ROW_LAYOUT),
-        )
-        for (name, _width), cell in zip(_COLUMNS, self.head.children, strict=True):
-            cell.value = f"<b>{name}</b>" if name else ""
+        self.head = header_row()
         self.table = widgets.VBox([self.head], layout=widgets.Layout(overflow="auto"))
+        self.table.add_class("nbsched-dashboard-table")
         super().__init__([self.table, self.empty, self.status])
         self.add_class("nbsched-dashboard")
         self._pending: set[asyncio.Task[Any]] = set()
@@ -276,10 +172,12 @@ class Dashboard(widgets.VBox):
             row.show_ended(None)
             row.next_fire_time = schedule.next_fire_time
             row.paused = schedule.paused
-            row.cells["trigger"].value = html.escape(str(schedule.trigger))
+            trigger_text = html.escape(str(schedule.trigger))  # whole in the tooltip
+            row.cells["trigger"].value = f"<span title='{trigger_text}'>{trigger_text}</span>"
             row.trigger_tz = trigger_zone(schedule.trigger)
             note = self._annotate(schedule) if self._annotate is not None else ""
-            row.cells["id"].value = f"<code>{html.escape(schedule.id)}</code>{note}"
+            shown_id = html.escape(schedule.id)
+            row.cells["id"].value = f"<code title='{shown_id}'>{shown_id}</code>{note}"
             self._draw_stats(row)
         now = self.scheduler.clock.now()
         for key in set(self.rows) - seen:
@@ -338,18 +236,17 @@ class Dashboard(widgets.VBox):
                 row.cells["next fire"].value = "<i>paused</i>"
                 row.cells["remaining"].value = "—"
             else:
-                moment = format_moment(
-                    row.next_fire_time, now=now, tz=self.tz, zone=True, also=row.trigger_tz
+                row.cells["next fire"].value = next_fire_html(
+                    row.next_fire_time, now=now, tz=self.tz, also=row.trigger_tz
                 )
-                row.cells["next fire"].value = html.escape(moment)
                 row.cells["remaining"].value = html.escape(
                     format_remaining(row.next_fire_time, now=now)
                 )
-            row.pause_button.disabled = row.paused
-            row.resume_button.disabled = not row.paused
+            row.show_paused(row.paused)
             if row.confirm_until is not None and now > row.confirm_until:
                 row.confirm_until = None
                 row.remove_button.description = "remove"
+                row.remove_button.tooltip = None
 
     def _draw_stats(self, row: DashboardRow) -> None:
         stats = self.tracker.stats.get(row.schedule_id)
@@ -469,8 +366,8 @@ class Dashboard(widgets.VBox):
         return self._act(f"resume {schedule_id!r}", self._call("unpause_schedule", schedule_id))
 
     def confirm_remove(self, schedule_id: str) -> asyncio.Task[Any] | None:
-        """What the remove button does: the first click asks ("confirm remove"), a second
-        one within :data:`CONFIRM_TIME` removes the schedule. On the row of a finished or
+        """What the remove button does: the first click asks (the button says "confirm"), a
+        second one within :data:`CONFIRM_TIME` removes the schedule. On the row of a finished or
         removed schedule, the button says "dismiss" and takes the row away."""
         if schedule_id in self.ended_rows:
             self.dismiss(schedule_id)
@@ -482,9 +379,11 @@ class Dashboard(widgets.VBox):
         if row.confirm_until is not None and now <= row.confirm_until:
             row.confirm_until = None
             row.remove_button.description = "remove"
+            row.remove_button.tooltip = None
             return self.remove(schedule_id)
         row.confirm_until = now + CONFIRM_TIME
-        row.remove_button.description = "confirm remove"
+        row.remove_button.description = "confirm"
+        row.remove_button.tooltip = f"click again within {CONFIRM_TIME.seconds} s to remove"
         return None
 
     def dismiss(self, schedule_id: str) -> None:

@@ -25,6 +25,7 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .. import events as events_module
 from .._localzone import get_local_timezone
+from .._protocols import SchedulerLike
 from ..events import Event
 
 __all__ = ["EventLog", "event_types"]
@@ -155,7 +156,7 @@ class EventLog(widgets.VBox):
 
     def __init__(
         self,
-        scheduler: Any,
+        scheduler: SchedulerLike,
         *,
         types: Iterable[type[Event] | str] | None = None,
         max_rows: int = 200,

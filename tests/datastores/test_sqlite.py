@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from store_helpers import LEASE, T0, RecordingBroker
 
 from nbsched import (
     ConflictPolicy,
@@ -22,36 +23,12 @@ from nbsched import (
     Task,
 )
 from nbsched._retry import temporary_errors_of
-from nbsched.abc import EventBroker
 from nbsched.datastores._sqlite_schema import APPLICATION_ID, SCHEMA_VERSION
 from nbsched.datastores.sqlite import SQLiteBusyError, SQLiteDataStore
 from nbsched.datastores.sync_adapter import AsyncDataStoreAdapter
 from nbsched.events import JobDeserializationFailed, ScheduleDeserializationFailed
 from nbsched.serializers import PickleSerializer
 from nbsched.triggers.interval import IntervalTrigger
-
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-LEASE = timedelta(seconds=30)
-
-
-class RecordingBroker(EventBroker):
-    def __init__(self):
-        self.events = []
-
-    def start(self):
-        pass
-
-    def stop(self, *, force=False):
-        pass
-
-    def publish(self, event):
-        self.events.append(event)
-
-    def publish_local(self, event):
-        self.events.append(event)
-
-    def subscribe(self, callback, event_types=None, *, one_shot=False):
-        raise NotImplementedError
 
 
 class Unpicklable:

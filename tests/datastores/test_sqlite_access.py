@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from store_helpers import RecordingBroker
 
 from nbsched import ConflictPolicy, Schedule
-from nbsched.abc import EventBroker
 from nbsched.datastores.sqlite import SQLiteDataStore
 from nbsched.triggers.interval import IntervalTrigger
 
@@ -50,26 +50,9 @@ else:
 """
 
 
-class _Broker(EventBroker):
-    def start(self):
-        pass
-
-    def stop(self, *, force=False):
-        pass
-
-    def publish(self, event):
-        pass
-
-    def publish_local(self, event):
-        pass
-
-    def subscribe(self, callback, event_types=None, *, one_shot=False):
-        raise NotImplementedError
-
-
 def make_good_store(path: Path) -> bytes:
     store = SQLiteDataStore(path)
-    store.start(_Broker())
+    store.start(RecordingBroker())
     trigger = IntervalTrigger(minutes=1)
     store.add_schedule(
         Schedule(id="keep-me", task_id="t", trigger=trigger, next_fire_time=trigger.next()),

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from store_helpers import RecordingBroker
 
 from nbsched import CoalescePolicy, ConflictPolicy, Schedule, Task
-from nbsched.abc import EventBroker
 from nbsched.datastores.sqlite import SQLiteDataStore
 from nbsched.triggers.interval import IntervalTrigger
 
@@ -27,17 +27,9 @@ INTERVAL = timedelta(milliseconds=500)
 _US = timedelta(microseconds=1)
 
 
-class _NullBroker(EventBroker):
-    def start(self): ...
-    def stop(self, *, force=False): ...
-    def publish(self, event): ...
-    def publish_local(self, event): ...
-    def subscribe(self, callback, event_types=None, *, one_shot=False): ...
-
-
 def seed(db_path: Path, count: int, start: datetime) -> None:
     store = SQLiteDataStore(db_path)
-    store.start(_NullBroker())
+    store.start(RecordingBroker())
     store.add_task(Task(id="record", func="__main__:record", job_executor="async"))
     for i in range(count):
         trigger = IntervalTrigger(seconds=INTERVAL.total_seconds(), start_time=start)
@@ -153,7 +145,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path):
     assert survivor.returncode == 0, stderr.decode()[-3000:]
 
     store = SQLiteDataStore(db_path)  # the file opens
-    store.start(_NullBroker())
+    store.start(RecordingBroker())
     assert len(store.get_schedules()) == 20  # no schedule lost
     store.stop()
     schedule_ids, fires, outcomes, runs, schedulers, gaps = account(db_path, log_path, start)

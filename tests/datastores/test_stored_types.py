@@ -17,14 +17,21 @@ import textwrap
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from store_helpers import (
+    LEASE,
+    T0,
+    RecordingBroker,
+    execute_postgresql,
+    execute_sqlite,
+    started_postgresql_store,
+)
 
 from nbsched import ConflictPolicy, Job, JobOutcome, JobResult, Schedule, Task
-from nbsched.abc import EventBroker
 from nbsched.datastores.sqlite import SQLiteDataStore
 from nbsched.datastores.sync_adapter import AsyncDataStoreAdapter
 from nbsched.eventbrokers.local import LocalEventBroker
@@ -33,9 +40,6 @@ from nbsched.serializers.json import UnresolvedException
 from nbsched.triggers import IntervalTrigger
 
 pytestmark = pytest.mark.anyio
-
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-LEASE = timedelta(seconds=30)
 
 HOSTILE_SOURCE = """
 import pathlib
@@ -96,20 +100,10 @@ class RawStore:
     def execute(self, sql: str, params: tuple[Any, ...]) -> None:
         """Run ``sql`` (written with ``?`` placeholders) on a separate raw connection."""
         if self.kind == "sqlite":
-            import sqlite3
-
-            conn = sqlite3.connect(self.store.original.path)
-            try:
-                conn.execute(sql, params)
-                conn.commit()
-            finally:
-                conn.close()
+            execute_sqlite(self.store.original.path, sql, params)
         else:
-            import psycopg
-
-            with psycopg.connect(self.dsn, autocommit=True) as conn:
-                conn.execute(f'SET search_path TO "{self.store.schema}"')
-                conn.execute(sql.replace("?", "%s"), params)
+            assert self.dsn is not None
+            execute_postgresql(self.dsn, self.store.schema, sql, params)
 
     def of_type(self, kind: type[Event]) -> list[Any]:
         return [event for event in self.events if isinstance(event, kind)]
@@ -117,25 +111,23 @@ class RawStore:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def raw(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    dsn = None
-    if request.param == "sqlite":
-        inner = SQLiteDataStore(tmp_path / "schedules.db")
-        store: Any = AsyncDataStoreAdapter(inner)
-        store.original = inner
-    else:
-        from nbsched.datastores.postgresql import PostgreSQLDataStore
-
+    if request.param == "postgresql":
         dsn = request.getfixturevalue("postgresql_dsn")
-        store = PostgreSQLDataStore(dsn, schema=f"types_{uuid.uuid4().hex[:12]}")
+        async with started_postgresql_store(dsn, "types") as (store, events):
+            yield RawStore(request.param, store, events, dsn)
+        return
+    inner = SQLiteDataStore(tmp_path / "schedules.db")
+    adapter: Any = AsyncDataStoreAdapter(inner)
+    adapter.original = inner
     broker = LocalEventBroker()
     await broker.start()
     events: list[Event] = []
     broker.subscribe(events.append)
-    await store.start(broker)
+    await adapter.start(broker)
     try:
-        yield RawStore(request.param, store, events, dsn)
+        yield RawStore(request.param, adapter, events)
     finally:
-        await store.stop()
+        await adapter.stop()
         await broker.stop()
 
 
@@ -355,26 +347,6 @@ async def test_a_trigger_defined_in_main_works(raw: RawStore, monkeypatch) -> No
     assert type(restored.trigger) is main.EveryOtherMinute
 
 
-class _Recorder(EventBroker):
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def start(self) -> None:
-        pass
-
-    def stop(self, *, force: bool = False) -> None:
-        pass
-
-    def publish(self, event: Event) -> None:
-        self.events.append(event)
-
-    def publish_local(self, event: Event) -> None:
-        self.events.append(event)
-
-    def subscribe(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-
 FRESH_PROCESS_READER = """
 import sys
 
@@ -414,7 +386,7 @@ def test_built_in_triggers_are_read_by_a_fresh_process(tmp_path: Path) -> None:
 
     path = tmp_path / "schedules.db"
     store = SQLiteDataStore(path)
-    store.start(_Recorder())
+    store.start(RecordingBroker())
     store.add_task(Task(id="task", func="os.path:join"))
     triggers = {
         "and": AndTrigger([IntervalTrigger(hours=1, start_time=T0), CronTrigger(minute=0)]),

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from store_helpers import (
+    LEASE,
+    T0,
+    RecordingBroker,
+    execute_postgresql,
+    execute_sqlite,
+    started_postgresql_store,
+)
 
 from nbsched import AsyncScheduler, ConflictPolicy, FakeClock, Job, Schedule, Task
-from nbsched.abc import EventBroker
 from nbsched.datastores.sqlite import SQLiteDataStore
-from nbsched.eventbrokers.local import LocalEventBroker
 from nbsched.events import (
     Event,
     JobDeserializationFailed,
@@ -31,32 +36,7 @@ from nbsched.triggers import IntervalTrigger
 
 pytestmark = pytest.mark.anyio
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-LEASE = timedelta(seconds=30)
 BIG = 2**63 - 1  # fits an SQLite integer, not a datetime
-
-
-class Recorder(EventBroker):
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def start(self) -> None:
-        pass
-
-    def stop(self, *, force: bool = False) -> None:
-        pass
-
-    def publish(self, event: Event) -> None:
-        self.events.append(event)
-
-    def publish_local(self, event: Event) -> None:
-        self.events.append(event)
-
-    def subscribe(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-    def of_type(self, kind: type[Event]) -> list[Any]:
-        return [event for event in self.events if isinstance(event, kind)]
 
 
 def _schedule(schedule_id: str, minute: int = 1) -> Schedule:
@@ -71,12 +51,7 @@ def _schedule(schedule_id: str, minute: int = 1) -> Schedule:
 
 
 def _raw(path: Path, sql: str, params: tuple[Any, ...]) -> None:
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute(sql, params).rowcount == 1
-        conn.commit()
-    finally:
-        conn.close()
+    assert execute_sqlite(path, sql, params) == 1
 
 
 @pytest.fixture
@@ -85,12 +60,12 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
+def recorder() -> RecordingBroker:
+    return RecordingBroker()
 
 
 @pytest.fixture
-def store(db_path: Path, recorder: Recorder) -> Any:
+def store(db_path: Path, recorder: RecordingBroker) -> Any:
     store = SQLiteDataStore(db_path)
     store.start(recorder)
     store.add_task(Task(id="task", func="os.path:join"))
@@ -206,7 +181,7 @@ FLIP_SEEDS = range(12)
 def test_a_bit_flipped_in_one_row_never_stops_the_others(db_path, column, kind, seed) -> None:
     rng = random.Random(f"{column}-{kind}-{seed}")
     store = SQLiteDataStore(db_path)
-    store.start(Recorder())
+    store.start(RecordingBroker())
     store.add_task(Task(id="task", func="os.path:join"))
     ids = [f"s{n:02d}" for n in range(10)]
     for n, schedule_id in enumerate(ids):
@@ -220,7 +195,7 @@ def test_a_bit_flipped_in_one_row_never_stops_the_others(db_path, column, kind, 
     assert not Path(f"{db_path}-wal").exists()
     _flip_bits_in_row(db_path, needle if isinstance(needle, bytes) else needle.encode(), rng, kind)
 
-    recorder = Recorder()
+    recorder = RecordingBroker()
     store = SQLiteDataStore(db_path)
     store.start(recorder)
     try:
@@ -254,7 +229,7 @@ def record_call(name: str) -> None:
 async def test_the_scheduler_keeps_running_the_other_schedules(db_path: Path) -> None:
     calls.clear()
     store = SQLiteDataStore(db_path)
-    store.start(Recorder())
+    store.start(RecordingBroker())
     store.add_task(Task(id="task", func=f"{__name__}:record_call"))
     for schedule_id in ("a", "bad", "z"):
         store.add_schedule(_schedule(schedule_id), ConflictPolicy.exception)
@@ -283,31 +258,16 @@ async def test_the_scheduler_keeps_running_the_other_schedules(db_path: Path) ->
 
 @pytest.fixture
 async def pg(request: pytest.FixtureRequest) -> Any:
-    from nbsched.datastores.postgresql import PostgreSQLDataStore
-
     dsn = request.getfixturevalue("postgresql_dsn")
-    store = PostgreSQLDataStore(dsn, schema=f"rows_{uuid.uuid4().hex[:12]}")
-    broker = LocalEventBroker()
-    await broker.start()
-    events: list[Event] = []
-    broker.subscribe(events.append)
-    await store.start(broker)
-    await store.add_task(Task(id="task", func="os.path:join"))
-    store.events = events  # type: ignore[attr-defined]
-    store.test_dsn = dsn  # type: ignore[attr-defined]
-    try:
+    async with started_postgresql_store(dsn, "rows") as (store, events):
+        await store.add_task(Task(id="task", func="os.path:join"))
+        store.events = events
+        store.test_dsn = dsn
         yield store
-    finally:
-        await store.stop()
-        await broker.stop()
 
 
 def _pg_raw(store: Any, sql: str, params: tuple[Any, ...]) -> None:
-    import psycopg
-
-    with psycopg.connect(store.test_dsn, autocommit=True) as conn:
-        conn.execute(f'SET search_path TO "{store.schema}"')
-        assert conn.execute(sql, params).rowcount == 1
+    assert execute_postgresql(store.test_dsn, store.schema, sql, params) == 1
 
 
 PG_SCHEDULE_CASES = {
@@ -423,7 +383,7 @@ async def test_postgresql_the_scheduler_keeps_running_the_other_schedules(pg: An
 async def test_an_undecodable_task_stops_only_its_own_schedules(db_path: Path, damage) -> None:
     calls.clear()
     store = SQLiteDataStore(db_path)
-    store.start(Recorder())
+    store.start(RecordingBroker())
     store.add_task(Task(id="good", func=f"{__name__}:record_call"))
     store.add_task(Task(id="broken", func=f"{__name__}:record_call"))
     for schedule_id, task_id in (("a", "good"), ("b", "broken"), ("z", "good")):

@@ -93,9 +93,14 @@ for _name in _FAILING:
 LOCKED = Hiccup("database is locked")
 
 
-async def test_an_outage_longer_than_the_retry_window_does_not_stop_the_scheduler() -> None:
-    clock = FakeClock(START)
-    store = OutageStore()
+@pytest.fixture
+def store() -> OutageStore:
+    return OutageStore()
+
+
+async def test_an_outage_longer_than_the_retry_window_does_not_stop_the_scheduler(
+    clock: FakeClock, store: OutageStore
+) -> None:
     recorder = Recorder()
     calls: list[object] = []
 
@@ -148,10 +153,8 @@ async def test_an_outage_longer_than_the_retry_window_does_not_stop_the_schedule
     [("latest", 1), ("earliest", 1), ("all", 6)],
 )
 async def test_fires_due_during_the_outage_follow_the_coalesce_policy(
-    coalesce: str, expected_runs: int
+    coalesce: str, expected_runs: int, clock: FakeClock, store: OutageStore
 ) -> None:
-    clock = FakeClock(START)
-    store = OutageStore()
     runs: list[object] = []
 
     async def tick() -> None:
@@ -174,9 +177,9 @@ async def test_fires_due_during_the_outage_follow_the_coalesce_policy(
         await scheduler.stop()
 
 
-async def test_fires_due_during_the_outage_are_missed_past_their_grace_time() -> None:
-    clock = FakeClock(START)
-    store = OutageStore()
+async def test_fires_due_during_the_outage_are_missed_past_their_grace_time(
+    clock: FakeClock, store: OutageStore
+) -> None:
     recorder = Recorder()
     runs: list[object] = []
 
@@ -215,15 +218,13 @@ async def test_fires_due_during_the_outage_are_missed_past_their_grace_time() ->
         await scheduler.stop()
 
 
-async def test_a_permanent_error_after_temporary_ones_stops_the_scheduler_at_once() -> None:
-    clock = FakeClock(START)
-    store = OutageStore()
+async def test_a_permanent_error_after_temporary_ones_stops_the_scheduler_at_once(
+    clock: FakeClock, store: OutageStore
+) -> None:
     recorder = Recorder()
     async with AsyncScheduler(store, clock=clock, retry_max_time=30) as scheduler:
         scheduler.subscribe(recorder)
-        await scheduler.add_schedule(_tick, IntervalTrigger(seconds=10, start_time=START))
-        scheduler.start_in_background()
-        await clock.settle()
+        await _start_ticking(scheduler, clock)
         store.error = LOCKED
         await clock.advance(60)
         assert scheduler.state is RunState.started
@@ -237,15 +238,13 @@ async def test_a_permanent_error_after_temporary_ones_stops_the_scheduler_at_onc
     assert stopped.timestamp <= START + seconds(65)
 
 
-async def test_stopping_during_an_outage_returns_without_waiting_for_the_store() -> None:
-    clock = FakeClock(START)
-    store = OutageStore()
+async def test_stopping_during_an_outage_returns_without_waiting_for_the_store(
+    clock: FakeClock, store: OutageStore
+) -> None:
     recorder = Recorder()
     async with AsyncScheduler(store, clock=clock, retry_max_time=30) as scheduler:
         scheduler.subscribe(recorder)
-        await scheduler.add_schedule(_tick, IntervalTrigger(seconds=10, start_time=START))
-        scheduler.start_in_background()
-        await clock.settle()
+        await _start_ticking(scheduler, clock)
         store.error = LOCKED
         await clock.advance(100)
         assert scheduler.store_unavailable_since is not None
@@ -259,9 +258,9 @@ async def test_stopping_during_an_outage_returns_without_waiting_for_the_store()
     assert stopped.exception is None
 
 
-async def test_a_job_finishing_during_an_outage_is_recorded_when_the_store_is_back() -> None:
-    clock = FakeClock(START)
-    store = OutageStore()
+async def test_a_job_finishing_during_an_outage_is_recorded_when_the_store_is_back(
+    clock: FakeClock, store: OutageStore
+) -> None:
     recorder = Recorder()
     release = asyncio.Event()
 
@@ -293,13 +292,18 @@ async def _tick() -> None:
     pass
 
 
-async def test_a_user_call_during_a_known_outage_fails_at_once_with_a_clear_error() -> None:
-    clock = FakeClock(START)
-    store = OutageStore()
+async def _start_ticking(scheduler: AsyncScheduler, clock: FakeClock) -> None:
+    """Schedule ``_tick`` every 10 s from START and start the processing loop."""
+    await scheduler.add_schedule(_tick, IntervalTrigger(seconds=10, start_time=START))
+    scheduler.start_in_background()
+    await clock.settle()
+
+
+async def test_a_user_call_during_a_known_outage_fails_at_once_with_a_clear_error(
+    clock: FakeClock, store: OutageStore
+) -> None:
     async with AsyncScheduler(store, clock=clock, retry_max_time=30) as scheduler:
-        await scheduler.add_schedule(_tick, IntervalTrigger(seconds=10, start_time=START))
-        scheduler.start_in_background()
-        await clock.settle()
+        await _start_ticking(scheduler, clock)
         store.error = LOCKED
         await clock.advance(60)
         assert scheduler.store_unavailable_since == START + seconds(10)
@@ -323,9 +327,9 @@ async def test_a_user_call_during_a_known_outage_fails_at_once_with_a_clear_erro
         await scheduler.stop()
 
 
-async def test_a_user_call_that_meets_an_outage_retries_for_the_window_then_raises() -> None:
-    clock = FakeClock(START)
-    store = OutageStore()
+async def test_a_user_call_that_meets_an_outage_retries_for_the_window_then_raises(
+    clock: FakeClock, store: OutageStore
+) -> None:
     recorder = Recorder()
     async with AsyncScheduler(store, clock=clock, retry_max_time=30) as scheduler:
         scheduler.subscribe(recorder)
@@ -347,8 +351,9 @@ async def test_a_user_call_that_meets_an_outage_retries_for_the_window_then_rais
         assert type(recorder.events[-1]) is DataStoreRecovered
 
 
-async def test_a_user_call_meeting_a_permanent_error_after_temporary_ones_fails_on_it() -> None:
-    clock = FakeClock(START)
+async def test_a_user_call_meeting_a_permanent_error_after_temporary_ones_fails_on_it(
+    clock: FakeClock,
+) -> None:
     errors = [LOCKED, LOCKED, Broken("no such table: schedules")]
 
     class Failing(OutageStore):
@@ -383,13 +388,11 @@ async def test_the_outage_events_cross_process_boundaries_as_json() -> None:
     assert [event_from_json(event_to_json(event)) for event in events] == events
 
 
-async def test_stopping_early_in_an_outage_does_not_wait_out_the_retry_window() -> None:
-    clock = FakeClock(START)
-    store = OutageStore()
+async def test_stopping_early_in_an_outage_does_not_wait_out_the_retry_window(
+    clock: FakeClock, store: OutageStore
+) -> None:
     async with AsyncScheduler(store, clock=clock, retry_max_time=30) as scheduler:
-        await scheduler.add_schedule(_tick, IntervalTrigger(seconds=10, start_time=START))
-        scheduler.start_in_background()
-        await clock.settle()
+        await _start_ticking(scheduler, clock)
         # due schedules are acquired, then creating their jobs fails: the loop holds them
         store.error, store.only = LOCKED, {"add_job", "release_schedules"}
         await clock.advance(12)

@@ -3,9 +3,11 @@
 A trigger firing at one time every day (``0 9 * * *``, ``30 2 * * *``) runs through the days a
 shared look-ahead found to have no DST change by adding whole days to a fire time; triggers
 firing on most days (``0 9 * * mon-fri``) use the same look-ahead to skip the DST check. A
-trigger restored from its state (as a SQL store does on every fire) searches from its last
-fire time instead: both must give the same fire times, across DST changes, ``end_time`` and
-the last day a datetime holds.
+trigger whose search restarts (setting ``start_time``) searches from the instant after its
+last fire time instead: both must give the same fire times, across DST changes, ``end_time``
+and the last day a datetime holds. So must a trigger restored from its state before each fire,
+as a SQL store does (it resumes from its last fire time's wall time when that is an ordinary
+one).
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ EXPRESSIONS = ("0 9 * * *", "30 2 * * *", "0 0 * * *", "0 2 * * mon-fri", "45 23
 
 
 def restored_each_time(trigger: CronTrigger, count: int) -> list[datetime | None]:
-    """``count`` fire times, the trigger restored from its state before each (no shortcut
-    survives a state round trip)."""
+    """``count`` fire times, the trigger restored from its state before each, its search
+    restarted (setting ``start_time`` does that): each fire time is searched from the
+    instant after the last one, with no shortcut."""
     values = []
     for _ in range(count):
         copy = CronTrigger.__new__(CronTrigger)
         copy.__setstate__(trigger.__getstate__())
+        copy.start_time = copy.start_time
         values.append(copy.next())
         trigger = copy
     return values
@@ -63,6 +67,14 @@ def test_running_trigger_fires_as_a_restored_one_for_three_years(
     )
     assert instants(fire_times) == instants(restored)
     assert fire_times[-1] is not None and fire_times[-1].year == 2028
+    trigger = CronTrigger.from_crontab(expr, timezone=zone, start_time=start)
+    stored = []
+    for _ in range(count):
+        copy = CronTrigger.__new__(CronTrigger)
+        copy.__setstate__(trigger.__getstate__())
+        stored.append(copy.next())
+        trigger = copy
+    assert instants(stored) == instants(fire_times)
 
 
 @pytest.mark.parametrize("zone_name", ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
@@ -138,3 +150,32 @@ def test_daily_runs_stop_at_the_last_instant_a_datetime_holds(
     assert fire_times[-1].replace(tzinfo=None) == datetime(9999, 12, last_day, hour)
     assert len({f.date() for f in fire_times}) == len(fire_times)
     assert trigger.next() is None
+
+
+def test_restored_after_a_gap_fire_that_the_expression_does_not_match() -> None:
+    # Lord Howe's clocks jump from 02:00 to 02:30: the gap's times fire at 02:30:00, which
+    # minute="*/7" does not allow; the next fire is 02:35:00 (too many times a day for the
+    # time-of-day table: the search goes field by field)
+    zone = ZoneInfo("Australia/Lord_Howe")
+    start = datetime(2026, 10, 4, 1, 59, 58, tzinfo=zone)
+    trigger = CronTrigger(minute="*/7", second="*", start_time=start, timezone=zone)
+    fire_times = [trigger.next() for _ in range(4)]
+    walls = [f.replace(tzinfo=None) if f else None for f in fire_times]
+    assert walls == [
+        datetime(2026, 10, 4, 2, 30),
+        datetime(2026, 10, 4, 2, 35),
+        datetime(2026, 10, 4, 2, 35, 1),
+        datetime(2026, 10, 4, 2, 35, 2),
+    ]
+    restored = restored_each_time(
+        CronTrigger(minute="*/7", second="*", start_time=start, timezone=zone), 4
+    )
+    assert instants(restored) == instants(fire_times)
+    stored = CronTrigger.__new__(CronTrigger)
+    stored.__setstate__(
+        {
+            **trigger.__getstate__(),
+            "last_fire_time": fire_times[0].isoformat() + "[Australia/Lord_Howe]",
+        }  # type: ignore[union-attr]
+    )
+    assert stored.next() == fire_times[1]

@@ -147,12 +147,15 @@ async def test_pause_resume_run_now_and_remove_buttons(
     await settled(dashboard, clock)
     row = dashboard.rows["buttons"]
     assert (row.pause_button.disabled, row.resume_button.disabled) == (False, True)
+    # pause and resume share a place: only the one that applies shows
+    assert (row.pause_button.layout.display, row.resume_button.layout.display) == (None, "none")
 
     row.pause_button.click()
     await settled(dashboard, clock)
     assert (await scheduler.get_schedule("buttons")).paused
     assert row.text()["next fire"] == "paused"
     assert (row.pause_button.disabled, row.resume_button.disabled) == (True, False)
+    assert (row.pause_button.layout.display, row.resume_button.layout.display) == ("none", None)
     await clock.advance(100)
     assert calls == []
 
@@ -170,7 +173,7 @@ async def test_pause_resume_run_now_and_remove_buttons(
     row.remove_button.click()  # asks first
     await settled(dashboard, clock)
     assert [s.id for s in await scheduler.get_schedules()] == ["buttons"]
-    assert row.remove_button.description == "confirm remove"
+    assert row.remove_button.description == "confirm"
     row.remove_button.click()
     await settled(dashboard, clock)
     assert await scheduler.get_schedules() == []

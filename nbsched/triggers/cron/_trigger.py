@@ -521,6 +521,20 @@ class CronTrigger(ComparedByState, Trigger):
         except ValueError as exc:
             field = str(exc).split(":", 1)[0]
             raise reader.error((field,), str(exc).split(": ", 1)[-1]) from None
+        if self._last is not None:
+            self._cursor = self._cursor_at(self._last)
+
+    def _cursor_at(self, last: datetime) -> WallTime | None:
+        """The cursor a running trigger holds after firing at ``last``: its wall time, if that
+        is an ordinary wall time (not moved by a DST change) that the expression matches. A
+        restored trigger then takes next()'s fast path, as it would have had it kept running;
+        None: next() searches from the instant after ``last``."""
+        if last.fold or last.microsecond:
+            return None
+        wall = _wall(last)
+        if self._spec.search.at_or_after(*wall) != wall or kind_of(last) != NORMAL:
+            return None
+        return wall
 
     # --- text -------------------------------------------------------------------------------
 
