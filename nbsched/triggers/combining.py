@@ -197,10 +197,12 @@ class AndTrigger(_CombiningTrigger):
 
     @property
     def threshold(self) -> timedelta:
+        """How far apart the triggers' fire times may be and still count as one."""
         return self._threshold
 
     @property
     def max_iterations(self) -> int:
+        """How many fire times of the combined triggers one :meth:`next` may examine."""
         return self._max_iterations
 
     def next(self) -> datetime | None:
