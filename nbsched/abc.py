@@ -404,72 +404,143 @@ class DataStore(_DataStoreContract, metaclass=ABCMeta):
     that they never block its event loop."""
 
     @abstractmethod
-    def start(self, event_broker: EventBroker | AsyncEventBroker) -> None: ...
+    def start(self, event_broker: EventBroker | AsyncEventBroker) -> None:
+        """Open the store and remember the broker to publish events on.
+
+        See :meth:`AsyncDataStore.start`.
+        """
 
     @abstractmethod
-    def stop(self, *, force: bool = False) -> None: ...
+    def stop(self, *, force: bool = False) -> None:
+        """Close the store. See :meth:`AsyncDataStore.stop`."""
 
     @abstractmethod
-    def add_task(self, task: Task) -> None: ...
+    def add_task(self, task: Task) -> None:
+        """Add ``task``, or update the stored task with the same id.
+
+        See :meth:`AsyncDataStore.add_task`.
+        """
 
     @abstractmethod
-    def remove_task(self, task_id: str) -> None: ...
+    def remove_task(self, task_id: str) -> None:
+        """Remove a task; raises ``TaskLookupError`` if missing.
+
+        See :meth:`AsyncDataStore.remove_task`.
+        """
 
     @abstractmethod
-    def get_task(self, task_id: str) -> Task: ...
+    def get_task(self, task_id: str) -> Task:
+        """Return the task; raises ``TaskLookupError`` if missing.
+
+        See :meth:`AsyncDataStore.get_task`.
+        """
 
     @abstractmethod
-    def get_tasks(self) -> list[Task]: ...
+    def get_tasks(self) -> list[Task]:
+        """Return every task, sorted by id. See :meth:`AsyncDataStore.get_tasks`."""
 
     @abstractmethod
-    def add_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None: ...
+    def add_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
+        """Store ``schedule``; an existing id is handled by ``conflict_policy``.
+
+        See :meth:`AsyncDataStore.add_schedule`.
+        """
 
     @abstractmethod
-    def remove_schedules(self, ids: Iterable[str], *, finished: bool = False) -> None: ...
+    def remove_schedules(self, ids: Iterable[str], *, finished: bool = False) -> None:
+        """Remove the schedules with these ids (unknown ids are ignored).
+
+        See :meth:`AsyncDataStore.remove_schedules`.
+        """
 
     @abstractmethod
-    def get_schedules(self, ids: Iterable[str] | None = None) -> list[Schedule]: ...
+    def get_schedules(self, ids: Iterable[str] | None = None) -> list[Schedule]:
+        """Return the schedules with these ids (``None``: all), sorted by id.
+
+        See :meth:`AsyncDataStore.get_schedules`.
+        """
 
     @abstractmethod
     def acquire_schedules(
         self, scheduler_id: str, lease_duration: timedelta, limit: int, now: datetime
-    ) -> list[Schedule]: ...
+    ) -> list[Schedule]:
+        """Lease up to ``limit`` unpaused schedules due at ``now``.
+
+        See :meth:`AsyncDataStore.acquire_schedules`.
+        """
 
     @abstractmethod
-    def release_schedules(self, scheduler_id: str, results: Iterable[ScheduleResult]) -> None: ...
+    def release_schedules(self, scheduler_id: str, results: Iterable[ScheduleResult]) -> None:
+        """Store the advanced schedules this scheduler acquired and drop their leases.
+
+        See :meth:`AsyncDataStore.release_schedules`.
+        """
 
     @abstractmethod
-    def get_next_schedule_run_time(self) -> datetime | None: ...
+    def get_next_schedule_run_time(self) -> datetime | None:
+        """Return the earliest time an unpaused schedule can be acquired, or ``None``.
+
+        See :meth:`AsyncDataStore.get_next_schedule_run_time`.
+        """
 
     @abstractmethod
-    def add_job(self, job: Job) -> None: ...
+    def add_job(self, job: Job) -> None:
+        """Store a job to be run (pending). See :meth:`AsyncDataStore.add_job`."""
 
     @abstractmethod
-    def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]: ...
+    def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
+        """Return the unfinished jobs with these ids (``None``: all), oldest first.
+
+        See :meth:`AsyncDataStore.get_jobs`.
+        """
 
     @abstractmethod
     def acquire_jobs(
         self, scheduler_id: str, lease_duration: timedelta, limit: int | None, now: datetime
-    ) -> list[Job]: ...
+    ) -> list[Job]:
+        """Lease up to ``limit`` pending or taken-over jobs (``None``: no limit).
+
+        See :meth:`AsyncDataStore.acquire_jobs`.
+        """
 
     @abstractmethod
-    def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None: ...
+    def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
+        """Record ``result`` for a job this scheduler holds and remove the job.
+
+        See :meth:`AsyncDataStore.release_job`.
+        """
 
     @abstractmethod
-    def get_job_result(self, job_id: UUID) -> JobResult | None: ...
+    def get_job_result(self, job_id: UUID) -> JobResult | None:
+        """Return and forget the result of a finished job, or ``None``.
+
+        See :meth:`AsyncDataStore.get_job_result`.
+        """
 
     @abstractmethod
     def extend_acquired_schedule_leases(
         self, scheduler_id: str, schedule_ids: set[str], duration: timedelta, now: datetime
-    ) -> None: ...
+    ) -> None:
+        """Push the leases this scheduler holds on these schedules to ``now + duration``.
+
+        See :meth:`AsyncDataStore.extend_acquired_schedule_leases`.
+        """
 
     @abstractmethod
     def extend_acquired_job_leases(
         self, scheduler_id: str, job_ids: set[UUID], duration: timedelta, now: datetime
-    ) -> None: ...
+    ) -> None:
+        """Push the leases this scheduler holds on these jobs to ``now + duration``.
+
+        See :meth:`AsyncDataStore.extend_acquired_job_leases`.
+        """
 
     @abstractmethod
-    def cleanup(self, now: datetime) -> None: ...
+    def cleanup(self, now: datetime) -> None:
+        """Forget expired results, drop expired schedule leases, abandon expired jobs.
+
+        See :meth:`AsyncDataStore.cleanup`.
+        """
 
     def get_run_history(
         self, schedule_id: str | None = None, since: datetime | None = None

@@ -12,7 +12,8 @@ the rest:
   (JSON by default);
 * metadata is plain JSON text; enums are stored by value.
 
-Rows are tuples in the column order of the ``*_COLUMNS`` constants.
+Rows are tuples in the column order of the ``*_COLUMNS`` constants of
+:mod:`._row_positions`, and are read by name (``row[JobRow.task_id]``).
 """
 
 from __future__ import annotations
@@ -25,63 +26,25 @@ from uuid import UUID
 
 from .._enums import CoalescePolicy, JobOutcome
 from .._exceptions import DeserializationError, SerializationError
-from .._marshalling import callable_to_ref, trigger_from_state, trigger_to_state
+from .._marshalling import (
+    callable_to_ref,
+    clone_trigger,
+    clones_cheaply,
+    trigger_from_state,
+    trigger_to_state,
+)
 from .._structures import Job, JobResult, Schedule, Task
 from ..abc import Serializer, Trigger
+from ._row_positions import JOB_COLUMNS as JOB_COLUMNS
+from ._row_positions import JOB_RESULT_COLUMNS as JOB_RESULT_COLUMNS
+from ._row_positions import SCHEDULE_COLUMNS as SCHEDULE_COLUMNS
+from ._row_positions import TASK_COLUMNS as TASK_COLUMNS
+from ._row_positions import JobResultRow, JobRow, ScheduleRow, TaskRow
 
-TASK_COLUMNS = (
-    "id",
-    "func",
-    "job_executor",
-    "max_running_jobs",
-    "misfire_grace_time",
-    "metadata",
-    "running_jobs",
-)
-SCHEDULE_COLUMNS = (
-    "id",
-    "task_id",
-    "trigger",
-    "args",
-    "kwargs",
-    "paused",
-    "coalesce",
-    "misfire_grace_time",
-    "max_jitter",
-    "job_result_expiration_time",
-    "metadata",
-    "next_fire_time",
-    "last_fire_time",
-    "acquired_by",
-    "acquired_until",
-)
-JOB_COLUMNS = (
-    "id",
-    "task_id",
-    "args",
-    "kwargs",
-    "schedule_id",
-    "scheduled_fire_time",
-    "jitter",
-    "start_deadline",
-    "result_expiration_time",
-    "created_at",
-    "metadata",
-    "acquired_by",
-    "acquired_until",
-    "started_at",
-)
-JOB_RESULT_COLUMNS = (
-    "job_id",
-    "outcome",
-    "started_at",
-    "finished_at",
-    "expires_at",
-    "return_value",
-    "exception",
-    "traceback",
-    "scheduler_id",
-)
+
+def _opt(decode: Callable[[Any], Any], value: Any) -> Any:
+    """``decode(value)``, or ``None`` for a NULL column."""
+    return None if value is None else decode(value)
 
 
 def _same(value: Any) -> Any:
@@ -197,18 +160,35 @@ def trigger_to_json(trigger: Trigger, *, schedule_id: str = "?") -> str:
             f"path, so it cannot be stored; define the trigger class at module level"
         ) from exc
     try:
-        return json.dumps(state, allow_nan=False, separators=(",", ":"))
+        text = json.dumps(state, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise SerializationError(
             f"trigger: the state of {state['type']} (schedule {schedule_id!r}) is not plain "
             f"JSON data ({exc}); __getstate__ must return dicts, lists, str, int, float, bool "
             f"or None"
         ) from exc
+    if clones_cheaply(type(trigger)):
+        if len(_written) >= _WRITTEN_LIMIT:
+            _written.clear()
+        _written[text] = clone_trigger(trigger)
+    return text
+
+
+#: text written by trigger_to_json -> a private copy of the trigger it was written from, for
+#: the built-in triggers (cloned without a state round trip). A schedule's row is usually read
+#: back by the process that wrote it, at its next fire: cloning that copy costs a fraction of
+#: parsing and restoring the text, and gives the trigger the text describes (a clone keeps the
+#: search shortcuts a restored trigger rebuilds). Bounded: cleared when full.
+_written: dict[str, Trigger] = {}
+_WRITTEN_LIMIT = 1024
 
 
 def trigger_from_json(text: str) -> Trigger:
     """Rebuild a trigger from :func:`trigger_to_json`'s text (imports nothing: see
     :func:`~nbsched._marshalling.stored_class`)."""
+    written = _written.get(text) if type(text) is str else None
+    if written is not None:
+        return clone_trigger(written)
     try:
         return trigger_from_state(json.loads(_text(text)), fresh=True)
     except Exception as exc:
@@ -304,19 +284,23 @@ class RowCodec:
 
     def decode_task(self, row: Sequence[Any]) -> Task:
         """Rebuild a task; raises :class:`RowDecodeError` naming the bad column."""
-        column = 0
+        column = TaskRow.id
         try:
             task = Task(
-                id=_text(row[0]),
-                func=_opt_text(row[(column := 1)]),
-                job_executor=_text(row[(column := 2)]),
-                max_running_jobs=_opt_int(row[(column := 3)]),
-                misfire_grace_time=self._opt_td_from_db(row[(column := 4)]),
-                metadata=_json_object(row[(column := 5)]),
-                running_jobs=_int(row[(column := 6)]),
+                id=_text(row[TaskRow.id]),
+                func=_opt_text(row[(column := TaskRow.func)]),
+                job_executor=_text(row[(column := TaskRow.job_executor)]),
+                max_running_jobs=_opt_int(row[(column := TaskRow.max_running_jobs)]),
+                misfire_grace_time=self._opt_td_from_db(
+                    row[(column := TaskRow.misfire_grace_time)]
+                ),
+                metadata=_json_object(row[(column := TaskRow.metadata)]),
+                running_jobs=_int(row[(column := TaskRow.running_jobs)]),
             )
         except Exception as exc:
-            raise RowDecodeError("task", row[0], TASK_COLUMNS[column], row[column], exc) from exc
+            raise RowDecodeError(
+                "task", row[TaskRow.id], TASK_COLUMNS[column], row[column], exc
+            ) from exc
         return task
 
     # --- schedules ---
@@ -345,28 +329,32 @@ class RowCodec:
         """Rebuild a schedule; raises :class:`RowDecodeError` (a
         :class:`~nbsched.DeserializationError`) naming the bad column if it can't be."""
         # ``column`` follows the conversion under way, so a failure names its column
-        column = 0
+        column = ScheduleRow.id
         try:
             schedule = Schedule(
-                id=_text(row[0]),
-                task_id=_text(row[(column := 1)]),
-                trigger=trigger_from_json(row[(column := 2)]),
-                args=self._args(row[(column := 3)]),
-                kwargs=self._kwargs(row[(column := 4)]),
-                paused=_flag(row[(column := 5)]),
-                coalesce=CoalescePolicy(_text(row[(column := 6)])),
-                misfire_grace_time=self._opt_td_from_db(row[(column := 7)]),
-                max_jitter=self._opt_td_from_db(row[(column := 8)]),
-                job_result_expiration_time=self.td_from_db(row[(column := 9)]),
-                metadata=_json_object(row[(column := 10)]),
-                next_fire_time=self.opt_dt_from_db(row[(column := 11)]),
-                last_fire_time=self.opt_dt_from_db(row[(column := 12)]),
-                acquired_by=_opt_text(row[(column := 13)]),
-                acquired_until=self.opt_dt_from_db(row[(column := 14)]),
+                id=_text(row[ScheduleRow.id]),
+                task_id=_text(row[(column := ScheduleRow.task_id)]),
+                trigger=trigger_from_json(row[(column := ScheduleRow.trigger)]),
+                args=self._args(row[(column := ScheduleRow.args)]),
+                kwargs=self._kwargs(row[(column := ScheduleRow.kwargs)]),
+                paused=_flag(row[(column := ScheduleRow.paused)]),
+                coalesce=CoalescePolicy(_text(row[(column := ScheduleRow.coalesce)])),
+                misfire_grace_time=self._opt_td_from_db(
+                    row[(column := ScheduleRow.misfire_grace_time)]
+                ),
+                max_jitter=self._opt_td_from_db(row[(column := ScheduleRow.max_jitter)]),
+                job_result_expiration_time=self.td_from_db(
+                    row[(column := ScheduleRow.job_result_expiration_time)]
+                ),
+                metadata=_json_object(row[(column := ScheduleRow.metadata)]),
+                next_fire_time=self.opt_dt_from_db(row[(column := ScheduleRow.next_fire_time)]),
+                last_fire_time=self.opt_dt_from_db(row[(column := ScheduleRow.last_fire_time)]),
+                acquired_by=_opt_text(row[(column := ScheduleRow.acquired_by)]),
+                acquired_until=self.opt_dt_from_db(row[(column := ScheduleRow.acquired_until)]),
             )
         except Exception as exc:
             raise RowDecodeError(
-                "schedule", row[0], SCHEDULE_COLUMNS[column], row[column], exc
+                "schedule", row[ScheduleRow.id], SCHEDULE_COLUMNS[column], row[column], exc
             ) from exc
         return schedule
 
@@ -408,26 +396,32 @@ class RowCodec:
     def decode_job(self, row: Sequence[Any]) -> Job:
         """Rebuild a job; raises :class:`RowDecodeError` (a
         :class:`~nbsched.DeserializationError`) naming the bad column if it can't be."""
-        column = 0
+        column = JobRow.id
         try:
             job = Job(
-                id=self.uuid_from_db(row[0]),
-                task_id=_text(row[(column := 1)]),
-                args=self._args(row[(column := 2)]),
-                kwargs=self._kwargs(row[(column := 3)]),
-                schedule_id=_opt_text(row[(column := 4)]),
-                scheduled_fire_time=self.opt_dt_from_db(row[(column := 5)]),
-                jitter=self.td_from_db(row[(column := 6)]),
-                start_deadline=self.opt_dt_from_db(row[(column := 7)]),
-                result_expiration_time=self.td_from_db(row[(column := 8)]),
-                created_at=self.opt_dt_from_db(row[(column := 9)]),
-                metadata=_json_object(row[(column := 10)]),
-                acquired_by=_opt_text(row[(column := 11)]),
-                acquired_until=self.opt_dt_from_db(row[(column := 12)]),
-                started_at=self.opt_dt_from_db(row[(column := 13)]),
+                id=self.uuid_from_db(row[JobRow.id]),
+                task_id=_text(row[(column := JobRow.task_id)]),
+                args=self._args(row[(column := JobRow.args)]),
+                kwargs=self._kwargs(row[(column := JobRow.kwargs)]),
+                schedule_id=_opt_text(row[(column := JobRow.schedule_id)]),
+                scheduled_fire_time=self.opt_dt_from_db(
+                    row[(column := JobRow.scheduled_fire_time)]
+                ),
+                jitter=self.td_from_db(row[(column := JobRow.jitter)]),
+                start_deadline=self.opt_dt_from_db(row[(column := JobRow.start_deadline)]),
+                result_expiration_time=self.td_from_db(
+                    row[(column := JobRow.result_expiration_time)]
+                ),
+                created_at=self.opt_dt_from_db(row[(column := JobRow.created_at)]),
+                metadata=_json_object(row[(column := JobRow.metadata)]),
+                acquired_by=_opt_text(row[(column := JobRow.acquired_by)]),
+                acquired_until=self.opt_dt_from_db(row[(column := JobRow.acquired_until)]),
+                started_at=self.opt_dt_from_db(row[(column := JobRow.started_at)]),
             )
         except Exception as exc:
-            raise RowDecodeError("job", row[0], JOB_COLUMNS[column], row[column], exc) from exc
+            raise RowDecodeError(
+                "job", row[JobRow.id], JOB_COLUMNS[column], row[column], exc
+            ) from exc
         return job
 
     # --- job results ---
@@ -469,22 +463,26 @@ class RowCodec:
 
     def decode_job_result(self, row: Sequence[Any]) -> JobResult:
         """Rebuild a job result; raises :class:`RowDecodeError` naming the bad column."""
-        column = 0
+        column = JobResultRow.job_id
         deserialize = self.serializer.deserialize
         try:
             result = JobResult(
-                job_id=self.uuid_from_db(row[0]),
-                outcome=JobOutcome(_text(row[(column := 1)])),
-                started_at=self.opt_dt_from_db(row[(column := 2)]),
-                finished_at=self.dt_from_db(row[(column := 3)]),
-                expires_at=self.dt_from_db(row[(column := 4)]),
-                return_value=None if row[(column := 5)] is None else deserialize(row[5]),
-                exception=None if row[(column := 6)] is None else deserialize(row[6]),
-                traceback=_opt_text(row[(column := 7)]),
-                scheduler_id=_opt_text(row[(column := 8)]),
+                job_id=self.uuid_from_db(row[JobResultRow.job_id]),
+                outcome=JobOutcome(_text(row[(column := JobResultRow.outcome)])),
+                started_at=self.opt_dt_from_db(row[(column := JobResultRow.started_at)]),
+                finished_at=self.dt_from_db(row[(column := JobResultRow.finished_at)]),
+                expires_at=self.dt_from_db(row[(column := JobResultRow.expires_at)]),
+                return_value=_opt(deserialize, row[(column := JobResultRow.return_value)]),
+                exception=_opt(deserialize, row[(column := JobResultRow.exception)]),
+                traceback=_opt_text(row[(column := JobResultRow.traceback)]),
+                scheduler_id=_opt_text(row[(column := JobResultRow.scheduler_id)]),
             )
         except Exception as exc:
             raise RowDecodeError(
-                "job result", row[0], JOB_RESULT_COLUMNS[column], row[column], exc
+                "job result",
+                row[JobResultRow.job_id],
+                JOB_RESULT_COLUMNS[column],
+                row[column],
+                exc,
             ) from exc
         return result

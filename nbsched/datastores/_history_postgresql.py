@@ -16,6 +16,7 @@ import psycopg
 
 from .._enums import JobOutcome
 from .._history import HistoryRetention, RunRecord
+from ._row_positions import HISTORY_COLUMNS, HistoryRow
 
 __all__ = ["HistoryQueries", "abandoned_records", "add_history_table"]
 
@@ -39,10 +40,7 @@ CREATE INDEX IF NOT EXISTS job_history_by_schedule ON {s}.job_history (schedule_
 CREATE INDEX IF NOT EXISTS job_history_by_finish ON {s}.job_history (finished_at)
 """
 
-_COLUMNS = (
-    "job_id, schedule_id, task_id, fire_time, started_at, finished_at, outcome, error_type, "
-    "error_message, scheduler_id"
-)
+_COLUMNS = ", ".join(HISTORY_COLUMNS)
 
 
 async def add_history_table(conn: psycopg.AsyncConnection[Any], schema: str) -> bool:
@@ -216,25 +214,29 @@ class HistoryQueries:
             try:
                 records.append(_decode(row))
             except (TypeError, ValueError) as exc:
-                _logger.warning("skipping a damaged run history row %r: %s", row[:3], exc)
+                _logger.warning(
+                    "skipping the damaged run history row of job %r: %s",
+                    row[HistoryRow.job_id],
+                    exc,
+                )
         return records
 
 
 def _decode(row: tuple[Any, ...]) -> RunRecord:
-    finished_at = _utc(row[5])
+    finished_at = _utc(row[HistoryRow.finished_at])
     if finished_at is None:
         raise ValueError("no finished_at")
     return RunRecord(
-        job_id=row[0],
-        schedule_id=row[1],
-        task_id=row[2],
-        fire_time=_utc(row[3]),
-        started_at=_utc(row[4]),
+        job_id=row[HistoryRow.job_id],
+        schedule_id=row[HistoryRow.schedule_id],
+        task_id=row[HistoryRow.task_id],
+        fire_time=_utc(row[HistoryRow.fire_time]),
+        started_at=_utc(row[HistoryRow.started_at]),
         finished_at=finished_at,
-        outcome=JobOutcome(row[6]),
-        error_type=row[7],
-        error_message=row[8],
-        scheduler_id=row[9],
+        outcome=JobOutcome(row[HistoryRow.outcome]),
+        error_type=row[HistoryRow.error_type],
+        error_message=row[HistoryRow.error_message],
+        scheduler_id=row[HistoryRow.scheduler_id],
     )
 
 

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from .._enums import JobOutcome
 from .._history import HistoryRetention, RunRecord
+from ._row_positions import HISTORY_COLUMNS, HistoryRow
 
 __all__ = ["add_history_table", "prune_history", "read_history", "record_run"]
 
@@ -41,10 +42,7 @@ CREATE INDEX IF NOT EXISTS job_history_by_schedule ON job_history (schedule_id, 
 CREATE INDEX IF NOT EXISTS job_history_by_finish ON job_history (finished_at)
 """
 
-_COLUMNS = (
-    "job_id, schedule_id, task_id, fire_time, started_at, finished_at, outcome, error_type, "
-    "error_message, scheduler_id"
-)
+_COLUMNS = ", ".join(HISTORY_COLUMNS)
 _INSERT = f"INSERT INTO job_history ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # keep the newest max_runs rows of one schedule (IS: jobs without a schedule are one group)
 _PRUNE_BY_COUNT = (
@@ -110,19 +108,19 @@ def prune_history(
 
 
 def _decode(row: tuple[Any, ...]) -> RunRecord:
-    finished_at = _from_db(row[5])
+    finished_at = _from_db(row[HistoryRow.finished_at])
     assert finished_at is not None
     return RunRecord(
-        job_id=UUID(row[0]),
-        schedule_id=row[1],
-        task_id=row[2],
-        fire_time=_from_db(row[3]),
-        started_at=_from_db(row[4]),
+        job_id=UUID(row[HistoryRow.job_id]),
+        schedule_id=row[HistoryRow.schedule_id],
+        task_id=row[HistoryRow.task_id],
+        fire_time=_from_db(row[HistoryRow.fire_time]),
+        started_at=_from_db(row[HistoryRow.started_at]),
         finished_at=finished_at,
-        outcome=JobOutcome(row[6]),
-        error_type=row[7],
-        error_message=row[8],
-        scheduler_id=row[9],
+        outcome=JobOutcome(row[HistoryRow.outcome]),
+        error_type=row[HistoryRow.error_type],
+        error_message=row[HistoryRow.error_message],
+        scheduler_id=row[HistoryRow.scheduler_id],
     )
 
 
@@ -146,5 +144,7 @@ def read_history(
         try:
             records.append(_decode(row))
         except (TypeError, ValueError, OverflowError, AssertionError) as exc:
-            _logger.warning("skipping a damaged run history row %r: %s", row[:3], exc)
+            _logger.warning(
+                "skipping the damaged run history row of job %r: %s", row[HistoryRow.job_id], exc
+            )
     return records

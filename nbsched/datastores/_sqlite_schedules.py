@@ -17,6 +17,7 @@ from .._exceptions import DeserializationError
 from .._structures import Schedule
 from ..events import Event, ScheduleDeserializationFailed, ScheduleRemoved, ScheduleUpdated
 from ._codec import RowCodec, row_label
+from ._row_positions import ScheduleRow
 from ._sqlite_rows import fetch_rows
 from ._sqlite_values import S_COLS, datetime_to_db, ids_json
 
@@ -34,7 +35,9 @@ def decode_schedules(codec: RowCodec, rows: list[Any], events: list[Event]) -> l
             schedules.append(codec.decode_schedule(row))
         except DeserializationError as exc:
             events.append(
-                ScheduleDeserializationFailed(schedule_id=row_label(row[0]), exception=str(exc))
+                ScheduleDeserializationFailed(
+                    schedule_id=row_label(row[ScheduleRow.id]), exception=str(exc)
+                )
             )
     return schedules
 
@@ -62,7 +65,7 @@ def lease_schedules(
         return []
     # Rows that fail to decode stay leased too: they are retried (and reported again)
     # only when this lease expires, instead of on every pass.
-    ids = [row[0] for row in rows]  # "id" is the first of SCHEDULE_COLUMNS
+    ids = [row[ScheduleRow.id] for row in rows]
     conn.execute(
         "UPDATE schedules SET acquired_by = ?, acquired_until = ? "
         "WHERE id IN (SELECT value FROM json_each(?))",

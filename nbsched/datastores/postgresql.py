@@ -51,7 +51,7 @@ from ._postgresql_connect import TEMPORARY_ERRORS, ConnectionPool, describe_dsn
 from ._postgresql_queries import Queries
 from ._postgresql_rows import fetch_all
 from ._postgresql_schema import check_schema_name, prepare_schema
-from ._row_positions import JobRow
+from ._row_positions import JobRow, ScheduleRow
 from ._undecodable_jobs import undecodable_release
 
 __all__ = ["PostgreSQLDataStore"]
@@ -297,10 +297,11 @@ class PostgreSQLDataStore(AsyncDataStore):
             try:
                 schedules.append(self._codec.decode_schedule(row))
             except DeserializationError as exc:
-                _logger.warning("cannot read schedule %r: %s", row[0], exc)
+                schedule_id = row[ScheduleRow.id]
+                _logger.warning("cannot read schedule %r: %s", schedule_id, exc)
                 failed.append(
                     ScheduleDeserializationFailed(
-                        schedule_id=row_label(row[0]), exception=str(exc)
+                        schedule_id=row_label(schedule_id), exception=str(exc)
                     )
                 )
         return schedules

@@ -51,7 +51,7 @@ from ._codec import (
 )
 from ._history_sqlite import prune_history, read_history, record_run
 from ._lease_cleanup import release_expired_schedule_leases_sqlite
-from ._row_positions import JobRow
+from ._row_positions import JobRow, TaskRow
 from ._sqlite_connect import open_file
 from ._sqlite_errors import SQLiteBusyError, SQLiteDiskFullError, translate_error
 from ._sqlite_jobs import decode_jobs, finish_job, insert_result, lease_jobs
@@ -231,7 +231,14 @@ class SQLiteDataStore(DataStore):
             cursor = conn.execute(
                 "UPDATE tasks SET func = ?, job_executor = ?, max_running_jobs = ?, "
                 "misfire_grace_time = ?, metadata = ? WHERE id = ?",
-                (*row[1:6], task.id),
+                (
+                    row[TaskRow.func],
+                    row[TaskRow.job_executor],
+                    row[TaskRow.max_running_jobs],
+                    row[TaskRow.misfire_grace_time],
+                    row[TaskRow.metadata],
+                    task.id,
+                ),
             )
             if cursor.rowcount:
                 events.append(TaskUpdated(task_id=task.id))

@@ -30,6 +30,7 @@ import ipywidgets as widgets
 from IPython.core.displaypub import DisplayPublisher
 
 from ._kept_runs import KEEP_RUNS, KeptRuns
+from ._kernel_status import publish_status
 
 __all__ = ["CellOutput", "RunCapture"]
 
@@ -235,8 +236,13 @@ class RunCapture:
         self._last_flush = 0.0
         self._saved: tuple[Any, Any, Any] | None = None
         self._started = 0.0
+        self._said_busy = False
 
     def __enter__(self) -> RunCapture:
+        # a run that may block the kernel for a while shows as "Busy" in the front ends'
+        # kernel indicator (a quick one would only make it flicker, at 2 messages a run)
+        if not self._target._quick():
+            self._said_busy = publish_status(self._shell, "busy")
         self._target.run_starts()
         self._saved = (sys.stdout, sys.stderr, self._shell.display_pub)
         sys.stdout = _Stream(self, "stdout")
@@ -269,6 +275,8 @@ class RunCapture:
         self._saved = None
         self._target.last_run_seconds = time.perf_counter() - self._started
         self.flush()
+        if self._said_busy:
+            publish_status(self._shell, "idle")
 
     # --- collecting -------------------------------------------------------------------------
 

@@ -243,7 +243,7 @@ class SchedMagics(Magics):
             self._no_arguments(command, rest)
             from ..widgets.event_log import EventLog
 
-            display(EventLog(holder.scheduler))
+            display(EventLog(holder.scheduler, annotate=lambda e: _not_shown_note(holder, e)))
             return None
         if command == "timeline":
             self._no_arguments(command, rest)
@@ -450,3 +450,11 @@ def _user(make: Callable[[], _T], *, renamed: dict[str, str] | None = None) -> _
             if message.startswith(f"{api_name}: "):
                 message = f"{magic_name}: {message[len(api_name) + 2 :]}"
         raise UsageError(message) from None
+
+
+def _not_shown_note(holder: NotebookScheduler, event: Any) -> str:
+    """The event log's mark on an event of a cell schedule whose cell no front end shows (its
+    run's output went nowhere to be seen)."""
+    if getattr(event, "schedule_id", None) in holder.views.not_shown:
+        return " <i style='color:#c62828'>cell not shown</i>"
+    return ""

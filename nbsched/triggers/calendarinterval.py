@@ -190,10 +190,12 @@ class CalendarIntervalTrigger(ComparedByState, Trigger):
 
     @property
     def start_date(self) -> date:
+        """The first fire date."""
         return self._start_date
 
     @property
     def end_date(self) -> date | None:
+        """The last possible fire date, inclusive (``None``: no end)."""
         return self._end_date
 
     def _following(self, previous: date) -> date | None:

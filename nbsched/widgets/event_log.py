@@ -14,7 +14,7 @@ import dataclasses
 import html
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from enum import Enum
 from typing import Any
@@ -142,6 +142,9 @@ class EventLog(widgets.VBox):
         selector above the log changes this while it runs.
     :param max_rows: how many events are kept (the oldest are dropped)
     :param tz: the zone for timestamps (the local zone by default)
+    :param annotate: HTML added to an event's details, given the event as it arrives (the
+        notebook layer marks the events of a cell schedule whose cell no front end shows:
+        "cell not shown", its output went nowhere to be seen)
 
     :ivar events: the kept events, oldest first
     :ivar type_filter: the ``SelectMultiple`` of event type names
@@ -161,6 +164,7 @@ class EventLog(widgets.VBox):
         types: Iterable[type[Event] | str] | None = None,
         max_rows: int = 200,
         tz: tzinfo | None = None,
+        annotate: Callable[[Event], str] | None = None,
     ):
         if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
             raise ValueError(f"max_rows: expected a positive int, got {max_rows!r}")
@@ -209,6 +213,9 @@ class EventLog(widgets.VBox):
         self._thread = threading.get_ident()
         self._render_pending = False
         self._identity: str | None = getattr(scheduler, "identity", None)
+        self._annotate = annotate
+        #: the notes of ``annotate`` by ``id()`` of the kept event they belong to
+        self._notes: dict[int, str] = {}
         self._subscription = scheduler.subscribe(self._on_event)
         self.render()
 
@@ -228,7 +235,11 @@ class EventLog(widgets.VBox):
             if not loop.is_closed():
                 loop.call_soon_threadsafe(self._on_event, event)
             return
+        if len(self.events) == self.max_rows:
+            self._notes.pop(id(self.events[0]), None)  # the oldest is dropped
         self.events.append(event)
+        if self._annotate is not None and (note := self._annotate(event)):
+            self._notes[id(event)] = note  # as it was when the event came
         self._new.append(event)
         if loop is None:
             self.show_new()
@@ -321,7 +332,7 @@ class EventLog(widgets.VBox):
         return (
             f"<div class='nbsched-ev'><span>{html.escape(self._time(event))}</span>"
             f"<b>{html.escape(type(event).__name__)}</b>{self._scheduler_cell(event)}"
-            f"<span>{details_html(event)}</span></div>"
+            f"<span>{details_html(event)}{self._notes.get(id(event), '')}</span></div>"
         )
 
     def _scheduler_cell(self, event: Event) -> str:
@@ -337,6 +348,7 @@ class EventLog(widgets.VBox):
     def clear(self) -> None:
         """Forget every event kept so far."""
         self.events.clear()
+        self._notes.clear()
         self.render()
 
     def close(self) -> None:

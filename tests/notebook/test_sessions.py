@@ -202,6 +202,28 @@ async def test_a_deleted_cell_is_marked_not_shown_in_the_dashboard_and_the_list(
 
 
 @pytest.mark.anyio
+async def test_the_event_log_marks_the_runs_of_a_cell_not_shown(notebook: Notebook) -> None:
+    board = await shown_twice_and_a_dashboard(notebook)
+    log = _capture_display(notebook, "%sched log")
+    await notebook.advance(10)  # both run while both cells are shown
+    notebook.holder.outputs["a"].widget._view_count = 0  # cell a deleted in the front end
+    await notebook.advance(10)  # a is marked after 5 s; both run again
+    await notebook.settle()
+
+    def released(schedule_id: str) -> list[str]:
+        return [
+            plain(row)
+            for row in log.shown_rows()  # newest first
+            if "JobReleased" in row and f"schedule_id={schedule_id}" in row
+        ]
+
+    assert [row.endswith("cell not shown") for row in released("a")] == [True, False]
+    assert [row.endswith("cell not shown") for row in released("b")] == [False, False]
+    log.close()
+    board.close()
+
+
+@pytest.mark.anyio
 async def test_a_cell_shown_again_loses_its_mark(notebook: Notebook) -> None:
     board = await shown_twice_and_a_dashboard(notebook)
     output = notebook.holder.outputs["a"].widget
