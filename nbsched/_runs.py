@@ -131,6 +131,7 @@ class RunTracker:
         self._listeners.append(callback)
 
     def unlisten(self, callback: Callable[[str], None]) -> None:
+        """Stop calling ``callback`` (given to :meth:`listen`)."""
         if callback in self._listeners:
             self._listeners.remove(callback)
 
