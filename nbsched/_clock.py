@@ -18,31 +18,51 @@ import heapq
 import itertools
 from abc import ABCMeta, abstractmethod
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 __all__ = ["Clock", "SystemClock", "FakeClock", "Activity"]
 
 
 class Activity:
-    """Counts the pieces of work a scheduler is doing that are not waiting on the clock.
+    """Which of a scheduler's tasks are working right now, for :class:`FakeClock`: it waits
+    until none is, to know that the scheduler has caught up after the time moved.
 
-    A :class:`FakeClock` uses it to know when the scheduler has caught up after time moved.
-    ``busy()``/``done()`` pairs are cheap (an integer and an event).
+    The one rule: a task the scheduler tracks (:meth:`track`) counts as working from then
+    until it is untracked (:meth:`untrack`), except inside ``with activity.waiting:`` blocks,
+    where it waits on the clock or on code that is not the scheduler's (a job's own
+    coroutine). The processing loop, the housekeeping loops and one task per job are tracked;
+    nothing else counts.
     """
 
-    __slots__ = ("_count", "_idle")
+    __slots__ = ("_count", "_idle", "_tasks", "waiting")
 
     def __init__(self) -> None:
         self._count = 0
         self._idle: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        #: ``with activity.waiting:`` in a tracked task: it does not count as working inside
+        self.waiting = _Waiting(self)
 
     @property
     def busy_count(self) -> int:
+        """How many tracked tasks are working (not inside a ``waiting`` block)."""
         return self._count
 
-    def busy(self) -> None:
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """``task`` counts as working until :meth:`untrack` (or inside ``waiting``)."""
+        self._tasks.add(task)
         self._count += 1
 
-    def done(self) -> None:
+    def untrack(self, task: asyncio.Task[Any]) -> None:
+        """Undo :meth:`track` (called by the task itself, or for it once it has ended)."""
+        self._tasks.discard(task)
+        self._done()
+
+    def tracks(self, task: asyncio.Task[Any] | None) -> bool:
+        """Whether ``task`` is tracked."""
+        return task in self._tasks
+
+    def _done(self) -> None:
         self._count -= 1
         if self._count == 0 and self._idle is not None:
             self._idle.set()
@@ -54,6 +74,22 @@ class Activity:
                 self._idle = asyncio.Event()
             self._idle.clear()
             await self._idle.wait()
+
+
+class _Waiting:
+    """``with activity.waiting:``: the tracked task running the block is not working inside
+    it. One object serves every task (it keeps no state of a block)."""
+
+    __slots__ = ("_activity",)
+
+    def __init__(self, activity: Activity) -> None:
+        self._activity = activity
+
+    def __enter__(self) -> None:
+        self._activity._done()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._activity._count += 1
 
 
 class Clock(metaclass=ABCMeta):

@@ -64,9 +64,8 @@ class SchedulerCore:
     _store_changes: Any  # the StoreListener a store in this process tells of changes
     _has_subscribers: Callable[[type[Event]], bool] | None  # the broker's, if it has one
     _background: set[asyncio.Future[Any]]
-    # FakeClock bookkeeping: the scheduler is busy while any of these tasks works
+    # FakeClock bookkeeping: which of the scheduler's tasks are working (see Activity)
     _activity: Activity
-    _tracked_tasks: set[asyncio.Task[Any]]
 
     # store calls
     _outage: StoreOutage
@@ -80,6 +79,7 @@ class SchedulerCore:
 
     # tasks and jobs
     _tasks: dict[str, Task]
+    _last_task_id: tuple[Callable[..., Any], str] | None  # the last callable given, its id
     _runnables: dict[str, tuple[Callable[..., Any], JobExecutor]]
     _running_jobs: dict[UUID, asyncio.Task[None]]
     _unstarted_jobs: dict[UUID, Job]

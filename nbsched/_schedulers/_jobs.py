@@ -29,11 +29,10 @@ class JobRunner(SchedulerCore):
     """Starting, running, cancelling and releasing the jobs a scheduler acquired."""
 
     def _start_job(self, job: Job) -> None:
-        self._activity.busy()
         task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
+        self._activity.track(task)
         self._running_jobs[job.id] = task
         self._unstarted_jobs[job.id] = job
-        self._tracked_tasks.add(task)
 
     async def _run_job(self, job: Job) -> None:
         del self._unstarted_jobs[job.id]
@@ -51,11 +50,8 @@ class JobRunner(SchedulerCore):
                 result = self._failure(job, exc, None)
                 return
             if job.jitter and (start := job.scheduled_start_time) and start > self.clock.now():
-                activity.done()
-                try:
+                with activity.waiting:
                     await self.clock.sleep_until(start)
-                finally:
-                    activity.busy()
             now = self.clock.now()
             if job.start_deadline is not None and now > job.start_deadline:
                 result = JobResult(
@@ -82,11 +78,8 @@ class JobRunner(SchedulerCore):
                     finally:
                         self._off_loop_jobs.discard(job.id)
                 else:
-                    activity.done()
-                    try:
+                    with activity.waiting:  # the job's own code: not the scheduler's work
                         value = await executor.run_job(func, job)
-                    finally:
-                        activity.busy()
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # SystemExit in a job must not end the scheduler
@@ -113,8 +106,7 @@ class JobRunner(SchedulerCore):
             except Exception:
                 self.logger.exception("could not record the result of job %s", job.id)
             finally:
-                self._tracked_tasks.discard(self._running_jobs.pop(job.id))
-                activity.done()
+                activity.untrack(self._running_jobs.pop(job.id))
                 if not self._wake_pending:
                     self._wake()
 
@@ -163,8 +155,7 @@ class JobRunner(SchedulerCore):
         started (so that they don't wait for their lease to expire)."""
         for job in list(self._unstarted_jobs.values()):
             del self._unstarted_jobs[job.id]
-            self._tracked_tasks.discard(self._running_jobs.pop(job.id))
-            self._activity.done()
+            self._activity.untrack(self._running_jobs.pop(job.id))
             try:
                 await self._release_job(job, self._cancelled(job, None))
             except Exception:

@@ -84,11 +84,13 @@ class StoreChanges:
     def __init__(self, scheduler: ProcessingLoop) -> None:
         self._scheduler = scheduler
 
-    def schedule_changed(self, next_fire_time: datetime | None) -> None:
-        self._scheduler._on_store_change(next_fire_time, None, "")
-
     # A wake-up already pending (from any thread) makes the loop look at the store again
     # before it sleeps, and the change is in the store already: nothing more to do.
+
+    def schedule_changed(self, next_fire_time: datetime | None) -> None:
+        scheduler = self._scheduler
+        if not scheduler._wake_pending:
+            scheduler._on_store_change(next_fire_time, None, "")
 
     def job_added(self) -> None:
         scheduler = self._scheduler
@@ -193,11 +195,10 @@ class ProcessingLoop(SchedulerCore):
         else:
             sleeper = loop.create_task(self.clock.sleep_until(deadline))
             sleeper.add_done_callback(lambda _: _resolve(future))
-        self._activity.done()
         try:
-            await future
+            with self._activity.waiting:
+                await future
         finally:
-            self._activity.busy()
             self._wake_future = None
             self._sleeping_until = None
             if sleeper is not None:
@@ -344,10 +345,10 @@ class ProcessingLoop(SchedulerCore):
     async def _lease_renewal_loop(self) -> None:
         interval = self.lease_duration / 2
         while True:
-            await self.clock.sleep_until(self.clock.now() + interval)
+            with self._activity.waiting:
+                await self.clock.sleep_until(self.clock.now() + interval)
             if not self._running_jobs:
                 continue
-            self._activity.busy()
             try:
                 now = self.clock.now()
                 await self._call(
@@ -360,16 +361,12 @@ class ProcessingLoop(SchedulerCore):
                 )
             except Exception:
                 self.logger.exception("could not renew the leases of running jobs")
-            finally:
-                self._activity.done()
 
     async def _cleanup_loop(self) -> None:
         while True:
-            await self.clock.sleep_until(self.clock.now() + self.cleanup_interval)
-            self._activity.busy()
+            with self._activity.waiting:
+                await self.clock.sleep_until(self.clock.now() + self.cleanup_interval)
             try:
                 await self._call("cleanup", self.data_store.cleanup, self.clock.now())
             except Exception:
                 self.logger.exception("data store cleanup failed")
-            finally:
-                self._activity.done()

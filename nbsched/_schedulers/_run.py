@@ -225,16 +225,16 @@ class SchedulerRun(SchedulerCore):
         if run.stop_requested:
             lifecycle.end(run)  # asked to stop while it was starting: it never starts
             return
-        self.clock.register_activity(self._activity)
-        self._activity.busy()
+        activity = self._activity
+        self.clock.register_activity(activity)
+        current = asyncio.current_task()
+        assert current is not None
         aux_tasks = [
             asyncio.ensure_future(self._lease_renewal_loop()),
             asyncio.ensure_future(self._cleanup_loop()),
         ]
-        current = asyncio.current_task()
-        assert current is not None
-        self._tracked_tasks.update(aux_tasks)
-        self._tracked_tasks.add(current)
+        for task in (current, *aux_tasks):
+            activity.track(task)
         failure: BaseException | None = None
         try:
             lifecycle.mark_started(run)
@@ -260,10 +260,9 @@ class SchedulerRun(SchedulerCore):
             await self._stop_running_jobs()
             await asyncio.gather(*aux_tasks, return_exceptions=True)
             await self._release_unstarted_jobs()
-            self._tracked_tasks.difference_update(aux_tasks)
-            self._tracked_tasks.discard(current)
-            self._activity.done()
-            self.clock.unregister_activity(self._activity)
+            for task in (current, *aux_tasks):
+                activity.untrack(task)
+            self.clock.unregister_activity(activity)
             lifecycle.mark_stopped(run)
             reason = None
             if failure is not None and not isinstance(failure, asyncio.CancelledError):

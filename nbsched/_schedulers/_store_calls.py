@@ -37,7 +37,7 @@ class StoreCalls(SchedulerCore):
     def _retries_persist(self) -> bool:
         """Whether a failing store call keeps retrying past the retry window: the scheduler's
         own calls do (until it is asked to stop); those of its users give up and raise."""
-        return not self._stop_requested and asyncio.current_task() in self._tracked_tasks
+        return not self._stop_requested and self._activity.tracks(asyncio.current_task())
 
     @property
     def store_unavailable_since(self) -> datetime | None:
@@ -53,7 +53,8 @@ class StoreCalls(SchedulerCore):
     async def _retry_sleep(self, seconds: float) -> None:
         deadline = self.clock.now() + timedelta(seconds=seconds)
         current = asyncio.current_task()
-        if self._stop_requested and current in self._tracked_tasks:
+        tracked = self._activity.tracks(current)
+        if self._stop_requested and tracked:
             # stopping: what the scheduler still hands back (schedules, unstarted jobs) gets
             # its attempts without the waits, so that a stop never waits out a retry window
             await asyncio.sleep(0)
@@ -65,16 +66,13 @@ class StoreCalls(SchedulerCore):
             self._wake_pending = False
             await self._wait(deadline)
             return
-        if current not in self._tracked_tasks:
+        if not tracked:
             await self.clock.sleep_until(deadline)
             return
-        # a task counted as busy (a job runner) waits on the clock here: it is idle for
-        # FakeClock.advance() until the wait ends
-        self._activity.done()
-        try:
+        # a tracked task (a job runner, a housekeeping loop) waits on the clock here: it is
+        # idle for FakeClock.advance() until the wait ends
+        with self._activity.waiting:
             await self.clock.sleep_until(deadline)
-        finally:
-            self._activity.busy()
 
     async def _on_retry_give_up(self, operation: str, attempts: int, exc: BaseException) -> None:
         try:

@@ -185,7 +185,12 @@ class TaskConfig(SchedulerCore):
                 f"func_or_task_id: expected a callable or a task id string, got "
                 f"{type(func_or_task_id).__name__} {func_or_task_id!r}"
             )
-        task_id = task_id_of(func_or_task_id)
+        last = self._last_task_id
+        if last is not None and last[0] is func_or_task_id:
+            task_id = last[1]  # many schedules of one function in a row
+        else:
+            task_id = task_id_of(func_or_task_id)
+            self._last_task_id = (func_or_task_id, task_id)
         cached = self._tasks.get(task_id)
         if (
             cached is not None

@@ -211,6 +211,7 @@ class AsyncScheduler(
         self._loop_task = None
         self._activity = Activity()
         self._tasks = {}  # local cache, with the callables resolved
+        self._last_task_id = None
         # schedules released still due after a wake-up's share of catching up: id -> the
         # fire time they continue from (an "earliest" job for that catch-up already exists)
         self._catching_up = {}
@@ -236,8 +237,6 @@ class AsyncScheduler(
             event_broker.has_subscribers if isinstance(event_broker, SubscriberAware) else None
         )
         self._background = set()
-        # tasks that count in self._activity while they work (see _retry_sleep)
-        self._tracked_tasks = set()
 
     def __repr__(self) -> str:
         return (

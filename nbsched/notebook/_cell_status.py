@@ -72,6 +72,6 @@ class StatusLines(HolderCore):
         route = self.outputs.get(schedule_id)
         stats = self.tracker.stats.get(schedule_id) if self.tracker else None
         if route is not None and schedule_id in self._info:  # written when the update goes out
-            route.set_status(
-                partial(cell_status_html, self, schedule_id), running=bool(stats and stats.running)
-            )
+            # "queued" and "running" announce a run: a quick cell's outcome replaces them
+            announces = bool(stats and (stats.running or stats.queued))
+            route.set_status(partial(cell_status_html, self, schedule_id), running=announces)

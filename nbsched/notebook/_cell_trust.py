@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._enums import ConflictPolicy
 from .._exceptions import ScheduleLookupError
@@ -21,6 +21,9 @@ from ._cell_spec import CELL_METADATA_KEY, CellSpec
 from ._cell_task import TASK_ID
 from ._cell_trigger import CellTrigger
 from ._trust import current_signer
+
+if TYPE_CHECKING:
+    from .._schedulers.async_ import AsyncScheduler
 
 __all__ = [
     "SIGNATURE",
@@ -98,7 +101,7 @@ def is_trusted(schedule: Any) -> bool:
     )
 
 
-async def pause_untrusted(scheduler: Any, schedules: Iterable[Any]) -> list[str]:
+async def pause_untrusted(scheduler: AsyncScheduler, schedules: Iterable[Any]) -> list[str]:
     """Pause each cell schedule in ``schedules`` that this user did not sign; return the ids
     of all of those (paused now or already)."""
     untrusted = []
@@ -132,7 +135,7 @@ def signed_for_move(schedule: Any, trigger: Trigger) -> tuple[dict[str, Any], di
     return kwargs, {**schedule.metadata, CELL_METADATA_KEY: cell}
 
 
-async def sign_and_resume(scheduler: Any, schedule_id: str) -> None:
+async def sign_and_resume(scheduler: AsyncScheduler, schedule_id: str) -> None:
     """Resume a paused schedule; a cell schedule this user had not signed is signed first
     (resuming it is the user's word that its code may run)."""
     schedule = await scheduler.get_schedule(schedule_id)

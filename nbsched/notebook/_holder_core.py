@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import ipywidgets as widgets
 
-    from ..widgets.dashboard import Dashboard, RunTracker
+    from .._runs import RunTracker
+    from ..widgets.dashboard import Dashboard
     from ._cell_output import CellOutput
     from ._operations import OperationQueue, Report
     from ._status_line import RouteInfo

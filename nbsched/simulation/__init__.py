@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .._converters import as_aware_datetime, as_timezone
-from .._structures import Task
+from .._structures import Schedule, Task
 from ._engine import Plan, run_plan
 from ._frame import COLUMNS, OUTCOMES, result_frame
 from ._inputs import (
@@ -121,7 +121,7 @@ async def asimulate(
 
     if isinstance(what, AsyncScheduler) and not reads_synchronously(what):
 
-        async def read(scheduler: Any) -> Any:
+        async def read(scheduler: AsyncScheduler) -> tuple[list[Schedule], list[Task]]:
             return await scheduler.get_schedules(), await scheduler.get_tasks()
 
         schedules, tasks = await read(what)

@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .._clock import FakeClock
 from .._context import current_job
 from .._enums import ConflictPolicy
 from .._structures import Job, JobResult, Schedule, Task
 from ..datastores.memory import MemoryDataStore
+
+if TYPE_CHECKING:
+    from .._schedulers.async_ import AsyncScheduler
 
 __all__ = ["JobRecord", "Plan", "run_plan"]
 
@@ -156,6 +159,6 @@ async def run_plan(plan: Plan) -> None:
         await scheduler.stop()
 
 
-async def _start(scheduler: Any, clock: FakeClock) -> None:
+async def _start(scheduler: AsyncScheduler, clock: FakeClock) -> None:
     scheduler.start_in_background()
     await clock.settle()

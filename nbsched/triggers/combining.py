@@ -9,7 +9,7 @@ from typing import Any
 
 from .._converters import as_timedelta
 from .._exceptions import MaxIterationsReached
-from .._marshalling import trigger_from_state, trigger_to_state
+from .._marshalling import clone_trigger, trigger_from_state, trigger_to_state
 from ..abc import Trigger
 from ._checks import finite
 from ._describe import count
@@ -96,6 +96,16 @@ class _CombiningTrigger(ComparedByState, Trigger):
         self._pending: list[datetime | None] | None = None
         self._pending_utc: list[datetime | None] = []
 
+    def _clone(self) -> Any:
+        """An independent copy in the same state (see ``clone_trigger``): the combined
+        triggers cloned, the pending fire times (immutable datetimes) in new lists."""
+        clone = type(self).__new__(type(self))
+        clone._triggers = [clone_trigger(trigger) for trigger in self._triggers]
+        pending = self._pending
+        clone._pending = None if pending is None else list(pending)
+        clone._pending_utc = list(self._pending_utc)
+        return clone
+
     @property
     def triggers(self) -> list[Trigger]:
         """The combined triggers (advanced by this trigger: don't share them)."""
@@ -173,6 +183,8 @@ class AndTrigger(_CombiningTrigger):
     """
 
     __slots__ = ("_threshold", "_max_iterations", "_done")
+    # clone_trigger copies it with _clone() (a subclass may add state: it is not inherited)
+    _clones_itself = True
 
     def __init__(
         self,
@@ -194,6 +206,13 @@ class AndTrigger(_CombiningTrigger):
         self._threshold = threshold_delta
         self._max_iterations = max_iterations
         self._done = False
+
+    def _clone(self) -> Any:
+        clone = super()._clone()
+        clone._threshold = self._threshold
+        clone._max_iterations = self._max_iterations
+        clone._done = self._done
+        return clone
 
     @property
     def threshold(self) -> timedelta:
@@ -294,6 +313,8 @@ class OrTrigger(_CombiningTrigger):
     """
 
     __slots__ = ()
+    # clone_trigger copies it with _clone() (a subclass may add state: it is not inherited)
+    _clones_itself = True
 
     def next(self) -> datetime | None:
         if self._pending is None:

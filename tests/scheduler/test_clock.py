@@ -9,6 +9,7 @@ import pytest
 from scheduler_helpers import START, seconds
 
 from nbsched import Clock, FakeClock, SystemClock
+from nbsched._clock import Activity
 
 pytestmark = pytest.mark.anyio
 
@@ -93,3 +94,35 @@ async def test_system_clock_is_aware_and_sleeps_until_the_deadline() -> None:
     deadline = clock.now() + timedelta(milliseconds=20)
     await clock.sleep_until(deadline)
     assert clock.now() >= deadline
+
+
+async def test_a_tracked_task_counts_as_working_except_while_it_waits() -> None:
+    activity = Activity()
+    clock = FakeClock(START)
+    clock.register_activity(activity)
+    steps: list[str] = []
+    gate = asyncio.Event()
+
+    async def worker() -> None:
+        steps.append("working")
+        with activity.waiting:  # on something that is not the scheduler's work
+            await gate.wait()
+        steps.append("working again")
+        await asyncio.sleep(0)
+        steps.append("done")
+
+    task = asyncio.ensure_future(worker())
+    activity.track(task)
+    assert activity.busy_count == 1 and activity.tracks(task)
+    await clock.settle()  # returns while the task waits on the gate
+    assert steps == ["working"] and activity.busy_count == 0
+
+    gate.set()
+    await asyncio.sleep(0)
+    assert activity.busy_count == 1  # out of the waiting block: working until untracked
+    await task
+    activity.untrack(task)
+    assert activity.busy_count == 0 and not activity.tracks(task)
+    assert steps == ["working", "working again", "done"]
+    await activity.wait_idle()  # nothing tracked: returns at once
+    clock.unregister_activity(activity)

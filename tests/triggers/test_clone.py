@@ -13,6 +13,7 @@ import pytest
 from nbsched._marshalling import clone_trigger
 from nbsched.abc import Trigger
 from nbsched.triggers import (
+    AndTrigger,
     CalendarIntervalTrigger,
     CronTrigger,
     DateTrigger,
@@ -31,6 +32,24 @@ BUILT_IN: dict[str, Callable[[], Trigger]] = {
     "or": lambda: OrTrigger(
         [IntervalTrigger(hours=5, start_time=START), CronTrigger(hour=2, timezone=BERLIN)]
     ),
+    "and": lambda: AndTrigger(
+        [
+            CronTrigger.from_crontab("0 * * * *", timezone=BERLIN, start_time=START),
+            IntervalTrigger(hours=5, start_time=START),
+        ],
+        threshold=60,
+    ),
+    "nested": lambda: AndTrigger(
+        [
+            OrTrigger(
+                [
+                    CronTrigger(hour="1-3", minute="*/20", timezone=BERLIN, start_time=START),
+                    CalendarIntervalTrigger(days=1, hour=9, start_date=START),
+                ]
+            ),
+            IntervalTrigger(minutes=20, start_time=START),
+        ]
+    ),
 }
 
 
@@ -46,6 +65,7 @@ def test_a_clone_continues_alike_and_apart(kind: str, advanced: int) -> None:
     take(reference, advanced)
     clone = clone_trigger(original)
     assert type(clone) is type(original)
+    assert clone == original  # the same state
     from_clone = take(clone, 30)  # across the DST change: runs, repeated and missing hours
     expected = take(reference, 30)
     assert from_clone == expected
@@ -74,3 +94,36 @@ def test_slot_copy_is_only_for_the_classes_that_declare_it() -> None:
     clone = clone_trigger(trigger)
     assert isinstance(clone, Tagged) and clone.tag == "mine"
     assert clone.next() == trigger.next() == START + timedelta(minutes=5)
+
+
+def test_a_subclass_of_a_combining_trigger_is_cloned_through_its_state() -> None:
+    class Named(OrTrigger):
+        """A user's subclass with state of its own (kept through its state)."""
+
+        __slots__ = ("name",)
+
+        def __init__(self, triggers: list[Trigger], name: str) -> None:
+            super().__init__(triggers)
+            self.name = name
+
+        def __getstate__(self) -> dict[str, Any]:
+            return {**super().__getstate__(), "name": self.name}
+
+        def __setstate__(self, state: dict[str, Any]) -> None:
+            super().__setstate__(state)
+            self.name = state["name"]
+
+    trigger = Named([IntervalTrigger(hours=5, start_time=START)], name="mine")
+    trigger.next()
+    clone = clone_trigger(trigger)
+    assert isinstance(clone, Named) and clone.name == "mine"
+    assert clone.next() == trigger.next() == START + timedelta(hours=5)
+
+
+def test_a_clone_of_an_exhausted_and_trigger_is_exhausted_alike() -> None:
+    trigger = AndTrigger([DateTrigger(START), IntervalTrigger(hours=1, start_time=START)])
+    assert take(trigger, 2) == [START, None]
+    clone = clone_trigger(trigger)
+    assert clone == trigger
+    assert clone.__getstate__()["done"] is True
+    assert take(clone, 2) == [None, None]
