@@ -18,8 +18,9 @@ libraries interleaved run by run); ratios are peer / nbsched (above 1: nbsched i
    restore the trigger from its row, advance it and write it back: for nbsched (SQLite and
    PostgreSQL share the codec, :mod:`nbsched.datastores._codec`) JSON text to a trigger, one
    ``next()``, the trigger to JSON text; for APScheduler 4 (SQLAlchemy store, its default
-   pickle serializer) the same through pickle. A ``*`` marks fire times that differ from
-   nbsched's consecutive ones.
+   pickle serializer) the same through pickle. nbsched's codec keeps a copy of the triggers
+   it wrote: the last column is for rows written by another process (parsed each time). A
+   ``*`` marks fire times that differ from nbsched's consecutive ones.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from apscheduler.serializers.pickle import PickleSerializer
 from croniter import croniter
 from dateutil import rrule
 
+from nbsched.datastores import _codec
 from nbsched.datastores._codec import trigger_from_json, trigger_to_json
 from nbsched.triggers import (
     AndTrigger,
@@ -261,13 +263,19 @@ def from_memory(make: Maker) -> Factory:
     return factory
 
 
-def from_json_rows(make: Maker) -> Factory:
-    """nbsched's SQLite and PostgreSQL stores: JSON text -> trigger -> next() -> JSON text."""
+def from_json_rows(make: Maker, elsewhere: bool = False) -> Factory:
+    """nbsched's SQLite and PostgreSQL stores: JSON text -> trigger -> next() -> JSON text.
+
+    ``elsewhere``: every row was written by another process, so the codec has no copy of the
+    trigger it was written from and parses it."""
 
     def factory() -> Stepper:
         rows = [trigger_to_json(trigger) for trigger in added(make)]
+        written = _codec._written
 
         def fire(index: int) -> Any:
+            if elsewhere:
+                written.clear()
             trigger = trigger_from_json(rows[index])
             value = trigger.next()
             rows[index] = trigger_to_json(trigger)
@@ -313,6 +321,11 @@ PER_FIRE_COLUMNS: tuple[
 ] = (
     ("memory", from_memory, from_memory),
     ("SQLite, PostgreSQL", from_json_rows, from_pickled_rows),
+    (
+        "row written by another process",
+        lambda make: from_json_rows(make, elsewhere=True),
+        from_pickled_rows,
+    ),
 )
 
 

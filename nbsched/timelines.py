@@ -23,7 +23,7 @@ from ._converters import as_aware_datetime, as_timezone
 from ._marshalling import clone_trigger
 from ._preview import ContractResult, TriggerPreview, preview
 from ._protocols import SchedulerLike, sync_store_of
-from ._runs import RunHistory, apast_runs, past_runs, track_runs
+from ._runs import RunHistory, RunTracker, apast_runs, past_runs, track_runs
 from ._scheduler_reads import _is_scheduler, is_blocking, reads_synchronously
 from ._structures import Schedule
 from .abc import Trigger
@@ -32,6 +32,7 @@ __all__ = [
     "COLUMNS",
     "ContractResult",
     "RunHistory",
+    "RunTracker",
     "TriggerPreview",
     "apast_runs",
     "atimeline",

@@ -85,7 +85,8 @@ class CellOutput:
         :data:`STATUS_INTERVAL`, so the changes of one run (or of several quick runs) go out
         as one update (the last one). ``html`` may be a function
         that writes the line then (``None``: leave the line as it is). ``running`` says the
-        line announces a run: for a cell whose runs are quick it is not sent at all (the line
+        line announces a run (queued or running): for a cell whose runs are quick it is not
+        sent at all (the line
         written after the run replaces it); for a slow one, or before the first run, it is
         sent just before the run blocks the kernel (:meth:`run_starts`).
         """

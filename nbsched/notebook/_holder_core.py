@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import ipywidgets as widgets
 
-    from ..widgets.dashboard import Dashboard, RunTracker
+    from .._runs import RunTracker
+    from ..widgets.dashboard import Dashboard
     from ._cell_output import CellOutput
     from ._operations import OperationQueue, Report
     from ._status_line import RouteInfo
@@ -46,6 +47,8 @@ class HolderCore:
     _info: dict[str, RouteInfo]
     dashboards: list[Dashboard]
     _status_pending: set[str]
+    #: schedules whose fire was just added as a job (their next update is the fire's)
+    _firing: set[str]
     _closed: bool
     #: where the output of cell schedules found in the store (restored at start, or added
     #: by another kernel sharing the store) goes

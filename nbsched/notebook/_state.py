@@ -20,10 +20,16 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._exceptions import SchedulerNotRunningError
-from .._runs import track_runs
-from ..events import ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
+from .._runs import RunStats, track_runs
+from ..events import (
+    JobAdded,
+    ScheduleAdded,
+    ScheduleRemoved,
+    SchedulerStopped,
+    ScheduleUpdated,
+)
 from ..widgets._store_status import on_store_status_change
-from ..widgets.dashboard import Dashboard, RunStats, RunTracker
+from ..widgets.dashboard import Dashboard
 from ._cell_schedules import CellSchedules
 from ._cell_spec import (
     CELL_METADATA_KEY,
@@ -79,6 +85,7 @@ class NotebookScheduler(CellSchedules, RestoredCells, StatusLines, StoreSwitch):
         self._subscriptions: list[Any] = []
         self.operations = OperationQueue(self.describe_error)
         self._status_pending = set()
+        self._firing = set()
         self._closed = False
         self.stopped_because: str | None = None
         self.restored_area = None
@@ -104,14 +111,17 @@ class NotebookScheduler(CellSchedules, RestoredCells, StatusLines, StoreSwitch):
         self.scheduler = scheduler
         self.store_path = store_path
         counted: dict[str, RunStats] = self.tracker.stats if self.tracker is not None else {}
-        self.tracker = RunTracker(scheduler)
+        # the scheduler's own tracker: run counts for the status lines and dashboards, and the
+        # past runs of timeline charts, from the start
+        self.tracker = track_runs(scheduler)
         self.tracker.stats.update(counted)
         # a cell's run waits for the kernel after it is acquired; run_cell says when it starts
         self.tracker.reports_start = self.outputs.__contains__
         self.tracker.listen(self._update_status)
-        track_runs(scheduler)  # past runs for timeline charts, from the start
         self._subscriptions = [
-            scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved]),
+            scheduler.subscribe(
+                self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved, JobAdded]
+            ),
             scheduler.subscribe(self._on_stopped, [SchedulerStopped]),
             on_store_status_change(scheduler, self._update_all_statuses),
         ]
@@ -202,7 +212,9 @@ class NotebookScheduler(CellSchedules, RestoredCells, StatusLines, StoreSwitch):
             subscription.unsubscribe()
         self._subscriptions = []
         if self.tracker is not None:
-            self.tracker.close()
+            # the tracker stays the scheduler's (its past runs for charts, and for the
+            # scheduler a failed store switch goes back to); this holder stops following it
+            self.tracker.unlisten(self._update_status)
         for board in self.dashboards:
             board.stop_updating()
             board.status.value = "<i>the scheduler was replaced: run <code>%sched</code></i>"

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from .._runs import RunStats
 from ..widgets._format import format_duration, format_moment
-from ..widgets._run_stats import RunStats, outcome_html
+from ..widgets._run_stats import outcome_html
 from ._cell_task import TASK_ID
 
 __all__ = ["RouteInfo", "cell_status_html", "dashboard_note", "status_html"]

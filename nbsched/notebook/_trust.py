@@ -47,6 +47,8 @@ __all__ = [
 
 #: The secret's file name in Jupyter's data directory.
 SECRET_FILE_NAME = "nbsched_secret"
+#: Good code signatures a signer remembers (a run checks its cell's each time)
+_GOOD_CODE_KEPT = 1024
 _MIN_SECRET_BYTES = 32
 
 #: Trigger state that records how far a trigger has got, not when it fires: left out of the
@@ -160,6 +162,8 @@ class CellSigner:
     def __init__(self, key: bytes, *, problem: str | None = None):
         self._key = key
         self.problem = problem
+        # code signatures found good: a scheduled cell's runs check the same one each time
+        self._good_code: set[tuple[str, str, str]] = set()
 
     def _sign(self, purpose: str, payload: Mapping[str, Any]) -> str:
         message = _canonical({"purpose": purpose, "version": 1, "payload": payload})
@@ -183,9 +187,18 @@ class CellSigner:
         ``schedule_id``."""
         if not isinstance(schedule_id, str) or not isinstance(source, str):
             return False
-        return self._matches(
+        if not isinstance(signature, str):
+            return False
+        if (schedule_id, source, signature) in self._good_code:
+            return True
+        if not self._matches(
             signature, "nbsched cell code", {"schedule_id": schedule_id, "source": source}
-        )
+        ):
+            return False
+        if len(self._good_code) >= _GOOD_CODE_KEPT:
+            self._good_code.clear()
+        self._good_code.add((schedule_id, source, signature))
+        return True
 
     def sign_schedule(
         self,
@@ -250,6 +263,15 @@ class CellSigner:
 
 
 _signers: dict[Path, CellSigner] = {}
+#: What decides where Jupyter's data directory is (``jupyter_data_dir()``)
+_DATA_DIR_ENVIRONMENT = (
+    "JUPYTER_DATA_DIR",
+    "JUPYTER_PLATFORM_DIRS",
+    "XDG_DATA_HOME",
+    "HOME",
+    "APPDATA",
+)
+_secret_paths: dict[tuple[str | None, ...], Path] = {}
 
 
 def current_signer() -> CellSigner:
@@ -259,7 +281,11 @@ def current_signer() -> CellSigner:
     process alone is used and :attr:`CellSigner.problem` says why: cell schedules work in
     this kernel but come back paused after a restart.
     """
-    path = secret_path()
+    # every scheduled run asks: the path is worked out once per environment, not each time
+    environment = tuple(os.environ.get(name) for name in _DATA_DIR_ENVIRONMENT)
+    path = _secret_paths.get(environment)
+    if path is None:
+        path = _secret_paths[environment] = secret_path()
     signer = _signers.get(path)
     if signer is None:
         try:

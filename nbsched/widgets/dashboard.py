@@ -15,6 +15,7 @@ import ipywidgets as widgets
 
 from .._localzone import get_local_timezone
 from .._protocols import SchedulerLike
+from .._runs import RunStats, RunTracker
 from ..events import (
     DataStoreRecovered,
     DataStoreUnavailable,
@@ -28,7 +29,7 @@ from ..events import (
 from ._dashboard_row import DashboardRow, header_row
 from ._format import format_duration, format_remaining, next_fire_html, trigger_zone
 from ._history_strip import median_duration, recent_runs, runs_by_schedule, strip_html
-from ._run_stats import RunStats, RunTracker, outcome_html, ran_on_html
+from ._run_stats import outcome_html, ran_on_html
 from ._store_status import store_status_text
 
 __all__ = ["Dashboard", "RunStats", "RunTracker"]

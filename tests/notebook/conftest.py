@@ -1,12 +1,15 @@
-"""An IPython shell with nbsched loaded on a fake clock, inside the test's event loop."""
+"""Fixtures of the notebook tests: ``notebook``, an IPython shell with nbsched loaded on a fake
+clock inside the test's event loop; ``kernel``, a real kernel through jupyter_client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from kernel_helpers import KERNELS, Kernel
 from notebook_helpers import START, FakeKernel, Notebook
 
 from nbsched import FakeClock, _warmup
@@ -63,3 +66,22 @@ def shared_dsn(postgresql_dsn: str) -> str:
     user = f"{params['user']}@" if params.get("user") else ""
     where = f"{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}"
     return f"postgresql://{user}{where}/{params['dbname']}"
+
+
+@pytest.fixture(params=list(KERNELS), ids=list(KERNELS))
+def kernel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kernel]:
+    """A real kernel, once on the newest ipykernel and once on the oldest supported one."""
+    python = KERNELS[request.param]
+    if not python.exists():
+        # never a skip: both ends of the supported ipykernel range must be tested
+        pytest.fail(
+            f"{python} does not exist; `bash scripts/setup.sh` creates it (or: python3 -m venv "
+            f".venv-kernel-min && .venv-kernel-min/bin/pip install 'ipykernel==6.29.*' "
+            f"'ipywidgets>=8.1' -e .)",
+            pytrace=False,
+        )
+    started = Kernel(python, tmp_path)
+    try:
+        yield started
+    finally:
+        started.close()

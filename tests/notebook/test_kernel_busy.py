@@ -11,26 +11,12 @@ cell, nor during a cell's ``await`` (the kernel is busy with that cell already).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_kernel import KERNELS, Kernel
+from kernel_helpers import Kernel
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(params=list(KERNELS), ids=list(KERNELS))
-def kernel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kernel]:
-    python = KERNELS[request.param]
-    if not python.exists():
-        pytest.fail(f"{python} does not exist; `bash scripts/setup.sh` creates it", pytrace=False)
-    started = Kernel(python, tmp_path)
-    try:
-        yield started
-    finally:
-        started.close()
 
 
 def unparented_statuses(messages: list[dict[str, Any]]) -> list[str]:

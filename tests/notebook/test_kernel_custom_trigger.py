@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_kernel import Kernel, kernel  # noqa: F401 (the real-kernel fixture)
+from kernel_helpers import Kernel
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +70,7 @@ def printed(running: Kernel, msg_id: str) -> list[str]:
 
 
 def test_a_trigger_class_defined_in_a_cell_is_read_back_once_the_cell_has_run(
-    kernel: Kernel,  # noqa: F811
+    kernel: Kernel,
     tmp_path: Path,
 ) -> None:
     kernel.execute(SETUP)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_kernel import Kernel
+from kernel_helpers import Kernel
 
 pytestmark = pytest.mark.slow
 

@@ -9,29 +9,15 @@ run or a ratio between the first and the last window of runs, never a duration.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_kernel import KERNELS, Kernel
+from kernel_helpers import Kernel
 
 pytestmark = pytest.mark.slow
 
 COMM_TYPES = ("comm_open", "comm_msg", "comm_close")
-
-
-@pytest.fixture(params=list(KERNELS), ids=list(KERNELS))
-def kernel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kernel]:
-    python = KERNELS[request.param]
-    if not python.exists():
-        pytest.fail(f"{python} does not exist; `bash scripts/setup.sh` creates it", pytrace=False)
-    started = Kernel(python, tmp_path)
-    try:
-        yield started
-    finally:
-        started.close()
 
 
 def value_of(kernel: Kernel, expression: str) -> Any:
@@ -47,23 +33,31 @@ def comm_traffic(messages: list[dict[str, Any]]) -> tuple[int, int]:
     return len(found), sum(len(json.dumps(m["content"])) for m in found)
 
 
+@pytest.mark.parametrize(
+    ("interval", "seconds", "at_least"), [("100ms", 3.0, 10), ("1s", 8.0, 6)], ids=str
+)
 def test_a_silent_scheduled_cell_sends_at_most_one_widget_message_per_run(
-    kernel: Kernel,
+    kernel: Kernel, interval: str, seconds: float, at_least: int
 ) -> None:
+    # at 1 s each run changes the status line (its count), which goes out once per run: not
+    # "queued" first and the outcome half a second later (1.5 messages a run before)
     kernel.execute("%load_ext nbsched")
-    kernel.execute("%%every 100ms --id quiet\n_quiet_runs = globals().get('_quiet_runs', 0) + 1")
+    kernel.execute(
+        f"%%every {interval} --id quiet\n_quiet_runs = globals().get('_quiet_runs', 0) + 1"
+    )
     kernel.wait_for(
-        lambda: value_of(kernel, "globals().get('_quiet_runs', 0)") >= 5,
+        lambda: value_of(kernel, "globals().get('_quiet_runs', 0)") >= 3,
         timeout=20,
         what="the first runs",
     )
     first = value_of(kernel, "_quiet_runs")
     start = len(kernel.messages)
-    kernel.pump(3.0)
+    kernel.pump(seconds)
     runs = value_of(kernel, "_quiet_runs") - first
     count, size = comm_traffic(kernel.messages[start:])
-    assert runs >= 10, runs
-    assert count <= runs, f"{count} widget messages ({size} B) for {runs} runs"
+    assert runs >= at_least, runs
+    # (+1: the window's edge may fall between a run and its status message)
+    assert count <= runs + 1, f"{count} widget messages ({size} B) for {runs} runs"
 
 
 def run_markers(messages: list[dict[str, Any]]) -> dict[int, int]:

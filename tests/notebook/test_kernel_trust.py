@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from test_kernel import KERNELS, Kernel
+from kernel_helpers import KERNELS, Kernel
 
 pytestmark = pytest.mark.slow
 

@@ -66,6 +66,43 @@ def test_without_a_usable_secret_a_key_for_this_kernel_only_is_used(
     assert signer.code_is_signed("x", "print(1)", signature)
 
 
+def test_each_run_checks_a_known_good_signature_without_recomputing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every run of a scheduled cell checks its code signature: once found good, it is not
+    # computed again, and the secret's path is worked out once per environment
+    from nbsched.notebook import _trust
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "first"))
+    located: list[Path] = []
+    original = _trust.secret_path
+
+    def counting_secret_path() -> Path:
+        located.append(original())
+        return located[-1]
+
+    monkeypatch.setattr(_trust, "secret_path", counting_secret_path)
+    signer = current_signer()
+    assert current_signer() is signer and located == [tmp_path / "first" / SECRET_FILE_NAME]
+    signature = signer.sign_code("x", "print(1)")
+    computed: list[str] = []
+    sign = signer._sign
+    monkeypatch.setattr(signer, "_sign", lambda *a: computed.append(a[0]) or sign(*a))
+    for _ in range(3):
+        assert signer.code_is_signed("x", "print(1)", signature)
+    assert len(computed) == 1
+    # what was not found good is checked (and refused) every time
+    for _ in range(2):
+        assert not signer.code_is_signed("x", "print(2)", signature)
+        assert not signer.code_is_signed("x", "print(1)", "0" * 64)
+    assert len(computed) == 5
+    # another data directory: another secret, another signer
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "second"))
+    other = current_signer()
+    assert other is not signer and located[-1] == tmp_path / "second" / SECRET_FILE_NAME
+    assert not other.code_is_signed("x", "print(1)", signature)
+
+
 def _magic_triggers() -> list[Any]:
     start = START + timedelta(seconds=1)
     return [
