@@ -288,7 +288,12 @@ def timeline_chart(
             f"{total:,} fires and runs, counted per {describe_width(binned.width)} in "
             f"{len(rows):,} marks (hover one for its count)"
         )
-        spec["title"] = {"text": title or "", "subtitle": binned_note}
+        # Vega draws no subtitle under an empty title: with no title, the note is the title
+        spec["title"] = (
+            {"text": title, "subtitle": binned_note}
+            if title
+            else {"text": binned_note, "fontSize": 12, "fontWeight": "normal", "anchor": "start"}
+        )
     elif title:
         spec["title"] = title
     summary = (

@@ -43,8 +43,12 @@ def test_100_000_fires_are_counted_per_bin_drawn_on_canvas_and_said_so() -> None
     assert set(per_lane.values()) == {100} and len(per_lane) == 1_000
     data, metadata = chart._repr_mimebundle_()
     assert metadata[VEGALITE_MIME]["embed_options"]["renderer"] == "canvas"
-    subtitle = chart.spec["title"]["subtitle"]
-    assert subtitle.startswith("100,000 fires and runs, counted per 1 day in")
+    # said on the chart: as its title when it has none (Vega draws no subtitle under an empty
+    # title), else under it
+    note = chart.spec["title"]["text"]
+    assert note.startswith("100,000 fires and runs, counted per 1 day in")
+    titled = timeline_chart(frame_of(1_000, 100), now=START, title="Every lane")
+    assert titled.spec["title"] == {"text": "Every lane", "subtitle": note}
     assert "counted per 1 day" in data["text/plain"]
     assert marks[0]["when"].startswith("96 from 2027-01-01 00:00:00 UTC")
     assert len(json.dumps(chart.spec)) < 1_000_000  # was 17 MB

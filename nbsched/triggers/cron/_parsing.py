@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from ._fields import (
     FIELD_NAMES,
     FieldError,
@@ -13,6 +16,8 @@ from ._fields import (
 from ._search import WallSearch
 
 __all__ = ["CRONTAB_FIELDS", "NICKNAMES", "build_search", "fill_defaults", "split_crontab"]
+
+_T = TypeVar("_T")
 
 #: Field order of a crontab line.
 CRONTAB_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
@@ -108,20 +113,27 @@ def build_search(
 ) -> WallSearch:
     """Parse every field and return the search; ``crontab`` (the line) switches on crontab's
     either-day rule and is named in error messages, as are the ``given`` keyword fields."""
-    parsed: dict[str, object] = {}
-    for name in FIELD_NAMES:
+
+    def field(name: str, parse: Callable[[str], _T]) -> _T:
         text = fields[name]
         try:
-            if name == "day":
-                parsed[name] = None if text == "*" else parse_day_of_month(text)
-            elif name == "day_of_week":
-                parsed[name] = parse_day_of_week(text)
-            elif name in ("year", "week") and text == "*":
-                parsed[name] = None
-            else:
-                parsed[name] = parse_values(name, text)
+            return parse(text)
         except FieldError as exc:
             raise _field_error(name, text, exc.detail, crontab) from None
+
+    def values(name: str) -> tuple[int, ...]:
+        return field(name, lambda text: parse_values(name, text))
+
+    def optional_values(name: str) -> tuple[int, ...] | None:
+        return field(name, lambda text: None if text == "*" else parse_values(name, text))
+
+    # in FIELD_NAMES order, so that the first bad field is the one named
+    years = optional_values("year")
+    months = values("month")
+    day_of_month = field("day", lambda text: None if text == "*" else parse_day_of_month(text))
+    weeks = optional_values("week")
+    weekdays = field("day_of_week", parse_day_of_week)
+    hours, minutes, seconds = values("hour"), values("minute"), values("second")
     # crontab(5): when both day fields are restricted (neither starts with '*'), either may match
     either_day = (
         crontab is not None
@@ -129,14 +141,14 @@ def build_search(
         and not fields["day_of_week"].startswith("*")
     )
     search = WallSearch(
-        years=parsed["year"],  # type: ignore[arg-type]
-        months=parsed["month"],  # type: ignore[arg-type]
-        day_of_month=parsed["day"],  # type: ignore[arg-type]
-        weeks=parsed["week"],  # type: ignore[arg-type]
-        weekdays=parsed["day_of_week"],  # type: ignore[arg-type]
-        hours=parsed["hour"],  # type: ignore[arg-type]
-        minutes=parsed["minute"],  # type: ignore[arg-type]
-        seconds=parsed["second"],  # type: ignore[arg-type]
+        years=years,
+        months=months,
+        day_of_month=day_of_month,
+        weeks=weeks,
+        weekdays=weekdays,
+        hours=hours,
+        minutes=minutes,
+        seconds=seconds,
         either_day=either_day,
     )
     if not search.can_match():
