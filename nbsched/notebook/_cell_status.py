@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
-from ..events import Event, ScheduleAdded, ScheduleRemoved, ScheduleUpdated
+from ..events import Event, JobAdded, ScheduleAdded, ScheduleRemoved, ScheduleUpdated
 from ..widgets._format import trigger_zone
 from ._cell_task import TASK_ID
 from ._holder_core import HolderCore
@@ -21,6 +21,11 @@ class StatusLines(HolderCore):
 
     def _on_event(self, event: Event) -> None:
         schedule_id = getattr(event, "schedule_id", None)
+        if isinstance(event, JobAdded):
+            # a fire: the schedule's update that follows only moves its next fire time on
+            if schedule_id in self._info:
+                self._firing.add(schedule_id)
+            return
         if schedule_id not in self._info:
             if (
                 isinstance(event, (ScheduleAdded, ScheduleUpdated))
@@ -30,6 +35,8 @@ class StatusLines(HolderCore):
                 self._adopt(schedule_id)
             return
         info = self._info[schedule_id]
+        fired = schedule_id in self._firing
+        self._firing.discard(schedule_id)
         if isinstance(event, ScheduleRemoved):
             info.state = "finished" if event.finished else "removed"
             info.next_fire_time = None
@@ -37,7 +44,8 @@ class StatusLines(HolderCore):
         else:
             info.next_fire_time = event.next_fire_time  # type: ignore[attr-defined]
             self._update_status(schedule_id)
-            self._refresh_status(schedule_id)
+            if not fired:  # paused, resumed or replaced (here or by another kernel): reread
+                self._refresh_status(schedule_id)
 
     def _refresh_status(self, schedule_id: str) -> None:
         """Reread a schedule (for its paused flag and trigger text) and redraw its status."""

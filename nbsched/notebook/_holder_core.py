@@ -47,6 +47,8 @@ class HolderCore:
     _info: dict[str, RouteInfo]
     dashboards: list[Dashboard]
     _status_pending: set[str]
+    #: schedules whose fire was just added as a job (their next update is the fire's)
+    _firing: set[str]
     _closed: bool
     #: where the output of cell schedules found in the store (restored at start, or added
     #: by another kernel sharing the store) goes

@@ -21,7 +21,13 @@ import ipywidgets as widgets
 
 from .._exceptions import SchedulerNotRunningError
 from .._runs import RunStats, track_runs
-from ..events import ScheduleAdded, ScheduleRemoved, SchedulerStopped, ScheduleUpdated
+from ..events import (
+    JobAdded,
+    ScheduleAdded,
+    ScheduleRemoved,
+    SchedulerStopped,
+    ScheduleUpdated,
+)
 from ..widgets._store_status import on_store_status_change
 from ..widgets.dashboard import Dashboard
 from ._cell_schedules import CellSchedules
@@ -79,6 +85,7 @@ class NotebookScheduler(CellSchedules, RestoredCells, StatusLines, StoreSwitch):
         self._subscriptions: list[Any] = []
         self.operations = OperationQueue(self.describe_error)
         self._status_pending = set()
+        self._firing = set()
         self._closed = False
         self.stopped_because: str | None = None
         self.restored_area = None
@@ -112,7 +119,9 @@ class NotebookScheduler(CellSchedules, RestoredCells, StatusLines, StoreSwitch):
         self.tracker.reports_start = self.outputs.__contains__
         self.tracker.listen(self._update_status)
         self._subscriptions = [
-            scheduler.subscribe(self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved]),
+            scheduler.subscribe(
+                self._on_event, [ScheduleAdded, ScheduleUpdated, ScheduleRemoved, JobAdded]
+            ),
             scheduler.subscribe(self._on_stopped, [SchedulerStopped]),
             on_store_status_change(scheduler, self._update_all_statuses),
         ]
