@@ -118,3 +118,14 @@ class SchedulerLike(Protocol):
 
     def get_schedules(self) -> list[Schedule] | Awaitable[list[Schedule]]:
         """Every schedule: a list, or an awaitable of it (``AsyncScheduler``)."""
+
+
+if TYPE_CHECKING:
+    # mypy checks here that both schedulers keep satisfying SchedulerLike
+    from ._schedulers.async_ import AsyncScheduler
+    from ._schedulers.sync import Scheduler
+
+    def _both_schedulers_are_scheduler_like(
+        async_scheduler: AsyncScheduler, scheduler: Scheduler
+    ) -> tuple[SchedulerLike, SchedulerLike]:
+        return async_scheduler, scheduler

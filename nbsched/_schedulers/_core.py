@@ -81,8 +81,9 @@ class SchedulerCore:
     _tasks: dict[str, Task]
     _last_task_id: tuple[Callable[..., Any], str] | None  # the last callable given, its id
     _runnables: dict[str, tuple[Callable[..., Any], JobExecutor]]
-    _running_jobs: dict[UUID, asyncio.Task[None]]
-    _unstarted_jobs: dict[UUID, Job]
+    # the acquired jobs whose task has not ended (a task cancelled before its first step never
+    # runs its own cleanup: what is left here once all have ended never started)
+    _running_jobs: dict[UUID, tuple[asyncio.Task[None], Job]]
     _off_loop_jobs: set[UUID]
     _result_waiters: dict[UUID, list[asyncio.Future[JobResult]]]
 

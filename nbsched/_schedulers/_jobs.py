@@ -9,7 +9,7 @@ import asyncio
 import traceback
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .._context import current_async_scheduler, current_job
 from .._enums import JobOutcome
@@ -20,7 +20,7 @@ from ..executors.base import JobExecutor
 from ._core import SchedulerCore
 
 if TYPE_CHECKING:
-    from .async_ import AsyncScheduler
+    pass
 
 __all__ = ["JobRunner"]
 
@@ -31,11 +31,9 @@ class JobRunner(SchedulerCore):
     def _start_job(self, job: Job) -> None:
         task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
         self._activity.track(task)
-        self._running_jobs[job.id] = task
-        self._unstarted_jobs[job.id] = job
+        self._running_jobs[job.id] = (task, job)
 
     async def _run_job(self, job: Job) -> None:
-        del self._unstarted_jobs[job.id]
         activity = self._activity
         started_at: datetime | None = None
         result: JobResult | None = None
@@ -65,7 +63,7 @@ class JobRunner(SchedulerCore):
             started_at = now
             job.started_at = now
             current_job.set(job)  # this task's own context: seen by this job only
-            current_async_scheduler.set(cast("AsyncScheduler", self))
+            current_async_scheduler.set(self)  # type: ignore[arg-type]
             try:
                 if executor.runs_off_loop:
                     self._off_loop_jobs.add(job.id)
@@ -106,20 +104,21 @@ class JobRunner(SchedulerCore):
             except Exception:
                 self.logger.exception("could not record the result of job %s", job.id)
             finally:
-                activity.untrack(self._running_jobs.pop(job.id))
+                activity.untrack(self._running_jobs.pop(job.id)[0])
                 if not self._wake_pending:
                     self._wake()
 
     async def _stop_running_jobs(self) -> None:
         """Cancel the jobs on the loop; give those in threads or processes, which cannot be
         cancelled, up to ``stop_grace_time`` to finish (then they are recorded ``abandoned``)."""
-        off_loop = [self._running_jobs[i] for i in self._off_loop_jobs if i in self._running_jobs]
-        for task in self._running_jobs.values():
+        running_jobs = self._running_jobs
+        off_loop = [running_jobs[i][0] for i in self._off_loop_jobs if i in running_jobs]
+        for task, _ in running_jobs.values():
             if task not in off_loop:
                 task.cancel()
         if off_loop:
             await asyncio.wait(off_loop, timeout=self.stop_grace_time.total_seconds())
-        running = list(self._running_jobs.values())
+        running = [task for task, _ in running_jobs.values()]
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
@@ -152,10 +151,11 @@ class JobRunner(SchedulerCore):
 
     async def _release_unstarted_jobs(self) -> None:
         """Release, as cancelled, the acquired jobs whose tasks were cancelled before they
-        started (so that they don't wait for their lease to expire)."""
-        for job in list(self._unstarted_jobs.values()):
-            del self._unstarted_jobs[job.id]
-            self._activity.untrack(self._running_jobs.pop(job.id))
+        started (so that they don't wait for their lease to expire). Called once every job
+        task has ended: a task that started removed its job from ``_running_jobs`` itself."""
+        for task, job in list(self._running_jobs.values()):
+            del self._running_jobs[job.id]
+            self._activity.untrack(task)
             try:
                 await self._release_job(job, self._cancelled(job, None))
             except Exception:

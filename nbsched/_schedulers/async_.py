@@ -224,10 +224,7 @@ class AsyncScheduler(
         self._wake_future = None
         # while the loop sleeps: the time it will wake by on its own (None: until woken)
         self._sleeping_until = None
-        self._running_jobs = {}
-        # jobs whose task has not taken its first step: one cancelled then never runs its
-        # own cleanup, so the shutdown releases it (see _release_unstarted_jobs)
-        self._unstarted_jobs = {}
+        self._running_jobs = {}  # see _release_unstarted_jobs
         # jobs inside a thread or process right now: they cannot be cancelled (see stop())
         self._off_loop_jobs = set()
         self._result_waiters = {}

@@ -27,6 +27,14 @@ def settle_dialogs(page: Any) -> None:
         if not dialog.count():
             return
         text = dialog.first.inner_text()
+        if text.startswith("Directory not found"):
+            # the file browser's listing request failed (seen on a loaded machine right after a
+            # kernel restart in Notebook 7): a front-end hiccup that has nothing to do with the
+            # notebook under test; close it and go on
+            print(f"closed dialog: {text!r}")
+            dialog.first.locator(".jp-Dialog-button").first.click()
+            dialog.first.wait_for(state="detached", timeout=10_000)
+            continue
         if "kernel" not in text.lower():
             raise AssertionError(f"unexpected dialog: {text!r}")
         print(f"accepted dialog: {text!r}")
