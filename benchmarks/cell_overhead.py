@@ -9,7 +9,10 @@ gives the idle kernel's CPU time, which is subtracted; a window with a schedule 
 that does nothing (same interval, on the loop) gives the floor: what the scheduler itself costs
 per run in this kernel, before any notebook machinery.
 
-Run: ``.venv/bin/python benchmarks/cell_overhead.py [--seconds 10] [--interval 100ms]``
+Run: ``.venv/bin/python benchmarks/cell_overhead.py [--seconds 10] [--interval 100ms]
+[--against DIR]``; with ``--against`` another checkout's nbsched (``git worktree add DIR
+COMMIT``) is measured in the same run, kernels alternating, since the machine's load moves
+these figures by more than the changes being measured.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import queue
 import statistics
 import subprocess
@@ -35,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SETUP = """
 %load_ext nbsched
+from nbsched import _warmup
+_warmup.wait(120)  # the chart modules' import in a thread: done before any window
 from nbsched.notebook import get_scheduler
 from nbsched.events import JobReleased
 _bench_released = []
@@ -45,7 +51,7 @@ get_scheduler().subscribe(lambda e: _bench_released.append(e.schedule_id), [JobR
 class BenchKernel:
     """A kernel, the process it runs in, and the iopub messages it sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path = ROOT) -> None:
         self.manager = KernelManager()
         self.manager.kernel_cmd = [
             sys.executable,
@@ -54,12 +60,16 @@ class BenchKernel:
             "-f",
             "{connection_file}",
         ]
-        self.manager.start_kernel(cwd=str(ROOT))
+        # the kernel's working directory comes first on its sys.path: nbsched from ``root``
+        self.manager.start_kernel(cwd=str(root))
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
         self.process = psutil.Process(self.manager.provisioner.process.pid)  # type: ignore[union-attr]
         self.messages: list[dict[str, Any]] = []
+        self._seen: dict[int, int] = {}
+        self._window_start: dict[int, int] = {}
+        self._window_start_ticks = 0.0
 
     def execute(self, code: str, expression: str | None = None) -> Any:
         """Run ``code`` as a cell (with a ``cellId``, as JupyterLab sends), keep every iopub
@@ -108,20 +118,46 @@ class BenchKernel:
                 self.messages.append(self.client.get_iopub_msg(timeout=min(left, 0.1)))
             except queue.Empty:
                 pass
+            self._sample()
+
+    def thread_cpu(self) -> dict[int, int]:
+        """Nanoseconds of CPU each live thread of the kernel process has used
+        (``/proc/<pid>/task/<tid>/schedstat``; empty where Linux does not give it)."""
+        found = {}
+        try:
+            tids = os.listdir(f"/proc/{self.process.pid}/task")
+        except OSError:
+            return {}
+        for tid in tids:
+            try:
+                with open(f"/proc/{self.process.pid}/task/{tid}/schedstat") as stats:
+                    found[int(tid)] = int(stats.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue  # the thread ended just now
+        return found
 
     def cpu_seconds(self) -> float:
-        """CPU time of every thread of the kernel process, in nanosecond resolution where
-        Linux gives it (``schedstat``), else psutil's user + system time (10 ms ticks)."""
-        total = 0
-        try:
-            for thread in self.process.threads():
-                path = f"/proc/{self.process.pid}/task/{thread.id}/schedstat"
-                with open(path) as stats:
-                    total += int(stats.read().split()[0])
-        except OSError:
+        """CPU time of the kernel process since the window began (:meth:`start_window`):
+        every thread's, those that ended meanwhile included up to their last sample (the
+        threads are sampled on every :meth:`pump` step). A plain sum over the live threads
+        drops an ended thread's whole CPU time and made windows negative; psutil's process
+        times count in 10 ms ticks, too coarse for a fraction of a millisecond a run."""
+        self._sample()
+        if not self._seen:  # no schedstat: the process's user + system time
             times = self.process.cpu_times()
-            return times.user + times.system
-        return total / 1e9
+            return times.user + times.system - self._window_start_ticks
+        return sum(now - self._window_start.get(tid, 0) for tid, now in self._seen.items()) / 1e9
+
+    def start_window(self) -> None:
+        self._seen = self.thread_cpu()
+        self._window_start = dict(self._seen)
+        times = self.process.cpu_times()
+        self._window_start_ticks = times.user + times.system
+
+    def _sample(self) -> None:
+        for tid, now in self.thread_cpu().items():
+            if now >= self._seen.get(tid, 0):
+                self._seen[tid] = now
 
     def close(self) -> None:
         self.client.stop_channels()
@@ -141,19 +177,19 @@ def comm_messages(messages: list[dict[str, Any]]) -> tuple[int, int]:
 def _window(kernel: BenchKernel, seconds: float) -> tuple[int, float, int, int]:
     """Runs, kernel CPU seconds, widget messages and their bytes over ``seconds``."""
     runs_before = kernel.evaluate("len(_bench_released)")
-    cpu_before = kernel.cpu_seconds()
+    kernel.start_window()
     mark = len(kernel.messages)
     kernel.pump(seconds)
-    cpu = kernel.cpu_seconds() - cpu_before
+    cpu = kernel.cpu_seconds()
     runs = kernel.evaluate("len(_bench_released)") - runs_before
     count, size = comm_messages(kernel.messages[mark:])
     return runs, cpu, count, size
 
 
-def measure(seconds: float, interval: str) -> dict[str, float]:
+def measure(seconds: float, interval: str, root: Path = ROOT) -> dict[str, float]:
     """Three windows in one kernel: idle; a schedule of a function that does nothing (the
     scheduler's own cost, the floor); then the silent cell instead."""
-    kernel = BenchKernel()
+    kernel = BenchKernel(root)
     try:
         kernel.execute(SETUP)
         kernel.pump(1.0)
@@ -195,20 +231,58 @@ def _commit() -> str:
         return "?"
 
 
+def _measure_with(path: str | None, seconds: float, interval: str) -> dict[str, float]:
+    """:func:`measure` with the kernel importing nbsched from ``path`` (a checkout's root;
+    ``None``: this one)."""
+    root = ROOT if path is None else Path(path).resolve()
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(root)
+    try:
+        return measure(seconds, interval, root)
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+def _report(title: str, results: list[dict[str, float]]) -> dict[str, float]:
+    print(title)
+    medians = {}
+    for key in results[0]:
+        values = [r[key] for r in results]
+        each = ", ".join(f"{v:.3f}" for v in values)
+        medians[key] = statistics.median(values)
+        print(f"  {key:20} {medians[key]:10.3f}   ({each})")
+    return medians
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each window")
     parser.add_argument("--interval", default="100ms", help="the cell's %%every interval")
     parser.add_argument("--repeat", type=int, default=3, help="kernels to measure (median)")
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="another checkout (e.g. a `git worktree` of an older commit): its nbsched is "
+        "measured in the same run, kernels alternating, and the ratio printed",
+    )
     args = parser.parse_args()
-    results = [measure(args.seconds, args.interval) for _ in range(args.repeat)]
+    mine: list[dict[str, float]] = []
+    theirs: list[dict[str, float]] = []
+    for _ in range(args.repeat):
+        if args.against:
+            theirs.append(_measure_with(args.against, args.seconds, args.interval))
+        mine.append(_measure_with(None, args.seconds, args.interval))
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {_commit()}")
     print(f"silent cell, %%every {args.interval}, {args.seconds:g} s windows, ", end="")
     print(f"median of {args.repeat}")
-    for key in results[0]:
-        values = [r[key] for r in results]
-        each = ", ".join(f"{v:.3f}" for v in values)
-        print(f"  {key:20} {statistics.median(values):10.3f}   ({each})")
+    now = _report("this checkout", mine)
+    if args.against:
+        before = _report(f"against {args.against}", theirs)
+        ratio = now["cpu_ms_per_run"] / before["cpu_ms_per_run"]
+        print(f"cpu_ms_per_run, this checkout / against: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._chart_bins import MAX_MARKS, bin_rows, describe_width
+from ._chart_bins import MAX_LANES, MAX_MARKS, bin_rows, describe_width, merge_lanes
 from ._converters import as_timezone
 
 __all__ = [
@@ -200,6 +200,8 @@ def timeline_chart(
     rows = rows.sort_values("fire_time", kind="stable", ignore_index=True)
     fires = int((rows["status"].isin(["upcoming", "paused"])).sum())
     total = len(rows)
+    schedules = rows["schedule_id"].nunique()
+    rows, merged = merge_lanes(rows)
     binned = bin_rows(rows)
     rows = binned.rows
     rows["wall"] = _wall(rows["fire_time"], zone)
@@ -282,17 +284,25 @@ def timeline_chart(
         "height": max(60, 34 * max(1, len(lanes))),
         "layer": layers,
     }
-    binned_note = ""
+    notes = []
+    if merged:
+        notes.append(
+            f"{schedules:,} schedules: the first {MAX_LANES - 1} in a lane each, the other "
+            f"{merged:,} together in the last"
+        )
     if binned.width is not None:
-        binned_note = (
+        notes.append(
             f"{total:,} fires and runs, counted per {describe_width(binned.width)} in "
             f"{len(rows):,} marks (hover one for its count)"
         )
-        # Vega draws no subtitle under an empty title: with no title, the note is the title
+    binned_note = "; ".join(notes)
+    if notes:
+        # one line per note; Vega draws no subtitle under an empty title: with no title, the
+        # notes are the title
         spec["title"] = (
-            {"text": title, "subtitle": binned_note}
+            {"text": title, "subtitle": notes}
             if title
-            else {"text": binned_note, "fontSize": 12, "fontWeight": "normal", "anchor": "start"}
+            else {"text": notes, "fontSize": 12, "fontWeight": "normal", "anchor": "start"}
         )
     elif title:
         spec["title"] = title

@@ -24,6 +24,7 @@ from .._protocols import SubscriberAware
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, Trigger
 from ..events import (
+    Event,
     JobAdded,
     JobReleased,
     JobRemoved,
@@ -211,9 +212,9 @@ class MemoryDataStore(AsyncDataStore):
     async def stop(self, *, force: bool = False) -> None:
         pass
 
-    async def _publish(self, event: object) -> None:
+    async def _publish(self, event: Event) -> None:
         if self._broker is not None:
-            await self._broker.publish(event)  # type: ignore[arg-type]
+            await self._broker.publish(event)
 
     def _wants(self, event_type: type) -> bool:
         """False when the broker says nobody would receive such an event (skip building it)."""

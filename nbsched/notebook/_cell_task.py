@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import importlib
 import signal
 import sys
 import threading
@@ -22,6 +23,13 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
+
+try:  # the C functions under signal's own, which convert to and from enums on every call:
+    # that took a third of a quick scheduled run's own CPU time (two swaps of SIGINT a run)
+    _handlers: Any = importlib.import_module("_signal")
+except ImportError:  # another Python than CPython
+    _handlers = signal
+_get_handler, _set_handler = _handlers.getsignal, _handlers.signal
 
 if TYPE_CHECKING:
     from ._cell_output import CellOutput
@@ -39,6 +47,7 @@ __all__ = [
 
 #: The id of the task that runs scheduled cells.
 TASK_ID = "nbsched.notebook:cell"
+_SIGINT = int(signal.SIGINT)
 #: How many compiled cells are kept (a scheduled cell is compiled once, not on every run).
 COMPILED_CELLS_KEPT = 256
 
@@ -224,9 +233,9 @@ class _interruptible:
     def __enter__(self) -> None:
         self._previous = None
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._previous = _get_handler(_SIGINT)
+            _set_handler(_SIGINT, signal.default_int_handler)
 
     def __exit__(self, *exc_info: object) -> None:
         if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+            _set_handler(_SIGINT, self._previous)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pytest
 from notebook_helpers import Notebook
+from notebook_helpers import capture_display as _capture_display
 
 
 @pytest.mark.anyio
@@ -115,3 +118,58 @@ def test_a_restored_append_cell_keeps_its_stored_keep_or_the_default(
     from nbsched.notebook._kept_runs import stored_keep
 
     assert stored_keep(stored) == kept
+
+
+@pytest.mark.anyio
+async def test_a_fire_does_not_reread_its_schedule_but_a_pause_does(
+    notebook: Notebook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each fire updates the schedule (its next fire time); only other updates (a pause, a
+    # resume, a new definition, here or in another kernel) need the schedule read again for
+    # the status line: a read on every run was a tenth of a scheduled cell's cost
+    notebook.cell("%%every 10s --id steady\nx = 1", cell_id="c1")
+    await notebook.settle()
+    scheduler = notebook.holder.scheduler
+    reads: list[str] = []
+    original = scheduler.get_schedule
+
+    async def counting_get_schedule(schedule_id: str) -> object:
+        reads.append(schedule_id)
+        return await original(schedule_id)
+
+    monkeypatch.setattr(scheduler, "get_schedule", counting_get_schedule)
+    for _ in range(3):
+        await notebook.advance(10)
+    status = _plain(notebook.holder.outputs["steady"].status.value)
+    assert "3 runs" in status and "next 10:00:40" in status, status
+    assert reads == []
+    _capture_display(notebook, "%sched pause steady")
+    await notebook.settle()
+    assert set(reads) == {"steady"}  # read again (by the magic too)
+    assert "paused" in _plain(notebook.holder.outputs["steady"].status.value)
+
+
+@pytest.mark.anyio
+async def test_a_run_can_be_interrupted_and_the_kernels_sigint_handler_comes_back(
+    notebook: Notebook,
+) -> None:
+    import signal
+
+    def kernels_handler(signum: int, frame: object) -> None:  # what ipykernel has when idle
+        raise AssertionError("not while a scheduled cell runs")
+
+    previous = signal.signal(signal.SIGINT, kernels_handler)
+    try:
+        notebook.cell(
+            "%%every 10s --id sig\nimport signal\n_during = signal.getsignal(signal.SIGINT)"
+        )
+        await notebook.settle()
+        await notebook.advance(10)
+        assert notebook.shell.user_ns["_during"] is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is kernels_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _plain(value: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", value))

@@ -71,31 +71,3 @@ async def test_a_removed_cell_schedule_shows_removed_next_to_a_live_one(
     await notebook.settle()
     assert re.search(r"goes\s+—\s+removed\s+1\s+success", plain(listing.value)), listing.value
     board.close()
-
-
-async def test_a_fire_does_not_reread_its_schedule_but_a_pause_does(
-    notebook: Notebook, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # each fire updates the schedule (its next fire time); only other updates (a pause, a
-    # resume, a new definition, here or in another kernel) need the schedule read again for
-    # the status line: a read on every run was a tenth of a scheduled cell's cost
-    notebook.cell("%%every 10s --id steady\nx = 1", cell_id="c1")
-    await notebook.settle()
-    scheduler = notebook.holder.scheduler
-    reads: list[str] = []
-    original = scheduler.get_schedule
-
-    async def counting_get_schedule(schedule_id: str) -> object:
-        reads.append(schedule_id)
-        return await original(schedule_id)
-
-    monkeypatch.setattr(scheduler, "get_schedule", counting_get_schedule)
-    for _ in range(3):
-        await notebook.advance(10)
-    status = plain(notebook.holder.outputs["steady"].status.value)
-    assert "3 runs" in status and "next 10:00:40" in status, status
-    assert reads == []
-    _capture_display(notebook, "%sched pause steady")
-    await notebook.settle()
-    assert set(reads) == {"steady"}  # read again (by the magic too)
-    assert "paused" in plain(notebook.holder.outputs["steady"].status.value)

@@ -222,12 +222,12 @@ def test_a_sqlite_schedule_survives_a_kernel_restart(kernel: Kernel, tmp_path: P
     # the cell returned, and shown inside the box that the cell displayed
     kernel.wait_for(
         lambda: bool(kernel.widgets_opened_by(loaded, "OutputModel")),
-        timeout=10,
-        what="the restored output area",
+        timeout=30,  # a fresh kernel reading the store while pandas loads beside it: on a
+        what="the restored output area",  # loaded 2-core machine this took over 10 s once
     )
     (restored,) = kernel.widgets_opened_by(loaded, "OutputModel")
     kernel.wait_for(
-        lambda: bool(kernel.updates(restored, "outputs")), timeout=10, what="a restored run"
+        lambda: bool(kernel.updates(restored, "outputs")), timeout=30, what="a restored run"
     )
     pid = kernel.execute("import os; print(os.getpid())")
     (own_pid,) = [text.strip() for parent, text in kernel.stream_texts() if parent == pid]
