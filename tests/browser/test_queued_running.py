@@ -105,4 +105,6 @@ def test_one_runs_the_others_are_queued_and_the_kernel_shows_busy(
     assert state["kernel"] == "busy", state
     # and all of them run in turn
     for index in range(FIRST, FIRST + len(IDS)):
-        cells(page).nth(index).get_by_text(f"{IDS[index - FIRST]} ran").wait_for(timeout=30_000)
+        # in the cell's output, not its source (which holds the same words)
+        output = cells(page).nth(index).locator(".jp-OutputArea")
+        output.get_by_text(f"{IDS[index - FIRST]} ran").first.wait_for(timeout=30_000)
