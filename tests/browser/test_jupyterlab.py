@@ -19,8 +19,8 @@ from browser_helpers import (
     TIMEOUT_MS,
     output_text,
     run_cell,
-    settle_dialogs,
     wait_for_text,
+    wait_idle,
 )
 
 pytestmark = pytest.mark.slow
@@ -40,10 +40,7 @@ def chart_texts(timeline: Any) -> list[str]:
 
 def test_quickstart_in_jupyterlab(lab: Any, page: Any, artifacts: Path) -> None:
     page.goto(lab.notebook_url("01-quickstart.ipynb"))
-    page.wait_for_selector(
-        ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']",
-        timeout=TIMEOUT_MS,
-    )
+    wait_idle(page)  # the shown notebook's kernel (the workspace may restore hidden ones)
     # more room for the notebook: fold the file browser away
     page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
 
@@ -103,10 +100,7 @@ def test_quickstart_in_jupyterlab(lab: Any, page: Any, artifacts: Path) -> None:
 def test_charts_render_in_notebook_7(lab: Any, page: Any, artifacts: Path) -> None:
     # Notebook 7 ships the same built-in Vega renderer as JupyterLab: no extension to install
     page.goto(f"{lab.url}/notebooks/02-visualise-triggers.ipynb?token={lab.token}")
-    page.wait_for_selector(
-        ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=TIMEOUT_MS
-    )
-    settle_dialogs(page)
+    wait_idle(page)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
 
