@@ -47,6 +47,15 @@ class Lab:
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?token={self.token}"
 
+    def front_end_url(self, front_end: str, name: str) -> str:
+        """The notebook ``name`` opened in ``front_end`` ("lab" or "notebook7"); in JupyterLab
+        in a workspace of its own, so no tab of an earlier test (whose kernel is shut down)
+        opens beside it."""
+        if front_end == "lab":
+            workspace = name.removesuffix(".ipynb")
+            return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
+        return f"{self.url}/notebooks/{name}?token={self.token}"
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

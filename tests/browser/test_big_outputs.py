@@ -34,20 +34,12 @@ def own_kernels(lab: Any) -> Iterator[None]:
     shut_down_kernels(lab)
 
 
-def notebook_url(lab: Any, front_end: str, name: str) -> str:
-    if front_end == "lab":
-        return (
-            f"{lab.url}/lab/workspaces/{name.removesuffix('.ipynb')}/tree/{name}?token={lab.token}"
-        )
-    return f"{lab.url}/notebooks/{name}?token={lab.token}"
-
-
 def open_new_notebook(lab: Any, page: Any, front_end: str, name: str, sources: list[str]) -> None:
     book = nbformat.v4.new_notebook()
     book.cells = [nbformat.v4.new_code_cell(source) for source in sources]
     book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(book, lab.root / name)
-    page.goto(notebook_url(lab, front_end, name))
+    page.goto(lab.front_end_url(front_end, name))
     wait_idle(page)
     cells(page).first.wait_for(timeout=TIMEOUT_MS)
 

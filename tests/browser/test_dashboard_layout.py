@@ -38,14 +38,6 @@ def own_kernels(lab: Any) -> Iterator[None]:
     shut_down_kernels(lab)
 
 
-def notebook_url(lab: Any, front_end: str, name: str) -> str:
-    if front_end == "lab":
-        return (
-            f"{lab.url}/lab/workspaces/{name.removesuffix('.ipynb')}/tree/{name}?token={lab.token}"
-        )
-    return f"{lab.url}/notebooks/{name}?token={lab.token}"
-
-
 # What the test measures, per row: line boxes of the id, of the note under it and of the
 # trigger; whether the trigger's text is cut and what its tooltip says; the buttons' vertical
 # centres against the trigger's and their right edge against the table's visible right edge.
@@ -100,7 +92,7 @@ def test_the_dashboard_reads_well_at_800_and_1400_px(
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
-        page.goto(notebook_url(lab, front_end, name))
+        page.goto(lab.front_end_url(front_end, name))
         wait_idle(page)
         cells(page).first.wait_for(timeout=TIMEOUT_MS)
         if front_end == "lab":  # fold the file browser away, as the other tests do

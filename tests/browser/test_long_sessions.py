@@ -43,15 +43,6 @@ def own_kernels(lab: Any) -> Iterator[None]:
     shut_down_kernels(lab)
 
 
-def notebook_url(lab: Any, front_end: str, name: str) -> str:
-    if front_end == "lab":
-        # a workspace of its own: no tab of an earlier test (whose kernel is shut down) opens
-        return (
-            f"{lab.url}/lab/workspaces/{name.removesuffix('.ipynb')}/tree/{name}?token={lab.token}"
-        )
-    return f"{lab.url}/notebooks/{name}?token={lab.token}"
-
-
 def write_notebook(root: Path, name: str, store: str) -> None:
     book = nbformat.v4.new_notebook()
     book.cells = [
@@ -113,7 +104,7 @@ def test_restart_restore_rerun_then_reload(
 ) -> None:
     name = f"session-reload-{front_end}.ipynb"
     write_notebook(lab.root, name, f"reload-{front_end}.db")
-    open_notebook(page, notebook_url(lab, front_end, name))
+    open_notebook(page, lab.front_end_url(front_end, name))
     restart_and_restore(page, lab.root / name)
 
     page.reload()
@@ -128,7 +119,7 @@ def test_restart_restore_rerun_then_close_and_reopen_the_tab(
     lab: Any, browser: Any, page: Any, artifacts: Path, front_end: str
 ) -> None:
     name = f"session-reopen-{front_end}.ipynb"
-    url = notebook_url(lab, front_end, name)
+    url = lab.front_end_url(front_end, name)
     write_notebook(lab.root, name, f"reopen-{front_end}.db")
     open_notebook(page, url)
     restart_and_restore(page, lab.root / name)
@@ -169,7 +160,7 @@ def test_a_deleted_cell_is_marked_not_shown_and_a_closed_tab_is_not(
     lab: Any, page: Any, artifacts: Path, front_end: str
 ) -> None:
     name = f"session-delete-{front_end}.ipynb"
-    url = notebook_url(lab, front_end, name)
+    url = lab.front_end_url(front_end, name)
     write_two_cells(lab.root, name)
     open_notebook(page, url)
     for index in range(4):

@@ -59,14 +59,6 @@ def own_kernels(lab: Any) -> Iterator[None]:
     shut_down_kernels(lab)
 
 
-def notebook_url(lab: Any, front_end: str, name: str) -> str:
-    if front_end == "lab":
-        return (
-            f"{lab.url}/lab/workspaces/{name.removesuffix('.ipynb')}/tree/{name}?token={lab.token}"
-        )
-    return f"{lab.url}/notebooks/{name}?token={lab.token}"
-
-
 @pytest.mark.parametrize("front_end", FRONT_ENDS)
 def test_one_runs_the_others_are_queued_and_the_kernel_shows_busy(
     lab: Any, page: Any, artifacts: Path, front_end: str
@@ -76,7 +68,7 @@ def test_one_runs_the_others_are_queued_and_the_kernel_shows_busy(
     book.cells = [nbformat.v4.new_code_cell(source) for source in SOURCES]
     book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(book, lab.root / name)
-    page.goto(notebook_url(lab, front_end, name))
+    page.goto(lab.front_end_url(front_end, name))
     wait_idle(page)
     cells(page).first.wait_for(timeout=TIMEOUT_MS)
     for index in range(len(SOURCES)):
