@@ -441,11 +441,12 @@ class CronTrigger(ComparedByState, Trigger):
         # the first fire at or after any instant between the one searched from last and the
         # fire time found is that fire time: a trigger built alike at about the same moment
         # (or a schedule added many times) need not search again. The search starts from a
-        # whole second, so it answers for the second before it too. (Compared as instants:
-        # the bounds are in UTC.)
+        # whole second, so it answers for the second before it too. (Compared in UTC: two
+        # datetimes of one zone compare by wall time, and one of two zones costs more.)
+        instant = instant.astimezone(_UTC)
         if recent is not None and recent[0] is tz and recent[1] < instant <= recent[2]:
             return recent[3]
-        instant = max(instant.astimezone(_UTC), _EARLIEST)
+        instant = max(instant, _EARLIEST)
         if instant.microsecond:
             instant = instant.replace(microsecond=0) + _SECOND
         found = self._search_first_from(instant)
