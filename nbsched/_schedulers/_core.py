@@ -89,7 +89,7 @@ class SchedulerCore:
     _runnables: dict[str, tuple[Callable[..., Any], JobExecutor, bool]]
     # the acquired jobs whose task has not ended (a task cancelled before its first step never
     # runs its own cleanup: what is left here once all have ended never started)
-    _running_jobs: dict[UUID, tuple[asyncio.Task[None], Job]]
+    _running_jobs: dict[asyncio.Task[None], Job]  # keyed by task: hashed by identity, in C
     _off_loop_jobs: set[UUID]
     _result_waiters: dict[UUID, list[asyncio.Future[JobResult]]]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from asyncio import current_task
 from collections.abc import Callable
 from datetime import datetime
 from inspect import isawaitable
@@ -34,7 +35,7 @@ class JobRunner(SchedulerCore):
     def _start_job(self, job: Job) -> None:
         task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
         self._activity.track(task)
-        self._running_jobs[job.id] = (task, job)
+        self._running_jobs[task] = job
 
     async def _run_job(self, job: Job) -> None:
         activity = self._activity
@@ -113,7 +114,9 @@ class JobRunner(SchedulerCore):
             except Exception:
                 self.logger.exception("could not record the result of job %s", job.id)
             finally:
-                activity.untrack(self._running_jobs.pop(job.id)[0])
+                task = current_task()
+                del self._running_jobs[task]  # type: ignore[arg-type]
+                activity.untrack(task)  # type: ignore[arg-type]
                 if not self._wake_pending:
                     self._wake()
 
@@ -121,13 +124,13 @@ class JobRunner(SchedulerCore):
         """Cancel the jobs on the loop; give those in threads or processes, which cannot be
         cancelled, up to ``stop_grace_time`` to finish (then they are recorded ``abandoned``)."""
         running_jobs = self._running_jobs
-        off_loop = [running_jobs[i][0] for i in self._off_loop_jobs if i in running_jobs]
-        for task, _ in running_jobs.values():
+        off_loop = [task for task, job in running_jobs.items() if job.id in self._off_loop_jobs]
+        for task in running_jobs:
             if task not in off_loop:
                 task.cancel()
         if off_loop:
             await asyncio.wait(off_loop, timeout=self.stop_grace_time.total_seconds())
-        running = [task for task, _ in running_jobs.values()]
+        running = list(running_jobs)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
@@ -162,8 +165,8 @@ class JobRunner(SchedulerCore):
         """Release, as cancelled, the acquired jobs whose tasks were cancelled before they
         started (so that they don't wait for their lease to expire). Called once every job
         task has ended: a task that started removed its job from ``_running_jobs`` itself."""
-        for task, job in list(self._running_jobs.values()):
-            del self._running_jobs[job.id]
+        for task, job in list(self._running_jobs.items()):
+            del self._running_jobs[task]
             self._activity.untrack(task)
             try:
                 await self._release_job(job, self._cancelled(job, None))
@@ -171,8 +174,14 @@ class JobRunner(SchedulerCore):
                 self.logger.exception("could not release the unstarted job %s", job.id)
 
     async def _release_job(self, job: Job, result: JobResult) -> None:
-        await self._call("release_job", self.data_store.release_job, self.identity, job, result)
-        if self._wants(JobReleased):
+        if self._retry.temporary_errors:  # what _call does, without a call of its own
+            await self._call(
+                "release_job", self.data_store.release_job, self.identity, job, result
+            )
+        else:
+            await self.data_store.release_job(self.identity, job, result)
+        has_subscribers = self._has_subscribers  # _wants, without a call of its own
+        if has_subscribers is None or has_subscribers(JobReleased):
             exc = result.exception
             event = JobReleased(
                 timestamp=result.finished_at,

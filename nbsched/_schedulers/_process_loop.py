@@ -365,7 +365,7 @@ class ProcessingLoop(SchedulerCore):
                     "extend_acquired_job_leases",
                     self.data_store.extend_acquired_job_leases,
                     self.identity,
-                    set(self._running_jobs),
+                    {job.id for job in self._running_jobs.values()},
                     self.lease_duration,
                     now,
                 )
