@@ -9,6 +9,9 @@ protocols here are what some of them *may* offer; the scheduler checks for them 
   scheduler looks at it again every ``poll_interval`` seconds even when nothing is due;
 * :class:`SubscriberAware`: a broker that knows when nobody would receive an event, so the
   scheduler and the stores skip building it;
+* :class:`ScheduleAdopter`: a store that can keep a schedule's trigger as it is given, so
+  that a schedule added through the scheduler (which copies the user's trigger) is copied once,
+  not twice;
 * :class:`StoreWrapper`: a store that passes every call to the store it wraps (the scheduler
   wraps a synchronous store in :class:`~nbsched.datastores.sync_adapter.AsyncDataStoreAdapter`),
   so that the wrapped store's ``temporary_errors`` count, and notebook helpers can read a
@@ -25,11 +28,19 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ._clock import Clock
+    from ._enums import ConflictPolicy
     from ._structures import Schedule
     from .abc import AsyncDataStore, DataStore, Subscription
     from .events import Event
 
-__all__ = ["PollingStore", "SchedulerLike", "StoreWrapper", "SubscriberAware", "sync_store_of"]
+__all__ = [
+    "PollingStore",
+    "ScheduleAdopter",
+    "SchedulerLike",
+    "StoreWrapper",
+    "SubscriberAware",
+    "sync_store_of",
+]
 
 
 @runtime_checkable
@@ -60,6 +71,22 @@ class SubscriberAware(Protocol):
 
     def has_subscribers(self, event_type: type[Event]) -> bool:
         """Whether an event of class ``event_type`` would reach any subscriber."""
+
+
+@runtime_checkable
+class ScheduleAdopter(Protocol):
+    """A data store that can take a schedule's trigger over instead of copying it.
+
+    ``add_schedule`` must keep a copy of what it is given, since its caller may go on using
+    the object. The scheduler builds a new trigger (a copy of the user's, advanced to the
+    first fire time) for each schedule it adds and never touches it again: it calls
+    :meth:`adopt_schedule` instead, where a store that keeps live objects (the memory store)
+    keeps that trigger itself. A store that serialises the trigger gains nothing from this.
+    """
+
+    async def adopt_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
+        """As ``add_schedule``, but the store may keep ``schedule.trigger`` itself: nothing
+        else holds it. Arguments and metadata are the caller's (copy them as usual)."""
 
 
 @runtime_checkable

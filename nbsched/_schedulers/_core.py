@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from .._clock import Activity, Clock
-from .._enums import RunState
+from .._enums import ConflictPolicy, RunState
 from .._protocols import PollingStore
 from .._retry import RetryPolicy
 from .._store_outage import StoreOutage
-from .._structures import Job, JobResult, Task
+from .._structures import Job, JobResult, Schedule, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, Subscription
 from ..events import Event
 from ..executors.base import JobExecutor
@@ -53,6 +53,9 @@ class SchedulerCore:
     # the store, if it is a PollingStore (isinstance on a runtime protocol costs microseconds:
     # checked once, in __init__; so is the broker's has_subscribers, below)
     _polling_store: PollingStore | None
+    # the store's adopt_schedule if it is a ScheduleAdopter, else its add_schedule: what
+    # add_schedule hands its new schedule (with a trigger nothing else holds) to
+    _add_new_schedule: Callable[[Schedule, ConflictPolicy], Awaitable[None]]
 
     # the run and the loop it runs on
     _lifecycle: Lifecycle

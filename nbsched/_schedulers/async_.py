@@ -21,7 +21,7 @@ from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, ResumeFrom
 from .._exceptions import ScheduleLookupError, TriggerContractError
 from .._marshalling import clone_trigger
-from .._protocols import PollingStore, SubscriberAware
+from .._protocols import PollingStore, ScheduleAdopter, SubscriberAware
 from .._retry import RetryPolicy, temporary_errors_of
 from .._store_outage import StoreOutage
 from .._structures import Job, Schedule
@@ -174,6 +174,11 @@ class AsyncScheduler(
         self.data_store: AsyncDataStore = data_store
         self.event_broker: AsyncEventBroker = event_broker
         self._polling_store = data_store if isinstance(data_store, PollingStore) else None
+        self._add_new_schedule = (
+            data_store.adopt_schedule
+            if isinstance(data_store, ScheduleAdopter)
+            else data_store.add_schedule
+        )
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.clock = clock
         self.max_concurrent_jobs = max_concurrent_jobs
@@ -341,7 +346,8 @@ class AsyncScheduler(
             metadata=dict(metadata or {}),
             next_fire_time=next_fire_time,
         )
-        await self._call("add_schedule", self.data_store.add_schedule, schedule, conflict)
+        # the store may keep live_trigger itself: nothing else holds it
+        await self._call("add_schedule", self._add_new_schedule, schedule, conflict)
         return id
 
     async def get_schedule(self, id: str) -> Schedule:

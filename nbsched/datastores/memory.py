@@ -187,6 +187,7 @@ class MemoryDataStore(AsyncDataStore):
         self._options: dict[tuple[Any, ...], _Options] = {}
         self._job_table = JobTable()
         self._running = self._job_table.running
+        self._overrides_add_schedule = type(self).add_schedule is not MemoryDataStore.add_schedule
 
     # --- lifecycle ---
 
@@ -307,6 +308,23 @@ class MemoryDataStore(AsyncDataStore):
             raise TypeError(f"schedule: expected a Schedule, got {type(schedule).__name__}")
         if not isinstance(conflict_policy, ConflictPolicy):
             raise TypeError(f"conflict_policy: expected a ConflictPolicy, got {conflict_policy!r}")
+        await self._store_schedule(schedule, conflict_policy, clone_trigger(schedule.trigger))
+
+    async def adopt_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
+        """:meth:`add_schedule` keeping ``schedule.trigger`` itself instead of a copy: for a
+        caller that made the trigger for this call and never touches it again (the scheduler,
+        which adds its own copy of the user's trigger; see
+        :class:`~nbsched.abc.ScheduleAdopter`). Arguments and metadata are still copied: they
+        are the user's. A subclass that overrides :meth:`add_schedule` gets every schedule
+        through its override."""
+        if self._overrides_add_schedule:
+            await self.add_schedule(schedule, conflict_policy)
+        else:
+            await self._store_schedule(schedule, conflict_policy, schedule.trigger)
+
+    async def _store_schedule(
+        self, schedule: Schedule, conflict_policy: ConflictPolicy, trigger: Trigger
+    ) -> None:
         schedule_id = schedule.id
         exists = schedule_id in self._schedules
         if exists:
@@ -316,7 +334,6 @@ class MemoryDataStore(AsyncDataStore):
                 raise ConflictingIdError(schedule_id)
             self._leases.pop(schedule_id, None)
         options = self._options_for(schedule)
-        trigger = clone_trigger(schedule.trigger)
         record: _Record
         if schedule.args or schedule.kwargs or schedule.metadata:
             record = _RecordWithArgs(

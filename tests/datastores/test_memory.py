@@ -201,3 +201,38 @@ async def test_schedules_alike_share_their_settings_and_cost_little_memory(
     assert records[0].options is records[1].options
     [got] = await store.get_schedules(["s1"])
     assert got.task_id == "t" and got.kwargs == {} and got.args == ()
+
+
+async def test_an_adopted_schedule_keeps_its_trigger_and_copies_the_rest(
+    store: MemoryDataStore,
+) -> None:
+    """adopt_schedule (the scheduler's add, see ScheduleAdopter) keeps the trigger it is
+    given, not a copy; arguments and metadata are still the store's own copies."""
+    adopted = schedule("a", 10)
+    adopted.kwargs = {"k": [1]}
+    await store.adopt_schedule(adopted, ConflictPolicy.exception)
+    adopted.kwargs["k"].append(2)
+    [got] = await store.acquire_schedules("me", LEASE, 10, T0 + timedelta(seconds=10))
+    assert got.trigger is adopted.trigger
+    assert got.kwargs == {"k": [1]}
+    added = schedule("b", 10)
+    await store.add_schedule(added, ConflictPolicy.exception)
+    [got] = await store.acquire_schedules("me", LEASE, 10, T0 + timedelta(seconds=10))
+    assert got.trigger is not added.trigger
+
+
+async def test_a_subclass_overriding_add_schedule_gets_the_adopted_schedules_too() -> None:
+    added: list[str] = []
+
+    class Counting(MemoryDataStore):
+        async def add_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
+            added.append(schedule.id)
+            await super().add_schedule(schedule, conflict_policy)
+
+    store = Counting()
+    await store.start(LocalEventBroker())
+    given = schedule("a", 10)
+    await store.adopt_schedule(given, ConflictPolicy.exception)
+    assert added == ["a"]
+    [got] = await store.acquire_schedules("me", LEASE, 10, T0 + timedelta(seconds=10))
+    assert got.trigger is not given.trigger  # through add_schedule: copied

@@ -415,3 +415,59 @@ def test_crontab_lines_fire_exactly_when_the_definition_says(
     case: tuple[Spec, datetime, ZoneInfo], seed: int
 ) -> None:
     check(*case, seed)
+
+
+def check_built_one_after_another(
+    spec: Spec, start_wall: datetime, zone: ZoneInfo, data: st.DataObject
+) -> None:
+    """Triggers of one spec and zone built from later and later instants: each after the
+    first may take its first fire time from the search of the one before (CronSpec's
+    recent_first, valid up to the fire time that search found); each fires as defined."""
+    instant = start_wall.replace(tzinfo=zone).astimezone(UTC)
+    instant += timedelta(microseconds=data.draw(st.integers(0, 999_999)))
+    for _ in range(data.draw(st.integers(2, 6))):
+        try:
+            trigger = spec.build(instant.astimezone(zone), zone)
+        except ValueError:
+            return  # can never fire (see check)
+        got: list[datetime] = []
+        while len(got) < 3 and (fire_time := trigger.next()) is not None:
+            got.append(fire_time.astimezone(UTC))
+        expected = expected_fire_times(spec, zone, instant, 3)
+        window_end = instant + timedelta(days=365 * 39)
+        assert [g for g in got if g < window_end] == [e for e in expected if e < window_end], (
+            spec,
+            instant,
+        )
+        if not got:
+            return
+        first = got[0]
+        # within the span the last search covers, at either end of it, or past it
+        instant = data.draw(
+            st.sampled_from(
+                [
+                    instant + (first - instant) * data.draw(st.floats(0, 1)),
+                    instant,
+                    first,
+                    first - timedelta(microseconds=1),
+                    first + timedelta(microseconds=1),
+                    first + timedelta(seconds=data.draw(st.integers(1, 3 * 3600))),
+                ]
+            )
+        )
+
+
+@SETTINGS
+@given(case=cases(keyword_specs), data=st.data())
+def test_keyword_triggers_built_alike_one_after_another_fire_as_defined(
+    case: tuple[Spec, datetime, ZoneInfo], data: st.DataObject
+) -> None:
+    check_built_one_after_another(*case, data)
+
+
+@SETTINGS
+@given(case=cases(crontab_specs), data=st.data())
+def test_crontab_triggers_built_alike_one_after_another_fire_as_defined(
+    case: tuple[Spec, datetime, ZoneInfo], data: st.DataObject
+) -> None:
+    check_built_one_after_another(*case, data)

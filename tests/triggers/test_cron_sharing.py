@@ -55,6 +55,30 @@ def test_sharing_a_spec_does_not_share_positions() -> None:
     assert ahead[:3] == [START, START + timedelta(minutes=20), START + timedelta(minutes=40)]
 
 
+def test_triggers_built_alike_share_their_first_search_only_within_its_zone_and_span() -> None:
+    """The first fire found for a trigger of a spec serves the next trigger of that spec and
+    zone built from an instant up to that fire time (CronSpec.recent_first), not another zone
+    nor a later instant."""
+    utc_start = datetime(2026, 1, 1, 7, 30, tzinfo=UTC)  # 08:30 in Berlin
+    first = CronTrigger(hour=9, timezone=UTC, start_time=utc_start)
+    assert first.next() == datetime(2026, 1, 1, 9, tzinfo=UTC)
+    spec = first._spec
+    searched = spec.recent_first
+    later = CronTrigger(hour=9, timezone=UTC, start_time=utc_start + timedelta(minutes=30))
+    assert later.next() == datetime(2026, 1, 1, 9, tzinfo=UTC)
+    at_fire = CronTrigger(hour=9, timezone=UTC, start_time=datetime(2026, 1, 1, 9, tzinfo=UTC))
+    assert at_fire.next() == datetime(2026, 1, 1, 9, tzinfo=UTC)
+    assert searched is not None and spec.recent_first is searched  # no search of their own
+    berlin = CronTrigger(hour=9, timezone=BERLIN, start_time=utc_start)
+    assert berlin.next() == datetime(2026, 1, 1, 9, tzinfo=BERLIN)  # 08:00 UTC
+    past = CronTrigger(
+        hour=9, timezone=UTC, start_time=datetime(2026, 1, 1, 9, 0, 0, 1, tzinfo=UTC)
+    )
+    assert past.next() == datetime(2026, 1, 2, 9, tzinfo=UTC)
+    for trigger in (later, at_fire, past):
+        assert trigger.next() == trigger.next() - timedelta(days=1)  # the cursor goes on
+
+
 def test_shared_spec_is_read_only() -> None:
     trigger = CronTrigger(hour=9, timezone=BERLIN, start_time=START)
     other = CronTrigger(hour=9, timezone=BERLIN, start_time=START)

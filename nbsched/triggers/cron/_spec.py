@@ -7,7 +7,8 @@ and each trigger only holds its own position (a few small objects): see
 :func:`spec_from_keywords` and :func:`spec_from_crontab`.
 
 Specs are immutable once built (their search's memo tables only ever gain values that any
-thread would compute alike), so sharing them across threads is safe. The registry of specs is
+thread would compute alike, and :attr:`CronSpec.recent_first` only caches such a value), so
+sharing them across threads is safe. The registry of specs is
 bounded: a spec that falls out of it stays alive for the triggers that hold it, and an equal one
 is compiled again on the next miss.
 """
@@ -15,12 +16,13 @@ is compiled again on the next miss.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, tzinfo
 from types import MappingProxyType
 
 from .._registry import SpecRegistry
 from ._fields import FIELD_NAMES
 from ._parsing import CRONTAB_FIELDS, build_search, fill_defaults, split_crontab
-from ._search import WallSearch
+from ._search import WallSearch, WallTime
 
 __all__ = ["CronSpec", "spec_from_crontab", "spec_from_keywords"]
 
@@ -41,6 +43,7 @@ class CronSpec:
         "runs_through_days",
         "runs_by_day",
         "looks_ahead",
+        "recent_first",
     )
 
     #: every field's expression, defaults filled in (read-only)
@@ -61,6 +64,11 @@ class CronSpec:
     #: whether next() looks ahead for the days without DST change (shared by the triggers of
     #: a zone): worth it when fires are close together, so one look-ahead serves many of them
     looks_ahead: bool
+    #: the last first-fire search done for a trigger of this spec: (zone, from, fire time in
+    #: UTC, what the search found). Every instant from ``from`` to that fire time has the same
+    #: answer, so triggers built alike at about the same time (their start is "now") share
+    #: one search instead of one each (see ``CronTrigger._first_from``)
+    recent_first: tuple[tzinfo, datetime, datetime, tuple[datetime, WallTime | None]] | None
 
     def __init__(
         self, fields: dict[str, str], given: tuple[str, ...], crontab: str | None
@@ -80,6 +88,7 @@ class CronSpec:
         # A look-ahead steps through the days up to the next DST change: cheap per fire when
         # there are fires on most of those days, not when they are weeks or a year apart.
         self.looks_ahead = self.runs_through_days or search.dense_days
+        self.recent_first = None
 
 
 def spec_from_keywords(given: Mapping[str, str | None]) -> CronSpec:

@@ -434,11 +434,27 @@ class CronTrigger(ComparedByState, Trigger):
         return local, None  # the first occurrence of a repeated wall time
 
     def _first_from(self, instant: datetime) -> tuple[datetime, WallTime | None] | None:
-        """The first fire at or after ``instant``."""
-        tz = self._tz
+        """The first fire at or after ``instant``, and the cursor for the next search."""
         instant = max(instant.astimezone(_UTC), _EARLIEST)
         if instant.microsecond:
             instant = instant.replace(microsecond=0) + _SECOND
+        spec = self._spec
+        tz = self._tz
+        recent = spec.recent_first
+        # the first fire at or after any instant between the one searched from last and the
+        # fire time found is that fire time: a trigger built alike at about the same moment
+        # (or a schedule added many times) need not search again
+        if recent is not None and recent[0] is tz and recent[1] <= instant <= recent[2]:
+            return recent[3]
+        found = self._search_first_from(instant)
+        if found is not None:
+            spec.recent_first = (tz, instant, found[0].astimezone(_UTC), found)
+        return found
+
+    def _search_first_from(self, instant: datetime) -> tuple[datetime, WallTime | None] | None:
+        """:meth:`_first_from` without the shared answer: ``instant`` is in UTC, whole
+        seconds, not before the year 1969."""
+        tz = self._tz
         local = instant.astimezone(tz)
         wall = local.replace(tzinfo=None, fold=0)
         just_before = (instant - _SECOND).astimezone(tz).replace(tzinfo=None, fold=0) + _SECOND
