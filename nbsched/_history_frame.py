@@ -13,6 +13,7 @@ from ._converters import as_aware_datetime
 from ._history import RunRecord
 from ._protocols import SchedulerLike, sync_store_of
 from ._scheduler_reads import _is_scheduler
+from ._schedulers.sync import Scheduler, run_blocking
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -94,11 +95,10 @@ def read_history(
             f"{type(scheduler).__name__} {scheduler!r}"
         )
     store = scheduler.data_store
-    runner = getattr(scheduler, "_run", None)
-    if not inspect.iscoroutinefunction(scheduler.get_schedules) and runner is not None:
+    if isinstance(scheduler, Scheduler):
         read = store.get_run_history(schedule_id, since)
         try:
-            return list(runner(read))  # a sync Scheduler
+            return list(run_blocking(scheduler, read))
         finally:
             read.close()  # never started when called from the scheduler's own thread
     inner = sync_store_of(store)

@@ -65,6 +65,8 @@ class RunStats:
     :ivar ended: ``"finished"`` (its trigger ran out of fire times) or ``"removed"`` once the
         schedule is gone from the store; ``None`` while it is there
     :ivar ended_at: when it ended
+    :ivar trigger: how its trigger reads (``str(trigger)``) as last seen in the store: the
+        event that says a schedule ended does not say, so an ended schedule shows this
     """
 
     runs: int = 0
@@ -78,6 +80,7 @@ class RunStats:
     last_scheduler: str | None = None
     ended: str | None = None
     ended_at: datetime | None = None
+    trigger: str | None = None
 
 
 class RunTracker:
@@ -90,7 +93,8 @@ class RunTracker:
     theirs are queued until :meth:`started` is called (scheduled cells wait for the kernel).
 
     It also notes when a schedule ends (:attr:`RunStats.ended`): a finished schedule keeps its
-    run count, so that a dashboard opened after the last run still shows how it went.
+    run count, and the trigger text its readers noted (:meth:`note_trigger`), so that a
+    dashboard opened after the last run still shows what it was and how it went.
 
     And it keeps the last ``maxlen`` runs of schedules, oldest dropped first, for charts of
     past runs (:meth:`frame`); a job started by hand is not among them.
@@ -110,6 +114,14 @@ class RunTracker:
     def adopt(self, job_id: UUID, schedule_id: str) -> None:
         """Count the job ``job_id`` as a run of ``schedule_id``."""
         self._adopted[job_id] = schedule_id
+
+    def note_trigger(self, schedule_id: str, text: str) -> None:
+        """Remember that the trigger of ``schedule_id`` reads ``text`` (for when it ends).
+
+        Whoever reads a live schedule (a dashboard, ``%sched list``, a scheduled cell) notes
+        it: the schedule events carry no trigger, and the store forgets it when it ends.
+        """
+        self.stats.setdefault(schedule_id, RunStats()).trigger = text
 
     def forget(self, schedule_id: str) -> None:
         """Count the runs of ``schedule_id`` from zero (its definition was replaced)."""

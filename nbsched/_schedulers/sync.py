@@ -312,3 +312,14 @@ class Scheduler:
     ) -> Subscription:
         """See :meth:`AsyncScheduler.subscribe`. Callbacks run on the scheduler's thread."""
         return self._async.subscribe(callback, event_types, one_shot=one_shot)
+
+
+def run_blocking(scheduler: Scheduler, coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on ``scheduler``'s thread and return its result, as every blocking method
+    does: for nbsched's own readers of the store through the facade, where it has no method
+    (the run history).
+
+    :raises RuntimeError: called on the scheduler's own thread (``coro`` is closed)
+    :raises SchedulerNotRunningError: the scheduler was closed while the call waited
+    """
+    return scheduler._run(coro)

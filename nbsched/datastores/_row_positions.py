@@ -1,12 +1,15 @@
 """The columns the SQL stores select, in order, and where each one sits in a selected row.
 
-Rows are read by name, ``row[JobRow.acquired_by]`` rather than ``row[11]``: the positions are
-computed from the column lists, so a new column cannot shift what the stores and the codec
-read. ``tests/datastores/test_row_positions.py`` checks that every class names every column of
-its list.
+Rows are read by name, ``row[JobRow.acquired_by]`` rather than ``row[11]``. Each class below
+names its table's columns once, in order, as ``int`` annotations; :class:`RowPositions` makes
+each one the column's position and lists them in ``COLUMNS`` for the stores' SELECTs, so a new
+column cannot shift what the stores and the codec read.
 """
 
 from __future__ import annotations
+
+import inspect
+from typing import ClassVar
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -17,152 +20,107 @@ __all__ = [
     "HistoryRow",
     "JobResultRow",
     "JobRow",
+    "RowPositions",
     "ScheduleRow",
     "TaskRow",
 ]
 
-TASK_COLUMNS = (
-    "id",
-    "func",
-    "job_executor",
-    "max_running_jobs",
-    "misfire_grace_time",
-    "metadata",
-    "running_jobs",
-)
-SCHEDULE_COLUMNS = (
-    "id",
-    "task_id",
-    "trigger",
-    "args",
-    "kwargs",
-    "paused",
-    "coalesce",
-    "misfire_grace_time",
-    "max_jitter",
-    "job_result_expiration_time",
-    "metadata",
-    "next_fire_time",
-    "last_fire_time",
-    "acquired_by",
-    "acquired_until",
-)
-JOB_COLUMNS = (
-    "id",
-    "task_id",
-    "args",
-    "kwargs",
-    "schedule_id",
-    "scheduled_fire_time",
-    "jitter",
-    "start_deadline",
-    "result_expiration_time",
-    "created_at",
-    "metadata",
-    "acquired_by",
-    "acquired_until",
-    "started_at",
-)
-JOB_RESULT_COLUMNS = (
-    "job_id",
-    "outcome",
-    "started_at",
-    "finished_at",
-    "expires_at",
-    "return_value",
-    "exception",
-    "traceback",
-    "scheduler_id",
-)
-HISTORY_COLUMNS = (
-    "job_id",
-    "schedule_id",
-    "task_id",
-    "fire_time",
-    "started_at",
-    "finished_at",
-    "outcome",
-    "error_type",
-    "error_message",
-    "scheduler_id",
-)
+
+class RowPositions:
+    """The base of the position classes: a subclass annotates one ``int`` per column, in the
+    order they are selected; each becomes that column's position, and ``COLUMNS`` their names."""
+
+    COLUMNS: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.COLUMNS = tuple(inspect.get_annotations(cls))
+        for position, name in enumerate(cls.COLUMNS):
+            setattr(cls, name, position)
 
 
-class TaskRow:
+class TaskRow(RowPositions):
     """Positions in a row of ``SELECT <TASK_COLUMNS> FROM tasks``."""
 
-    id = TASK_COLUMNS.index("id")
-    func = TASK_COLUMNS.index("func")
-    job_executor = TASK_COLUMNS.index("job_executor")
-    max_running_jobs = TASK_COLUMNS.index("max_running_jobs")
-    misfire_grace_time = TASK_COLUMNS.index("misfire_grace_time")
-    metadata = TASK_COLUMNS.index("metadata")
-    running_jobs = TASK_COLUMNS.index("running_jobs")
+    id: int
+    func: int
+    job_executor: int
+    max_running_jobs: int
+    misfire_grace_time: int
+    metadata: int
+    running_jobs: int
 
 
-class ScheduleRow:
+class ScheduleRow(RowPositions):
     """Positions in a row of ``SELECT <SCHEDULE_COLUMNS> FROM schedules``."""
 
-    id = SCHEDULE_COLUMNS.index("id")
-    task_id = SCHEDULE_COLUMNS.index("task_id")
-    trigger = SCHEDULE_COLUMNS.index("trigger")
-    args = SCHEDULE_COLUMNS.index("args")
-    kwargs = SCHEDULE_COLUMNS.index("kwargs")
-    paused = SCHEDULE_COLUMNS.index("paused")
-    coalesce = SCHEDULE_COLUMNS.index("coalesce")
-    misfire_grace_time = SCHEDULE_COLUMNS.index("misfire_grace_time")
-    max_jitter = SCHEDULE_COLUMNS.index("max_jitter")
-    job_result_expiration_time = SCHEDULE_COLUMNS.index("job_result_expiration_time")
-    metadata = SCHEDULE_COLUMNS.index("metadata")
-    next_fire_time = SCHEDULE_COLUMNS.index("next_fire_time")
-    last_fire_time = SCHEDULE_COLUMNS.index("last_fire_time")
-    acquired_by = SCHEDULE_COLUMNS.index("acquired_by")
-    acquired_until = SCHEDULE_COLUMNS.index("acquired_until")
+    id: int
+    task_id: int
+    trigger: int
+    args: int
+    kwargs: int
+    paused: int
+    coalesce: int
+    misfire_grace_time: int
+    max_jitter: int
+    job_result_expiration_time: int
+    metadata: int
+    next_fire_time: int
+    last_fire_time: int
+    acquired_by: int
+    acquired_until: int
 
 
-class JobRow:
+class JobRow(RowPositions):
     """Positions in a row of ``SELECT <JOB_COLUMNS> FROM jobs``."""
 
-    id = JOB_COLUMNS.index("id")
-    task_id = JOB_COLUMNS.index("task_id")
-    args = JOB_COLUMNS.index("args")
-    kwargs = JOB_COLUMNS.index("kwargs")
-    schedule_id = JOB_COLUMNS.index("schedule_id")
-    scheduled_fire_time = JOB_COLUMNS.index("scheduled_fire_time")
-    jitter = JOB_COLUMNS.index("jitter")
-    start_deadline = JOB_COLUMNS.index("start_deadline")
-    result_expiration_time = JOB_COLUMNS.index("result_expiration_time")
-    created_at = JOB_COLUMNS.index("created_at")
-    metadata = JOB_COLUMNS.index("metadata")
-    acquired_by = JOB_COLUMNS.index("acquired_by")
-    acquired_until = JOB_COLUMNS.index("acquired_until")
-    started_at = JOB_COLUMNS.index("started_at")
+    id: int
+    task_id: int
+    args: int
+    kwargs: int
+    schedule_id: int
+    scheduled_fire_time: int
+    jitter: int
+    start_deadline: int
+    result_expiration_time: int
+    created_at: int
+    metadata: int
+    acquired_by: int
+    acquired_until: int
+    started_at: int
 
 
-class JobResultRow:
+class JobResultRow(RowPositions):
     """Positions in a row of ``SELECT <JOB_RESULT_COLUMNS> FROM job_results``."""
 
-    job_id = JOB_RESULT_COLUMNS.index("job_id")
-    outcome = JOB_RESULT_COLUMNS.index("outcome")
-    started_at = JOB_RESULT_COLUMNS.index("started_at")
-    finished_at = JOB_RESULT_COLUMNS.index("finished_at")
-    expires_at = JOB_RESULT_COLUMNS.index("expires_at")
-    return_value = JOB_RESULT_COLUMNS.index("return_value")
-    exception = JOB_RESULT_COLUMNS.index("exception")
-    traceback = JOB_RESULT_COLUMNS.index("traceback")
-    scheduler_id = JOB_RESULT_COLUMNS.index("scheduler_id")
+    job_id: int
+    outcome: int
+    started_at: int
+    finished_at: int
+    expires_at: int
+    return_value: int
+    exception: int
+    traceback: int
+    scheduler_id: int
 
 
-class HistoryRow:
+class HistoryRow(RowPositions):
     """Positions in a row of ``SELECT <HISTORY_COLUMNS> FROM job_history``."""
 
-    job_id = HISTORY_COLUMNS.index("job_id")
-    schedule_id = HISTORY_COLUMNS.index("schedule_id")
-    task_id = HISTORY_COLUMNS.index("task_id")
-    fire_time = HISTORY_COLUMNS.index("fire_time")
-    started_at = HISTORY_COLUMNS.index("started_at")
-    finished_at = HISTORY_COLUMNS.index("finished_at")
-    outcome = HISTORY_COLUMNS.index("outcome")
-    error_type = HISTORY_COLUMNS.index("error_type")
-    error_message = HISTORY_COLUMNS.index("error_message")
-    scheduler_id = HISTORY_COLUMNS.index("scheduler_id")
+    job_id: int
+    schedule_id: int
+    task_id: int
+    fire_time: int
+    started_at: int
+    finished_at: int
+    outcome: int
+    error_type: int
+    error_message: int
+    scheduler_id: int
+
+
+TASK_COLUMNS = TaskRow.COLUMNS
+SCHEDULE_COLUMNS = ScheduleRow.COLUMNS
+JOB_COLUMNS = JobRow.COLUMNS
+JOB_RESULT_COLUMNS = JobResultRow.COLUMNS
+HISTORY_COLUMNS = HistoryRow.COLUMNS

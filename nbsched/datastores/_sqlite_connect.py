@@ -20,9 +20,7 @@ def open_file(path: Path, busy_timeout: float, synchronous: str) -> sqlite3.Conn
     :raises DataStoreError: the file cannot be opened, is not a store, or stays out of WAL mode
     """
     where = f"SQLite data store {str(path)!r}"
-    is_new = prepare_file(path)
-    if not is_new:
-        check_existing(path)
+    is_new = prepare_file(path) or check_existing(path)
     try:
         conn = sqlite3.connect(
             path,

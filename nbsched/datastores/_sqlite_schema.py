@@ -157,10 +157,13 @@ def _creation_problem(path: Path, exc: OSError) -> str:
     return str(exc.strerror)
 
 
-def check_existing(path: Path) -> None:
+def check_existing(path: Path) -> bool:
     """Check that an existing file is an intact nbsched store of a version we can use.
 
-    Opens the file read-only, so whatever it finds, the file is left as it was.
+    Returns ``True`` when it is an SQLite database without any table, which needs the schema:
+    another process is creating the store (its switch to WAL writes the file's header before
+    its schema commits). Opens the file read-only, so whatever it finds, the file is left as
+    it was.
     """
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
@@ -178,6 +181,8 @@ def check_existing(path: Path) -> None:
             raise _fail(path, f"cannot read the file ({exc})") from exc
         if problems != ["ok"]:
             raise _fail(path, f"the file is corrupt or truncated ({'; '.join(problems[:3])})")
+        if not tables and application_id == 0:
+            return True
         if application_id != APPLICATION_ID or "nbsched_meta" not in tables:
             raise _fail(
                 path,
@@ -202,6 +207,7 @@ def check_existing(path: Path) -> None:
         )
     if version < 1:
         raise _fail(path, f"the file has an invalid schema version {version}")
+    return False
 
 
 #: Indexes added since version 1, as (name, statement, older index it replaces). Readers of

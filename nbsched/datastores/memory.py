@@ -308,7 +308,9 @@ class MemoryDataStore(AsyncDataStore):
             raise TypeError(f"schedule: expected a Schedule, got {type(schedule).__name__}")
         if not isinstance(conflict_policy, ConflictPolicy):
             raise TypeError(f"conflict_policy: expected a ConflictPolicy, got {conflict_policy!r}")
-        await self._store_schedule(schedule, conflict_policy, clone_trigger(schedule.trigger))
+        event = self._put_schedule(schedule, conflict_policy, clone_trigger(schedule.trigger))
+        if event is not None:
+            await self._publish(event)
 
     async def adopt_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
         """:meth:`add_schedule` keeping ``schedule.trigger`` itself instead of a copy: for a
@@ -319,17 +321,21 @@ class MemoryDataStore(AsyncDataStore):
         through its override."""
         if self._overrides_add_schedule:
             await self.add_schedule(schedule, conflict_policy)
-        else:
-            await self._store_schedule(schedule, conflict_policy, schedule.trigger)
+            return
+        event = self._put_schedule(schedule, conflict_policy, schedule.trigger)
+        if event is not None:
+            await self._publish(event)
 
-    async def _store_schedule(
+    def _put_schedule(
         self, schedule: Schedule, conflict_policy: ConflictPolicy, trigger: Trigger
-    ) -> None:
+    ) -> Event | None:
+        """Store ``schedule`` with ``trigger`` (the store's own); return the event to publish
+        (None: nobody would receive it, or ``do_nothing`` kept an existing schedule)."""
         schedule_id = schedule.id
         exists = schedule_id in self._schedules
         if exists:
             if conflict_policy is ConflictPolicy.do_nothing:
-                return
+                return None
             if conflict_policy is ConflictPolicy.exception:
                 raise ConflictingIdError(schedule_id)
             self._leases.pop(schedule_id, None)
@@ -348,14 +354,11 @@ class MemoryDataStore(AsyncDataStore):
         self._push(schedule_id, record)
         self._schedule_changed(record.next_fire_time)
         event_class = ScheduleUpdated if exists else ScheduleAdded
-        if self._wants(event_class):
-            await self._publish(
-                event_class(
-                    schedule_id=schedule_id,
-                    task_id=options.task_id,
-                    next_fire_time=record.next_fire_time,
-                )
-            )
+        if not self._wants(event_class):
+            return None
+        return event_class(
+            schedule_id=schedule_id, task_id=options.task_id, next_fire_time=record.next_fire_time
+        )
 
     async def remove_schedules(self, ids: Iterable[str], *, finished: bool = False) -> None:
         if isinstance(ids, str):

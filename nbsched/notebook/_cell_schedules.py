@@ -28,11 +28,13 @@ class CellSchedules(HolderCore):
         # the magic runs inside the cell: this is the cell's own In[n]
         self._cell_numbers[spec.schedule_id] = getattr(self.shell, "execution_count", None)
         self.views.watch(route.widget, spec.schedule_id)
+        trigger_text = str(spec.trigger)
         if self.tracker is not None:  # a new definition: its runs count from zero
             self.tracker.forget(spec.schedule_id)
+            self.tracker.note_trigger(spec.schedule_id, trigger_text)
         self.outputs[spec.schedule_id] = route
         self._info[spec.schedule_id] = RouteInfo(
-            trigger_text=str(spec.trigger),
+            trigger_text=trigger_text,
             trigger_tz=trigger_zone(spec.trigger),
             stop_on_error=spec.stop_on_error,
         )

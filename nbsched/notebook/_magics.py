@@ -378,11 +378,14 @@ class _ResultLine:
                     also=trigger_zone(schedule.trigger),
                 )
             )
+            trigger = str(schedule.trigger)
+            if holder.tracker:
+                holder.tracker.note_trigger(schedule.id, trigger)
             cells = (
                 f"{schedule.id} (cell not shown)"
                 if schedule.id in holder.views.not_shown
                 else schedule.id,
-                str(schedule.trigger),
+                trigger,
                 next_fire,
                 str(stats.runs if stats else 0),
                 stats.last_outcome.name if stats and stats.last_outcome else "—",
@@ -390,7 +393,7 @@ class _ResultLine:
             rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
         for _when, schedule_id, stats in reversed(ended):  # most recently ended first
             last = stats.last_outcome.name if stats.last_outcome else "—"
-            cells = (schedule_id, "—", stats.ended or "", str(stats.runs), last)
+            cells = (schedule_id, stats.trigger or "—", stats.ended or "", str(stats.runs), last)
             rows.append("".join(f"<td style='opacity:0.55'>{html.escape(c)}</td>" for c in cells))
         head = "".join(
             f"<th align='left'>{name}</th>" for name in ("id", "trigger", "next", "runs", "last")

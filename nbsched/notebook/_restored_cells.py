@@ -59,8 +59,11 @@ class RestoredCells(HolderCore):
         route = CellOutput(schedule.id, append=append, keep=keep)
         self.outputs[schedule.id] = route
         self.views.watch(route.widget, schedule.id)
+        trigger_text = str(schedule.trigger)
+        if self.tracker is not None:  # for when it ends: the end's event does not say
+            self.tracker.note_trigger(schedule.id, trigger_text)
         self._info[schedule.id] = RouteInfo(
-            trigger_text=str(schedule.trigger),
+            trigger_text=trigger_text,
             trigger_tz=trigger_zone(schedule.trigger),
             next_fire_time=schedule.next_fire_time,
             paused=schedule.paused,

@@ -165,11 +165,8 @@ class NotebookScheduler(CellSchedules, RestoredCells, StatusLines, StoreSwitch):
         *,
         report: Report | None = None,
     ) -> asyncio.Task[Any]:
-        """Run ``factory()`` on the loop after every operation submitted before it.
-
-        ``report(None, None)`` is called on success, ``report(message, exc)`` on failure
-        (the message reads "could not <what>: <error>"); without ``report`` failures are logged.
-        """
+        """Run ``factory()`` after every operation submitted before it: see
+        :meth:`._operations.OperationQueue.submit`, which this kernel's :attr:`operations` does."""
         return self.operations.submit(what, factory, report=report)
 
     def _track(self, task: asyncio.Task[Any]) -> None:

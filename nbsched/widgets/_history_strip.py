@@ -14,6 +14,7 @@ from .._enums import JobOutcome
 from .._history import RunRecord
 from .._protocols import SchedulerLike
 from .._scheduler_reads import is_blocking
+from .._schedulers.sync import run_blocking
 from ._format import format_duration
 
 __all__ = ["STRIP_LENGTH", "median_duration", "recent_runs", "strip_html", "runs_by_schedule"]
@@ -40,7 +41,7 @@ async def recent_runs(scheduler: SchedulerLike) -> list[RunRecord]:
         return list(await store.get_run_history())
     # the store read is created in the worker thread: a refresh cancelled before the thread
     # starts then leaves no coroutine behind that was never awaited
-    return list(await asyncio.to_thread(lambda: scheduler._run(store.get_run_history())))
+    return list(await asyncio.to_thread(lambda: run_blocking(scheduler, store.get_run_history())))
 
 
 def runs_by_schedule(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:

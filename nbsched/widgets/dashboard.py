@@ -48,6 +48,12 @@ ENDED_SHOWN = 10
 _GREY = "<span style='opacity:0.55'>"
 
 
+def _trigger_html(text: str) -> str:
+    """The trigger cell: ``text``, cut to the column's width, whole in the tooltip."""
+    escaped = html.escape(text)
+    return f"<span title='{escaped}'>{escaped}</span>"
+
+
 class Dashboard(widgets.VBox):
     """A live table of a scheduler's schedules.
 
@@ -173,8 +179,9 @@ class Dashboard(widgets.VBox):
             row.show_ended(None)
             row.next_fire_time = schedule.next_fire_time
             row.paused = schedule.paused
-            trigger_text = html.escape(str(schedule.trigger))  # whole in the tooltip
-            row.cells["trigger"].value = f"<span title='{trigger_text}'>{trigger_text}</span>"
+            trigger_text = str(schedule.trigger)
+            self.tracker.note_trigger(schedule.id, trigger_text)
+            row.cells["trigger"].value = _trigger_html(trigger_text)
             row.trigger_tz = trigger_zone(schedule.trigger)
             note = self._annotate(schedule) if self._annotate is not None else ""
             shown_id = html.escape(schedule.id)
@@ -267,7 +274,9 @@ class Dashboard(widgets.VBox):
             values["next fire"] = f"<i title='{title}'>{row.ended}</i>"
             values["remaining"] = "—"
             if row.cells["trigger"].value == "":  # ended before this dashboard saw it
-                values["trigger"] = "—"
+                values["trigger"] = (
+                    _trigger_html(stats.trigger) if stats and stats.trigger else "—"
+                )
             values = {
                 name: value if value.startswith(_GREY) else f"{_GREY}{value}</span>"
                 for name, value in {**self._row_values(row), **values}.items()

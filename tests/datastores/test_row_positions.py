@@ -1,5 +1,6 @@
-"""The SQL stores read rows by column name: each position class must name every column of its
-column list, at the column's place, so that a new column cannot shift what is read."""
+"""The SQL stores read rows by column name: each position class names columns of its table,
+each at its place in the column list the stores select, so that a new column cannot shift
+what is read."""
 
 from __future__ import annotations
 
@@ -18,10 +19,41 @@ PAIRS = [
 
 @pytest.mark.parametrize(("row_class", "columns"), PAIRS, ids=lambda v: getattr(v, "__name__", ""))
 def test_each_position_class_names_every_column_at_its_place(
-    row_class: type, columns: tuple[str, ...]
+    row_class: type[positions.RowPositions], columns: tuple[str, ...]
 ) -> None:
-    named = {name: value for name, value in vars(row_class).items() if not name.startswith("_")}
-    assert named == {column: index for index, column in enumerate(columns)}
+    assert columns == row_class.COLUMNS
+    assert {column: getattr(row_class, column) for column in columns} == {
+        column: index for index, column in enumerate(columns)
+    }
+
+
+@pytest.mark.parametrize(
+    ("row_class", "table"),
+    [
+        (positions.TaskRow, "tasks"),
+        (positions.ScheduleRow, "schedules"),
+        (positions.JobRow, "jobs"),
+        (positions.JobResultRow, "job_results"),
+        (positions.HistoryRow, "job_history"),
+    ],
+)
+def test_each_position_class_names_columns_of_its_table(
+    row_class: type[positions.RowPositions], table: str, tmp_path
+) -> None:
+    import sqlite3
+
+    from nbsched.datastores.sqlite import SQLiteDataStore
+    from nbsched.eventbrokers.local import LocalEventBroker
+
+    store = SQLiteDataStore(tmp_path / "store.db")
+    store.start(LocalEventBroker())
+    store.stop()
+    conn = sqlite3.connect(tmp_path / "store.db")
+    try:
+        names = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    finally:
+        conn.close()
+    assert set(row_class.COLUMNS) <= names
 
 
 def test_a_decoded_schedule_reads_its_columns_by_name() -> None:

@@ -167,6 +167,24 @@ def test_other_programs_database(db_path):
     assert_refused(db_path, "some other program, not an nbsched data store")
 
 
+def test_a_store_another_process_is_creating_is_taken_up(db_path):
+    # two kernels opening one new file at once: the first one's switch to WAL writes the
+    # file's header before its schema commits; the second one sees an SQLite file without
+    # tables, which is a store about to be, not "some other program's database"
+    creating = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        assert creating.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+        store = SQLiteDataStore(db_path)
+        store.start(RecordingBroker())
+        try:
+            store.add_task(Task(id="task", func="builtins:print"))
+            assert [task.id for task in store.get_tasks()] == ["task"]
+        finally:
+            store.stop()
+    finally:
+        creating.close()
+
+
 def test_newer_schema_version_refused(db_path):
     make_store_file(db_path)
     conn = sqlite3.connect(db_path)

@@ -24,6 +24,8 @@ async def test_the_quickstart_read_top_to_bottom_shows_the_finished_cell(
 ) -> None:
     # the cell's five runs are over before the reader reaches %sched
     notebook.cell("%%every 2s --times 5 --id clock\nprint('tick')", cell_id="c1")
+    await notebook.settle()
+    trigger = str((await notebook.holder.scheduler.get_schedule("clock")).trigger)
     await notebook.advance(2)
     for _ in range(4):
         await notebook.advance(2)
@@ -35,12 +37,15 @@ async def test_the_quickstart_read_top_to_bottom_shows_the_finished_cell(
     assert board.rows == {}
     assert list(board.ended_rows) == ["clock"]
     text = board.ended_rows["clock"].text()
-    assert (text["next fire"], text["runs"]) == ("finished", "5")
+    # the trigger it had, not "—": the ended-schedule event carries no trigger
+    assert (text["trigger"], text["next fire"], text["runs"]) == (trigger, "finished", "5")
     assert board.empty not in board.children
 
     listing = _capture_display(notebook, "%sched list")
     await notebook.settle()
-    assert re.search(r"clock\s+—\s+finished\s+5\s+success", plain(listing.value)), listing.value
+    assert re.search(
+        rf"clock\s+{re.escape(trigger)}\s+finished\s+5\s+success", plain(listing.value)
+    ), listing.value
 
     chart = _capture_display(notebook, "%sched timeline")
     assert isinstance(chart, Timeline)
@@ -69,5 +74,9 @@ async def test_a_removed_cell_schedule_shows_removed_next_to_a_live_one(
     assert board.ended_rows["goes"].text()["runs"] == "1"
     listing = _capture_display(notebook, "%sched list")
     await notebook.settle()
-    assert re.search(r"goes\s+—\s+removed\s+1\s+success", plain(listing.value)), listing.value
+    trigger = board.ended_rows["goes"].text()["trigger"]
+    assert trigger.startswith("every 10 seconds")
+    assert re.search(
+        rf"goes\s+{re.escape(trigger)}\s+removed\s+1\s+success", plain(listing.value)
+    ), listing.value
     board.close()

@@ -437,6 +437,29 @@ async def test_a_dashboard_opened_after_a_schedule_finished_shows_it_finished(
         tracker.close()
 
 
+async def test_a_dashboard_opened_after_a_schedule_finished_shows_the_trigger_it_had(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    # %sched twice: the first dashboard saw the schedule live, the second opens after it ended
+    tracker = RunTracker(scheduler)
+    await ending(scheduler, "quick", 3)
+    first = Dashboard(scheduler, tracker=tracker, live=False)
+    await settled(first, clock)
+    shown = first.rows["quick"].cells["trigger"].value
+    first.close()
+    await clock.advance(30)
+    await clock.settle()
+    board = Dashboard(scheduler, tracker=tracker, live=False)
+    try:
+        await settled(board, clock)
+        row = board.ended_rows["quick"]
+        assert row.text()["trigger"].startswith("every 10 seconds")
+        assert row.cells["trigger"].value == f"<span style='opacity:0.55'>{shown}</span>"
+    finally:
+        board.close()
+        tracker.close()
+
+
 async def test_a_schedule_added_again_under_an_ended_id_is_live_again(
     scheduler: AsyncScheduler, dashboard: Dashboard, clock: FakeClock
 ) -> None:
