@@ -9,6 +9,8 @@ import asyncio
 import traceback
 from collections.abc import Callable
 from datetime import datetime
+from inspect import isawaitable
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from .._context import current_async_scheduler, current_job
@@ -16,6 +18,7 @@ from .._enums import JobOutcome
 from .._marshalling import ref_to_callable
 from .._structures import Job, JobResult
 from ..events import JobReleased
+from ..executors.async_ import AsyncJobExecutor
 from ..executors.base import JobExecutor
 from ._core import SchedulerCore
 
@@ -43,7 +46,7 @@ class JobRunner(SchedulerCore):
                 runnable = self._runnables.get(job.task_id)
                 if runnable is None:
                     runnable = await self._runnable(job.task_id)
-                func, executor = runnable
+                func, executor, on_loop = runnable
             except Exception as exc:
                 self.logger.error("cannot run job %s of task %r: %s", job.id, job.task_id, exc)
                 result = self._failure(job, exc, None)
@@ -51,7 +54,7 @@ class JobRunner(SchedulerCore):
             if job.jitter and (start := job.scheduled_start_time) and start > self.clock.now():
                 with activity.waiting:
                     await self.clock.sleep_until(start)
-            now = self.clock.now()
+            now = self._now()
             if job.start_deadline is not None and now > job.start_deadline:
                 result = JobResult(
                     job_id=job.id,
@@ -66,7 +69,13 @@ class JobRunner(SchedulerCore):
             current_job.set(job)  # this task's own context: seen by this job only
             current_async_scheduler.set(self)  # type: ignore[arg-type]
             try:
-                if executor.runs_off_loop:
+                if on_loop:
+                    # what AsyncJobExecutor.run_job does, without a coroutine of its own
+                    with activity.waiting:  # the job's own code: not the scheduler's work
+                        value = func(*job.args, **job.kwargs)
+                        if type(value) is CoroutineType or isawaitable(value):
+                            value = await value
+                elif executor.runs_off_loop:
                     self._off_loop_jobs.add(job.id)
                     try:
                         value = await executor.run_job(func, job)
@@ -84,7 +93,7 @@ class JobRunner(SchedulerCore):
             except BaseException as exc:  # SystemExit in a job must not end the scheduler
                 result = self._failure(job, exc, started_at)
             else:
-                finished = self.clock.now()
+                finished = self._now()
                 result = JobResult(
                     job_id=job.id,
                     outcome=JobOutcome.success,
@@ -169,30 +178,35 @@ class JobRunner(SchedulerCore):
         await self._call("release_job", self.data_store.release_job, self.identity, job, result)
         if self._wants(JobReleased):
             exc = result.exception
-            await self.event_broker.publish(
-                JobReleased(
-                    timestamp=result.finished_at,
-                    job_id=job.id,
-                    scheduler_id=self.identity,
-                    task_id=job.task_id,
-                    schedule_id=job.schedule_id,
-                    scheduled_start=job.scheduled_start_time,
-                    started_at=result.started_at,
-                    finished_at=result.finished_at,
-                    outcome=result.outcome,
-                    exception_type=None if exc is None else type(exc).__qualname__,
-                    exception_message=None if exc is None else str(exc),
-                    exception_traceback=result.traceback,
-                )
+            event = JobReleased(
+                timestamp=result.finished_at,
+                job_id=job.id,
+                scheduler_id=self.identity,
+                task_id=job.task_id,
+                schedule_id=job.schedule_id,
+                scheduled_start=job.scheduled_start_time,
+                started_at=result.started_at,
+                finished_at=result.finished_at,
+                outcome=result.outcome,
+                exception_type=None if exc is None else type(exc).__qualname__,
+                exception_message=None if exc is None else str(exc),
+                exception_traceback=result.traceback,
             )
+            publish_now = self._publish_now
+            if publish_now is not None:
+                publish_now(event)
+            else:
+                await self.event_broker.publish(event)
         waiters = self._result_waiters.pop(job.id, None) if self._result_waiters else None
         if waiters:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(result)
 
-    async def _runnable(self, task_id: str) -> tuple[Callable[..., Any], JobExecutor]:
-        """The callable and executor of a task, resolved once and cached."""
+    async def _runnable(self, task_id: str) -> tuple[Callable[..., Any], JobExecutor, bool]:
+        """The callable and executor of a task, resolved once and cached, and whether the
+        executor is the plain :class:`~nbsched.executors.async_.AsyncJobExecutor` (then the
+        job runner calls the callable itself)."""
         task = self._tasks.get(task_id) or await self._get_task(task_id)
         func = task.func
         if isinstance(func, str):
@@ -207,5 +221,6 @@ class JobRunner(SchedulerCore):
                 f"task {task.id!r} names the job executor {task.job_executor!r}, which this "
                 f"scheduler does not have ({sorted(self.job_executors)})"
             ) from None
-        self._runnables[task_id] = (func, executor)
-        return func, executor
+        on_loop = type(executor).run_job is AsyncJobExecutor.run_job
+        self._runnables[task_id] = (func, executor, on_loop)
+        return func, executor, on_loop

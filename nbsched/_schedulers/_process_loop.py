@@ -28,6 +28,7 @@ _getrandbits = _rng.getrandbits
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_rng.seed)
 _SCHEDULE_CHANGES = (ScheduleAdded, ScheduleUpdated)
+_ZERO = timedelta(0)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -60,7 +61,9 @@ def _job_of(
     grace: timedelta | None,
     now: datetime,
 ) -> Job:
-    jitter = pick_jitter(schedule.max_jitter, fire_time, upcoming)
+    jitter = (
+        pick_jitter(schedule.max_jitter, fire_time, upcoming) if schedule.max_jitter else _ZERO
+    )
     return Job(
         id=_new_uuid(),
         task_id=schedule.task_id,
@@ -250,6 +253,10 @@ class ProcessingLoop(SchedulerCore):
                             scheduled_start=job.scheduled_start_time,
                         )
                     )
+            if jobs and not self._stop_requested:
+                # let the jobs just started run before the next batch: due schedules then
+                # become jobs as fast as jobs run, instead of all of them pending at once
+                await asyncio.sleep(0)
             if schedules or jobs or self._stop_requested:
                 continue
             next_fire_time = await call(
@@ -315,7 +322,10 @@ class ProcessingLoop(SchedulerCore):
         """The fire times of a due schedule that become jobs, and the schedule's result; None
         (and the schedule in ``broken``) if its trigger broke the contract."""
         assert schedule.next_fire_time is not None
-        continuing = self._catching_up.pop(schedule.id, None) == schedule.next_fire_time
+        catching_up = self._catching_up
+        continuing = bool(catching_up) and (
+            catching_up.pop(schedule.id, None) == schedule.next_fire_time
+        )
         try:
             fire_times, last, upcoming, cut_short = due_fire_times(
                 schedule.trigger,

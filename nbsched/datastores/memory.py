@@ -460,6 +460,9 @@ class MemoryDataStore(AsyncDataStore):
         self, scheduler_id: str, results: Iterable[ScheduleResult]
     ) -> None:
         leases = self._leases
+        # asked once per batch, not per schedule
+        wants_removed = self._wants(ScheduleRemoved)
+        wants_updated = self._wants(ScheduleUpdated)
         for result in results:
             schedule_id = result.schedule_id
             lease = leases.get(schedule_id)
@@ -468,7 +471,7 @@ class MemoryDataStore(AsyncDataStore):
             del leases[schedule_id]
             if result.next_fire_time is None:
                 record = self._schedules.pop(schedule_id)
-                if self._wants(ScheduleRemoved):
+                if wants_removed:
                     await self._publish(
                         ScheduleRemoved(
                             schedule_id=schedule_id,
@@ -483,7 +486,7 @@ class MemoryDataStore(AsyncDataStore):
             record.next_fire_time = result.next_fire_time
             self._push(schedule_id, record)
             self._schedule_changed(record.next_fire_time)
-            if self._wants(ScheduleUpdated):
+            if wants_updated:
                 await self._publish(
                     ScheduleUpdated(
                         schedule_id=schedule_id,
@@ -519,7 +522,8 @@ class MemoryDataStore(AsyncDataStore):
         self._job_table.add(job)
         for listener in self._listeners:
             listener.job_added()
-        if self._wants(JobAdded):
+        has_subscribers = self._has_subscribers  # _wants, without a call per job
+        if has_subscribers is None or has_subscribers(JobAdded):
             await self._publish(
                 JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
             )
@@ -540,7 +544,8 @@ class MemoryDataStore(AsyncDataStore):
         waiting = self._job_table.has_pending()
         for listener in self._listeners:
             listener.job_released(job.id, scheduler_id, waiting)
-        if self._wants(JobRemoved):
+        has_subscribers = self._has_subscribers  # _wants, without a call per job
+        if has_subscribers is None or has_subscribers(JobRemoved):
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
 
     async def get_job_result(self, job_id: UUID) -> JobResult | None:
