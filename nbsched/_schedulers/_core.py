@@ -66,6 +66,7 @@ class SchedulerCore:
     _loop_task: asyncio.Task[Any] | None  # the processing loop (see _retry_sleep)
     _subscriptions: list[Subscription]
     _store_changes: Any  # the StoreListener a store in this process tells of changes
+    _store_listens: bool  # the store tells _store_changes (else: the broker's events wake us)
     _has_subscribers: Callable[[type[Event]], bool] | None  # the broker's, if it has one
     _publish_now: Callable[[Event], None] | None  # the local broker's publish_sync
     _background: set[asyncio.Future[Any]]

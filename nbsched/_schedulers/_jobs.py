@@ -41,6 +41,7 @@ class JobRunner(SchedulerCore):
         activity = self._activity
         started_at: datetime | None = None
         result: JobResult | None = None
+        released = False
         try:
             try:
                 runnable = self._runnables.get(job.task_id)
@@ -111,13 +112,16 @@ class JobRunner(SchedulerCore):
             try:
                 if result is not None:
                     await self._release_job(job, result)
+                    released = True
             except Exception:
                 self.logger.exception("could not record the result of job %s", job.id)
             finally:
                 task = current_task()
                 del self._running_jobs[task]  # type: ignore[arg-type]
                 activity.untrack(task)  # type: ignore[arg-type]
-                if not self._wake_pending:
+                # room for another job: a store that tells us of changes said whether any
+                # waits (StoreChanges.job_released); otherwise look
+                if not self._wake_pending and not (released and self._store_listens):
                     self._wake()
 
     async def _stop_running_jobs(self) -> None:

@@ -100,11 +100,15 @@ class StoreChanges:
         if not scheduler._wake_pending:
             scheduler._on_store_change(None, None, "")
 
-    def job_released(self, job_id: UUID, scheduler_id: str) -> None:
+    def job_released(self, job_id: UUID, scheduler_id: str, jobs_waiting: bool) -> None:
         scheduler = self._scheduler
-        if not scheduler._wake_pending or (
-            scheduler._result_waiters and scheduler_id != scheduler.identity
-        ):
+        if scheduler_id == scheduler.identity:
+            # our own job: its release served its result waiters; the loop has something to
+            # do only if jobs wait (for the room this job leaves, in max_concurrent_jobs or
+            # its task's max_running_jobs). Not waking it saves a pass a job.
+            if jobs_waiting and not scheduler._wake_pending:
+                scheduler._on_store_change(None, None, "")
+        elif not scheduler._wake_pending or scheduler._result_waiters:
             scheduler._on_store_change(None, job_id, scheduler_id)
 
 

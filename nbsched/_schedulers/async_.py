@@ -244,6 +244,7 @@ class AsyncScheduler(
         self._result_waiters = {}
         self._subscriptions = []
         self._store_changes = StoreChanges(self)
+        self._store_listens = False
         self._has_subscribers = (
             event_broker.has_subscribers if isinstance(event_broker, SubscriberAware) else None
         )

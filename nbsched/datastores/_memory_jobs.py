@@ -72,6 +72,10 @@ class JobTable:
             queue = self._pending[stored.task_id] = deque()
         queue.append(entry)
 
+    def has_pending(self) -> bool:
+        """Whether a job waits to be acquired (its lease, if it had one, not yet expired)."""
+        return bool(self._pending)
+
     def get(self, ids: Iterable[UUID] | None) -> list[Job]:
         if ids is None:
             return [_detached_job(job) for _, job in self.jobs.values()]

@@ -541,8 +541,9 @@ class MemoryDataStore(AsyncDataStore):
             return  # abandoned, taken over by another scheduler, or never acquired by this one
         if self.history_retention is not None:
             self._history.add(run_record(job, result, scheduler_id))
+        waiting = self._job_table.has_pending()
         for listener in self._listeners:
-            listener.job_released(job.id, scheduler_id)
+            listener.job_released(job.id, scheduler_id, waiting)
         has_subscribers = self._has_subscribers  # _wants, without a call per job
         if has_subscribers is None or has_subscribers(JobRemoved):
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
@@ -592,7 +593,7 @@ class MemoryDataStore(AsyncDataStore):
         for job in self._job_table.abandon_expired(now):
             self._history.add(abandoned_record(job, now))
             for listener in self._listeners:
-                listener.job_released(job.id, job.acquired_by or "")
+                listener.job_released(job.id, job.acquired_by or "", True)
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
             await self._publish(
                 JobReleased(
