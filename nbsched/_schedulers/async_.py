@@ -12,7 +12,8 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -138,9 +139,9 @@ class AsyncScheduler(
                 f"data_store: expected an AsyncDataStore or DataStore, got "
                 f"{type(data_store).__name__} {data_store!r}"
             )
-        if event_broker is None:
-            from ..eventbrokers.local import LocalEventBroker
+        from ..eventbrokers.local import LocalEventBroker
 
+        if event_broker is None:
             event_broker = LocalEventBroker()
         elif not isinstance(event_broker, AsyncEventBroker):
             raise TypeError(
@@ -181,6 +182,10 @@ class AsyncScheduler(
         )
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.clock = clock
+        # the system clock read without a Python call of its own (twice per job)
+        self._now = (
+            partial(datetime.now, timezone.utc) if type(clock) is SystemClock else clock.now
+        )
         self.max_concurrent_jobs = max_concurrent_jobs
         self.lease_duration: timedelta = lease
         self.cleanup_interval: timedelta = cleanup
@@ -239,8 +244,13 @@ class AsyncScheduler(
         self._result_waiters = {}
         self._subscriptions = []
         self._store_changes = StoreChanges(self)
+        self._store_listens = False
         self._has_subscribers = (
             event_broker.has_subscribers if isinstance(event_broker, SubscriberAware) else None
+        )
+        # a broker that delivers at once is called without a coroutine per event
+        self._publish_now = (
+            event_broker.publish_sync if type(event_broker) is LocalEventBroker else None
         )
         self._background = set()
 

@@ -473,6 +473,9 @@ class MemoryDataStore(AsyncDataStore):
         self, scheduler_id: str, results: Iterable[ScheduleResult]
     ) -> None:
         leases = self._leases
+        # asked once per batch, not per schedule
+        wants_removed = self._wants(ScheduleRemoved)
+        wants_updated = self._wants(ScheduleUpdated)
         for result in results:
             schedule_id = result.schedule_id
             lease = leases.get(schedule_id)
@@ -481,7 +484,7 @@ class MemoryDataStore(AsyncDataStore):
             del leases[schedule_id]
             if result.next_fire_time is None:
                 record = self._schedules.pop(schedule_id)
-                if self._wants(ScheduleRemoved):
+                if wants_removed:
                     await self._publish(
                         ScheduleRemoved(
                             schedule_id=schedule_id,
@@ -496,7 +499,7 @@ class MemoryDataStore(AsyncDataStore):
             record.next_fire_time = result.next_fire_time
             self._push(schedule_id, record)
             self._schedule_changed(record.next_fire_time)
-            if self._wants(ScheduleUpdated):
+            if wants_updated:
                 await self._publish(
                     ScheduleUpdated(
                         schedule_id=schedule_id,
@@ -532,7 +535,8 @@ class MemoryDataStore(AsyncDataStore):
         self._job_table.add(job)
         for listener in self._listeners:
             listener.job_added()
-        if self._wants(JobAdded):
+        has_subscribers = self._has_subscribers  # _wants, without a call per job
+        if has_subscribers is None or has_subscribers(JobAdded):
             await self._publish(
                 JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
             )
@@ -550,9 +554,11 @@ class MemoryDataStore(AsyncDataStore):
             return  # abandoned, taken over by another scheduler, or never acquired by this one
         if self.history_retention is not None:
             self._history.add(run_record(job, result, scheduler_id))
+        waiting = self._job_table.has_pending()
         for listener in self._listeners:
-            listener.job_released(job.id, scheduler_id)
-        if self._wants(JobRemoved):
+            listener.job_released(job.id, scheduler_id, waiting)
+        has_subscribers = self._has_subscribers  # _wants, without a call per job
+        if has_subscribers is None or has_subscribers(JobRemoved):
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
 
     async def get_job_result(self, job_id: UUID) -> JobResult | None:
@@ -600,7 +606,7 @@ class MemoryDataStore(AsyncDataStore):
         for job in self._job_table.abandon_expired(now):
             self._history.add(abandoned_record(job, now))
             for listener in self._listeners:
-                listener.job_released(job.id, job.acquired_by or "")
+                listener.job_released(job.id, job.acquired_by or "", True)
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
             await self._publish(
                 JobReleased(
