@@ -56,7 +56,9 @@ class Activity:
     def untrack(self, task: asyncio.Task[Any]) -> None:
         """Undo :meth:`track` (called by the task itself, or for it once it has ended)."""
         self._tasks.discard(task)
-        self._done()
+        self._count -= 1  # _done(), inline: once per job
+        if self._count == 0 and self._idle is not None:
+            self._idle.set()
 
     def tracks(self, task: asyncio.Task[Any] | None) -> bool:
         """Whether ``task`` is tracked."""
@@ -86,7 +88,10 @@ class _Waiting:
         self._activity = activity
 
     def __enter__(self) -> None:
-        self._activity._done()
+        activity = self._activity
+        activity._count -= 1  # _done(), inline: once per job
+        if activity._count == 0 and activity._idle is not None:
+            activity._idle.set()
 
     def __exit__(self, *exc_info: object) -> None:
         self._activity._count += 1

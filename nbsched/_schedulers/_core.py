@@ -42,6 +42,7 @@ class SchedulerCore:
     event_broker: AsyncEventBroker
     identity: str
     clock: Clock
+    _now: Callable[[], datetime]  # clock.now (for the system clock, without a Python frame)
     max_concurrent_jobs: int
     lease_duration: timedelta
     cleanup_interval: timedelta
@@ -65,7 +66,9 @@ class SchedulerCore:
     _loop_task: asyncio.Task[Any] | None  # the processing loop (see _retry_sleep)
     _subscriptions: list[Subscription]
     _store_changes: Any  # the StoreListener a store in this process tells of changes
+    _store_listens: bool  # the store tells _store_changes (else: the broker's events wake us)
     _has_subscribers: Callable[[type[Event]], bool] | None  # the broker's, if it has one
+    _publish_now: Callable[[Event], None] | None  # the local broker's publish_sync
     _background: set[asyncio.Future[Any]]
     # FakeClock bookkeeping: which of the scheduler's tasks are working (see Activity)
     _activity: Activity
@@ -83,10 +86,11 @@ class SchedulerCore:
     # tasks and jobs
     _tasks: dict[str, Task]
     _last_task_id: tuple[Callable[..., Any], str] | None  # the last callable given, its id
-    _runnables: dict[str, tuple[Callable[..., Any], JobExecutor]]
+    # task id -> (callable, executor, whether the job runner calls it itself on the loop)
+    _runnables: dict[str, tuple[Callable[..., Any], JobExecutor, bool]]
     # the acquired jobs whose task has not ended (a task cancelled before its first step never
     # runs its own cleanup: what is left here once all have ended never started)
-    _running_jobs: dict[UUID, tuple[asyncio.Task[None], Job]]
+    _running_jobs: dict[asyncio.Task[None], Job]  # keyed by task: hashed by identity, in C
     _off_loop_jobs: set[UUID]
     _result_waiters: dict[UUID, list[asyncio.Future[JobResult]]]
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from asyncio import current_task
 from collections.abc import Callable
 from datetime import datetime
+from inspect import isawaitable
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from .._context import current_async_scheduler, current_job
@@ -16,6 +19,7 @@ from .._enums import JobOutcome
 from .._marshalling import ref_to_callable
 from .._structures import Job, JobResult
 from ..events import JobReleased
+from ..executors.async_ import AsyncJobExecutor
 from ..executors.base import JobExecutor
 from ._core import SchedulerCore
 
@@ -31,18 +35,19 @@ class JobRunner(SchedulerCore):
     def _start_job(self, job: Job) -> None:
         task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
         self._activity.track(task)
-        self._running_jobs[job.id] = (task, job)
+        self._running_jobs[task] = job
 
     async def _run_job(self, job: Job) -> None:
         activity = self._activity
         started_at: datetime | None = None
         result: JobResult | None = None
+        released = False
         try:
             try:
                 runnable = self._runnables.get(job.task_id)
                 if runnable is None:
                     runnable = await self._runnable(job.task_id)
-                func, executor = runnable
+                func, executor, on_loop = runnable
             except Exception as exc:
                 self.logger.error("cannot run job %s of task %r: %s", job.id, job.task_id, exc)
                 result = self._failure(job, exc, None)
@@ -50,7 +55,7 @@ class JobRunner(SchedulerCore):
             if job.jitter and (start := job.scheduled_start_time) and start > self.clock.now():
                 with activity.waiting:
                     await self.clock.sleep_until(start)
-            now = self.clock.now()
+            now = self._now()
             if job.start_deadline is not None and now > job.start_deadline:
                 result = JobResult(
                     job_id=job.id,
@@ -65,7 +70,13 @@ class JobRunner(SchedulerCore):
             current_job.set(job)  # this task's own context: seen by this job only
             current_async_scheduler.set(self)  # type: ignore[arg-type]
             try:
-                if executor.runs_off_loop:
+                if on_loop:
+                    # what AsyncJobExecutor.run_job does, without a coroutine of its own
+                    with activity.waiting:  # the job's own code: not the scheduler's work
+                        value = func(*job.args, **job.kwargs)
+                        if type(value) is CoroutineType or isawaitable(value):
+                            value = await value
+                elif executor.runs_off_loop:
                     self._off_loop_jobs.add(job.id)
                     try:
                         value = await executor.run_job(func, job)
@@ -83,7 +94,7 @@ class JobRunner(SchedulerCore):
             except BaseException as exc:  # SystemExit in a job must not end the scheduler
                 result = self._failure(job, exc, started_at)
             else:
-                finished = self.clock.now()
+                finished = self._now()
                 result = JobResult(
                     job_id=job.id,
                     outcome=JobOutcome.success,
@@ -101,24 +112,29 @@ class JobRunner(SchedulerCore):
             try:
                 if result is not None:
                     await self._release_job(job, result)
+                    released = True
             except Exception:
                 self.logger.exception("could not record the result of job %s", job.id)
             finally:
-                activity.untrack(self._running_jobs.pop(job.id)[0])
-                if not self._wake_pending:
+                task = current_task()
+                del self._running_jobs[task]  # type: ignore[arg-type]
+                activity.untrack(task)  # type: ignore[arg-type]
+                # room for another job: a store that tells us of changes said whether any
+                # waits (StoreChanges.job_released); otherwise look
+                if not self._wake_pending and not (released and self._store_listens):
                     self._wake()
 
     async def _stop_running_jobs(self) -> None:
         """Cancel the jobs on the loop; give those in threads or processes, which cannot be
         cancelled, up to ``stop_grace_time`` to finish (then they are recorded ``abandoned``)."""
         running_jobs = self._running_jobs
-        off_loop = [running_jobs[i][0] for i in self._off_loop_jobs if i in running_jobs]
-        for task, _ in running_jobs.values():
+        off_loop = [task for task, job in running_jobs.items() if job.id in self._off_loop_jobs]
+        for task in running_jobs:
             if task not in off_loop:
                 task.cancel()
         if off_loop:
             await asyncio.wait(off_loop, timeout=self.stop_grace_time.total_seconds())
-        running = [task for task, _ in running_jobs.values()]
+        running = list(running_jobs)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
@@ -153,8 +169,8 @@ class JobRunner(SchedulerCore):
         """Release, as cancelled, the acquired jobs whose tasks were cancelled before they
         started (so that they don't wait for their lease to expire). Called once every job
         task has ended: a task that started removed its job from ``_running_jobs`` itself."""
-        for task, job in list(self._running_jobs.values()):
-            del self._running_jobs[job.id]
+        for task, job in list(self._running_jobs.items()):
+            del self._running_jobs[task]
             self._activity.untrack(task)
             try:
                 await self._release_job(job, self._cancelled(job, None))
@@ -162,33 +178,44 @@ class JobRunner(SchedulerCore):
                 self.logger.exception("could not release the unstarted job %s", job.id)
 
     async def _release_job(self, job: Job, result: JobResult) -> None:
-        await self._call("release_job", self.data_store.release_job, self.identity, job, result)
-        if self._wants(JobReleased):
-            exc = result.exception
-            await self.event_broker.publish(
-                JobReleased(
-                    timestamp=result.finished_at,
-                    job_id=job.id,
-                    scheduler_id=self.identity,
-                    task_id=job.task_id,
-                    schedule_id=job.schedule_id,
-                    scheduled_start=job.scheduled_start_time,
-                    started_at=result.started_at,
-                    finished_at=result.finished_at,
-                    outcome=result.outcome,
-                    exception_type=None if exc is None else type(exc).__qualname__,
-                    exception_message=None if exc is None else str(exc),
-                    exception_traceback=result.traceback,
-                )
+        if self._retry.temporary_errors:  # what _call does, without a call of its own
+            await self._call(
+                "release_job", self.data_store.release_job, self.identity, job, result
             )
+        else:
+            await self.data_store.release_job(self.identity, job, result)
+        has_subscribers = self._has_subscribers  # _wants, without a call of its own
+        if has_subscribers is None or has_subscribers(JobReleased):
+            exc = result.exception
+            event = JobReleased(
+                timestamp=result.finished_at,
+                job_id=job.id,
+                scheduler_id=self.identity,
+                task_id=job.task_id,
+                schedule_id=job.schedule_id,
+                scheduled_start=job.scheduled_start_time,
+                started_at=result.started_at,
+                finished_at=result.finished_at,
+                outcome=result.outcome,
+                exception_type=None if exc is None else type(exc).__qualname__,
+                exception_message=None if exc is None else str(exc),
+                exception_traceback=result.traceback,
+            )
+            publish_now = self._publish_now
+            if publish_now is not None:
+                publish_now(event)
+            else:
+                await self.event_broker.publish(event)
         waiters = self._result_waiters.pop(job.id, None) if self._result_waiters else None
         if waiters:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(result)
 
-    async def _runnable(self, task_id: str) -> tuple[Callable[..., Any], JobExecutor]:
-        """The callable and executor of a task, resolved once and cached."""
+    async def _runnable(self, task_id: str) -> tuple[Callable[..., Any], JobExecutor, bool]:
+        """The callable and executor of a task, resolved once and cached, and whether the
+        executor is the plain :class:`~nbsched.executors.async_.AsyncJobExecutor` (then the
+        job runner calls the callable itself)."""
         task = self._tasks.get(task_id) or await self._get_task(task_id)
         func = task.func
         if isinstance(func, str):
@@ -203,5 +230,6 @@ class JobRunner(SchedulerCore):
                 f"task {task.id!r} names the job executor {task.job_executor!r}, which this "
                 f"scheduler does not have ({sorted(self.job_executors)})"
             ) from None
-        self._runnables[task_id] = (func, executor)
-        return func, executor
+        on_loop = type(executor).run_job is AsyncJobExecutor.run_job
+        self._runnables[task_id] = (func, executor, on_loop)
+        return func, executor, on_loop

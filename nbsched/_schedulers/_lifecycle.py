@@ -153,6 +153,11 @@ class Lifecycle:
             self.state = RunState.stopped
         run.stopped.set()
 
+    def starting(self) -> bool:
+        """Whether a run's start sequence is under way (see :meth:`wait_started`)."""
+        run = self.run
+        return run is not None and not run.started.done()
+
     async def wait_started(self) -> None:
         """If a run is starting (and the caller is not its host task), wait until its start
         sequence is over."""

@@ -28,6 +28,7 @@ _getrandbits = _rng.getrandbits
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_rng.seed)
 _SCHEDULE_CHANGES = (ScheduleAdded, ScheduleUpdated)
+_ZERO = timedelta(0)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -60,7 +61,9 @@ def _job_of(
     grace: timedelta | None,
     now: datetime,
 ) -> Job:
-    jitter = pick_jitter(schedule.max_jitter, fire_time, upcoming)
+    jitter = (
+        pick_jitter(schedule.max_jitter, fire_time, upcoming) if schedule.max_jitter else _ZERO
+    )
     return Job(
         id=_new_uuid(),
         task_id=schedule.task_id,
@@ -97,11 +100,15 @@ class StoreChanges:
         if not scheduler._wake_pending:
             scheduler._on_store_change(None, None, "")
 
-    def job_released(self, job_id: UUID, scheduler_id: str) -> None:
+    def job_released(self, job_id: UUID, scheduler_id: str, jobs_waiting: bool) -> None:
         scheduler = self._scheduler
-        if not scheduler._wake_pending or (
-            scheduler._result_waiters and scheduler_id != scheduler.identity
-        ):
+        if scheduler_id == scheduler.identity:
+            # our own job: its release served its result waiters; the loop has something to
+            # do only if jobs wait (for the room this job leaves, in max_concurrent_jobs or
+            # its task's max_running_jobs). Not waking it saves a pass a job.
+            if jobs_waiting and not scheduler._wake_pending:
+                scheduler._on_store_change(None, None, "")
+        elif not scheduler._wake_pending or scheduler._result_waiters:
             scheduler._on_store_change(None, job_id, scheduler_id)
 
 
@@ -246,6 +253,10 @@ class ProcessingLoop(SchedulerCore):
                             scheduled_start=job.scheduled_start_time,
                         )
                     )
+            if jobs and not self._stop_requested:
+                # let the jobs just started run before the next batch: due schedules then
+                # become jobs as fast as jobs run, instead of all of them pending at once
+                await asyncio.sleep(0)
             if schedules or jobs or self._stop_requested:
                 continue
             next_fire_time = await call(
@@ -311,7 +322,10 @@ class ProcessingLoop(SchedulerCore):
         """The fire times of a due schedule that become jobs, and the schedule's result; None
         (and the schedule in ``broken``) if its trigger broke the contract."""
         assert schedule.next_fire_time is not None
-        continuing = self._catching_up.pop(schedule.id, None) == schedule.next_fire_time
+        catching_up = self._catching_up
+        continuing = bool(catching_up) and (
+            catching_up.pop(schedule.id, None) == schedule.next_fire_time
+        )
         try:
             fire_times, last, upcoming, cut_short = due_fire_times(
                 schedule.trigger,
@@ -355,7 +369,7 @@ class ProcessingLoop(SchedulerCore):
                     "extend_acquired_job_leases",
                     self.data_store.extend_acquired_job_leases,
                     self.identity,
-                    set(self._running_jobs),
+                    {job.id for job in self._running_jobs.values()},
                     self.lease_duration,
                     now,
                 )

@@ -66,6 +66,7 @@ class SchedulerRun(SchedulerCore):
         if add_listener is not None:
             # everything in the store changes in this process: it tells us itself
             add_listener(self._store_changes)
+            self._store_listens = True
         else:
             self._subscriptions.append(self.event_broker.subscribe(self._on_event, _WAKE_EVENTS))
         self._entered = True
@@ -86,6 +87,7 @@ class SchedulerRun(SchedulerCore):
         remove_listener = getattr(self.data_store, "remove_listener", None)
         if remove_listener is not None:
             remove_listener(self._store_changes)
+            self._store_listens = False
         for executor in self.job_executors.values():
             await executor.stop()
         try:
@@ -191,7 +193,7 @@ class SchedulerRun(SchedulerCore):
         """Whether the caller is one of this scheduler's running jobs (it cannot wait for the
         end of the run it belongs to: that run waits for it)."""
         job = current_job.get(None)
-        return job is not None and job.id in self._running_jobs
+        return job is not None and any(job.id == j.id for j in self._running_jobs.values())
 
     async def stop(self) -> None:
         """Stop the processing loop and wait until it has stopped.

@@ -12,7 +12,9 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from operator import is_
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -138,9 +140,9 @@ class AsyncScheduler(
                 f"data_store: expected an AsyncDataStore or DataStore, got "
                 f"{type(data_store).__name__} {data_store!r}"
             )
-        if event_broker is None:
-            from ..eventbrokers.local import LocalEventBroker
+        from ..eventbrokers.local import LocalEventBroker
 
+        if event_broker is None:
             event_broker = LocalEventBroker()
         elif not isinstance(event_broker, AsyncEventBroker):
             raise TypeError(
@@ -181,6 +183,10 @@ class AsyncScheduler(
         )
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.clock = clock
+        # the system clock read without a Python call of its own (twice per job)
+        self._now = (
+            partial(datetime.now, timezone.utc) if type(clock) is SystemClock else clock.now
+        )
         self.max_concurrent_jobs = max_concurrent_jobs
         self.lease_duration: timedelta = lease
         self.cleanup_interval: timedelta = cleanup
@@ -217,6 +223,9 @@ class AsyncScheduler(
         self._activity = Activity()
         self._tasks = {}  # local cache, with the callables resolved
         self._last_task_id = None
+        # the settings add_schedule checked last, as given and as checked: schedules added in a
+        # row mostly share them (compared by identity: False is not taken for a given 0)
+        self._last_settings: tuple[tuple[object, ...], _Settings] | None = None
         # schedules released still due after a wake-up's share of catching up: id -> the
         # fire time they continue from (an "earliest" job for that catch-up already exists)
         self._catching_up = {}
@@ -235,8 +244,13 @@ class AsyncScheduler(
         self._result_waiters = {}
         self._subscriptions = []
         self._store_changes = StoreChanges(self)
+        self._store_listens = False
         self._has_subscribers = (
             event_broker.has_subscribers if isinstance(event_broker, SubscriberAware) else None
+        )
+        # a broker that delivers at once is called without a coroutine per event
+        self._publish_now = (
+            event_broker.publish_sync if type(event_broker) is LocalEventBroker else None
         )
         self._background = set()
 
@@ -289,7 +303,8 @@ class AsyncScheduler(
             ``replace`` it, or ``exception`` (raise :class:`~nbsched.ConflictingIdError`)
         :return: the schedule id
         """
-        await self._usable()
+        if not self._entered or self._lifecycle.starting():
+            await self._usable()
         if not isinstance(trigger, Trigger):
             raise TypeError(
                 f"trigger: expected a nbsched Trigger, got {type(trigger).__name__} {trigger!r}"
@@ -298,26 +313,22 @@ class AsyncScheduler(
             id = str(uuid4())
         elif not isinstance(id, str) or not id:
             raise TypeError(f"id: expected a non-empty string, got {id!r}")
-        args_tuple = _as_args(args)
-        kwargs_dict = _as_kwargs(kwargs)
-        coalesce_policy: CoalescePolicy = as_enum(CoalescePolicy, coalesce, argument="coalesce")
-        conflict: ConflictPolicy = as_enum(
-            ConflictPolicy, conflict_policy, argument="conflict_policy"
+        args_tuple = () if args is None else _as_args(args)
+        kwargs_dict = {} if kwargs is None else _as_kwargs(kwargs)
+        given = (
+            coalesce,
+            conflict_policy,
+            misfire_grace_time,
+            max_jitter,
+            job_result_expiration_time,
         )
-        grace = as_timedelta(misfire_grace_time, argument="misfire_grace_time")
-        if grace is not None and grace < _ZERO:
-            raise ValueError(f"misfire_grace_time: {misfire_grace_time!r} is negative")
-        jitter = as_timedelta(max_jitter, argument="max_jitter")
-        if jitter is not None and jitter < _ZERO:
-            raise ValueError(f"max_jitter: {max_jitter!r} is negative")
-        expiration = as_timedelta(
-            job_result_expiration_time, argument="job_result_expiration_time"
-        )
-        if expiration is None or expiration < _ZERO:
-            raise ValueError(
-                f"job_result_expiration_time: expected zero or more, got "
-                f"{job_result_expiration_time!r}"
-            )
+        last = self._last_settings
+        if last is not None and all(map(is_, given, last[0])):
+            settings = last[1]
+        else:
+            settings = _schedule_settings(*given)
+            self._last_settings = given, settings
+        coalesce_policy, conflict, grace, jitter, expiration = settings
         if metadata is not None and not isinstance(metadata, dict):
             raise TypeError(f"metadata: expected a dict, got {metadata!r}")
         if not isinstance(paused, bool):
@@ -332,19 +343,19 @@ class AsyncScheduler(
         if next_fire_time is None:
             raise ValueError(f"trigger: {trigger!r} produces no fire time at all")
         task_id = await self._ensure_task(func_or_task_id, job_executor, max_running_jobs)
-        schedule = Schedule(
-            id=id,
-            task_id=task_id,
-            trigger=live_trigger,
-            args=args_tuple,
-            kwargs=kwargs_dict,
-            paused=paused,
-            coalesce=coalesce_policy,
-            misfire_grace_time=grace,
-            max_jitter=jitter or None,
-            job_result_expiration_time=expiration,
-            metadata=dict(metadata or {}),
-            next_fire_time=next_fire_time,
+        schedule = _new_schedule(
+            id,
+            task_id,
+            live_trigger,
+            args_tuple,
+            kwargs_dict,
+            paused,
+            coalesce_policy,
+            grace,
+            jitter,
+            expiration,
+            dict(metadata) if metadata else {},
+            next_fire_time,
         )
         # the store may keep live_trigger itself: nothing else holds it
         await self._call("add_schedule", self._add_new_schedule, schedule, conflict)
@@ -487,6 +498,69 @@ class AsyncScheduler(
         if isinstance(event_types, type):
             event_types = (event_types,)
         return self.event_broker.subscribe(callback, event_types, one_shot=one_shot)
+
+
+_new_object = object.__new__
+
+_Settings = tuple[CoalescePolicy, ConflictPolicy, timedelta | None, timedelta | None, timedelta]
+
+
+def _schedule_settings(
+    coalesce: CoalescePolicy | str,
+    conflict_policy: ConflictPolicy | str,
+    misfire_grace_time: timedelta | float | None,
+    max_jitter: timedelta | float | None,
+    job_result_expiration_time: timedelta | float,
+) -> _Settings:
+    """``add_schedule``'s settings checked and converted (a jitter of zero is none)."""
+    coalesce_policy: CoalescePolicy = as_enum(CoalescePolicy, coalesce, argument="coalesce")
+    conflict: ConflictPolicy = as_enum(ConflictPolicy, conflict_policy, argument="conflict_policy")
+    grace = as_timedelta(misfire_grace_time, argument="misfire_grace_time")
+    if grace is not None and grace < _ZERO:
+        raise ValueError(f"misfire_grace_time: {misfire_grace_time!r} is negative")
+    jitter = as_timedelta(max_jitter, argument="max_jitter")
+    if jitter is not None and jitter < _ZERO:
+        raise ValueError(f"max_jitter: {max_jitter!r} is negative")
+    expiration = as_timedelta(job_result_expiration_time, argument="job_result_expiration_time")
+    if expiration is None or expiration < _ZERO:
+        raise ValueError(
+            f"job_result_expiration_time: expected zero or more, got "
+            f"{job_result_expiration_time!r}"
+        )
+    return coalesce_policy, conflict, grace, jitter or None, expiration
+
+
+def _new_schedule(
+    id: str,
+    task_id: str,
+    trigger: Trigger,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    paused: bool,
+    coalesce: CoalescePolicy,
+    misfire_grace_time: timedelta | None,
+    max_jitter: timedelta | None,
+    job_result_expiration_time: timedelta,
+    metadata: dict[str, Any],
+    next_fire_time: datetime,
+) -> Schedule:
+    """A new :class:`Schedule` of checked values, built through its slots: a third of the cost
+    of the dataclass ``__init__`` with a dozen keywords (a good part of an add)."""
+    schedule: Schedule = _new_object(Schedule)
+    schedule.id = id
+    schedule.task_id = task_id
+    schedule.trigger = trigger
+    schedule.args = args
+    schedule.kwargs = kwargs
+    schedule.paused = paused
+    schedule.coalesce = coalesce
+    schedule.misfire_grace_time = misfire_grace_time
+    schedule.max_jitter = max_jitter
+    schedule.job_result_expiration_time = job_result_expiration_time
+    schedule.metadata = metadata
+    schedule.next_fire_time = next_fire_time
+    schedule.last_fire_time = schedule.acquired_by = schedule.acquired_until = None
+    return schedule
 
 
 def _as_args(args: Iterable[Any] | None) -> tuple[Any, ...]:

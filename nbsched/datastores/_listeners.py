@@ -22,5 +22,6 @@ class StoreListener(Protocol):
     def job_added(self) -> None:
         """A job was added."""
 
-    def job_released(self, job_id: UUID, scheduler_id: str) -> None:
-        """A job was released (its result stored) by the scheduler ``scheduler_id``."""
+    def job_released(self, job_id: UUID, scheduler_id: str, jobs_waiting: bool) -> None:
+        """A job was released (its result stored) by the scheduler ``scheduler_id``;
+        ``jobs_waiting``: other jobs wait to be acquired (the release may make room for one)."""

@@ -66,11 +66,15 @@ class JobTable:
         stored = _detached_job(job)
         stored.acquired_by = stored.acquired_until = None
         entry = (next(self._seq), stored)
-        self.jobs[job.id] = entry
-        queue = self._pending.get(job.task_id)
+        self.jobs[stored.id] = entry
+        queue = self._pending.get(stored.task_id)
         if queue is None:
-            queue = self._pending[job.task_id] = deque()
+            queue = self._pending[stored.task_id] = deque()
         queue.append(entry)
+
+    def has_pending(self) -> bool:
+        """Whether a job waits to be acquired (its lease, if it had one, not yet expired)."""
+        return bool(self._pending)
 
     def get(self, ids: Iterable[UUID] | None) -> list[Job]:
         if ids is None:
@@ -165,11 +169,18 @@ class JobTable:
     def release(self, scheduler_id: str, job_id: UUID, result: JobResult) -> Job | None:
         """Finish a job this scheduler holds; returns it, or ``None`` if it does not hold
         it (it was abandoned, taken over by another scheduler, or never acquired)."""
-        entry = self.jobs.get(job_id)
+        jobs = self.jobs
+        entry = jobs.get(job_id)
         if entry is None or entry[1].acquired_by != scheduler_id:
             return None
         stored = entry[1]
-        self._remove(stored)
+        del jobs[job_id]  # what _remove does, inline: once per job
+        task_id = stored.task_id
+        count = self.running.get(task_id, 0) - 1
+        if count > 0:
+            self.running[task_id] = count
+        else:
+            self.running.pop(task_id, None)
         if result.expires_at > result.finished_at:
             self.results[job_id] = result
         return stored

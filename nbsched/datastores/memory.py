@@ -308,7 +308,9 @@ class MemoryDataStore(AsyncDataStore):
             raise TypeError(f"schedule: expected a Schedule, got {type(schedule).__name__}")
         if not isinstance(conflict_policy, ConflictPolicy):
             raise TypeError(f"conflict_policy: expected a ConflictPolicy, got {conflict_policy!r}")
-        await self._store_schedule(schedule, conflict_policy, clone_trigger(schedule.trigger))
+        event = self._put_schedule(schedule, conflict_policy, clone_trigger(schedule.trigger))
+        if event is not None:
+            await self._publish(event)
 
     async def adopt_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
         """:meth:`add_schedule` keeping ``schedule.trigger`` itself instead of a copy: for a
@@ -319,17 +321,21 @@ class MemoryDataStore(AsyncDataStore):
         through its override."""
         if self._overrides_add_schedule:
             await self.add_schedule(schedule, conflict_policy)
-        else:
-            await self._store_schedule(schedule, conflict_policy, schedule.trigger)
+            return
+        event = self._put_schedule(schedule, conflict_policy, schedule.trigger)
+        if event is not None:
+            await self._publish(event)
 
-    async def _store_schedule(
+    def _put_schedule(
         self, schedule: Schedule, conflict_policy: ConflictPolicy, trigger: Trigger
-    ) -> None:
+    ) -> Event | None:
+        """Store ``schedule`` with ``trigger`` (the store's own); return the event to publish
+        (None: nobody would receive it, or ``do_nothing`` kept an existing schedule)."""
         schedule_id = schedule.id
         exists = schedule_id in self._schedules
         if exists:
             if conflict_policy is ConflictPolicy.do_nothing:
-                return
+                return None
             if conflict_policy is ConflictPolicy.exception:
                 raise ConflictingIdError(schedule_id)
             self._leases.pop(schedule_id, None)
@@ -348,14 +354,11 @@ class MemoryDataStore(AsyncDataStore):
         self._push(schedule_id, record)
         self._schedule_changed(record.next_fire_time)
         event_class = ScheduleUpdated if exists else ScheduleAdded
-        if self._wants(event_class):
-            await self._publish(
-                event_class(
-                    schedule_id=schedule_id,
-                    task_id=options.task_id,
-                    next_fire_time=record.next_fire_time,
-                )
-            )
+        if not self._wants(event_class):
+            return None
+        return event_class(
+            schedule_id=schedule_id, task_id=options.task_id, next_fire_time=record.next_fire_time
+        )
 
     async def remove_schedules(self, ids: Iterable[str], *, finished: bool = False) -> None:
         if isinstance(ids, str):
@@ -457,6 +460,9 @@ class MemoryDataStore(AsyncDataStore):
         self, scheduler_id: str, results: Iterable[ScheduleResult]
     ) -> None:
         leases = self._leases
+        # asked once per batch, not per schedule
+        wants_removed = self._wants(ScheduleRemoved)
+        wants_updated = self._wants(ScheduleUpdated)
         for result in results:
             schedule_id = result.schedule_id
             lease = leases.get(schedule_id)
@@ -465,7 +471,7 @@ class MemoryDataStore(AsyncDataStore):
             del leases[schedule_id]
             if result.next_fire_time is None:
                 record = self._schedules.pop(schedule_id)
-                if self._wants(ScheduleRemoved):
+                if wants_removed:
                     await self._publish(
                         ScheduleRemoved(
                             schedule_id=schedule_id,
@@ -480,7 +486,7 @@ class MemoryDataStore(AsyncDataStore):
             record.next_fire_time = result.next_fire_time
             self._push(schedule_id, record)
             self._schedule_changed(record.next_fire_time)
-            if self._wants(ScheduleUpdated):
+            if wants_updated:
                 await self._publish(
                     ScheduleUpdated(
                         schedule_id=schedule_id,
@@ -516,7 +522,8 @@ class MemoryDataStore(AsyncDataStore):
         self._job_table.add(job)
         for listener in self._listeners:
             listener.job_added()
-        if self._wants(JobAdded):
+        has_subscribers = self._has_subscribers  # _wants, without a call per job
+        if has_subscribers is None or has_subscribers(JobAdded):
             await self._publish(
                 JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
             )
@@ -534,9 +541,11 @@ class MemoryDataStore(AsyncDataStore):
             return  # abandoned, taken over by another scheduler, or never acquired by this one
         if self.history_retention is not None:
             self._history.add(run_record(job, result, scheduler_id))
+        waiting = self._job_table.has_pending()
         for listener in self._listeners:
-            listener.job_released(job.id, scheduler_id)
-        if self._wants(JobRemoved):
+            listener.job_released(job.id, scheduler_id, waiting)
+        has_subscribers = self._has_subscribers  # _wants, without a call per job
+        if has_subscribers is None or has_subscribers(JobRemoved):
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
 
     async def get_job_result(self, job_id: UUID) -> JobResult | None:
@@ -584,7 +593,7 @@ class MemoryDataStore(AsyncDataStore):
         for job in self._job_table.abandon_expired(now):
             self._history.add(abandoned_record(job, now))
             for listener in self._listeners:
-                listener.job_released(job.id, job.acquired_by or "")
+                listener.job_released(job.id, job.acquired_by or "", True)
             await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
             await self._publish(
                 JobReleased(

@@ -22,7 +22,7 @@ import io
 import sys
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from types import TracebackType
 from typing import Any
 
@@ -39,6 +39,11 @@ FLUSH_INTERVAL = 0.2
 #: Seconds between two updates of a status line (a cell that runs more often than this shows
 #: its latest state, not each run's).
 STATUS_INTERVAL = 0.5
+#: Seconds between two updates of a status line that only move its routine parts on (the run
+#: count, the last run's duration, the next fire time): a quick cell that runs every second
+#: has its line rewritten every ``ROUTINE_INTERVAL`` seconds, not on every run. A change of
+#: state (an error, a pause, the end, a slow run starting, the store lost) is not held back.
+ROUTINE_INTERVAL = 2.0
 #: A cell whose last run took at least this long shows "running" before its next run (the
 #: kernel is blocked while a scheduled cell runs); a quicker one shows only the outcome.
 SLOW_RUN = 0.05
@@ -46,6 +51,22 @@ SLOW_RUN = 0.05
 
 #: The cells whose status line has a change not sent yet.
 _unsent: weakref.WeakSet[CellOutput] = weakref.WeakSet()
+#: the clock of the status lines' timing (monotonic seconds; tests replace it and the timer)
+_monotonic = time.monotonic
+
+
+def _call_later(delay: float, callback: Callable[[], None]) -> asyncio.Handle:
+    """Call ``callback`` on the running loop in ``delay`` seconds (at once: after what is ready
+    now); RuntimeError without a running loop."""
+    loop = asyncio.get_running_loop()
+    return loop.call_later(delay, callback) if delay > 0 else loop.call_soon(callback)
+
+
+def status_due(sent_at: float, *, routine: bool) -> float:
+    """When (on :data:`_monotonic`'s clock) a status line last written at ``sent_at`` may be
+    written again: :data:`ROUTINE_INTERVAL` later for a ``routine`` change,
+    :data:`STATUS_INTERVAL` later for any other."""
+    return sent_at + (ROUTINE_INTERVAL if routine else STATUS_INTERVAL)
 
 
 class CellOutput:
@@ -74,37 +95,56 @@ class CellOutput:
         #: how long the last run took (None before the first)
         self.last_run_seconds: float | None = None
         self._pending_status: str | Callable[[], str | None] | None = None
+        self._pending_state: Hashable = None
         self._hold_status = False
         self._status_call: asyncio.Handle | None = None
-        self._status_sent = -STATUS_INTERVAL
+        self._status_due = 0.0  # when the scheduled call writes the line
+        self._status_sent = -ROUTINE_INTERVAL
+        self._sent_state: Hashable = None
 
-    def set_status(self, html: str | Callable[[], str | None], *, running: bool = False) -> None:
+    def set_status(
+        self,
+        html: str | Callable[[], str | None],
+        *,
+        running: bool = False,
+        state: Hashable = None,
+    ) -> None:
         """Show ``html`` (already escaped) in the status line.
 
         The line is written once the loop has handled what is ready now, and at most every
         :data:`STATUS_INTERVAL`, so the changes of one run (or of several quick runs) go out
-        as one update (the last one). ``html`` may be a function
-        that writes the line then (``None``: leave the line as it is). ``running`` says the
-        line announces a run (queued or running): for a cell whose runs are quick it is not
-        sent at all (the line
-        written after the run replaces it); for a slow one, or before the first run, it is
-        sent just before the run blocks the kernel (:meth:`run_starts`).
+        as one update (the last one). ``html`` may be a function that writes the line then
+        (``None``: leave the line as it is).
+
+        ``state`` is what the line says apart from its routine parts (see
+        :func:`~nbsched.notebook._status_line.line_state`); a change that leaves it as it was
+        when the line was last written is routine and waits until :data:`ROUTINE_INTERVAL`
+        after that write (``None``: every change counts as a change of state).
+
+        ``running`` says the line announces a run (queued or running): for a cell whose runs
+        are quick it is not sent at all (the line written after the run replaces it); for a
+        slow one, or before the first run, it is sent just before the run blocks the kernel
+        (:meth:`run_starts`).
         """
         self._pending_status = html
+        self._pending_state = state
         _unsent.add(self)
         self._hold_status = running and self._quick()
-        if self._status_call is not None or self._hold_status:
+        if self._hold_status:
             return
+        routine = state is not None and state == self._sent_state
+        due = status_due(self._status_sent, routine=routine)
+        if self._status_call is not None:
+            if self._status_due <= due:
+                return  # written soon enough, and it writes the latest line
+            self._status_call.cancel()  # a change of state: sooner than the routine one
         try:
-            loop = asyncio.get_running_loop()
+            self._status_call = _call_later(due - _monotonic(), self._flush_soon)
         except RuntimeError:  # no loop to wait on: show it now
+            self._status_call = None
             self.flush_status()
             return
-        wait = self._status_sent + STATUS_INTERVAL - time.monotonic()
-        if wait > 0:
-            self._status_call = loop.call_later(wait, self._flush_soon)
-        else:
-            self._status_call = loop.call_soon(self._flush_soon)
+        self._status_due = due
 
     def _quick(self) -> bool:
         return self.last_run_seconds is not None and self.last_run_seconds < SLOW_RUN
@@ -123,9 +163,12 @@ class CellOutput:
         _unsent.discard(self)
         if callable(html):
             html = html()
-        if html is not None and self.status.value != html:
+        if html is None:
+            return
+        self._sent_state = self._pending_state
+        if self.status.value != html:
             self.status.value = html
-            self._status_sent = time.monotonic()
+            self._status_sent = _monotonic()
 
     def run_starts(self) -> None:
         """A run is about to block the kernel: unless its runs are quick, send every status

@@ -11,7 +11,7 @@ from ..events import Event, JobAdded, ScheduleAdded, ScheduleRemoved, ScheduleUp
 from ..widgets._format import trigger_zone
 from ._cell_task import TASK_ID
 from ._holder_core import HolderCore
-from ._status_line import cell_status_html
+from ._status_line import cell_status_html, line_state
 
 __all__ = ["StatusLines"]
 
@@ -42,7 +42,10 @@ class StatusLines(HolderCore):
             info.next_fire_time = None
             self._update_status(schedule_id)
         else:
-            info.next_fire_time = event.next_fire_time  # type: ignore[attr-defined]
+            upcoming = event.next_fire_time  # type: ignore[attr-defined]
+            if fired and info.next_fire_time is not None and upcoming is not None:
+                info.fire_gap = upcoming - info.next_fire_time
+            info.next_fire_time = upcoming
             self._update_status(schedule_id)
             if not fired:  # paused, resumed or replaced (here or by another kernel): reread
                 self._refresh_status(schedule_id)
@@ -82,4 +85,9 @@ class StatusLines(HolderCore):
         if route is not None and schedule_id in self._info:  # written when the update goes out
             # "queued" and "running" announce a run: a quick cell's outcome replaces them
             announces = bool(stats and (stats.running or stats.queued))
-            route.set_status(partial(cell_status_html, self, schedule_id), running=announces)
+            unavailable = self.scheduler.store_unavailable_since is not None
+            route.set_status(
+                partial(cell_status_html, self, schedule_id),
+                running=announces,
+                state=line_state(self._info[schedule_id], stats, unavailable),
+            )

@@ -4,16 +4,18 @@ runs went. A pure function of what the notebook layer knows, so it is tested wit
 from __future__ import annotations
 
 import html
+from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from .._runs import RunStats
 from ..widgets._format import format_duration, format_moment
 from ..widgets._run_stats import outcome_html
+from ._cell_output import ROUTINE_INTERVAL
 from ._cell_task import TASK_ID
 
-__all__ = ["RouteInfo", "cell_status_html", "dashboard_note", "status_html"]
+__all__ = ["RouteInfo", "cell_status_html", "dashboard_note", "line_state", "status_html"]
 
 #: states that replace the "next ..." part of the line
 _FINAL_STATES = ("removed", "finished", "failed", "scheduling…")
@@ -32,6 +34,17 @@ class RouteInfo:
     stop_on_error: bool = False
     #: False once the cell is no longer shown in any front end (deleted)
     shown: bool = True
+    #: the time between its last two fires (None before the second)
+    fire_gap: timedelta | None = None
+
+    @property
+    def frequent(self) -> bool:
+        """It fires more often than its line is rewritten for routine changes
+        (:data:`~nbsched.notebook._cell_output.ROUTINE_INTERVAL`): the line shows no next fire
+        time, which would be in the past for most of the time it is shown (the trigger's text
+        says how often it runs)."""
+        gap = self.fire_gap
+        return gap is not None and gap.total_seconds() < ROUTINE_INTERVAL
 
 
 def status_html(
@@ -53,7 +66,7 @@ def status_html(
             "paused after an error": " after an error",
         }
         parts.append(f"<i>paused{html.escape(why.get(info.state, ''))}</i>")
-    elif info.next_fire_time is not None:
+    elif info.next_fire_time is not None and not info.frequent:
         moment = format_moment(
             info.next_fire_time, now=now, tz=tz, zone=True, also=info.trigger_tz
         )
@@ -69,6 +82,35 @@ def status_html(
         if stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1:
             parts.append(f"started {html.escape(format_duration(stats.last_lateness))} late")
     return "<span style='font-size:90%;color:#555'>" + " · ".join(parts) + "</span>"
+
+
+def line_state(info: RouteInfo, stats: RunStats | None, store_unavailable: bool) -> Hashable:
+    """What the status line of ``info`` and ``stats`` says apart from its routine parts (the
+    run count, the last run's duration, the next fire time, by how much a late run started
+    late): two lines with the same state differ only in those, and the second may wait
+    (:meth:`~nbsched.notebook._cell_output.CellOutput.set_status`)."""
+    runs: tuple[object, ...] = ()
+    if stats is not None:
+        late = stats.last_lateness is not None and stats.last_lateness.total_seconds() >= 1
+        runs = (
+            stats.running,
+            stats.queued,
+            stats.last_outcome,
+            stats.last_error,
+            stats.last_scheduler,
+            late,
+        )
+    return (
+        info.state,
+        info.paused,
+        info.shown,
+        info.trigger_text,
+        str(info.trigger_tz),
+        info.next_fire_time is None,
+        info.frequent,
+        runs,
+        store_unavailable,
+    )
 
 
 def dashboard_note(schedule: Any, *, not_shown: set[str]) -> str:

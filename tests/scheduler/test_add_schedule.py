@@ -3,12 +3,14 @@ see docs/performance.md (f): one trigger copy, made by the scheduler and kept by
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import pytest
 from scheduler_helpers import START, seconds, start
 
-from nbsched import AsyncScheduler, FakeClock
+from nbsched import AsyncScheduler, CoalescePolicy, FakeClock, Schedule
+from nbsched._schedulers.async_ import _new_schedule
 from nbsched.abc import Trigger
 from nbsched.triggers.combining import OrTrigger
 from nbsched.triggers.cron import CronTrigger
@@ -99,3 +101,49 @@ async def test_the_stored_schedule_holds_what_was_given(scheduler: AsyncSchedule
     assert schedule.last_fire_time is None
     assert schedule.acquired_by is None and schedule.acquired_until is None
     assert schedule.task_id.endswith(":tick")
+
+
+def test_the_schedule_add_schedule_builds_sets_every_field() -> None:
+    """add_schedule builds its Schedule through the slots (_new_schedule): a field added to
+    Schedule must be set there too."""
+    trigger = IntervalTrigger(seconds=30, start_time=START)
+    values: dict[str, Any] = {
+        "id": "s",
+        "task_id": "t",
+        "trigger": trigger,
+        "args": (1,),
+        "kwargs": {"k": 2},
+        "paused": True,
+        "coalesce": CoalescePolicy.all,
+        "misfire_grace_time": seconds(5),
+        "max_jitter": seconds(2),
+        "job_result_expiration_time": seconds(60),
+        "metadata": {"m": 3},
+        "next_fire_time": START,
+    }
+    built = _new_schedule(*values.values())
+    assert built == Schedule(**values)
+    assert {f.name for f in fields(Schedule)} == set(values) | {
+        "last_fire_time",
+        "acquired_by",
+        "acquired_until",
+    }
+
+
+async def test_settings_are_checked_on_every_add_not_only_the_first(
+    scheduler: AsyncScheduler,
+) -> None:
+    """add_schedule reuses the settings it checked last when given the very same objects;
+    an equal value of another type, or a new value, is checked again."""
+    trigger = IntervalTrigger(seconds=30, start_time=START)
+    await scheduler.add_schedule(tick, trigger, id="a", job_result_expiration_time=0)
+    with pytest.raises(TypeError, match="job_result_expiration_time"):
+        await scheduler.add_schedule(tick, trigger, id="b", job_result_expiration_time=False)
+    await scheduler.add_schedule(tick, trigger, id="c", coalesce="all", misfire_grace_time=5)
+    with pytest.raises(ValueError, match="misfire_grace_time"):
+        await scheduler.add_schedule(tick, trigger, id="d", coalesce="all", misfire_grace_time=-5)
+    with pytest.raises(ValueError, match="coalesce"):
+        await scheduler.add_schedule(tick, trigger, id="e", coalesce="al", misfire_grace_time=5)
+    c = await scheduler.get_schedule("c")
+    assert (c.coalesce, c.misfire_grace_time) == (CoalescePolicy.all, seconds(5))
+    assert [s.id for s in await scheduler.get_schedules()] == ["a", "c"]

@@ -28,6 +28,7 @@ from nbsched.events import (
     ScheduleUpdated,
     TaskAdded,
 )
+from nbsched.triggers.date import DateTrigger
 from nbsched.triggers.interval import IntervalTrigger
 
 pytestmark = pytest.mark.anyio
@@ -249,3 +250,28 @@ async def test_a_job_acquired_just_before_stop_is_released_as_cancelled(clock: F
         assert await scheduler.get_jobs() == []  # not left acquired until its lease expires
         result = await scheduler.get_job_result(job_id, wait=False)
         assert result.outcome is JobOutcome.cancelled
+
+
+async def test_a_backlog_of_due_schedules_runs_batch_by_batch(clock: FakeClock) -> None:
+    """Due schedules become jobs one batch at a time, and each batch's jobs run before the
+    next batch is acquired: a backlog is never all held as pending jobs at once."""
+
+    class CountsJobs(MemoryDataStore):
+        most_jobs = 0
+
+        async def add_job(self, job):  # type: ignore[no-untyped-def]
+            await super().add_job(job)
+            self.most_jobs = max(self.most_jobs, len(await self.get_jobs()))
+
+    store = CountsJobs()
+    ran: list[int] = []
+
+    async def record(n: int) -> None:
+        ran.append(n)
+
+    async with AsyncScheduler(store, clock=clock, batch_size=2, max_concurrent_jobs=2) as s:
+        for n in range(10):
+            await s.add_schedule(record, DateTrigger(START - seconds(1)), args=[n], id=f"s{n}")
+        await start(s, clock)
+        assert sorted(ran) == list(range(10))
+    assert store.most_jobs == 2  # one batch: before, the other 8 waited as pending jobs

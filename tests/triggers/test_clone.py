@@ -84,3 +84,40 @@ def test_a_clone_of_an_exhausted_and_trigger_is_exhausted_alike() -> None:
     assert clone == trigger
     assert clone.__getstate__()["done"] is True
     assert take(clone, 2) == [None, None]
+
+
+@pytest.mark.parametrize("kind", ["interval", "cron", "calendar", "date"])
+def test_a_slot_copy_copies_every_slot(kind: str) -> None:
+    trigger = BUILT_IN[kind]()
+    take(trigger, 3)
+    clone = clone_trigger(trigger)
+    slots = type(trigger).__dict__["__slots__"]
+    assert [getattr(clone, name) for name in slots] == [getattr(trigger, name) for name in slots]
+    assert all(getattr(clone, name) is getattr(trigger, name) for name in slots)
+
+
+def test_a_user_class_declaring_immutable_slots_is_copied_slot_by_slot() -> None:
+    class Every(Trigger):
+        """A user's trigger whose whole state is in slots, one with a mangled name."""
+
+        __slots__ = ("step", "__position")
+        _immutable_slots = True
+
+        def __init__(self, step: timedelta) -> None:
+            self.step = step
+            self.__position = START
+
+        def next(self) -> datetime:
+            self.__position += self.step
+            return self.__position
+
+        def __getstate__(self) -> dict[str, Any]:
+            raise AssertionError("copied through its slots, not its state")
+
+        def __setstate__(self, state: dict[str, Any]) -> None:
+            raise AssertionError("copied through its slots, not its state")
+
+    trigger = Every(timedelta(hours=1))
+    trigger.next()
+    clone = clone_trigger(trigger)
+    assert clone.next() == trigger.next() == START + timedelta(hours=2)

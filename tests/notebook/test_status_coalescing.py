@@ -1,0 +1,233 @@
+"""A quick cell's status line: routine changes (run count, duration, next fire time) are
+coalesced to one update every ROUTINE_INTERVAL; changes of state go out at once; the last
+state is always written. The status lines' clock and timer are replaced by :class:`Ticks`,
+moved on beside the scheduler's FakeClock."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import html
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from notebook_helpers import Notebook
+
+from nbsched import FakeClock
+from nbsched._enums import JobOutcome
+from nbsched._runs import RunStats
+from nbsched.notebook import _cell_output
+from nbsched.notebook._cell_output import STATUS_INTERVAL, CellOutput
+from nbsched.notebook._status_line import RouteInfo, line_state, status_html
+
+START = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
+
+
+def _plain(value: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", value)).split())
+
+
+class Ticks:
+    """Stands in for the status lines' monotonic clock and their timer: what is due now goes
+    to the loop as before, what waits runs when :meth:`advance` passes its time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.timers: list[tuple[float, int, asyncio.Handle]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> asyncio.Handle:
+        loop = asyncio.get_running_loop()
+        if delay <= 0:
+            return loop.call_soon(callback)
+        handle = asyncio.Handle(callback, (), loop)
+        heapq.heappush(self.timers, (self.now + delay, id(handle), handle))
+        return handle
+
+    def advance(self, seconds: float) -> None:
+        end = self.now + seconds
+        while self.timers and self.timers[0][0] <= end:
+            self.now, _, handle = heapq.heappop(self.timers)
+            if not handle.cancelled():
+                handle._run()
+        self.now = end
+
+
+@pytest.fixture
+def ticks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ticks]:
+    clock = Ticks()
+    monkeypatch.setattr(_cell_output, "_monotonic", clock)
+    monkeypatch.setattr(_cell_output, "_call_later", clock.call_later)
+    yield clock
+
+
+async def _let_the_loop_run() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+def _writes(route: CellOutput) -> list[str]:
+    written: list[str] = []
+    route.status.observe(lambda change: written.append(change["new"]), "value")
+    return written
+
+
+@pytest.mark.anyio
+async def test_a_routine_change_waits_and_a_change_of_state_goes_out_at_once(
+    ticks: Ticks,
+) -> None:
+    route = CellOutput("job")
+    written = _writes(route)
+    route.set_status("1 run ✓", state="ok")
+    await _let_the_loop_run()
+    assert written == ["1 run ✓"]  # the first line: at once
+
+    ticks.advance(1)
+    route.set_status("2 runs ✓", state="ok")  # routine: the same state, it waits
+    await _let_the_loop_run()
+    assert written == ["1 run ✓"]
+
+    route.set_status("2 runs ✗", state="error")  # a change of state: not held back
+    await _let_the_loop_run()
+    assert written == ["1 run ✓", "2 runs ✗"]
+
+    ticks.advance(1)
+    route.set_status("3 runs ✗", state="error")
+    await _let_the_loop_run()
+    ticks.advance(0.5)  # ROUTINE_INTERVAL after the last write is 0.5 s away
+    assert written == ["1 run ✓", "2 runs ✗"]
+    route.set_status("4 runs ✗", state="error")
+    ticks.advance(0.5)  # the waiting update goes out with the latest line
+    assert written == ["1 run ✓", "2 runs ✗", "4 runs ✗"]
+
+    ticks.advance(1)
+    route.set_status("5 runs ✗", state="error")
+    await _let_the_loop_run()
+    assert written == ["1 run ✓", "2 runs ✗", "4 runs ✗"]
+    route.flush_status()  # what settle() and the end of a schedule do: the latest line
+    assert written == ["1 run ✓", "2 runs ✗", "4 runs ✗", "5 runs ✗"]
+
+
+@pytest.mark.anyio
+async def test_changes_of_state_still_wait_the_status_interval(ticks: Ticks) -> None:
+    route = CellOutput("job")
+    written = _writes(route)
+    route.set_status("a", state="a")
+    await _let_the_loop_run()
+    ticks.advance(STATUS_INTERVAL / 2)
+    route.set_status("b", state="b")
+    await _let_the_loop_run()
+    assert written == ["a"]  # half a STATUS_INTERVAL after "a": it waits the other half
+    route.flush_status()
+    assert written == ["a", "b"]
+
+
+@pytest.mark.anyio
+async def test_a_line_without_a_state_is_never_routine(ticks: Ticks) -> None:
+    route = CellOutput("job")
+    written = _writes(route)
+    route.set_status("a")
+    await _let_the_loop_run()
+    ticks.advance(1)
+    route.set_status("b")  # e.g. "could not run: ..." from the magic
+    await _let_the_loop_run()
+    assert written == ["a", "b"]
+
+
+def _line(**changes: object) -> tuple[RouteInfo, RunStats]:
+    info = RouteInfo(trigger_text="every 10s", next_fire_time=START, state="")
+    stats = RunStats(runs=3, last_outcome=JobOutcome.success, last_duration=timedelta(0))
+    for name, value in changes.items():
+        setattr(info if hasattr(info, name) else stats, name, value)
+    return info, stats
+
+
+def test_the_state_of_a_line_leaves_out_count_duration_and_next_fire_time() -> None:
+    before = line_state(*_line(), False)
+    routine = _line(
+        next_fire_time=START + timedelta(seconds=10),
+        runs=4,
+        last_duration=timedelta(milliseconds=3),
+    )
+    assert line_state(*routine, False) == before
+    for change in (
+        {"last_outcome": JobOutcome.error},
+        {"running": True},
+        {"queued": True},
+        {"paused": True},
+        {"state": "finished"},
+        {"shown": False},
+        {"last_lateness": timedelta(seconds=3)},
+    ):
+        assert line_state(*_line(**change), False) != before, change
+    assert line_state(*_line(), True) != before  # the store became unavailable
+
+
+def test_a_schedule_firing_more_often_than_the_line_is_rewritten_shows_no_next_time() -> None:
+    start = START
+    every = RouteInfo(trigger_text="every 1s", next_fire_time=start, state="")
+    line = status_html("q", every, None, now=start, tz=timezone.utc, identity=None)
+    assert "next 09:00:00" in _plain(line)  # before its second fire
+    every.fire_gap = timedelta(seconds=1)
+    line = status_html("q", every, None, now=start, tz=timezone.utc, identity=None)
+    assert "next" not in _plain(line), line  # it would be in the past most of the time
+    every.fire_gap = timedelta(seconds=10)
+    line = status_html("q", every, None, now=start, tz=timezone.utc, identity=None)
+    assert "next 09:00:00" in _plain(line)
+
+
+async def _run_for(notebook: Notebook, clock: FakeClock, seconds: int, ticks: Ticks) -> None:
+    """Move the fake clock on second by second, letting each second's updates go out as a
+    kernel would (without settle(), which writes every waiting line)."""
+    for _ in range(seconds):
+        ticks.advance(1)
+        await clock.settle()
+        await clock.advance(1)
+        await notebook.holder.operations.wait()
+        await clock.settle()
+
+
+@pytest.mark.anyio
+async def test_a_quick_cells_line_is_written_for_the_first_run_an_error_and_the_end(
+    notebook: Notebook, clock: FakeClock, ticks: Ticks
+) -> None:
+    notebook.cell(
+        "%%every 1s --times 6 --id quick\n"
+        "_q = globals().get('_q', 0) + 1\n"
+        "if _q == 4: raise ValueError('four')"
+    )
+    await notebook.settle()
+    route = notebook.holder.outputs["quick"]
+    written = _writes(route)
+    await _run_for(notebook, clock, 8, ticks)
+    lines = [_plain(value) for value in written]
+    assert notebook.shell.user_ns["_q"] == 6
+    # the first outcome, the error and the end are written at once; run 2 only moved the
+    # count on, and its line waited until ROUTINE_INTERVAL after run 1's (run 3 was in it)
+    assert any("1 run · ✓ ok" in line for line in lines), lines
+    assert not any("2 runs" in line for line in lines), lines
+    assert any("4 runs · ✗ error" in line for line in lines), lines
+    assert "finished" in lines[-1] and "6 runs · ✓ ok" in lines[-1], lines[-1]
+
+
+@pytest.mark.anyio
+async def test_a_paused_quick_cell_shows_it_at_once_with_its_count(
+    notebook: Notebook, clock: FakeClock, ticks: Ticks
+) -> None:
+    from notebook_helpers import capture_display
+
+    notebook.cell("%%every 1s --id quick\n_p = globals().get('_p', 0) + 1")
+    await notebook.settle()
+    route = notebook.holder.outputs["quick"]
+    await _run_for(notebook, clock, 3, ticks)
+    written = _writes(route)
+    capture_display(notebook, "%sched pause quick")
+    await notebook.holder.operations.wait()
+    await clock.settle()
+    assert written, "the pause was not written"
+    line = _plain(written[-1])
+    assert "paused" in line and f"{notebook.shell.user_ns['_p']} runs" in line, line
