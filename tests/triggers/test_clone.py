@@ -3,7 +3,7 @@ built-in trigger or makes a state round trip for any other."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -88,7 +88,7 @@ def test_a_clone_of_an_exhausted_and_trigger_is_exhausted_alike() -> None:
 
 @pytest.mark.parametrize("kind", ["interval", "cron", "calendar", "date"])
 def test_a_slot_copy_copies_every_slot(kind: str) -> None:
-    trigger = BUILT_IN[kind]()
+    trigger = SAMPLES[kind]()
     take(trigger, 3)
     clone = clone_trigger(trigger)
     slots = type(trigger).__dict__["__slots__"]
