@@ -442,12 +442,18 @@ def check_built_one_after_another(
         if not got:
             return
         first = got[0]
+        # the whole second the search started from (the instant rounded up), less one second
+        searched = instant.replace(microsecond=0) - timedelta(
+            seconds=0 if instant.microsecond else 1
+        )
         # within the span the last search covers, at either end of it, or past it
         instant = data.draw(
             st.sampled_from(
                 [
                     instant + (first - instant) * data.draw(st.floats(0, 1)),
                     instant,
+                    searched,
+                    searched + timedelta(microseconds=1),
                     first,
                     first - timedelta(microseconds=1),
                     first + timedelta(microseconds=1),
