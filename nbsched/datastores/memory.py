@@ -185,6 +185,7 @@ class MemoryDataStore(AsyncDataStore):
         self._due_times: list[datetime] = []
         self._leases: dict[str, tuple[str, datetime]] = {}  # id -> (scheduler id, until)
         self._options: dict[tuple[Any, ...], _Options] = {}
+        self._last_options: _Options | None = None  # what _options_for returned last
         self._job_table = JobTable()
         self._running = self._job_table.running
         self._overrides_add_schedule = type(self).add_schedule is not MemoryDataStore.add_schedule
@@ -289,6 +290,17 @@ class MemoryDataStore(AsyncDataStore):
         return record
 
     def _options_for(self, schedule: Schedule) -> _Options:
+        last = self._last_options
+        if (
+            last is not None
+            and last.task_id == schedule.task_id
+            and last.paused == schedule.paused
+            and last.coalesce is schedule.coalesce
+            and last.misfire_grace_time == schedule.misfire_grace_time
+            and last.max_jitter == schedule.max_jitter
+            and last.job_result_expiration_time == schedule.job_result_expiration_time
+        ):
+            return last  # schedules added one after another mostly share their options
         key = (
             schedule.task_id,
             schedule.paused,
@@ -302,6 +314,7 @@ class MemoryDataStore(AsyncDataStore):
             if len(self._options) >= _OPTIONS_LIMIT:
                 del self._options[next(iter(self._options))]  # still held by its records
             options = self._options[key] = _Options(schedule)
+        self._last_options = options
         return options
 
     async def add_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
