@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -172,7 +172,7 @@ async def floor_dispatch(n: int) -> dict[str, float]:
     tally = _TALLY = Tally(n)
     loop = asyncio.get_running_loop()
     past = datetime.now(timezone.utc) - timedelta(seconds=1)
-    schedules: dict[str, tuple[Callable[[], Awaitable[None]], datetime]] = {}
+    schedules: dict[str, tuple[Callable[[], Coroutine[Any, Any, None]], datetime]] = {}
     heap: list[tuple[datetime, str]] = []
     for i in range(n):
         schedules[f"s{i}"] = (counted_job, past)
@@ -531,7 +531,7 @@ def part_a(
         ),
     }
     for name, factory in STORES.items():
-        runners[f"nbsched ({name} store)"] = lambda f=factory: asyncio.run(
+        runners[f"nbsched ({name} store)"] = lambda f=factory: asyncio.run(  # type: ignore[misc]
             nbsched_dispatch(f, n_dispatch)
         )
     runners["APScheduler 4, no per-task limit"] = lambda: asyncio.run(
@@ -587,7 +587,7 @@ def part_b(lateness_duration: float, repeat: int) -> list[tuple[str, str, str]]:
         ),
     }
     for name, factory in STORES.items():
-        runners[f"nbsched ({name} store)"] = lambda f=factory: asyncio.run(
+        runners[f"nbsched ({name} store)"] = lambda f=factory: asyncio.run(  # type: ignore[misc]
             nbsched_lateness(f, 20, 0.1, lateness_duration)
         )
     runners["APScheduler 4"] = lambda: asyncio.run(aps4_lateness(20, 0.1, lateness_duration))

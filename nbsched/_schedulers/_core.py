@@ -57,6 +57,8 @@ class SchedulerCore:
     # the store's adopt_schedule if it is a ScheduleAdopter, else its add_schedule: what
     # add_schedule hands its new schedule (with a trigger nothing else holds) to
     _add_new_schedule: Callable[[Schedule, ConflictPolicy], Awaitable[None]]
+    # the store's adopt_jobs if it is a JobAdopter (the jobs of due schedules, a batch at once)
+    _adopt_jobs: Callable[[list[Job]], Awaitable[None]] | None
 
     # the run and the loop it runs on
     _lifecycle: Lifecycle

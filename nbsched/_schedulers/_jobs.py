@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .._context import current_async_scheduler, current_job
 from .._enums import JobOutcome
 from .._marshalling import ref_to_callable
+from .._positional import positional_builder
 from .._structures import Job, JobResult
 from ..events import JobReleased
 from ..executors.async_ import AsyncJobExecutor
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     pass
 
 __all__ = ["JobRunner"]
+
+# built once or twice per job: positionally, every field in field order
+_new_result = positional_builder(JobResult)
+_new_job_released = positional_builder(JobReleased)
 
 
 class JobRunner(SchedulerCore):
@@ -95,14 +100,16 @@ class JobRunner(SchedulerCore):
                 result = self._failure(job, exc, started_at)
             else:
                 finished = self._now()
-                result = JobResult(
-                    job_id=job.id,
-                    outcome=JobOutcome.success,
-                    started_at=started_at,
-                    finished_at=finished,
-                    expires_at=finished + job.result_expiration_time,
-                    return_value=value,
-                    scheduler_id=self.identity,
+                result = _new_result(
+                    job.id,
+                    JobOutcome.success,
+                    started_at,
+                    finished,
+                    finished + job.result_expiration_time,  # expires_at
+                    value,  # return_value
+                    None,  # exception
+                    None,  # traceback
+                    self.identity,  # scheduler_id
                 )
         except asyncio.CancelledError:
             if result is None:
@@ -187,19 +194,19 @@ class JobRunner(SchedulerCore):
         has_subscribers = self._has_subscribers  # _wants, without a call of its own
         if has_subscribers is None or has_subscribers(JobReleased):
             exc = result.exception
-            event = JobReleased(
-                timestamp=result.finished_at,
-                job_id=job.id,
-                scheduler_id=self.identity,
-                task_id=job.task_id,
-                schedule_id=job.schedule_id,
-                scheduled_start=job.scheduled_start_time,
-                started_at=result.started_at,
-                finished_at=result.finished_at,
-                outcome=result.outcome,
-                exception_type=None if exc is None else type(exc).__qualname__,
-                exception_message=None if exc is None else str(exc),
-                exception_traceback=result.traceback,
+            event = _new_job_released(
+                result.finished_at,  # timestamp
+                job.id,
+                self.identity,  # scheduler_id
+                job.task_id,
+                job.schedule_id,
+                job.scheduled_start_time,  # scheduled_start
+                result.started_at,
+                result.finished_at,
+                result.outcome,
+                None if exc is None else type(exc).__qualname__,  # exception_type
+                None if exc is None else str(exc),  # exception_message
+                result.traceback,  # exception_traceback
             )
             publish_now = self._publish_now
             if publish_now is not None:

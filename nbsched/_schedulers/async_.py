@@ -22,7 +22,7 @@ from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, ResumeFrom
 from .._exceptions import ScheduleLookupError, TriggerContractError
 from .._marshalling import clone_trigger
-from .._protocols import PollingStore, ScheduleAdopter, SubscriberAware
+from .._protocols import JobAdopter, PollingStore, ScheduleAdopter, SubscriberAware
 from .._retry import RetryPolicy, temporary_errors_of
 from .._store_outage import StoreOutage
 from .._structures import Job, Schedule
@@ -180,6 +180,7 @@ class AsyncScheduler(
             if isinstance(data_store, ScheduleAdopter)
             else data_store.add_schedule
         )
+        self._adopt_jobs = data_store.adopt_jobs if isinstance(data_store, JobAdopter) else None
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.clock = clock
         # the system clock read without a Python call of its own (twice per job)

@@ -189,6 +189,7 @@ class MemoryDataStore(AsyncDataStore):
         self._job_table = JobTable()
         self._running = self._job_table.running
         self._overrides_add_schedule = type(self).add_schedule is not MemoryDataStore.add_schedule
+        self._overrides_add_job = type(self).add_job is not MemoryDataStore.add_job
 
     # --- lifecycle ---
 
@@ -540,6 +541,32 @@ class MemoryDataStore(AsyncDataStore):
             await self._publish(
                 JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
             )
+
+    async def adopt_jobs(self, jobs: list[Job]) -> None:
+        """:meth:`add_job` for each of ``jobs``, keeping the ``Job`` objects themselves
+        instead of copies: for a caller that built them for this call and never touches them
+        again (the scheduler, for the jobs of due schedules; see
+        :class:`~nbsched.abc.JobAdopter`). Arguments and metadata are still copied. The
+        listeners hear of the batch once. A subclass that overrides :meth:`add_job` gets
+        every job through its override."""
+        if self._overrides_add_job:
+            for job in jobs:
+                await self.add_job(job)
+            return
+        adopt = self._job_table.adopt
+        for job in jobs:
+            if not isinstance(job, Job):
+                raise TypeError(f"job: expected a Job, got {type(job).__name__}")
+            adopt(job)
+        if not jobs:
+            return
+        for listener in self._listeners:
+            listener.job_added()
+        if self._wants(JobAdded):
+            for job in jobs:
+                await self._publish(
+                    JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
+                )
 
     async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
         return self._job_table.get(ids)

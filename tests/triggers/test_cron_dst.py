@@ -222,7 +222,7 @@ def test_nonexistent_start_time_is_the_moment_the_clocks_jump(dst_zone: DstZone)
     gap = dst_zone.gap
     wall = gap.wall_inside
     after_gap = (gap.utc + timedelta(minutes=1)).astimezone(dst_zone.zone)
-    starts = [
+    starts: list[datetime | str] = [
         wall.replace(tzinfo=dst_zone.zone),
         wall.replace(tzinfo=dst_zone.zone, fold=1),
         wall,
