@@ -459,6 +459,16 @@ class CronTrigger(ComparedByState, Trigger):
         seconds, not before the year 1969."""
         tz = self._tz
         local = instant.astimezone(tz)
+        day = (local.year, local.month, local.day)
+        until = None if self._fixed else plain_days_until(day, tz)
+        if self._fixed or until is not None:
+            # no DST change from this day on (for a while): wall times are plain, the first
+            # match is the fire time (unless it falls on a day that may have a change)
+            found = self._search.at_or_after(*day, local.hour, local.minute, local.second)
+            if found is None:
+                return None
+            if until is None or found[:3] < until:
+                return datetime(*found, 0, tz), found
         wall = local.replace(tzinfo=None, fold=0)
         just_before = (instant - _SECOND).astimezone(tz).replace(tzinfo=None, fold=0) + _SECOND
         if just_before < wall:
