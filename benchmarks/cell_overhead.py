@@ -53,7 +53,7 @@ class BenchKernel:
 
     def __init__(self, root: Path = ROOT) -> None:
         self.manager = KernelManager()
-        self.manager.kernel_cmd = [
+        self.manager.kernel_cmd = [  # type: ignore[attr-defined]  # a traitlet, untyped
             sys.executable,
             "-m",
             "ipykernel_launcher",

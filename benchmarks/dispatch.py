@@ -15,8 +15,8 @@ and with no limit
 for 1,000 due schedules, nbsched's SQLite and PostgreSQL stores beside APScheduler 4's
 SQLAlchemy store on the same database engine (dispatch_sqlite.py, dispatch_postgresql.py)
 (e) CPU time per job at 10,000, 100,000 and 1,000,000 due schedules, beside the floor of (a)
-(f) CPU time per add on the memory store (interval and cron triggers, built beforehand),
-beside the floor of a dict insert and a heap push
+(f) CPU time per add on the memory store (interval and cron triggers, built beforehand; see
+:data:`ADD_KINDS`), beside the floor of a dict insert and a heap push
 
 Run: ``.venv/bin/python benchmarks/dispatch.py [--quick] [--repeat N]``. APScheduler 3 is
 installed on first use into ``.bench/aps3``. To add a data store, add an async factory to
@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -172,7 +172,7 @@ async def floor_dispatch(n: int) -> dict[str, float]:
     tally = _TALLY = Tally(n)
     loop = asyncio.get_running_loop()
     past = datetime.now(timezone.utc) - timedelta(seconds=1)
-    schedules: dict[str, tuple[Callable[[], Awaitable[None]], datetime]] = {}
+    schedules: dict[str, tuple[Callable[[], Coroutine[Any, Any, None]], datetime]] = {}
     heap: list[tuple[datetime, str]] = []
     for i in range(n):
         schedules[f"s{i}"] = (counted_job, past)
@@ -370,14 +370,35 @@ def _interval_trigger_nbsched(start: datetime) -> Any:
     return IntervalTrigger(minutes=5, start_time=start)
 
 
+#: the triggers of (f): built alike, as a loop adding many schedules builds them (cron: from
+#: "now"); cron in a zone with DST; cron with starts 7 minutes apart, so that no trigger can
+#: take its first fire time from the search made for the one before (as for an add now and
+#: then, or of triggers unlike each other)
+ADD_KINDS = ("interval", "cron", "cron, Europe/Berlin", "cron, starts apart")
+
+
+def _add_triggers(kind: str, n: int, start: datetime) -> list[Any]:
+    from nbsched.triggers.cron import CronTrigger
+
+    if kind == "interval":
+        return [_interval_trigger_nbsched(start) for _ in range(n)]
+    if kind == "cron":
+        return [_cron_trigger_nbsched() for _ in range(n)]
+    fields = {"minute": "*/5", "hour": "9-17", "day_of_week": "mon-fri"}
+    if kind == "cron, Europe/Berlin":
+        return [CronTrigger(**fields, timezone="Europe/Berlin") for _ in range(n)]
+    now = datetime.now(timezone.utc)
+    step = timedelta(minutes=7)
+    return [CronTrigger(**fields, timezone="UTC", start_time=now + i * step) for i in range(n)]
+
+
 async def nbsched_adds(n: int, kind: str) -> dict[str, float]:
     """CPU time per ``add_schedule`` on the memory store, the trigger built beforehand (its
     cost is in triggers.py), beside the floor: a dict insert and a heap push per schedule."""
     from nbsched import AsyncScheduler
 
     start = datetime.now(timezone.utc) + timedelta(days=1)
-    make = _cron_trigger_nbsched if kind == "cron" else lambda: _interval_trigger_nbsched(start)
-    triggers = [make() for _ in range(n)]
+    triggers = _add_triggers(kind, n, start)
     ids = [f"s{i}" for i in range(n)]
     async with AsyncScheduler(await _memory_store()) as scheduler:
         await scheduler.configure_task(noop)
@@ -400,7 +421,7 @@ async def nbsched_adds(n: int, kind: str) -> dict[str, float]:
 def part_f(n: int, repeat: int) -> list[tuple[str, str, str]]:
     print(f"(f) {n:,} adds on the memory store, {repeat} run(s)")
     rows = []
-    for kind in ("interval", "cron"):
+    for kind in ADD_KINDS:
         runs = [asyncio.run(nbsched_adds(n, kind)) for _ in range(repeat)]
         ours = statistics.median(r["ours"] for r in runs)
         floor = statistics.median(r["floor"] for r in runs)
@@ -510,7 +531,7 @@ def part_a(
         ),
     }
     for name, factory in STORES.items():
-        runners[f"nbsched ({name} store)"] = lambda f=factory: asyncio.run(
+        runners[f"nbsched ({name} store)"] = lambda f=factory: asyncio.run(  # type: ignore[misc]
             nbsched_dispatch(f, n_dispatch)
         )
     runners["APScheduler 4, no per-task limit"] = lambda: asyncio.run(
@@ -566,7 +587,7 @@ def part_b(lateness_duration: float, repeat: int) -> list[tuple[str, str, str]]:
         ),
     }
     for name, factory in STORES.items():
-        runners[f"nbsched ({name} store)"] = lambda f=factory: asyncio.run(
+        runners[f"nbsched ({name} store)"] = lambda f=factory: asyncio.run(  # type: ignore[misc]
             nbsched_lateness(f, 20, 0.1, lateness_duration)
         )
     runners["APScheduler 4"] = lambda: asyncio.run(aps4_lateness(20, 0.1, lateness_duration))

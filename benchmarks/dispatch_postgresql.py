@@ -27,7 +27,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -53,7 +53,7 @@ def fresh_database(maintenance_dsn: str) -> Iterator[str]:
     params = conninfo_to_dict(maintenance_dsn)
     params["dbname"] = name
     try:
-        yield make_conninfo(**params)
+        yield make_conninfo("", **params)
     finally:
         with psycopg.connect(maintenance_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -157,7 +157,7 @@ async def _create_schemas(dsn: str, *names: str) -> None:
 def run(n: int = N_DEFAULT, dsn: str = DEFAULT_DSN) -> dict[str, dict[str, float]]:
     """Measure every peer; returns ``{peer: {"adds_per_s": ..., "jobs_per_s": ...}}``."""
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
-    peers: list[tuple[str, Callable[[str], Awaitable[dict[str, float]]]]] = [
+    peers: list[tuple[str, Callable[[str], Coroutine[Any, Any, dict[str, float]]]]] = [
         ("nbsched PostgreSQL (local broker)", lambda d: _nbsched(n, d, False)),
         ("nbsched PostgreSQL (PostgreSQL broker)", lambda d: _nbsched(n, d, True)),
         (PEER, lambda d: _apscheduler4(n, d)),

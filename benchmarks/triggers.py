@@ -423,8 +423,9 @@ def per_fire_table(names: list[str], args: argparse.Namespace, nexts_us: dict[st
             base = statistics.median(runs[column, "nbsched"])
             agrees = pooled_first_values(factories[column, "nbsched"]) == expected
             row.append(f"{base:.2f}" + ("" if agrees else "*"))
-            theirs = pooled_first_values(factories[column, "APScheduler 4"])
-            row += cell(statistics.median(runs[column, "APScheduler 4"]), base, theirs == expected)
+            peer_values = pooled_first_values(factories[column, "APScheduler 4"])
+            peer_median = statistics.median(runs[column, "APScheduler 4"])
+            row += cell(peer_median, base, peer_values == expected)
         rows.append(row)
         print(f"  measured {name} per fire", file=sys.stderr, flush=True)
     return table(rows)

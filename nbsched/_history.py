@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from ._enums import JobOutcome
+from ._positional import positional_builder
 from ._structures import Job, JobResult
 
 __all__ = [
@@ -130,6 +131,9 @@ class RunRecord:
         )
 
 
+_new_record = positional_builder(RunRecord)
+
+
 def run_record(job: Job, result: JobResult, scheduler_id: str | None = None) -> RunRecord:
     """The history record of ``job`` released with ``result``."""
     exc = result.exception
@@ -137,17 +141,17 @@ def run_record(job: Job, result: JobResult, scheduler_id: str | None = None) -> 
     if exc is not None:
         error_type = type(exc).__qualname__
         error_message = str(exc)[:ERROR_MESSAGE_LIMIT]
-    return RunRecord(
-        job_id=job.id,
-        schedule_id=job.schedule_id,
-        task_id=job.task_id,
-        fire_time=job.scheduled_fire_time,
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        outcome=result.outcome,
-        error_type=error_type,
-        error_message=error_message,
-        scheduler_id=result.scheduler_id or scheduler_id,
+    return _new_record(  # positionally: one per released job
+        job.id,
+        job.schedule_id,
+        job.task_id,
+        job.scheduled_fire_time,  # fire_time
+        result.started_at,
+        result.finished_at,
+        result.outcome,
+        error_type,
+        error_message,
+        result.scheduler_id or scheduler_id,
     )
 
 

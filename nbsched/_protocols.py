@@ -12,6 +12,8 @@ protocols here are what some of them *may* offer; the scheduler checks for them 
 * :class:`ScheduleAdopter`: a store that can keep a schedule's trigger as it is given, so
   that a schedule added through the scheduler (which copies the user's trigger) is copied once,
   not twice;
+* :class:`JobAdopter`: a store that can take the jobs the scheduler builds over as they are,
+  a batch at a time, instead of copying each;
 * :class:`StoreWrapper`: a store that passes every call to the store it wraps (the scheduler
   wraps a synchronous store in :class:`~nbsched.datastores.sync_adapter.AsyncDataStoreAdapter`),
   so that the wrapped store's ``temporary_errors`` count, and notebook helpers can read a
@@ -29,12 +31,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from ._clock import Clock
     from ._enums import ConflictPolicy
-    from ._structures import Schedule
+    from ._structures import Job, Schedule
     from .abc import AsyncDataStore, DataStore, Subscription
     from .events import Event
 
 __all__ = [
     "PollingStore",
+    "JobAdopter",
     "ScheduleAdopter",
     "SchedulerLike",
     "StoreWrapper",
@@ -87,6 +90,23 @@ class ScheduleAdopter(Protocol):
     async def adopt_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
         """As ``add_schedule``, but the store may keep ``schedule.trigger`` itself: nothing
         else holds it. Arguments and metadata are the caller's (copy them as usual)."""
+
+
+@runtime_checkable
+class JobAdopter(Protocol):
+    """A data store that can take jobs over instead of copying them.
+
+    ``add_job`` must keep a copy of the job it is given, since its caller may go on using the
+    object. The scheduler builds each job of a due schedule for that call and never touches it
+    again: it hands a batch's jobs to :meth:`adopt_jobs` at once, where a store that keeps live
+    objects (the memory store) keeps the jobs themselves, with one wake-up of its listeners
+    for the batch. A store that serialises jobs gains nothing from this.
+    """
+
+    async def adopt_jobs(self, jobs: list[Job]) -> None:
+        """As ``add_job`` for each of ``jobs`` in order, but the store may keep the ``Job``
+        objects themselves: nothing else holds them. Their arguments and metadata are the
+        caller's (copy them as usual)."""
 
 
 @runtime_checkable

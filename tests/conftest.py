@@ -58,6 +58,6 @@ def postgresql_dsn() -> Iterator[str]:
         _postgres_unreachable(exc)
     params = conninfo_to_dict(POSTGRES_MAINTENANCE_DSN)
     params["dbname"] = name
-    yield make_conninfo(**params)
+    yield make_conninfo("", **params)
     with psycopg.connect(POSTGRES_MAINTENANCE_DSN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

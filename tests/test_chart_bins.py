@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from typing import Any
 
 import pandas as pd
 
@@ -26,7 +27,7 @@ def frame_of(lanes: int, fires: int) -> pd.DataFrame:
     ).sort_values("fire_time", kind="stable", ignore_index=True)
 
 
-def points(chart: object) -> list[dict[str, object]]:
+def points(chart: object) -> list[dict[str, Any]]:
     spec = chart.spec  # type: ignore[attr-defined]
     layer = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
     return layer["data"]["values"]

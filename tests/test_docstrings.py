@@ -127,4 +127,4 @@ def test_help_on_the_sqlite_store_shows_its_methods_documented() -> None:
 def pydoc_text(obj: object) -> str:
     import pydoc
 
-    return pydoc.render_doc(obj, renderer=pydoc.plaintext)
+    return pydoc.render_doc(obj, renderer=pydoc.plaintext)  # type: ignore[attr-defined]  # untyped

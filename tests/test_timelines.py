@@ -583,6 +583,7 @@ def test_preview_of_a_good_trigger() -> None:
     assert "check_trigger passed" in result.check.message
     assert result.table is not None
     assert list(result.table["fire_time"]) == [pd.Timestamp(t) for t in first_n(trigger, 5)]
+    assert result.chart is not None
     assert VEGALITE_MIME in result.chart._repr_mimebundle_()[0]
     assert trigger.__getstate__() == state
     assert repr(result).startswith("PASS check_trigger passed")

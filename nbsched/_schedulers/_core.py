@@ -57,6 +57,8 @@ class SchedulerCore:
     # the store's adopt_schedule if it is a ScheduleAdopter, else its add_schedule: what
     # add_schedule hands its new schedule (with a trigger nothing else holds) to
     _add_new_schedule: Callable[[Schedule, ConflictPolicy], Awaitable[None]]
+    # the store's adopt_jobs if it is a JobAdopter (the jobs of due schedules, a batch at once)
+    _adopt_jobs: Callable[[list[Job]], Awaitable[None]] | None
 
     # the run and the loop it runs on
     _lifecycle: Lifecycle
@@ -90,7 +92,7 @@ class SchedulerCore:
     _runnables: dict[str, tuple[Callable[..., Any], JobExecutor, bool]]
     # the acquired jobs whose task has not ended (a task cancelled before its first step never
     # runs its own cleanup: what is left here once all have ended never started)
-    _running_jobs: dict[UUID, tuple[asyncio.Task[None], Job]]
+    _running_jobs: dict[asyncio.Task[None], Job]  # keyed by task: hashed by identity, in C
     _off_loop_jobs: set[UUID]
     _result_waiters: dict[UUID, list[asyncio.Future[JobResult]]]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from asyncio import current_task
 from collections.abc import Callable
 from datetime import datetime
 from inspect import isawaitable
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .._context import current_async_scheduler, current_job
 from .._enums import JobOutcome
 from .._marshalling import ref_to_callable
+from .._positional import positional_builder
 from .._structures import Job, JobResult
 from ..events import JobReleased
 from ..executors.async_ import AsyncJobExecutor
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
 
 __all__ = ["JobRunner"]
 
+# built once or twice per job: positionally, every field in field order
+_new_result = positional_builder(JobResult)
+_new_job_released = positional_builder(JobReleased)
+
 
 class JobRunner(SchedulerCore):
     """Starting, running, cancelling and releasing the jobs a scheduler acquired."""
@@ -34,7 +40,7 @@ class JobRunner(SchedulerCore):
     def _start_job(self, job: Job) -> None:
         task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
         self._activity.track(task)
-        self._running_jobs[job.id] = (task, job)
+        self._running_jobs[task] = job
 
     async def _run_job(self, job: Job) -> None:
         activity = self._activity
@@ -94,14 +100,16 @@ class JobRunner(SchedulerCore):
                 result = self._failure(job, exc, started_at)
             else:
                 finished = self._now()
-                result = JobResult(
-                    job_id=job.id,
-                    outcome=JobOutcome.success,
-                    started_at=started_at,
-                    finished_at=finished,
-                    expires_at=finished + job.result_expiration_time,
-                    return_value=value,
-                    scheduler_id=self.identity,
+                result = _new_result(
+                    job.id,
+                    JobOutcome.success,
+                    started_at,
+                    finished,
+                    finished + job.result_expiration_time,  # expires_at
+                    value,  # return_value
+                    None,  # exception
+                    None,  # traceback
+                    self.identity,  # scheduler_id
                 )
         except asyncio.CancelledError:
             if result is None:
@@ -115,7 +123,9 @@ class JobRunner(SchedulerCore):
             except Exception:
                 self.logger.exception("could not record the result of job %s", job.id)
             finally:
-                activity.untrack(self._running_jobs.pop(job.id)[0])
+                task = current_task()
+                del self._running_jobs[task]  # type: ignore[arg-type]
+                activity.untrack(task)  # type: ignore[arg-type]
                 # room for another job: a store that tells us of changes said whether any
                 # waits (StoreChanges.job_released); otherwise look
                 if not self._wake_pending and not (released and self._store_listens):
@@ -125,13 +135,13 @@ class JobRunner(SchedulerCore):
         """Cancel the jobs on the loop; give those in threads or processes, which cannot be
         cancelled, up to ``stop_grace_time`` to finish (then they are recorded ``abandoned``)."""
         running_jobs = self._running_jobs
-        off_loop = [running_jobs[i][0] for i in self._off_loop_jobs if i in running_jobs]
-        for task, _ in running_jobs.values():
+        off_loop = [task for task, job in running_jobs.items() if job.id in self._off_loop_jobs]
+        for task in running_jobs:
             if task not in off_loop:
                 task.cancel()
         if off_loop:
             await asyncio.wait(off_loop, timeout=self.stop_grace_time.total_seconds())
-        running = [task for task, _ in running_jobs.values()]
+        running = list(running_jobs)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
@@ -166,8 +176,8 @@ class JobRunner(SchedulerCore):
         """Release, as cancelled, the acquired jobs whose tasks were cancelled before they
         started (so that they don't wait for their lease to expire). Called once every job
         task has ended: a task that started removed its job from ``_running_jobs`` itself."""
-        for task, job in list(self._running_jobs.values()):
-            del self._running_jobs[job.id]
+        for task, job in list(self._running_jobs.items()):
+            del self._running_jobs[task]
             self._activity.untrack(task)
             try:
                 await self._release_job(job, self._cancelled(job, None))
@@ -175,22 +185,28 @@ class JobRunner(SchedulerCore):
                 self.logger.exception("could not release the unstarted job %s", job.id)
 
     async def _release_job(self, job: Job, result: JobResult) -> None:
-        await self._call("release_job", self.data_store.release_job, self.identity, job, result)
-        if self._wants(JobReleased):
+        if self._retry.temporary_errors:  # what _call does, without a call of its own
+            await self._call(
+                "release_job", self.data_store.release_job, self.identity, job, result
+            )
+        else:
+            await self.data_store.release_job(self.identity, job, result)
+        has_subscribers = self._has_subscribers  # _wants, without a call of its own
+        if has_subscribers is None or has_subscribers(JobReleased):
             exc = result.exception
-            event = JobReleased(
-                timestamp=result.finished_at,
-                job_id=job.id,
-                scheduler_id=self.identity,
-                task_id=job.task_id,
-                schedule_id=job.schedule_id,
-                scheduled_start=job.scheduled_start_time,
-                started_at=result.started_at,
-                finished_at=result.finished_at,
-                outcome=result.outcome,
-                exception_type=None if exc is None else type(exc).__qualname__,
-                exception_message=None if exc is None else str(exc),
-                exception_traceback=result.traceback,
+            event = _new_job_released(
+                result.finished_at,  # timestamp
+                job.id,
+                self.identity,  # scheduler_id
+                job.task_id,
+                job.schedule_id,
+                job.scheduled_start_time,  # scheduled_start
+                result.started_at,
+                result.finished_at,
+                result.outcome,
+                None if exc is None else type(exc).__qualname__,  # exception_type
+                None if exc is None else str(exc),  # exception_message
+                result.traceback,  # exception_traceback
             )
             publish_now = self._publish_now
             if publish_now is not None:

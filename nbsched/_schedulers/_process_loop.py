@@ -15,6 +15,7 @@ from uuid import UUID, SafeUUID
 
 from .._clock import SystemClock
 from .._exceptions import DeserializationError, TaskLookupError
+from .._positional import positional_builder
 from .._structures import Job, Schedule, ScheduleResult
 from ..events import Event, JobAcquired, JobReleased, ScheduleAdded, ScheduleUpdated
 from ._core import SchedulerCore
@@ -29,6 +30,9 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_rng.seed)
 _SCHEDULE_CHANGES = (ScheduleAdded, ScheduleUpdated)
 _ZERO = timedelta(0)
+# built once per due schedule or fire: positionally, every field in field order
+_new_job = positional_builder(Job)
+_new_schedule_result = positional_builder(ScheduleResult)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -64,17 +68,21 @@ def _job_of(
     jitter = (
         pick_jitter(schedule.max_jitter, fire_time, upcoming) if schedule.max_jitter else _ZERO
     )
-    return Job(
-        id=_new_uuid(),
-        task_id=schedule.task_id,
-        args=schedule.args,
-        kwargs=schedule.kwargs,
-        schedule_id=schedule.id,
-        scheduled_fire_time=fire_time,
-        jitter=jitter,
-        start_deadline=None if grace is None else fire_time + jitter + grace,
-        result_expiration_time=schedule.job_result_expiration_time,
-        created_at=now,
+    return _new_job(  # positionally: one per fire
+        _new_uuid(),  # id
+        schedule.task_id,
+        schedule.args,
+        schedule.kwargs,
+        schedule.id,  # schedule_id
+        fire_time,  # scheduled_fire_time
+        jitter,
+        None if grace is None else fire_time + jitter + grace,  # start_deadline
+        schedule.job_result_expiration_time,  # result_expiration_time
+        now,  # created_at
+        {},  # metadata
+        None,  # acquired_by
+        None,  # acquired_until
+        None,  # started_at
     )
 
 
@@ -282,6 +290,9 @@ class ProcessingLoop(SchedulerCore):
         broken: list[tuple[Schedule, Exception]] = []
         store_add_job = self.data_store.add_job
         direct = not self._retry.temporary_errors  # nothing to retry: no _call per job
+        # a store that takes jobs over gets the batch's jobs at once (nothing to retry only:
+        # a retried batch could be added twice)
+        adopted: list[Job] | None = [] if direct and self._adopt_jobs is not None else None
         try:
             # a schedule's result is kept only once all its jobs are added: the finally block
             # hands the others back untouched when a store call failed
@@ -303,11 +314,19 @@ class ProcessingLoop(SchedulerCore):
                     upcoming = result.next_fire_time
                     for fire_time in fire_times:
                         job = _job_of(schedule, fire_time, upcoming, grace, now)
-                        if direct:
+                        if adopted is not None:
+                            adopted.append(job)
+                        elif direct:
                             await store_add_job(job)
                         else:
                             await self._call("add_job", store_add_job, job)
                 results.append(result)
+            if adopted:
+                try:
+                    await self._adopt_jobs(adopted)  # type: ignore[misc]
+                except BaseException:
+                    results.clear()  # no job was added: every schedule goes back untouched
+                    raise
         finally:
             if len(results) < len(schedules):
                 # a store call failed midway: hand the rest back untouched
@@ -344,12 +363,8 @@ class ProcessingLoop(SchedulerCore):
             return None
         if cut_short:
             self._catching_up[schedule.id] = upcoming
-        return fire_times, ScheduleResult(
-            schedule_id=schedule.id,
-            task_id=schedule.task_id,
-            trigger=schedule.trigger,
-            last_fire_time=last,
-            next_fire_time=upcoming,
+        return fire_times, _new_schedule_result(
+            schedule.id, schedule.task_id, schedule.trigger, last, upcoming
         )
 
     async def _task_grace(self, task_id: str) -> timedelta | None:
@@ -374,7 +389,7 @@ class ProcessingLoop(SchedulerCore):
                     "extend_acquired_job_leases",
                     self.data_store.extend_acquired_job_leases,
                     self.identity,
-                    set(self._running_jobs),
+                    {job.id for job in self._running_jobs.values()},
                     self.lease_duration,
                     now,
                 )

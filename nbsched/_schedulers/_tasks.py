@@ -164,6 +164,27 @@ class TaskConfig(SchedulerCore):
         self._runnables.pop(task_id, None)
         return task.copy()
 
+    def _cached_task_id(
+        self,
+        func_or_task_id: Callable[..., Any] | str,
+        job_executor: str | None,
+        max_running_jobs: int | None,
+    ) -> str | None:
+        """The task id of the callable given last, if it is given again with no setting to
+        change (nothing to store: :meth:`_ensure_task` would return at once); else None."""
+        last = self._last_task_id
+        if (
+            last is None
+            or last[0] is not func_or_task_id
+            or job_executor is not None
+            or max_running_jobs is not None
+        ):
+            return None
+        cached = self._tasks.get(last[1])
+        if cached is None or cached.func is not func_or_task_id:
+            return None
+        return last[1]
+
     async def _ensure_task(
         self,
         func_or_task_id: Callable[..., Any] | str,

@@ -14,16 +14,15 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from operator import is_
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from .._clock import Activity, Clock, SystemClock
 from .._converters import as_aware_datetime, as_enum, as_timedelta
 from .._enums import CoalescePolicy, ConflictPolicy, ResumeFrom
 from .._exceptions import ScheduleLookupError, TriggerContractError
 from .._marshalling import clone_trigger
-from .._protocols import PollingStore, ScheduleAdopter, SubscriberAware
+from .._protocols import JobAdopter, PollingStore, ScheduleAdopter, SubscriberAware
 from .._retry import RetryPolicy, temporary_errors_of
 from .._store_outage import StoreOutage
 from .._structures import Job, Schedule
@@ -33,7 +32,7 @@ from ..executors.base import JobExecutor
 from ._jobs import JobRunner
 from ._lifecycle import Lifecycle
 from ._ported_calls import PortedCalls
-from ._process_loop import ProcessingLoop, StoreChanges
+from ._process_loop import ProcessingLoop, StoreChanges, _new_uuid
 from ._processing import first_fire_time, skip_fire_times_before
 from ._results import ResultWaiters, unwrap_result
 from ._run import SchedulerRun
@@ -181,6 +180,7 @@ class AsyncScheduler(
             if isinstance(data_store, ScheduleAdopter)
             else data_store.add_schedule
         )
+        self._adopt_jobs = data_store.adopt_jobs if isinstance(data_store, JobAdopter) else None
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.clock = clock
         # the system clock read without a Python call of its own (twice per job)
@@ -223,9 +223,10 @@ class AsyncScheduler(
         self._activity = Activity()
         self._tasks = {}  # local cache, with the callables resolved
         self._last_task_id = None
-        # the settings add_schedule checked last, as given and as checked: schedules added in a
-        # row mostly share them (compared by identity: False is not taken for a given 0)
-        self._last_settings: tuple[tuple[object, ...], _Settings] | None = None
+        # the settings add_schedule checked last, as given (five) and as checked (a _Settings):
+        # schedules added in a row mostly share them (compared by identity: False is not
+        # taken for a given 0)
+        self._last_settings: tuple[Any, ...] | None = None
         # schedules released still due after a wake-up's share of catching up: id -> the
         # fire time they continue from (an "earliest" job for that catch-up already exists)
         self._catching_up = {}
@@ -310,24 +311,31 @@ class AsyncScheduler(
                 f"trigger: expected a nbsched Trigger, got {type(trigger).__name__} {trigger!r}"
             )
         if id is None:
-            id = str(uuid4())
+            id = str(_new_uuid())  # random-module UUIDs, as job ids: unique is enough
         elif not isinstance(id, str) or not id:
             raise TypeError(f"id: expected a non-empty string, got {id!r}")
         args_tuple = () if args is None else _as_args(args)
         kwargs_dict = {} if kwargs is None else _as_kwargs(kwargs)
-        given = (
-            coalesce,
-            conflict_policy,
-            misfire_grace_time,
-            max_jitter,
-            job_result_expiration_time,
-        )
         last = self._last_settings
-        if last is not None and all(map(is_, given, last[0])):
-            settings = last[1]
+        if (
+            last is not None
+            and coalesce is last[0]
+            and conflict_policy is last[1]
+            and misfire_grace_time is last[2]
+            and max_jitter is last[3]
+            and job_result_expiration_time is last[4]
+        ):
+            settings = last[5]
         else:
+            given = (
+                coalesce,
+                conflict_policy,
+                misfire_grace_time,
+                max_jitter,
+                job_result_expiration_time,
+            )
             settings = _schedule_settings(*given)
-            self._last_settings = given, settings
+            self._last_settings = (*given, settings)
         coalesce_policy, conflict, grace, jitter, expiration = settings
         if metadata is not None and not isinstance(metadata, dict):
             raise TypeError(f"metadata: expected a dict, got {metadata!r}")
@@ -342,7 +350,9 @@ class AsyncScheduler(
             ) from None
         if next_fire_time is None:
             raise ValueError(f"trigger: {trigger!r} produces no fire time at all")
-        task_id = await self._ensure_task(func_or_task_id, job_executor, max_running_jobs)
+        task_id = self._cached_task_id(func_or_task_id, job_executor, max_running_jobs)
+        if task_id is None:
+            task_id = await self._ensure_task(func_or_task_id, job_executor, max_running_jobs)
         schedule = _new_schedule(
             id,
             task_id,

@@ -63,7 +63,24 @@ class JobTable:
         self._check_at: datetime | None = None
 
     def add(self, job: Job) -> None:
-        stored = _detached_job(job)
+        stored = copy_job(job)
+        # empty ones too may be the caller's (adopt copies those that are not empty)
+        if not stored.kwargs:
+            stored.kwargs = {}
+        if not stored.metadata:
+            stored.metadata = {}
+        self.adopt(stored)
+
+    def adopt(self, stored: Job) -> None:
+        """Keep ``stored`` itself (see ``MemoryDataStore.adopt_jobs``), its arguments and
+        metadata replaced by copies of their own (empty ones are kept: nothing else holds
+        the empty containers of a job built for ``adopt_jobs``)."""
+        if stored.args:
+            stored.args = deepcopy(stored.args)
+        if stored.kwargs:
+            stored.kwargs = deepcopy(stored.kwargs)
+        if stored.metadata:
+            stored.metadata = deepcopy(stored.metadata)
         stored.acquired_by = stored.acquired_until = None
         entry = (next(self._seq), stored)
         self.jobs[stored.id] = entry

@@ -185,9 +185,11 @@ class MemoryDataStore(AsyncDataStore):
         self._due_times: list[datetime] = []
         self._leases: dict[str, tuple[str, datetime]] = {}  # id -> (scheduler id, until)
         self._options: dict[tuple[Any, ...], _Options] = {}
+        self._last_options: _Options | None = None  # what _options_for returned last
         self._job_table = JobTable()
         self._running = self._job_table.running
         self._overrides_add_schedule = type(self).add_schedule is not MemoryDataStore.add_schedule
+        self._overrides_add_job = type(self).add_job is not MemoryDataStore.add_job
 
     # --- lifecycle ---
 
@@ -288,6 +290,17 @@ class MemoryDataStore(AsyncDataStore):
         return record
 
     def _options_for(self, schedule: Schedule) -> _Options:
+        last = self._last_options
+        if (
+            last is not None
+            and last.task_id == schedule.task_id
+            and last.paused == schedule.paused
+            and last.coalesce is schedule.coalesce
+            and last.misfire_grace_time == schedule.misfire_grace_time
+            and last.max_jitter == schedule.max_jitter
+            and last.job_result_expiration_time == schedule.job_result_expiration_time
+        ):
+            return last  # schedules added one after another mostly share their options
         key = (
             schedule.task_id,
             schedule.paused,
@@ -301,6 +314,7 @@ class MemoryDataStore(AsyncDataStore):
             if len(self._options) >= _OPTIONS_LIMIT:
                 del self._options[next(iter(self._options))]  # still held by its records
             options = self._options[key] = _Options(schedule)
+        self._last_options = options
         return options
 
     async def add_schedule(self, schedule: Schedule, conflict_policy: ConflictPolicy) -> None:
@@ -527,6 +541,32 @@ class MemoryDataStore(AsyncDataStore):
             await self._publish(
                 JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
             )
+
+    async def adopt_jobs(self, jobs: list[Job]) -> None:
+        """:meth:`add_job` for each of ``jobs``, keeping the ``Job`` objects themselves
+        instead of copies: for a caller that built them for this call and never touches them
+        again (the scheduler, for the jobs of due schedules; see
+        :class:`~nbsched.abc.JobAdopter`). Arguments and metadata are still copied. The
+        listeners hear of the batch once. A subclass that overrides :meth:`add_job` gets
+        every job through its override."""
+        if self._overrides_add_job:
+            for job in jobs:
+                await self.add_job(job)
+            return
+        adopt = self._job_table.adopt
+        for job in jobs:
+            if not isinstance(job, Job):
+                raise TypeError(f"job: expected a Job, got {type(job).__name__}")
+            adopt(job)
+        if not jobs:
+            return
+        for listener in self._listeners:
+            listener.job_added()
+        if self._wants(JobAdded):
+            for job in jobs:
+                await self._publish(
+                    JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
+                )
 
     async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
         return self._job_table.get(ids)

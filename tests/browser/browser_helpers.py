@@ -19,6 +19,23 @@ def cells(page: Any) -> Any:
     return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
 
 
+def write_notebook(path: Path, sources: list[str]) -> None:
+    """Write a notebook of code cells ``sources`` for the python3 kernel at ``path``."""
+    import nbformat
+
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(book, path)
+
+
+def open_notebook(page: Any, url: str) -> None:
+    """Go to ``url`` and wait until its kernel is idle and its first cell shown."""
+    page.goto(url)
+    wait_idle(page)
+    cells(page).first.wait_for(timeout=TIMEOUT_MS)
+
+
 def settle_dialogs(page: Any) -> None:
     """Accept a kernel dialog the front end may open ("Select Kernel", "Restart Kernel?");
     any other dialog fails the test with its text."""

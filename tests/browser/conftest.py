@@ -133,6 +133,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             process.wait(timeout=5)
 
 
+@pytest.fixture
+def own_kernels(lab: Lab) -> Iterator[None]:
+    """Shut down every kernel of the server after the test (``usefixtures("own_kernels")``):
+    no test leaves schedules ticking in a kernel for the next one."""
+    from browser_helpers import shut_down_kernels
+
+    yield
+    shut_down_kernels(lab)
+
+
 # Module scope: sync_playwright keeps an event loop set on this thread while it is open, which
 # would break every async test that runs after it in the same process.
 @pytest.fixture(scope="module")

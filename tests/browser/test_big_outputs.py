@@ -8,15 +8,18 @@ test-artifacts/browser/.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from browser_helpers import TIMEOUT_MS, cells, run_cell, shut_down_kernels, wait_idle
+from browser_helpers import (
+    TIMEOUT_MS,
+    open_notebook,
+    run_cell,
+    write_notebook,
+)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_kernels")]
 
 FRONT_ENDS = ("lab", "notebook7")
 
@@ -28,20 +31,9 @@ FRONT_ENDS = ("lab", "notebook7")
 CHART_DRAWN_WITHIN = 10.0
 
 
-@pytest.fixture(autouse=True)
-def own_kernels(lab: Any) -> Iterator[None]:
-    yield
-    shut_down_kernels(lab)
-
-
 def open_new_notebook(lab: Any, page: Any, front_end: str, name: str, sources: list[str]) -> None:
-    book = nbformat.v4.new_notebook()
-    book.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(book, lab.root / name)
-    page.goto(lab.front_end_url(front_end, name))
-    wait_idle(page)
-    cells(page).first.wait_for(timeout=TIMEOUT_MS)
+    write_notebook(lab.root / name, sources)
+    open_notebook(page, lab.front_end_url(front_end, name))
 
 
 def events_cell(count: int) -> str:

@@ -6,15 +6,19 @@ the page; screenshots go to test-artifacts/browser/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from browser_helpers import TIMEOUT_MS, cells, run_cell, shut_down_kernels, wait_idle
+from browser_helpers import (
+    TIMEOUT_MS,
+    cells,
+    open_notebook,
+    run_cell,
+    write_notebook,
+)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_kernels")]
 
 FRONT_ENDS = ("lab", "notebook7")
 WIDTHS = (800, 1400)
@@ -30,12 +34,6 @@ CELLS = [
     "%sched",
 ]
 DASHBOARD = len(CELLS) - 1
-
-
-@pytest.fixture(autouse=True)
-def own_kernels(lab: Any) -> Iterator[None]:
-    yield
-    shut_down_kernels(lab)
 
 
 # What the test measures, per row: line boxes of the id, of the note under it and of the
@@ -85,16 +83,11 @@ def test_the_dashboard_reads_well_at_800_and_1400_px(
     lab: Any, browser: Any, artifacts: Path, front_end: str, width: int
 ) -> None:
     name = f"layout-{front_end}-{width}.ipynb"
-    book = nbformat.v4.new_notebook()
-    book.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(book, lab.root / name)
+    write_notebook(lab.root / name, CELLS)
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
-        page.goto(lab.front_end_url(front_end, name))
-        wait_idle(page)
-        cells(page).first.wait_for(timeout=TIMEOUT_MS)
+        open_notebook(page, lab.front_end_url(front_end, name))
         if front_end == "lab":  # fold the file browser away, as the other tests do
             tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
             if tab.count():

@@ -83,7 +83,9 @@ def test_quickstart_in_jupyterlab(lab: Any, page: Any, artifacts: Path) -> None:
     row.get_by_role("button", name="pause").click()
     wait_for_text(recurring, re.compile(r"paused"))
     paused_output = output_text(recurring)
-    runs = int(re.search(r"(\d+) runs?", paused_output).group(1))
+    found = re.search(r"(\d+) runs?", paused_output)
+    assert found is not None, paused_output
+    runs = int(found.group(1))
     time.sleep(5)  # two and a half intervals: a run would have replaced the tick
     assert output_text(recurring) == paused_output
     assert "paused" in output_text(dashboard)

@@ -11,56 +11,41 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from browser_helpers import (
     LOADING,
     TIMEOUT_MS,
     cells,
+    open_notebook,
     output_text,
     restart_kernel,
     run_cell,
     save,
-    shut_down_kernels,
     wait_for_text,
     wait_idle,
+    write_notebook,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_kernels")]
 
 FRONT_ENDS = ("lab", "notebook7")
 LOAD, SCHEDULED, STORE, DASHBOARD = 0, 1, 2, 3
 TICK = re.compile(r"tick (\d+)")
 
 
-@pytest.fixture(autouse=True)
-def own_kernels(lab: Any) -> Iterator[None]:
-    yield
-    shut_down_kernels(lab)
-
-
-def write_notebook(root: Path, name: str, store: str) -> None:
-    book = nbformat.v4.new_notebook()
-    book.cells = [
-        nbformat.v4.new_code_cell("%load_ext nbsched"),
-        nbformat.v4.new_code_cell(
-            "%%every 1s --id live\nticks = globals().get('ticks', 0) + 1\nprint('tick', ticks)"
-        ),
-        nbformat.v4.new_code_cell(f"%sched store {store}"),
-        nbformat.v4.new_code_cell("%sched"),
-    ]
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(book, root / name)
-
-
-def open_notebook(page: Any, url: str) -> None:
-    page.goto(url)
-    wait_idle(page)
-    cells(page).first.wait_for(timeout=TIMEOUT_MS)
+def write_session_notebook(root: Path, name: str, store: str) -> None:
+    write_notebook(
+        root / name,
+        [
+            "%load_ext nbsched",
+            "%%every 1s --id live\nticks = globals().get('ticks', 0) + 1\nprint('tick', ticks)",
+            f"%sched store {store}",
+            "%sched",
+        ],
+    )
 
 
 def assert_live_widgets_render(page: Any) -> None:
@@ -78,7 +63,8 @@ def assert_keeps_ticking(cell: Any) -> None:
     wait_for_text(cell, re.compile(rf"tick (?!{first}\b)\d+"))
     text = output_text(cell)
     assert len(TICK.findall(text)) == 1, f"the cell's output is not replaced in place: {text!r}"
-    assert int(TICK.search(text).group(1)) > first
+    found = TICK.search(text)
+    assert found is not None and int(found.group(1)) > first
 
 
 def restart_and_restore(page: Any, file: Path) -> None:
@@ -103,7 +89,7 @@ def test_restart_restore_rerun_then_reload(
     lab: Any, page: Any, artifacts: Path, front_end: str
 ) -> None:
     name = f"session-reload-{front_end}.ipynb"
-    write_notebook(lab.root, name, f"reload-{front_end}.db")
+    write_session_notebook(lab.root, name, f"reload-{front_end}.db")
     open_notebook(page, lab.front_end_url(front_end, name))
     restart_and_restore(page, lab.root / name)
 
@@ -120,7 +106,7 @@ def test_restart_restore_rerun_then_close_and_reopen_the_tab(
 ) -> None:
     name = f"session-reopen-{front_end}.ipynb"
     url = lab.front_end_url(front_end, name)
-    write_notebook(lab.root, name, f"reopen-{front_end}.db")
+    write_session_notebook(lab.root, name, f"reopen-{front_end}.db")
     open_notebook(page, url)
     restart_and_restore(page, lab.root / name)
 
@@ -137,15 +123,15 @@ def test_restart_restore_rerun_then_close_and_reopen_the_tab(
 
 
 def write_two_cells(root: Path, name: str) -> None:
-    book = nbformat.v4.new_notebook()
-    book.cells = [
-        nbformat.v4.new_code_cell("%load_ext nbsched"),
-        nbformat.v4.new_code_cell("%%every 1s --id doomed\nprint('doomed ran')"),
-        nbformat.v4.new_code_cell("%%every 1s --id kept\nprint('kept ran')"),
-        nbformat.v4.new_code_cell("%sched"),
-    ]
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(book, root / name)
+    write_notebook(
+        root / name,
+        [
+            "%load_ext nbsched",
+            "%%every 1s --id doomed\nprint('doomed ran')",
+            "%%every 1s --id kept\nprint('kept ran')",
+            "%sched",
+        ],
+    )
 
 
 def dashboard_id_cell(page: Any, schedule_id: str) -> Any:

@@ -8,15 +8,18 @@ kernel is busy while the scheduled cell runs. The screenshot goes to test-artifa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from browser_helpers import TIMEOUT_MS, cells, run_cell, shut_down_kernels, wait_idle
+from browser_helpers import (
+    cells,
+    open_notebook,
+    run_cell,
+    write_notebook,
+)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_kernels")]
 
 FRONT_ENDS = ("lab", "notebook7")
 IDS = ("q-a", "q-b", "q-c")
@@ -53,24 +56,13 @@ STATE = """([first, count]) => {
 }"""
 
 
-@pytest.fixture(autouse=True)
-def own_kernels(lab: Any) -> Iterator[None]:
-    yield
-    shut_down_kernels(lab)
-
-
 @pytest.mark.parametrize("front_end", FRONT_ENDS)
 def test_one_runs_the_others_are_queued_and_the_kernel_shows_busy(
     lab: Any, page: Any, artifacts: Path, front_end: str
 ) -> None:
     name = f"queued-{front_end}.ipynb"
-    book = nbformat.v4.new_notebook()
-    book.cells = [nbformat.v4.new_code_cell(source) for source in SOURCES]
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(book, lab.root / name)
-    page.goto(lab.front_end_url(front_end, name))
-    wait_idle(page)
-    cells(page).first.wait_for(timeout=TIMEOUT_MS)
+    write_notebook(lab.root / name, SOURCES)
+    open_notebook(page, lab.front_end_url(front_end, name))
     for index in range(len(SOURCES)):
         run_cell(page, index)
     # the moment the first of the three runs, the other two wait for the kernel: the page shows

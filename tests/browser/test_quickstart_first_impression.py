@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import TIMEOUT_MS, cells, run_cell, shut_down_kernels, wait_idle
+from browser_helpers import TIMEOUT_MS, cells, run_cell, wait_idle
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_kernels")]
 
 DASHBOARD, TIMELINE = 7, 9
 CODE_CELLS = (1, 3, 5, 7, 9, 10)
-
-
-@pytest.fixture(autouse=True)
-def own_kernels(lab: Any) -> Iterator[None]:
-    yield
-    shut_down_kernels(lab)
 
 
 def url(lab: Any, front_end: str) -> str:
@@ -59,7 +52,9 @@ def test_the_quickstart_run_top_to_bottom_shows_a_live_dashboard_and_timeline(
         time.sleep(0.5)
     assert runs_of_clock(page) > first + 1, "the dashboard does not update"
     summary = timeline.locator(".nbsched-timeline-status").inner_text()
-    upcoming, lanes = map(int, re.search(r"(\d+) upcoming fire\(s\) in (\d+)", summary).groups())
+    found = re.search(r"(\d+) upcoming fire\(s\) in (\d+)", summary)
+    assert found is not None, summary
+    upcoming, lanes = map(int, found.groups())
     assert upcoming > 0 and lanes == 1, summary
     dashboard.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / f"quickstart-first-impression-{front_end}.png"))

@@ -23,7 +23,7 @@ from nbsched import (
 )
 from nbsched.datastores.memory import MemoryDataStore
 from nbsched.eventbrokers.local import LocalEventBroker
-from nbsched.events import Event, JobReleased, JobRemoved
+from nbsched.events import Event, JobAdded, JobReleased, JobRemoved
 from nbsched.triggers.interval import IntervalTrigger
 
 pytestmark = pytest.mark.anyio
@@ -219,6 +219,42 @@ async def test_an_adopted_schedule_keeps_its_trigger_and_copies_the_rest(
     await store.add_schedule(added, ConflictPolicy.exception)
     [got] = await store.acquire_schedules("me", LEASE, 10, T0 + timedelta(seconds=10))
     assert got.trigger is not added.trigger
+
+
+async def test_adopted_jobs_are_added_in_order_with_arguments_of_their_own(
+    store: MemoryDataStore,
+) -> None:
+    """adopt_jobs (the scheduler's jobs of due schedules, see JobAdopter) adds a batch as
+    add_job would add each: in order, their arguments and metadata the store's own copies,
+    one JobAdded each for a subscriber."""
+    await store.add_task(Task(id="t", func="m:f"))
+    added: list[Event] = []
+    assert store._broker is not None
+    store._broker.subscribe(added.append, {JobAdded})
+    kwargs, metadata = {"k": [1]}, {"m": [1]}
+    jobs = [Job(task_id="t", kwargs=kwargs, metadata=metadata), Job(task_id="t")]
+    await store.adopt_jobs(jobs)
+    kwargs["k"].append(2)
+    metadata["m"].append(2)
+    assert [e.job_id for e in added] == [job.id for job in jobs]  # type: ignore[attr-defined]
+    got = await store.acquire_jobs("me", LEASE, 10, T0)
+    assert [job.id for job in got] == [job.id for job in jobs]
+    assert got[0].kwargs == {"k": [1]} and got[0].metadata == {"m": [1]}
+
+
+async def test_a_subclass_overriding_add_job_gets_the_adopted_jobs_too() -> None:
+    added: list[Job] = []
+
+    class Counting(MemoryDataStore):
+        async def add_job(self, job: Job) -> None:
+            added.append(job)
+            await super().add_job(job)
+
+    store = Counting()
+    await store.start(LocalEventBroker())
+    jobs = [Job(task_id="t"), Job(task_id="t")]
+    await store.adopt_jobs(jobs)
+    assert added == jobs
 
 
 async def test_a_subclass_overriding_add_schedule_gets_the_adopted_schedules_too() -> None:

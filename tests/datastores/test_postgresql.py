@@ -8,6 +8,7 @@ import struct
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import psycopg
 import pytest
@@ -28,10 +29,10 @@ pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def with_params(dsn: str, **changes: object) -> str:
+def with_params(dsn: str, **changes: Any) -> str:
     params = conninfo_to_dict(dsn)
     params.update(changes)
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 @pytest.fixture
@@ -190,6 +191,7 @@ async def test_missing_permission_fails_at_once(
 
 def test_temporary_errors_are_exactly_the_ones_that_may_heal() -> None:
     temporary = PostgreSQLDataStore.temporary_errors
+    error: type[Exception]
     for error in (
         PostgreSQLConnectionLost,
         errors.AdminShutdown,
@@ -362,7 +364,7 @@ async def test_concurrent_schedulers_never_acquire_the_same_schedule(
                 task_id=s.task_id,
                 trigger=s.trigger,
                 last_fire_time=s.next_fire_time,
-                next_fire_time=s.next_fire_time + timedelta(seconds=1),  # type: ignore[operator]
+                next_fire_time=s.next_fire_time + timedelta(seconds=1),  # type: ignore[operator, arg-type]
             )
             for s in schedules
         ]

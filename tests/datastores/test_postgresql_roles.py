@@ -21,14 +21,14 @@ pytestmark = pytest.mark.anyio
 def _as(dsn: str, user: str) -> str:
     params = conninfo_to_dict(dsn)
     params["user"] = user
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 @pytest.fixture
 def roles(postgresql_dsn: str) -> Iterator[tuple[str, str, str]]:
     suffix = uuid.uuid4().hex[:10]
     scheduler, viewer = f"scheduler_{suffix}", f"viewer_{suffix}"
-    database = conninfo_to_dict(postgresql_dsn)["dbname"]
+    database = str(conninfo_to_dict(postgresql_dsn)["dbname"])
     with psycopg.connect(postgresql_dsn, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {scheduler} LOGIN")
         conn.execute(f"CREATE ROLE {viewer} LOGIN")

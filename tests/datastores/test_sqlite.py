@@ -126,6 +126,7 @@ def test_synchronous_level(db_path, level, value):
     store = SQLiteDataStore(db_path, synchronous=level)
     store.start(RecordingBroker())
     try:
+        assert store._conn is not None
         assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == value
     finally:
         store.stop()
@@ -595,6 +596,7 @@ def test_a_file_with_the_older_index_gets_the_ordered_one(db_path):
     store = SQLiteDataStore(db_path)
     store.start(RecordingBroker())
     try:
+        assert store._conn is not None
         indexes = _schedule_indexes(store._conn)
         assert "schedules_due" not in indexes
         assert "(paused, next_fire_time, id)" in indexes["schedules_due_order"]

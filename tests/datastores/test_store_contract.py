@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -40,10 +41,15 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 LEASE = timedelta(seconds=30)
 
 
-def make_schedule(schedule_id: str, *, start: datetime = T0, **changes) -> Schedule:
+def make_schedule(schedule_id: str, *, start: datetime = T0, **changes: Any) -> Schedule:
     trigger = IntervalTrigger(minutes=1, start_time=start)
     first = trigger.next()
-    values = {"id": schedule_id, "task_id": "task", "trigger": trigger, "next_fire_time": first}
+    values: dict[str, Any] = {
+        "id": schedule_id,
+        "task_id": "task",
+        "trigger": trigger,
+        "next_fire_time": first,
+    }
     values.update(changes)
     return Schedule(**values)
 

@@ -113,8 +113,8 @@ class RawStore:
 async def raw(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if request.param == "postgresql":
         dsn = request.getfixturevalue("postgresql_dsn")
-        async with started_postgresql_store(dsn, "types") as (store, events):
-            yield RawStore(request.param, store, events, dsn)
+        async with started_postgresql_store(dsn, "types") as (store, published):
+            yield RawStore(request.param, store, published, dsn)
         return
     inner = SQLiteDataStore(tmp_path / "schedules.db")
     adapter: Any = AsyncDataStoreAdapter(inner)

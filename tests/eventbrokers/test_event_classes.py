@@ -54,7 +54,7 @@ def test_an_event_is_frozen_and_keyword_only(cls: type[events.Event]) -> None:
     with pytest.raises(TypeError):
         cls(datetime.now(timezone.utc))  # type: ignore[misc]
     with pytest.raises(TypeError, match="unexpected keyword"):
-        cls(no_such_field=1, **given)  # type: ignore[call-arg]
+        cls(no_such_field=1, **given)  # type: ignore[call-arg, arg-type]
     if given:
         missing = dict(given)
         name = missing.popitem()[0]

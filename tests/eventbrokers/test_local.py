@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -44,8 +45,8 @@ async def test_type_filters_match_subclasses() -> None:
 
 async def test_one_shot_and_unsubscribe() -> None:
     broker = LocalEventBroker()
-    once: list[Event] = []
-    until_unsubscribed: list[Event] = []
+    once: list[Any] = []
+    until_unsubscribed: list[Any] = []
     broker.subscribe(once.append, one_shot=True)
     subscription = broker.subscribe(until_unsubscribed.append)
     await broker.publish(TaskAdded(task_id="a"))
@@ -58,7 +59,7 @@ async def test_one_shot_and_unsubscribe() -> None:
 
 async def test_subscription_as_context_manager() -> None:
     broker = LocalEventBroker()
-    seen: list[Event] = []
+    seen: list[Any] = []
     with broker.subscribe(seen.append):
         await broker.publish(TaskAdded(task_id="in"))
     await broker.publish(TaskAdded(task_id="out"))
@@ -70,7 +71,8 @@ async def test_async_callbacks_run_on_the_loop() -> None:
     seen: list[str] = []
     done = asyncio.Event()
 
-    async def callback(event: TaskAdded) -> None:
+    async def callback(event: Event) -> None:
+        assert isinstance(event, TaskAdded)
         await asyncio.sleep(0)
         seen.append(event.task_id)
         done.set()

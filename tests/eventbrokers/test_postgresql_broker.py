@@ -147,7 +147,7 @@ async def test_enum_uuid_and_datetime_fields_survive(
     await first.publish(event)
     await wait_for(lambda: len(received) == 1)
     assert received == [event]
-    assert received[0].outcome is JobOutcome.error
+    assert isinstance(received[0], JobReleased) and received[0].outcome is JobOutcome.error
 
 
 async def test_own_events_delivered_once_and_publish_local_stays_local(
@@ -203,7 +203,7 @@ async def test_missing_database_fails_at_once_with_a_clear_message(postgresql_ds
 
     params = conninfo_to_dict(postgresql_dsn)
     params["dbname"] = "nbsched_no_such_database"
-    broker = PostgreSQLEventBroker(make_conninfo(**params))
+    broker = PostgreSQLEventBroker(make_conninfo("", **params))
     with pytest.raises(DataStoreError) as info:
         await broker.start()
     message = str(info.value)
@@ -246,7 +246,7 @@ async def test_a_schedule_added_elsewhere_wakes_an_idle_scheduler_at_once(
     released: list[JobReleased] = []
     async with scheduler("b") as idle, scheduler("a") as adding:
         assert idle.data_store.poll_interval == 10  # type: ignore[attr-defined]
-        idle.subscribe(released.append, {JobReleased})
+        idle.subscribe(released.append, {JobReleased})  # type: ignore[arg-type]  # filtered
         idle.start_in_background()
         await asyncio.sleep(0.5)  # B has found nothing due and sleeps
         added_at = datetime.now(timezone.utc)

@@ -32,7 +32,7 @@ class Kernel:
     def __init__(self, python: Path, cwd: Path):
         self.python = python
         self.manager = KernelManager()
-        self.manager.kernel_cmd = [
+        self.manager.kernel_cmd = [  # type: ignore[attr-defined]  # a traitlet, untyped
             str(python),
             "-m",
             "ipykernel_launcher",

@@ -59,17 +59,19 @@ def capture_display(notebook: Notebook, line: str) -> object:
     """Run a line magic and return the widget it displayed."""
     shown: list[object] = []
     publisher = notebook.shell.display_pub
-    original = notebook.shell.display_formatter.format
+    formatter = notebook.shell.display_formatter
+    assert formatter is not None
+    original = formatter.format
 
     def format_and_keep(obj: object, *args: object, **kwargs: object) -> object:
         shown.append(obj)
         return original(obj, *args, **kwargs)
 
-    notebook.shell.display_formatter.format = format_and_keep  # type: ignore[method-assign]
+    formatter.format = format_and_keep  # type: ignore[method-assign]
     try:
         result = notebook.shell.run_cell(line, store_history=False)
     finally:
-        notebook.shell.display_formatter.format = original  # type: ignore[method-assign]
+        formatter.format = original  # type: ignore[method-assign]
     assert result.success, result.error_in_exec
     assert publisher is notebook.shell.display_pub
     assert shown, f"{line!r} displayed nothing"

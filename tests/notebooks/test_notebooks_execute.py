@@ -151,7 +151,9 @@ def test_quickstart(tmp_path: Path) -> None:
     assert report["remaining"] == ["clock"]
     (clock_output,) = report["clock_outputs"]  # replaced on each run, not appended
     assert re.fullmatch(r"tick at \d\d:\d\d:\d\d\n", clock_output["text"])
-    runs = int(re.search(r" (\d+) runs", report["clock_status"]).group(1))
+    found = re.search(r" (\d+) runs", report["clock_status"])
+    assert found is not None, report["clock_status"]
+    runs = int(found.group(1))
     assert runs >= 3
     assert " · next " in report["clock_status"]
     (timeline_output,) = report["timeline_outputs"]

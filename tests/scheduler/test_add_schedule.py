@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from typing import Any
+from uuid import UUID
 
 import pytest
 from scheduler_helpers import START, seconds, start
@@ -147,3 +148,11 @@ async def test_settings_are_checked_on_every_add_not_only_the_first(
     c = await scheduler.get_schedule("c")
     assert (c.coalesce, c.misfire_grace_time) == (CoalescePolicy.all, seconds(5))
     assert [s.id for s in await scheduler.get_schedules()] == ["a", "c"]
+
+
+async def test_a_schedule_without_an_id_gets_a_new_uuid(scheduler: AsyncScheduler) -> None:
+    trigger = IntervalTrigger(seconds=30, start_time=START)
+    ids = [await scheduler.add_schedule(tick, trigger) for _ in range(3)]
+    assert len(set(ids)) == 3
+    assert all(str(UUID(i)) == i and UUID(i).version == 4 for i in ids)
+    assert sorted(ids) == [s.id for s in await scheduler.get_schedules()]

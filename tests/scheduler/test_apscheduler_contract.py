@@ -11,6 +11,7 @@ import asyncio
 import functools
 import os
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -269,7 +270,7 @@ async def test_callable_types(
 
 async def test_different_callables_with_one_name_each_run_their_own(clock: FakeClock) -> None:
     # lambdas, partials, bound methods and callable instances share "module:qualname"
-    targets = [
+    targets: list[Callable[..., Any]] = [
         lambda: "first lambda",
         lambda: "second lambda",
         functools.partial(str, "first partial"),

@@ -7,6 +7,8 @@ import inspect
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
 
 import pytest
 from scheduler_helpers import START, Recorder
@@ -90,7 +92,7 @@ def test_a_crash_in_the_host_task_is_logged_and_published(
     async def main() -> list[SchedulerStopped]:
         scheduler = AsyncScheduler(BrokenStore(), clock=FakeClock(START))
         stopped: list[SchedulerStopped] = []
-        scheduler.subscribe(stopped.append, SchedulerStopped)
+        scheduler.subscribe(stopped.append, SchedulerStopped)  # type: ignore[arg-type]  # filtered
         scheduler.start_in_background()
         await scheduler.wait_until_stopped()
         assert scheduler.state is RunState.stopped
@@ -107,7 +109,7 @@ def test_sync_facade_from_several_threads_at_once() -> None:
         scheduler.start_in_background()
         assert scheduler.state is RunState.started
 
-        def worker(n: int) -> list[object]:
+        def worker(n: int) -> tuple[Any, bool, UUID]:
             value = scheduler.run_job(square, args=[n])
             schedule_id = scheduler.add_schedule(
                 square,
@@ -118,7 +120,7 @@ def test_sync_facade_from_several_threads_at_once() -> None:
             scheduler.pause_schedule(schedule_id)
             paused = scheduler.get_schedule(schedule_id).paused
             job_id = scheduler.add_job(triple, args=[n], result_expiration_time=60)
-            return [value, paused, job_id]
+            return value, paused, job_id
 
         with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(worker, range(40)))
@@ -158,7 +160,12 @@ def test_sync_facade_stop_from_another_thread_ends_run_until_stopped() -> None:
     scheduler = Scheduler()
     started = threading.Event()
     scheduler.subscribe(lambda event: started.set(), SchedulerStarted)
-    stopper = threading.Thread(target=lambda: started.wait(10) and scheduler.request_stop())
+
+    def stop_once_started() -> None:
+        if started.wait(10):
+            scheduler.request_stop()
+
+    stopper = threading.Thread(target=stop_once_started)
     stopper.start()
     scheduler.run_until_stopped()
     stopper.join()

@@ -81,7 +81,7 @@ class CuttableProxy:
 @pytest.fixture
 async def proxy(postgresql_dsn: str) -> AsyncIterator[CuttableProxy]:
     params = conninfo_to_dict(postgresql_dsn)
-    proxy = CuttableProxy(params.get("host") or "127.0.0.1", int(params.get("port") or 5432))
+    proxy = CuttableProxy(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432))
     await proxy.start()
     try:
         yield proxy
@@ -101,7 +101,8 @@ async def test_a_server_gone_for_minutes(postgresql_dsn: str, proxy: CuttablePro
     clock = FakeClock(START)
     params = conninfo_to_dict(postgresql_dsn)
     params.update(host="127.0.0.1", port=str(proxy.listen_port), connect_timeout="5")
-    store = PostgreSQLDataStore(make_conninfo(**params), schema=f"outage_{uuid.uuid4().hex[:12]}")
+    schema = f"outage_{uuid.uuid4().hex[:12]}"
+    store = PostgreSQLDataStore(make_conninfo("", **params), schema=schema)
     recorder = Recorder()
     async with AsyncScheduler(store, clock=clock, retry_max_time=30) as scheduler:
         scheduler.subscribe(recorder)

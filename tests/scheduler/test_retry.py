@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 import pytest
 from scheduler_helpers import START, Recorder, seconds
@@ -31,7 +32,7 @@ class FlakyStore(MemoryDataStore):
         self.failures = 0
         self.error: Exception = Hiccup("database is locked")
         self.attempts = 0
-        self.times: list[object] = []  # the time given to each attempt
+        self.times: list[datetime] = []  # the time given to each attempt
 
     async def acquire_schedules(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.attempts += 1

@@ -53,6 +53,7 @@ def fail() -> None:
 
 async def three_seconds_of_work() -> None:
     scheduler = current_async_scheduler.get()
+    assert scheduler is not None
     await scheduler.clock.sleep_until(scheduler.clock.now() + seconds(3))
 
 
@@ -266,4 +267,4 @@ def test_bad_arguments_are_refused(kwargs: dict[str, Any], error: type, match: s
 
 def test_history_of_something_that_is_not_a_scheduler() -> None:
     with pytest.raises(TypeError, match="scheduler: expected a Scheduler or an AsyncScheduler"):
-        nbsched.history("scheduler")
+        nbsched.history("scheduler")  # type: ignore[arg-type]

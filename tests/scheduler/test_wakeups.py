@@ -174,7 +174,7 @@ async def test_a_fire_looks_at_the_store_once_its_jobs_release_does_not_wake_the
 @pytest.mark.parametrize("limit", ["max_concurrent_jobs", "max_running_jobs"])
 async def test_a_release_wakes_the_loop_for_a_job_waiting_for_room(limit: str) -> None:
     clock, gate = FakeClock(START), Gate()
-    options = {"max_concurrent_jobs": 1} if limit == "max_concurrent_jobs" else {}
+    options: dict[str, Any] = {"max_concurrent_jobs": 1} if limit == "max_concurrent_jobs" else {}
     async with AsyncScheduler(MemoryDataStore(), clock=clock, **options) as scheduler:
         if limit == "max_running_jobs":
             await scheduler.configure_task(gate, max_running_jobs=1)

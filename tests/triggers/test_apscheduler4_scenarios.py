@@ -50,8 +50,18 @@ def take(trigger: Trigger, count: int) -> list[datetime | None]:
     return [trigger.next() for _ in range(count)]
 
 
-def berlin(*fields: int, fold: int = 0) -> datetime:
-    return datetime(*fields, tzinfo=BERLIN, fold=fold)  # type: ignore[misc]
+def berlin(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    microsecond: int = 0,
+    *,
+    fold: int = 0,
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, BERLIN, fold=fold)
 
 
 # --- DateTrigger -----------------------------------------------------------------------------
@@ -358,8 +368,8 @@ def test_cron_across_dst_changes(
     fold: int,
 ) -> None:
     trigger = stored(
-        CronTrigger(**fields, start_time=start.replace(tzinfo=EASTERN), timezone=EASTERN)
-    )  # type: ignore[arg-type]
+        CronTrigger(**fields, start_time=start.replace(tzinfo=EASTERN), timezone=EASTERN)  # type: ignore[arg-type]
+    )
     fire_time = trigger.next()
     assert fire_time is not None
     assert str(fire_time) == str(expected.replace(tzinfo=EASTERN, fold=fold))

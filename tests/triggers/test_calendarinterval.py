@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as datetime_module
 import re
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -246,7 +247,13 @@ def test_property_matches_apscheduler_4_away_from_dst_changes(
 ) -> None:
     if not (years or months or weeks or days):
         days = 1
-    kwargs = {"years": years, "months": months, "weeks": weeks, "days": days, "hour": hour}
+    kwargs: dict[str, Any] = {
+        "years": years,
+        "months": months,
+        "weeks": weeks,
+        "days": days,
+        "hour": hour,
+    }
     ours = CalendarIntervalTrigger(**kwargs, start_date=start, timezone=zone)
     check_trigger(ours, n=50, seed=1)
     theirs = APSCalendarIntervalTrigger(**kwargs, start_date=start, timezone=zone)

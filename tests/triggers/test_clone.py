@@ -3,64 +3,21 @@ built-in trigger or makes a state round trip for any other."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from trigger_samples import SAMPLES, START, take
 
 from nbsched._marshalling import clone_trigger
 from nbsched.abc import Trigger
-from nbsched.triggers import (
-    AndTrigger,
-    CalendarIntervalTrigger,
-    CronTrigger,
-    DateTrigger,
-    IntervalTrigger,
-    OrTrigger,
-)
-
-BERLIN = ZoneInfo("Europe/Berlin")
-START = datetime(2026, 3, 27, 9, tzinfo=BERLIN)  # two days before the DST change
-
-BUILT_IN: dict[str, Callable[[], Trigger]] = {
-    "interval": lambda: IntervalTrigger(hours=7, start_time=START),
-    "cron": lambda: CronTrigger.from_crontab("*/20 1-3 * * *", timezone=BERLIN, start_time=START),
-    "calendar": lambda: CalendarIntervalTrigger(days=1, hour=2, minute=30, start_date=START),
-    "date": lambda: DateTrigger(START),
-    "or": lambda: OrTrigger(
-        [IntervalTrigger(hours=5, start_time=START), CronTrigger(hour=2, timezone=BERLIN)]
-    ),
-    "and": lambda: AndTrigger(
-        [
-            CronTrigger.from_crontab("0 * * * *", timezone=BERLIN, start_time=START),
-            IntervalTrigger(hours=5, start_time=START),
-        ],
-        threshold=60,
-    ),
-    "nested": lambda: AndTrigger(
-        [
-            OrTrigger(
-                [
-                    CronTrigger(hour="1-3", minute="*/20", timezone=BERLIN, start_time=START),
-                    CalendarIntervalTrigger(days=1, hour=9, start_date=START),
-                ]
-            ),
-            IntervalTrigger(minutes=20, start_time=START),
-        ]
-    ),
-}
-
-
-def take(trigger: Trigger, n: int) -> list[datetime | None]:
-    return [trigger.next() for _ in range(n)]
+from nbsched.triggers import AndTrigger, DateTrigger, IntervalTrigger, OrTrigger
 
 
 @pytest.mark.parametrize("advanced", [0, 1, 4])
-@pytest.mark.parametrize("kind", sorted(BUILT_IN))
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
 def test_a_clone_continues_alike_and_apart(kind: str, advanced: int) -> None:
-    original, reference = BUILT_IN[kind](), BUILT_IN[kind]()
+    original, reference = SAMPLES[kind](), SAMPLES[kind]()
     take(original, advanced)
     take(reference, advanced)
     clone = clone_trigger(original)
@@ -131,7 +88,7 @@ def test_a_clone_of_an_exhausted_and_trigger_is_exhausted_alike() -> None:
 
 @pytest.mark.parametrize("kind", ["interval", "cron", "calendar", "date"])
 def test_a_slot_copy_copies_every_slot(kind: str) -> None:
-    trigger = BUILT_IN[kind]()
+    trigger = SAMPLES[kind]()
     take(trigger, 3)
     clone = clone_trigger(trigger)
     slots = type(trigger).__dict__["__slots__"]

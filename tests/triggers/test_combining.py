@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,7 +33,7 @@ def take(trigger, count: int) -> list[datetime | None]:
     return [trigger.next() for _ in range(count)]
 
 
-def every(start: datetime = START, **kwargs: float) -> IntervalTrigger:
+def every(start: datetime = START, **kwargs: Any) -> IntervalTrigger:
     return IntervalTrigger(**kwargs, start_time=start)
 
 

@@ -32,8 +32,10 @@ def fires(count: int = 6, start: datetime = START, **fields: object) -> list[dat
     return take(CronTrigger(**fields, start_time=start, timezone=BERLIN), count)  # type: ignore[arg-type]
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BERLIN)
+def at(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=BERLIN)
 
 
 # --- field syntax ----------------------------------------------------------------------------
@@ -123,7 +125,7 @@ def test_month_names_and_named_ranges_with_step() -> None:
 
 
 def weekdays(**fields: object) -> list[str]:
-    return [d.strftime("%a") for d in fires(7, hour=0, **fields)]  # type: ignore[union-attr]
+    return [d.strftime("%a") for d in fires(7, START, hour=0, **fields)]  # type: ignore[union-attr]
 
 
 def test_weekday_numbers_are_crontab_numbers() -> None:
@@ -256,7 +258,7 @@ def test_end_time_inclusive() -> None:
 def working_hours(first: datetime, last: datetime) -> list[datetime]:
     """Every full hour 09-17 on Monday to Friday between two days, in Berlin, listed day by
     day (these wall times all exist: no DST change falls inside them)."""
-    times = []
+    times: list[datetime] = []
     day = first
     while day <= last:
         if day.weekday() < 5:
@@ -466,6 +468,9 @@ def test_a_tzinfo_that_cannot_be_stored_is_refused() -> None:
 
         def dst(self, dt: datetime | None) -> timedelta:
             return timedelta(0)
+
+        def tzname(self, dt: datetime | None) -> str:
+            raise NotImplementedError  # as tzinfo's own: no name
 
     with pytest.raises(ValueError, match=r"timezone: time zone .*Custom.* cannot be stored"):
         CronTrigger(hour=9, timezone=Custom())

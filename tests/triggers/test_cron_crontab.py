@@ -18,8 +18,10 @@ def fires(expr: str, count: int = 6, start: datetime = START) -> list[datetime |
     return [trigger.next() for _ in range(count)]
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BERLIN)
+def at(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=BERLIN)
 
 
 def days(expr: str, count: int = 7) -> list[str]:

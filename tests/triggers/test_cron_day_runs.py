@@ -175,7 +175,7 @@ def test_restored_after_a_gap_fire_that_the_expression_does_not_match() -> None:
     stored.__setstate__(
         {
             **trigger.__getstate__(),
-            "last_fire_time": fire_times[0].isoformat() + "[Australia/Lord_Howe]",
-        }  # type: ignore[union-attr]
+            "last_fire_time": fire_times[0].isoformat() + "[Australia/Lord_Howe]",  # type: ignore[union-attr]
+        }
     )
     assert stored.next() == fire_times[1]

@@ -81,6 +81,32 @@ def test_ambiguous_wall_time_fires_once_at_its_first_occurrence(dst_zone: DstZon
     assert on_change_day.astimezone(UTC) < fold.utc
 
 
+@pytest.mark.parametrize("hours_before", [1, 12, 20])
+def test_the_first_fire_time_searched_from_a_plain_day_lands_on_the_change_day(
+    dst_zone: DstZone, hours_before: int
+) -> None:
+    """The first search (not the cursor of a running trigger) from a day without DST change,
+    finding a wall time on the change day, in the gap or in the repeated stretch."""
+    for change, expected_utc in (
+        (dst_zone.gap, dst_zone.gap.utc),
+        (dst_zone.fold, None),
+    ):
+        inside = change.wall_inside
+        start = change.utc - timedelta(hours=hours_before)
+        trigger = CronTrigger(
+            hour=inside.hour, minute=inside.minute, start_time=start, timezone=dst_zone.zone
+        )
+        first = trigger.next()
+        assert first is not None
+        if expected_utc is not None:  # the gap: the moment the clocks jump
+            assert first.astimezone(UTC) == expected_utc
+        elif first.date() == inside.date():  # the repeated stretch: its first pass
+            assert first.replace(tzinfo=None) == inside and first.fold == 0
+            assert first.utcoffset() == change.before
+        else:  # started after the first pass on that day
+            assert first.replace(tzinfo=None) == inside + timedelta(days=1)
+
+
 def test_every_15_minutes_keeps_real_time_through_both_changes(dst_zone: DstZone) -> None:
     """With every hour allowed, the trigger runs through the repeated stretch a second time
     and the skipped stretch collapses: fire times stay exactly 15 real minutes apart."""
@@ -196,7 +222,7 @@ def test_nonexistent_start_time_is_the_moment_the_clocks_jump(dst_zone: DstZone)
     gap = dst_zone.gap
     wall = gap.wall_inside
     after_gap = (gap.utc + timedelta(minutes=1)).astimezone(dst_zone.zone)
-    starts = [
+    starts: list[datetime | str] = [
         wall.replace(tzinfo=dst_zone.zone),
         wall.replace(tzinfo=dst_zone.zone, fold=1),
         wall,

@@ -362,7 +362,7 @@ def cases(draw: st.DrawFn, specs) -> tuple[Spec, datetime, ZoneInfo]:
     few hours before a DST change and the spec fires at night."""
     name = draw(st.sampled_from(ZONES))
     zone = ZoneInfo(name)
-    if CHANGES[name] and draw(st.booleans()):
+    if len(CHANGES[name]) > 0 and draw(st.booleans()):
         change = draw(st.sampled_from(CHANGES[name]))
         before = timedelta(
             minutes=draw(st.integers(0, 3 * 24 * 60)), seconds=draw(st.integers(0, 59))
@@ -386,7 +386,7 @@ def check(spec: Spec, start_wall: datetime, zone: ZoneInfo, seed: int) -> None:
         assert expected_fire_times(spec, zone, datetime(2000, 1, 1, tzinfo=UTC), 1) == []
         return
     check_trigger(trigger, n=40, seed=seed)
-    got = []
+    got: list[datetime] = []
     while len(got) < COUNT and (fire_time := trigger.next()) is not None:
         assert fire_time.tzinfo is zone
         got.append(fire_time)
@@ -442,12 +442,18 @@ def check_built_one_after_another(
         if not got:
             return
         first = got[0]
+        # the whole second the search started from (the instant rounded up), less one second
+        searched = instant.replace(microsecond=0) - timedelta(
+            seconds=0 if instant.microsecond else 1
+        )
         # within the span the last search covers, at either end of it, or past it
         instant = data.draw(
             st.sampled_from(
                 [
                     instant + (first - instant) * data.draw(st.floats(0, 1)),
                     instant,
+                    searched,
+                    searched + timedelta(microseconds=1),
                     first,
                     first - timedelta(microseconds=1),
                     first + timedelta(microseconds=1),

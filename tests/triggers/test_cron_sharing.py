@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -76,7 +77,22 @@ def test_triggers_built_alike_share_their_first_search_only_within_its_zone_and_
     )
     assert past.next() == datetime(2026, 1, 2, 9, tzinfo=UTC)
     for trigger in (later, at_fire, past):
-        assert trigger.next() == trigger.next() - timedelta(days=1)  # the cursor goes on
+        fire, following = trigger.next(), trigger.next()
+        assert following is not None and fire == following - timedelta(days=1)  # it goes on
+
+
+def test_a_shared_first_search_answers_for_the_second_before_it_only_after_its_start() -> None:
+    """A search from 09:00:00.5 starts at 09:00:01 and answers for every instant after
+    09:00:00 up to the fire time found; 09:00:00 itself may be a fire time."""
+    nine = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    every_second: dict[str, Any] = {"second": "*", "timezone": UTC}
+    first = CronTrigger(**every_second, start_time=nine + timedelta(microseconds=500_000))
+    assert first.next() == nine + timedelta(seconds=1)
+    searched = first._spec.recent_first
+    early = CronTrigger(**every_second, start_time=nine + timedelta(microseconds=1))
+    assert early.next() == nine + timedelta(seconds=1)
+    assert first._spec.recent_first is searched  # answered by the search of ``first``
+    assert CronTrigger(**every_second, start_time=nine).next() == nine
 
 
 def test_shared_spec_is_read_only() -> None:

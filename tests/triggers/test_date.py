@@ -96,6 +96,9 @@ class _CustomZone(dt.tzinfo):
     def dst(self, value: datetime | None) -> timedelta:
         return timedelta(0)
 
+    def tzname(self, value: datetime | None) -> str:
+        raise NotImplementedError  # as tzinfo's own: no name
+
 
 def test_zone_with_iana_name_is_converted_to_zoneinfo() -> None:
     trigger = DateTrigger(datetime(2026, 7, 1, 12, tzinfo=dateutil_tz.gettz("Europe/Berlin")))

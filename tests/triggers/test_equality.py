@@ -9,9 +9,9 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
+from trigger_samples import BERLIN, SAMPLES, START, take
 
 from nbsched import Schedule
 from nbsched._marshalling import clone_trigger, trigger_from_state, trigger_to_state
@@ -25,9 +25,6 @@ from nbsched.triggers import (
     OrTrigger,
 )
 
-BERLIN = ZoneInfo("Europe/Berlin")
-START = datetime(2026, 3, 27, 9, tzinfo=BERLIN)  # two days before the DST change
-
 NAMESPACE = {
     "datetime": dt,
     "zoneinfo": zoneinfo,
@@ -39,46 +36,14 @@ NAMESPACE = {
     "OrTrigger": OrTrigger,
 }
 
+#: the samples, and triggers whose start is "now" (compared with one another only)
 BUILT_IN: dict[str, Callable[[], Trigger]] = {
-    "date": lambda: DateTrigger(START),
-    "date-fixed-offset": lambda: DateTrigger("2026-12-01T18:00:00+05:30"),
-    "interval": lambda: IntervalTrigger(hours=7, start_time=START),
-    "interval-end": lambda: IntervalTrigger(
-        minutes=90, seconds=1.5, start_time=START, end_time=START + timedelta(days=3)
-    ),
+    **SAMPLES,
     "interval-default-start": lambda: IntervalTrigger(hours=1),
-    "calendar": lambda: CalendarIntervalTrigger(
-        months=1, hour=9, minute=30, start_date="2026-01-31", timezone=BERLIN
-    ),
-    "calendar-fixed": lambda: CalendarIntervalTrigger(
-        days=2,
-        end_date="2027-01-01",
-        start_date="2026-01-01",
-        timezone=timezone(timedelta(hours=2)),
-    ),
     "calendar-default-start": lambda: CalendarIntervalTrigger(weeks=1, timezone="UTC"),
-    "cron": lambda: CronTrigger(day_of_week="mon-fri", hour=9, timezone=BERLIN, start_time=START),
     "cron-default-start": lambda: CronTrigger(minute="*/5", hour="*", timezone=BERLIN),
-    "cron-crontab": lambda: CronTrigger.from_crontab(
-        "*/20 1-3 * * *", timezone=BERLIN, start_time=START, end_time=START + timedelta(days=9)
-    ),
     "cron-crontab-default-start": lambda: CronTrigger.from_crontab("@hourly", timezone="UTC"),
-    "and": lambda: AndTrigger(
-        [
-            CronTrigger(hour="9-17", timezone=BERLIN, start_time=START),
-            IntervalTrigger(hours=2, start_time=START),
-        ],
-        threshold=2.5,
-        max_iterations=500,
-    ),
-    "or": lambda: OrTrigger(
-        [IntervalTrigger(hours=5, start_time=START), CronTrigger(hour=2, timezone=BERLIN)]
-    ),
 }
-
-
-def take(trigger: Trigger, n: int) -> list[datetime | None]:
-    return [trigger.next() for _ in range(n)]
 
 
 @pytest.mark.parametrize("kind", sorted(BUILT_IN))

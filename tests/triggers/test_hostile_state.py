@@ -279,7 +279,7 @@ def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @st.composite
 def spoiled_states(draw: st.DrawFn) -> tuple[str, Any]:
     kind = draw(st.sampled_from(sorted(BUILT_IN)))
-    state = state_of(kind, advance=draw(st.integers(0, 3)))
+    state: Any = state_of(kind, advance=draw(st.integers(0, 3)))
     for _ in range(draw(st.integers(1, 3))):
         places = [p for p in paths(state) if p != ("version",)]
         path = draw(st.sampled_from(places))

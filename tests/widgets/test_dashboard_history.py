@@ -47,39 +47,57 @@ def glyph_outcomes(strip: str) -> list[str]:
     return re.findall(r"nbsched-run-(\w+)", strip)
 
 
-async def test_strip_and_median_survive_a_restart_on_sqlite(tmp_path: Any) -> None:
+async def run_a_first_kernel(
+    store: Any, clock: FakeClock, minutes: int, func: Any = fails_every_third, **options: Any
+) -> None:
+    """A first kernel on ``store``: schedule ``a`` runs ``func`` once a minute, from a minute
+    after :data:`START`, for ``minutes`` minutes; then the kernel stops."""
     runs.clear()
+    trigger = IntervalTrigger(seconds=60, start_time=START + timedelta(seconds=60))
+    async with AsyncScheduler(store, clock=clock, **options) as scheduler:
+        await scheduler.add_schedule(func, trigger, id="a", job_executor="loop")
+        scheduler.start_in_background()
+        await clock.advance(minutes * 60)
+        await scheduler.stop()
+        await scheduler.wait_until_stopped()
+
+
+async def shown_for_a(scheduler: AsyncScheduler) -> tuple[list[str], str, dict[str, str]]:
+    """What a new dashboard on ``scheduler`` shows for schedule ``a``: the outcomes of its
+    strip, the strip's HTML and the row's text."""
+    board = Dashboard(scheduler, live=False)
+    try:
+        await board.settle()
+        strip = board.rows["a"].cells["history"].value
+        return glyph_outcomes(strip), strip, board.rows["a"].text()
+    finally:
+        board.close()
+
+
+async def test_strip_and_median_survive_a_restart_on_sqlite(tmp_path: Any) -> None:
     path = tmp_path / "kernel.db"
     clock = FakeClock(START)
-    trigger = IntervalTrigger(seconds=60, start_time=START + timedelta(seconds=60))
-    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
-        await scheduler.add_schedule(fails_every_third, trigger, id="a", job_executor="loop")
-        scheduler.start_in_background()
-        await clock.advance(12 * 60)  # 12 runs, the 3rd, 6th, 9th and 12th fail
+    # 12 runs, the 3rd, 6th, 9th and 12th fail
+    await run_a_first_kernel(SQLiteDataStore(path), clock, 12)
 
     # a new kernel on the same file: nothing has run in it yet
     async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
-        board = Dashboard(scheduler, live=False)
-        try:
-            await board.settle()
-            cells = board.rows["a"].cells
-            assert glyph_outcomes(cells["history"].value) == [
-                "error",
-                "success",
-                "success",
-                "error",
-                "success",
-                "success",
-                "error",
-                "success",
-                "success",
-                "error",
-            ]  # fmt: skip: runs 3 to 12
-            assert "RuntimeError: run 12 failed" in cells["history"].value
-            assert board.rows["a"].text()["median"] == "0.000 s"  # loop jobs on a fake clock
-            assert board.rows["a"].text()["runs"] == "0"  # this kernel's own count
-        finally:
-            board.close()
+        outcomes, strip, text = await shown_for_a(scheduler)
+    assert outcomes == [
+        "error",
+        "success",
+        "success",
+        "error",
+        "success",
+        "success",
+        "error",
+        "success",
+        "success",
+        "error",
+    ]  # fmt: skip: runs 3 to 12
+    assert "RuntimeError: run 12 failed" in strip
+    assert text["median"] == "0.000 s"  # loop jobs on a fake clock
+    assert text["runs"] == "0"  # this kernel's own count
 
 
 def test_strip_shows_the_last_ten_oldest_first_with_a_tooltip() -> None:
@@ -111,11 +129,7 @@ async def test_timeline_chart_draws_past_runs_from_the_history_after_a_restart(
 
     path = tmp_path / "kernel.db"
     clock = FakeClock(START)
-    trigger = IntervalTrigger(seconds=60, start_time=START + timedelta(seconds=60))
-    async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
-        await scheduler.add_schedule(ticks, trigger, id="a", job_executor="loop")
-        scheduler.start_in_background()
-        await clock.advance(3 * 60)
+    await run_a_first_kernel(SQLiteDataStore(path), clock, 3, ticks)
 
     # a new kernel: no run was seen by it, the chart still shows the three runs
     async with AsyncScheduler(SQLiteDataStore(path), clock=clock) as scheduler:
@@ -169,34 +183,17 @@ async def test_strip_on_postgresql_shows_the_runs_of_another_scheduler(
 ) -> None:
     from nbsched.datastores.postgresql import PostgreSQLDataStore
 
-    runs.clear()
     schema = f"strip_{uuid.uuid4().hex[:10]}"
     clock = FakeClock(START)
-    trigger = IntervalTrigger(seconds=60, start_time=START + timedelta(seconds=60))
-    async with AsyncScheduler(
-        PostgreSQLDataStore(postgresql_dsn, schema=schema), clock=clock, identity="first"
-    ) as first:
-        await first.add_schedule(fails_every_third, trigger, id="a", job_executor="loop")
-        first.start_in_background()
-        await clock.advance(4 * 60)  # 4 runs, the 3rd fails
-        await first.stop()
-        await first.wait_until_stopped()
+    # 4 runs, the 3rd fails
+    store = PostgreSQLDataStore(postgresql_dsn, schema=schema)
+    await run_a_first_kernel(store, clock, 4, identity="first")
 
     # another kernel on the same schema, which ran nothing itself
     async with AsyncScheduler(
         PostgreSQLDataStore(postgresql_dsn, schema=schema), clock=clock, identity="second"
     ) as second:
-        board = Dashboard(second, live=False)
-        try:
-            await board.settle()
-            cells = board.rows["a"].cells
-            assert glyph_outcomes(cells["history"].value) == [
-                "success",
-                "success",
-                "error",
-                "success",
-            ]
-            assert "RuntimeError: run 3 failed" in cells["history"].value
-            assert board.rows["a"].text()["runs"] == "0"  # this kernel's own count
-        finally:
-            board.close()
+        outcomes, strip, text = await shown_for_a(second)
+    assert outcomes == ["success", "success", "error", "success"]
+    assert "RuntimeError: run 3 failed" in strip
+    assert text["runs"] == "0"  # this kernel's own count

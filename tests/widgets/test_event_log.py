@@ -152,7 +152,12 @@ async def test_events_of_a_synchronous_scheduler_arrive_on_the_notebook_thread()
         scheduler.start_in_background()
         log = EventLog(scheduler, types=["ScheduleAdded"])
         original = log.show_new
-        log.show_new = lambda: (seen_on.append(threading.get_ident()), original())[1]  # type: ignore[method-assign]
+
+        def show_new() -> None:
+            seen_on.append(threading.get_ident())
+            original()
+
+        log.show_new = show_new  # type: ignore[method-assign]
         trigger = IntervalTrigger(hours=1, start_time=START + timedelta(hours=1))
         await asyncio.to_thread(scheduler.add_schedule, noop, trigger, id="from-a-thread")
         for _ in range(200):  # the event crosses from the scheduler's thread to this loop

@@ -64,10 +64,11 @@ class CronSpec:
     #: whether next() looks ahead for the days without DST change (shared by the triggers of
     #: a zone): worth it when fires are close together, so one look-ahead serves many of them
     looks_ahead: bool
-    #: the last first-fire search done for a trigger of this spec: (zone, from, fire time in
-    #: UTC, what the search found). Every instant from ``from`` to that fire time has the same
-    #: answer, so triggers built alike at about the same time (their start is "now") share
-    #: one search instead of one each (see ``CronTrigger._first_from``)
+    #: the last first-fire search done for a trigger of this spec: (zone, a second before the
+    #: instant searched from, the fire time found in UTC, what the search found). Every
+    #: instant after the first and up to the second has the same answer, so triggers built
+    #: alike at about the same time (their start is "now") share one search instead of one
+    #: each (see ``CronTrigger._first_from``)
     recent_first: tuple[tzinfo, datetime, datetime, tuple[datetime, WallTime | None]] | None
 
     def __init__(

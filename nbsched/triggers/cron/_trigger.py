@@ -435,20 +435,23 @@ class CronTrigger(ComparedByState, Trigger):
 
     def _first_from(self, instant: datetime) -> tuple[datetime, WallTime | None] | None:
         """The first fire at or after ``instant``, and the cursor for the next search."""
-        instant = max(instant.astimezone(_UTC), _EARLIEST)
-        if instant.microsecond:
-            instant = instant.replace(microsecond=0) + _SECOND
         spec = self._spec
         tz = self._tz
         recent = spec.recent_first
         # the first fire at or after any instant between the one searched from last and the
         # fire time found is that fire time: a trigger built alike at about the same moment
-        # (or a schedule added many times) need not search again
-        if recent is not None and recent[0] is tz and recent[1] <= instant <= recent[2]:
+        # (or a schedule added many times) need not search again. The search starts from a
+        # whole second, so it answers for the second before it too. (Compared in UTC: two
+        # datetimes of one zone compare by wall time, and one of two zones costs more.)
+        instant = instant.astimezone(_UTC)
+        if recent is not None and recent[0] is tz and recent[1] < instant <= recent[2]:
             return recent[3]
+        instant = max(instant, _EARLIEST)
+        if instant.microsecond:
+            instant = instant.replace(microsecond=0) + _SECOND
         found = self._search_first_from(instant)
-        if found is not None:
-            spec.recent_first = (tz, instant, found[0].astimezone(_UTC), found)
+        if found is not None and not found[0].microsecond:  # (always whole seconds, in fact)
+            spec.recent_first = (tz, instant - _SECOND, found[0].astimezone(_UTC), found)
         return found
 
     def _search_first_from(self, instant: datetime) -> tuple[datetime, WallTime | None] | None:
@@ -456,6 +459,16 @@ class CronTrigger(ComparedByState, Trigger):
         seconds, not before the year 1969."""
         tz = self._tz
         local = instant.astimezone(tz)
+        day = (local.year, local.month, local.day)
+        until = None if self._fixed else plain_days_until(day, tz)
+        if self._fixed or until is not None:
+            # no DST change from this day on (for a while): wall times are plain, the first
+            # match is the fire time (unless it falls on a day that may have a change)
+            found = self._search.at_or_after(*day, local.hour, local.minute, local.second)
+            if found is None:
+                return None
+            if until is None or found[:3] < until:
+                return datetime(*found, 0, tz), found
         wall = local.replace(tzinfo=None, fold=0)
         just_before = (instant - _SECOND).astimezone(tz).replace(tzinfo=None, fold=0) + _SECOND
         if just_before < wall:
