@@ -92,7 +92,9 @@ class SchedulerCore:
     _runnables: dict[str, tuple[Callable[..., Any], JobExecutor, bool]]
     # the acquired jobs whose task has not ended (a task cancelled before its first step never
     # runs its own cleanup: what is left here once all have ended never started)
-    _running_jobs: dict[asyncio.Task[None], Job]  # keyed by task: hashed by identity, in C
+    # keyed by id(job), hashed in C (a UUID hashes in Python; asyncio.current_task() is Python
+    # code on 3.11)
+    _running_jobs: dict[int, tuple[asyncio.Task[None], Job]]
     _off_loop_jobs: set[UUID]
     _result_waiters: dict[UUID, list[asyncio.Future[JobResult]]]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from asyncio import current_task
 from collections.abc import Callable
 from datetime import datetime
 from inspect import isawaitable
@@ -40,7 +39,7 @@ class JobRunner(SchedulerCore):
     def _start_job(self, job: Job) -> None:
         task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
         self._activity.track(task)
-        self._running_jobs[task] = job
+        self._running_jobs[id(job)] = (task, job)
 
     async def _run_job(self, job: Job) -> None:
         activity = self._activity
@@ -123,9 +122,7 @@ class JobRunner(SchedulerCore):
             except Exception:
                 self.logger.exception("could not record the result of job %s", job.id)
             finally:
-                task = current_task()
-                del self._running_jobs[task]  # type: ignore[arg-type]
-                activity.untrack(task)  # type: ignore[arg-type]
+                activity.untrack(self._running_jobs.pop(id(job))[0])
                 # room for another job: a store that tells us of changes said whether any
                 # waits (StoreChanges.job_released); otherwise look
                 if not self._wake_pending and not (released and self._store_listens):
@@ -135,13 +132,14 @@ class JobRunner(SchedulerCore):
         """Cancel the jobs on the loop; give those in threads or processes, which cannot be
         cancelled, up to ``stop_grace_time`` to finish (then they are recorded ``abandoned``)."""
         running_jobs = self._running_jobs
-        off_loop = [task for task, job in running_jobs.items() if job.id in self._off_loop_jobs]
-        for task in running_jobs:
+        off_loop_jobs = self._off_loop_jobs
+        off_loop = [task for task, job in running_jobs.values() if job.id in off_loop_jobs]
+        for task, _ in running_jobs.values():
             if task not in off_loop:
                 task.cancel()
         if off_loop:
             await asyncio.wait(off_loop, timeout=self.stop_grace_time.total_seconds())
-        running = list(running_jobs)
+        running = [task for task, _ in running_jobs.values()]
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
@@ -176,8 +174,8 @@ class JobRunner(SchedulerCore):
         """Release, as cancelled, the acquired jobs whose tasks were cancelled before they
         started (so that they don't wait for their lease to expire). Called once every job
         task has ended: a task that started removed its job from ``_running_jobs`` itself."""
-        for task, job in list(self._running_jobs.items()):
-            del self._running_jobs[task]
+        for key, (task, job) in list(self._running_jobs.items()):
+            del self._running_jobs[key]
             self._activity.untrack(task)
             try:
                 await self._release_job(job, self._cancelled(job, None))

@@ -389,7 +389,7 @@ class ProcessingLoop(SchedulerCore):
                     "extend_acquired_job_leases",
                     self.data_store.extend_acquired_job_leases,
                     self.identity,
-                    {job.id for job in self._running_jobs.values()},
+                    {job.id for _, job in self._running_jobs.values()},
                     self.lease_duration,
                     now,
                 )

@@ -36,7 +36,10 @@ def first_fire_time(trigger: Trigger) -> datetime | None:
 
     :raises TriggerContractError: it is not
     """
-    return _checked(trigger.next(), None, 1)
+    value = trigger.next()
+    if type(value) is datetime and value.utcoffset() is not None:
+        return value  # (every add comes here: the common case without a call)
+    return _checked(value, None, 1)
 
 
 def _past_pending(trigger: Trigger, pending: datetime) -> object:

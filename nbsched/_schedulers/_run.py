@@ -193,7 +193,7 @@ class SchedulerRun(SchedulerCore):
         """Whether the caller is one of this scheduler's running jobs (it cannot wait for the
         end of the run it belongs to: that run waits for it)."""
         job = current_job.get(None)
-        return job is not None and any(job.id == j.id for j in self._running_jobs.values())
+        return job is not None and any(job.id == j.id for _, j in self._running_jobs.values())
 
     async def stop(self) -> None:
         """Stop the processing loop and wait until it has stopped.

@@ -368,7 +368,10 @@ class AsyncScheduler(
             next_fire_time,
         )
         # the store may keep live_trigger itself: nothing else holds it
-        await self._call("add_schedule", self._add_new_schedule, schedule, conflict)
+        if self._retry.temporary_errors:
+            await self._call("add_schedule", self._add_new_schedule, schedule, conflict)
+        else:  # (what _call does then, without its frame)
+            await self._add_new_schedule(schedule, conflict)
         return id
 
     async def get_schedule(self, id: str) -> Schedule:

@@ -153,17 +153,35 @@ class JobTable:
         pending = self._pending
         while candidates and (limit is None or len(acquired) < limit):
             seq, task_id, job = heapq.heappop(candidates)
-            if job is None:
-                queue = pending[task_id]
+            if job is not None:  # taken over: it keeps its slot in running_jobs
+                job.acquired_by = scheduler_id
+                job.acquired_until = until
+                acquired.append(copy_job(job))
+                continue
+            # this task's jobs in line, until another candidate comes first, the task has
+            # no room left or the limit is reached (a run without a heap operation per job)
+            queue = pending[task_id]
+            task = tasks.get(task_id)
+            cap = None if task is None else task.max_running_jobs
+            count = running.get(task_id, 0)
+            while True:
                 _, job = queue.popleft()
-                running[task_id] = running.get(task_id, 0) + 1
-                if not queue:
-                    del pending[task_id]
-                elif has_room(task_id):
+                count += 1
+                job.acquired_by = scheduler_id
+                job.acquired_until = until
+                acquired.append(copy_job(job))
+                if (
+                    not queue
+                    or (cap is not None and count >= cap)
+                    or (limit is not None and len(acquired) >= limit)
+                ):
+                    break
+                if candidates and candidates[0][0] < queue[0][0]:
                     heapq.heappush(candidates, (queue[0][0], task_id, None))
-            job.acquired_by = scheduler_id
-            job.acquired_until = until
-            acquired.append(copy_job(job))
+                    break
+            running[task_id] = count
+            if not queue:
+                del pending[task_id]
         # expired leases left over (the limit was reached) are found again next time
         check_at = self._check_at
         for _, _, job in candidates:

@@ -366,9 +366,12 @@ class MemoryDataStore(AsyncDataStore):
             record = _Record(options, trigger, schedule.next_fire_time, schedule.last_fire_time)
         self._schedules[schedule_id] = record
         self._push(schedule_id, record)
-        self._schedule_changed(record.next_fire_time)
+        next_fire_time = record.next_fire_time
+        for listener in self._listeners:
+            listener.schedule_changed(next_fire_time)
         event_class = ScheduleUpdated if exists else ScheduleAdded
-        if not self._wants(event_class):
+        has_subscribers = self._has_subscribers
+        if has_subscribers is not None and not has_subscribers(event_class):
             return None
         return event_class(
             schedule_id=schedule_id, task_id=options.task_id, next_fire_time=record.next_fire_time

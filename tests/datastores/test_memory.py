@@ -104,6 +104,46 @@ async def test_a_task_at_its_limit_does_not_hold_back_other_tasks(
     assert next_job.args == (1,)
 
 
+async def test_jobs_are_acquired_in_line_across_tasks_as_a_full_scan_would(
+    store: MemoryDataStore,
+) -> None:
+    """Interleaved tasks, limits per task and per call: the jobs acquired are those a scan of
+    every pending job in the order they were added would pick."""
+    rng = random.Random(7)
+    caps = {"a": None, "b": 2, "c": 3}
+    for task_id, cap in caps.items():
+        await store.add_task(Task(id=task_id, func="x:y", max_running_jobs=cap))
+    pending: list[Job] = []  # the model: in the order added
+    running: dict[str, list[Job]] = {task_id: [] for task_id in caps}
+    for _ in range(60):
+        for _ in range(rng.randrange(0, 8)):
+            job = Job(task_id=rng.choice("aabbc"))
+            await store.add_job(job)
+            pending.append(job)
+        limit = rng.choice([None, 1, 2, 5])
+        expected: list[Job] = []
+        counts = {task_id: len(jobs) for task_id, jobs in running.items()}
+        for job in pending:
+            if limit is not None and len(expected) >= limit:
+                break
+            cap = caps[job.task_id]
+            if cap is None or counts[job.task_id] < cap:
+                expected.append(job)
+                counts[job.task_id] += 1
+        got = await store.acquire_jobs("me", LEASE, limit, T0)
+        assert [j.id for j in got] == [j.id for j in expected]
+        for job in expected:
+            pending.remove(job)
+            running[job.task_id].append(job)
+        for jobs in running.values():  # release some
+            for job in [j for j in jobs if rng.random() < 0.5]:
+                jobs.remove(job)
+                done = JobResult(
+                    job_id=job.id, outcome=JobOutcome.success, finished_at=T0, expires_at=T0
+                )
+                await store.release_job("me", job, done)
+
+
 async def test_cleanup_abandons_jobs_whose_lease_expired(store: MemoryDataStore) -> None:
     events: list[Event] = []
     broker = LocalEventBroker()
