@@ -261,9 +261,14 @@ class ProcessingLoop(SchedulerCore):
                             scheduled_start=job.scheduled_start_time,
                         )
                     )
-            if jobs and not self._stop_requested:
+            if (
+                jobs
+                and not self._stop_requested
+                and (len(schedules) >= self.batch_size or len(jobs) >= room or self._catching_up)
+            ):
                 # let the jobs just started run before the next batch: due schedules then
                 # become jobs as fast as jobs run, instead of all of them pending at once
+                # (with no next batch, as for a single fire, the loop goes to sleep first)
                 await asyncio.sleep(0)
             if schedules or jobs or self._stop_requested:
                 continue

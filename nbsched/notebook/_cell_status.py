@@ -85,9 +85,11 @@ class StatusLines(HolderCore):
         if route is not None and schedule_id in self._info:  # written when the update goes out
             # "queued" and "running" announce a run: a quick cell's outcome replaces them
             announces = bool(stats and (stats.running or stats.queued))
-            unavailable = self.scheduler.store_unavailable_since is not None
+            # an announcement is held (quick cell) or a change of state (slow one): no state
+            state = None
+            if not announces:
+                unavailable = self.scheduler.store_unavailable_since is not None
+                state = line_state(self._info[schedule_id], stats, unavailable)
             route.set_status(
-                partial(cell_status_html, self, schedule_id),
-                running=announces,
-                state=line_state(self._info[schedule_id], stats, unavailable),
+                partial(cell_status_html, self, schedule_id), running=announces, state=state
             )
