@@ -306,10 +306,13 @@ class AsyncScheduler(
         """
         if not self._entered or self._lifecycle.starting():
             await self._usable()
-        if not isinstance(trigger, Trigger):
-            raise TypeError(
-                f"trigger: expected a nbsched Trigger, got {type(trigger).__name__} {trigger!r}"
-            )
+        if type(trigger) not in _trigger_classes:
+            if not isinstance(trigger, Trigger):
+                raise TypeError(
+                    f"trigger: expected a nbsched Trigger, got {type(trigger).__name__} "
+                    f"{trigger!r}"
+                )
+            _trigger_classes.add(type(trigger))
         if id is None:
             id = str(_new_uuid())  # random-module UUIDs, as job ids: unique is enough
         elif not isinstance(id, str) or not id:
@@ -514,6 +517,9 @@ class AsyncScheduler(
 
 
 _new_object = object.__new__
+#: the classes add_schedule found to be triggers (an isinstance check against the Trigger ABC
+#: costs a Python call; a class stays a subclass once it is one)
+_trigger_classes: set[type] = set()
 
 _Settings = tuple[CoalescePolicy, ConflictPolicy, timedelta | None, timedelta | None, timedelta]
 

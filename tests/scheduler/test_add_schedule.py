@@ -156,3 +156,18 @@ async def test_a_schedule_without_an_id_gets_a_new_uuid(scheduler: AsyncSchedule
     assert len(set(ids)) == 3
     assert all(str(UUID(i)) == i and UUID(i).version == 4 for i in ids)
     assert sorted(ids) == [s.id for s in await scheduler.get_schedules()]
+
+
+async def test_an_object_that_is_no_trigger_is_refused_before_and_after_triggers(
+    scheduler: AsyncScheduler,
+) -> None:
+    class Lookalike:
+        def next(self) -> None:
+            return None
+
+    with pytest.raises(TypeError, match="expected a nbsched Trigger"):
+        await scheduler.add_schedule(tick, Lookalike(), id="a")  # type: ignore[arg-type]
+    await scheduler.add_schedule(tick, IntervalTrigger(seconds=30, start_time=START), id="b")
+    with pytest.raises(TypeError, match="expected a nbsched Trigger"):
+        await scheduler.add_schedule(tick, Lookalike(), id="c")  # type: ignore[arg-type]
+    assert [s.id for s in await scheduler.get_schedules()] == ["b"]
