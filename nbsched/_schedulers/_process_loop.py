@@ -225,8 +225,8 @@ class ProcessingLoop(SchedulerCore):
             jobs: list[Job] = []
             if room > 0:
                 jobs, now = await call("acquire_jobs", self._acquire_jobs_now, room)
-                for job in jobs:
-                    self._start_job(job)
+                if jobs:
+                    self._start_jobs(jobs)
                 for job in jobs if self._wants(JobAcquired) else ():
                     await self.event_broker.publish(
                         JobAcquired(

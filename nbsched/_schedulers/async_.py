@@ -24,7 +24,13 @@ from .._exceptions import ScheduleLookupError, TriggerContractError
 from .._ids import new_uuid
 from .._marshalling import clone_trigger
 from .._positional import positional_builder
-from .._protocols import JobAdopter, PollingStore, ScheduleAdopter, SubscriberAware
+from .._protocols import (
+    JobAdopter,
+    JobReleaser,
+    PollingStore,
+    ScheduleAdopter,
+    SubscriberAware,
+)
 from .._retry import RetryPolicy, temporary_errors_of
 from .._store_outage import StoreOutage
 from .._structures import Job, Schedule
@@ -220,6 +226,12 @@ class AsyncScheduler(
             logger=self.logger,
             outage=self._outage,
             persist=self._retries_persist,
+        )
+        # a store call that may be retried goes through _call: not this shortcut
+        self._release_job_now = (
+            data_store.release_job_now
+            if isinstance(data_store, JobReleaser) and not self._retry.temporary_errors
+            else None
         )
         self._loop_task = None
         self._activity = Activity()
