@@ -373,7 +373,8 @@ def _interval_trigger_nbsched(start: datetime) -> Any:
 #: the triggers of (f): built alike, as a loop adding many schedules builds them (cron: from
 #: "now"); cron in a zone with DST; cron with starts 7 minutes apart, so that no trigger can
 #: take its first fire time from the search made for the one before (as for an add now and
-#: then, or of triggers unlike each other)
+#: then): one starting on a day an earlier search found takes it from that day's times of day
+#: (``CronSpec.recent_day``), the others search
 ADD_KINDS = ("interval", "cron", "cron, Europe/Berlin", "cron, starts apart")
 
 

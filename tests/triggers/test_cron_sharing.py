@@ -95,6 +95,53 @@ def test_a_shared_first_search_answers_for_the_second_before_it_only_after_its_s
     assert CronTrigger(**every_second, start_time=nine).next() == nine
 
 
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        (UTC, datetime(2026, 1, 2)),
+        (BERLIN, datetime(2026, 3, 27)),  # spring forward on the 29th, at 02:00
+        (BERLIN, datetime(2026, 10, 23)),  # fall back on the 25th, at 03:00
+        (ZoneInfo("America/Santiago"), datetime(2026, 4, 3)),  # back at midnight, 5 Apr
+        (ZoneInfo("America/Santiago"), datetime(2026, 9, 4)),  # forward at midnight, 6 Sep
+    ],
+)
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"minute": "*/5", "hour": "9-17", "day_of_week": "mon-fri"},
+        {"minute": "*/20"},
+        {"minute": "0,30", "hour": "0-3"},
+    ],
+)
+def test_triggers_starting_through_a_day_share_its_times_as_their_own_search_finds(
+    zone: Any, day: datetime, fields: dict[str, str]
+) -> None:
+    """A trigger of a spec starting on a day without DST change that a first search of that
+    spec and zone found takes its first fire from that day's times (CronSpec.recent_day): the
+    fire times are those of a search of its own, on the days around DST changes too."""
+    start = day.replace(tzinfo=zone)
+    shared = []
+    own = []
+    remembered = 0
+    for i in range(4 * 24 * 60 // 7):  # four days, one start every 7 minutes and a bit
+        at = start + timedelta(minutes=7 * i, microseconds=250_000 * (i % 2))
+        trigger = CronTrigger(**fields, timezone=zone, start_time=at)
+        remembered += trigger._spec.recent_day is not None
+        shared.append([trigger.next() for _ in range(3)])
+        spec = trigger._spec
+        remembered_now = spec.recent_first, spec.recent_day
+        spec.recent_first = spec.recent_day = None
+        alone = CronTrigger(**fields, timezone=zone, start_time=at)
+        own.append([alone.next() for _ in range(3)])
+        spec.recent_first, spec.recent_day = remembered_now
+
+    def exactly(times: list[list[datetime | None]]) -> list[list[Any]]:
+        return [[(t, t and t.utcoffset(), t and t.fold) for t in row] for row in times]
+
+    assert exactly(shared) == exactly(own)
+    assert remembered > len(shared) // 4
+
+
 def test_shared_spec_is_read_only() -> None:
     trigger = CronTrigger(hour=9, timezone=BERLIN, start_time=START)
     other = CronTrigger(hour=9, timezone=BERLIN, start_time=START)

@@ -245,6 +245,14 @@ class WallSearch:
         return self._clock_offsets
 
     @property
+    def clock_table(self) -> tuple[tuple[int, ...], tuple[tuple[int, int, int], ...]]:
+        """Every matching time of day as seconds after midnight and as (hour, minute, second),
+        in the same order (needs the time-of-day table)."""
+        clock = self._clock_seconds
+        assert clock is not None
+        return clock, self._clock_times
+
+    @property
     def last_clock_time(self) -> tuple[int, int, int]:
         """The last matching time of day (needs the time-of-day table)."""
         return self._clock_times[-1]

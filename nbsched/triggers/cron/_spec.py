@@ -44,6 +44,7 @@ class CronSpec:
         "runs_by_day",
         "looks_ahead",
         "recent_first",
+        "recent_day",
     )
 
     #: every field's expression, defaults filled in (read-only)
@@ -70,6 +71,12 @@ class CronSpec:
     #: alike at about the same time (their start is "now") share one search instead of one
     #: each (see ``CronTrigger._first_from``)
     recent_first: tuple[tzinfo, datetime, datetime, tuple[datetime, WallTime | None]] | None
+    #: the last matching day without DST change that a first-fire search found in a zone:
+    #: (zone, its midnight in UTC, its last fire time in UTC, its midnight in the zone, year,
+    #: month, day). The first fire from any instant between the first two is that day's next
+    #: time of day, one bisect away, so triggers of this spec starting on the same day (added
+    #: now and then through it) need no search of their own (see ``CronTrigger._first_from``)
+    recent_day: tuple[tzinfo, datetime, datetime, datetime, int, int, int] | None
 
     def __init__(
         self, fields: dict[str, str], given: tuple[str, ...], crontab: str | None
@@ -90,6 +97,7 @@ class CronSpec:
         # there are fires on most of those days, not when they are weeks or a year apart.
         self.looks_ahead = self.runs_through_days or search.dense_days
         self.recent_first = None
+        self.recent_day = None
 
 
 def spec_from_keywords(given: Mapping[str, str | None]) -> CronSpec:

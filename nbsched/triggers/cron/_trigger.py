@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import date, datetime, timedelta, tzinfo
 from datetime import timezone as timezone_type
 from typing import Any
@@ -446,6 +447,15 @@ class CronTrigger(ComparedByState, Trigger):
         instant = instant.astimezone(_UTC)
         if recent is not None and recent[0] is tz and recent[1] < instant <= recent[2]:
             return recent[3]
+        day = spec.recent_day
+        if day is not None and day[0] is tz and day[1] <= instant <= day[2]:
+            # on a matching day without DST change, up to its last fire: its next time of day
+            # (a fraction of a second rounds up; the day's span is wall-clock time)
+            clock_seconds, clock_times = spec.search.clock_table
+            delta = instant - day[1]
+            i = bisect_left(clock_seconds, delta.seconds + (delta.microseconds > 0))
+            h, mi, s = clock_times[i]
+            return day[3] + spec.search.clock_offsets[i], (day[4], day[5], day[6], h, mi, s)
         instant = max(instant, _EARLIEST)
         if instant.microsecond:
             instant = instant.replace(microsecond=0) + _SECOND
@@ -468,6 +478,10 @@ class CronTrigger(ComparedByState, Trigger):
             if found is None:
                 return None
             if until is None or found[:3] < until:
+                spec = self._spec
+                # (not for a spec's first search: a spec of one trigger would not use it)
+                if spec.runs_through_days and spec.recent_first is not None and found[0] < 9999:
+                    self._remember_day(found)
                 return datetime(*found, 0, tz), found
         wall = local.replace(tzinfo=None, fold=0)
         just_before = (instant - _SECOND).astimezone(tz).replace(tzinfo=None, fold=0) + _SECOND
@@ -504,6 +518,17 @@ class CronTrigger(ComparedByState, Trigger):
                 return datetime(*found, tzinfo=tz, fold=1), None
             found = search.at_or_after(*end)
         return self._resolve(found)
+
+    def _remember_day(self, found: WallTime) -> None:
+        """Share the day of ``found`` (a day without DST change, before the year 9999) with
+        the first-fire searches of this spec in this zone (``CronSpec.recent_day``)."""
+        spec = self._spec
+        tz = self._tz
+        y, mo, d = found[0], found[1], found[2]
+        midnight = datetime(y, mo, d, 0, 0, 0, 0, tz)
+        start = midnight.astimezone(_UTC)
+        last = start + spec.search.clock_offsets[-1]
+        spec.recent_day = (tz, start, last, midnight, y, mo, d)
 
     # --- state ------------------------------------------------------------------------------
 
