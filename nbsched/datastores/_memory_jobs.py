@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
+from .._copiers import attribute_copier
 from .._enums import JobOutcome
 from .._structures import Job, JobResult, Task
 
@@ -20,18 +20,9 @@ __all__ = ["JobTable", "copy_job"]
 _ZERO = timedelta(0)
 
 
-def _make_copier(cls: type) -> Callable[[Any], Any]:
-    """A fast shallow copy for a slotted dataclass (``dataclasses.replace`` re-runs
-    ``__init__`` and costs several times more; the store copies on every acquisition)."""
-    names = [f.name for f in fields(cls)]
-    body = "".join(f"    new.{name} = obj.{name}\n" for name in names)
-    source = f"def copy(obj):\n    new = new_instance(cls)\n{body}    return new\n"
-    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
-    exec(source, namespace)
-    return namespace["copy"]  # type: ignore[no-any-return]
-
-
-copy_job: Callable[[Job], Job] = _make_copier(Job)
+#: a shallow copy of a job (``dataclasses.replace`` re-runs ``__init__`` and costs several
+#: times more; the store copies on every acquisition)
+copy_job: Callable[[Job], Job] = attribute_copier(Job, [f.name for f in fields(Job)])
 
 
 def _detached_job(job: Job) -> Job:
