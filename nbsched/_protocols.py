@@ -14,6 +14,8 @@ protocols here are what some of them *may* offer; the scheduler checks for them 
   not twice;
 * :class:`JobAdopter`: a store that can take the jobs the scheduler builds over as they are,
   a batch at a time, instead of copying each;
+* :class:`JobReleaser`: a store that can release a job without a coroutine when it has
+  nothing to await (one coroutine less per job);
 * :class:`StoreWrapper`: a store that passes every call to the store it wraps (the scheduler
   wraps a synchronous store in :class:`~nbsched.datastores.sync_adapter.AsyncDataStoreAdapter`),
   so that the wrapped store's ``temporary_errors`` count, and notebook helpers can read a
@@ -31,13 +33,14 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from ._clock import Clock
     from ._enums import ConflictPolicy
-    from ._structures import Job, Schedule
+    from ._structures import Job, JobResult, Schedule
     from .abc import AsyncDataStore, DataStore, Subscription
     from .events import Event
 
 __all__ = [
     "PollingStore",
     "JobAdopter",
+    "JobReleaser",
     "ScheduleAdopter",
     "SchedulerLike",
     "StoreWrapper",
@@ -107,6 +110,21 @@ class JobAdopter(Protocol):
         """As ``add_job`` for each of ``jobs`` in order, but the store may keep the ``Job``
         objects themselves: nothing else holds them. Their arguments and metadata are the
         caller's (copy them as usual)."""
+
+
+@runtime_checkable
+class JobReleaser(Protocol):
+    """A data store that can release a job synchronously.
+
+    The scheduler releases every job it ran; ``release_job`` is a coroutine, which costs a
+    noticeable part of a trivial job's run. A store that keeps everything in this process
+    (the memory store) usually has nothing to await there: the scheduler calls
+    :meth:`release_job_now` first, and awaits ``release_job`` only when it returns False.
+    """
+
+    def release_job_now(self, scheduler_id: str, job: Job, result: JobResult) -> bool:
+        """Do what ``release_job`` does and return True, or do nothing and return False
+        when that needs awaiting (an event to publish through an async broker, say)."""
 
 
 @runtime_checkable

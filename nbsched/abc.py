@@ -7,7 +7,7 @@ ones of APScheduler 4's extension guide; where nbsched asks for more (plain-data
 What a store or broker *may* offer beyond its abstract class is declared as a protocol, checked
 with ``isinstance``: :class:`PollingStore` (``poll_interval``), :class:`SubscriberAware`
 (``has_subscribers()``), :class:`ScheduleAdopter` (``adopt_schedule()``),
-:class:`JobAdopter` (``adopt_jobs()``) and
+:class:`JobAdopter` (``adopt_jobs()``), :class:`JobReleaser` (``release_job_now()``) and
 :class:`StoreWrapper` (``original``). :class:`SchedulerLike` is what
 the widgets and timelines use of a scheduler.
 """
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from ._protocols import JobAdopter as JobAdopter
+from ._protocols import JobReleaser as JobReleaser
 from ._protocols import PollingStore as PollingStore
 from ._protocols import ScheduleAdopter as ScheduleAdopter
 from ._protocols import SchedulerLike as SchedulerLike
@@ -45,6 +46,7 @@ __all__ = [
     "AsyncDataStore",
     "PollingStore",
     "JobAdopter",
+    "JobReleaser",
     "ScheduleAdopter",
     "SubscriberAware",
     "StoreWrapper",

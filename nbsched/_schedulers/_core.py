@@ -59,6 +59,8 @@ class SchedulerCore:
     _add_new_schedule: Callable[[Schedule, ConflictPolicy], Awaitable[None]]
     # the store's adopt_jobs if it is a JobAdopter (the jobs of due schedules, a batch at once)
     _adopt_jobs: Callable[[list[Job]], Awaitable[None]] | None
+    # the store's release_job_now if it is a JobReleaser and nothing is retried
+    _release_job_now: Callable[[str, Job, JobResult], bool] | None
 
     # the run and the loop it runs on
     _lifecycle: Lifecycle
@@ -127,7 +129,7 @@ class SchedulerCore:
         async def _cleanup_loop(self) -> None: ...
 
         # _jobs
-        def _start_job(self, job: Job) -> None: ...
+        def _start_jobs(self, jobs: list[Job]) -> None: ...
         async def _stop_running_jobs(self) -> None: ...
         async def _release_unstarted_jobs(self) -> None: ...
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
+from functools import partial
 from inspect import isawaitable
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
@@ -31,15 +32,29 @@ __all__ = ["JobRunner"]
 # built once or twice per job: positionally, every field in field order
 _new_result = positional_builder(JobResult)
 _new_job_released = positional_builder(JobReleased)
+_BASE_CREATE_TASK = asyncio.BaseEventLoop.create_task
 
 
 class JobRunner(SchedulerCore):
     """Starting, running, cancelling and releasing the jobs a scheduler acquired."""
 
-    def _start_job(self, job: Job) -> None:
-        task = self._loop.create_task(self._run_job(job))  # type: ignore[union-attr]
-        self._activity.track(task)
-        self._running_jobs[id(job)] = (task, job)
+    def _start_jobs(self, jobs: list[Job]) -> None:
+        """One task per job, each tracked and kept in ``_running_jobs``."""
+        loop = self._loop
+        assert loop is not None
+        new_task: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
+        if loop.get_task_factory() is None and type(loop).create_task is _BASE_CREATE_TASK:
+            # what loop.create_task does then, without its three Python calls a job
+            new_task = partial(asyncio.Task, loop=loop)
+        else:
+            new_task = loop.create_task
+        track = self._activity.track
+        running_jobs = self._running_jobs
+        run_job = self._run_job
+        for job in jobs:
+            task = new_task(run_job(job))
+            track(task)
+            running_jobs[id(job)] = (task, job)
 
     async def _run_job(self, job: Job) -> None:
         activity = self._activity
@@ -117,7 +132,8 @@ class JobRunner(SchedulerCore):
         finally:
             try:
                 if result is not None:
-                    await self._release_job(job, result)
+                    if not self._release_now(job, result):
+                        await self._release_job(job, result)
                     released = True
             except Exception:
                 self.logger.exception("could not record the result of job %s", job.id)
@@ -182,6 +198,26 @@ class JobRunner(SchedulerCore):
             except Exception:
                 self.logger.exception("could not release the unstarted job %s", job.id)
 
+    def _release_now(self, job: Job, result: JobResult) -> bool:
+        """:meth:`_release_job` without a coroutine (one per job less), when the store can
+        release the job synchronously (a :class:`~nbsched.abc.JobReleaser`) and the event,
+        if any, is delivered synchronously too; False, having done nothing, otherwise."""
+        release_job_now = self._release_job_now
+        if release_job_now is None:
+            return False
+        has_subscribers = self._has_subscribers
+        wants_event = has_subscribers is None or has_subscribers(JobReleased)
+        publish_now = self._publish_now
+        if wants_event and publish_now is None:
+            return False
+        if not release_job_now(self.identity, job, result):
+            return False
+        if wants_event:
+            publish_now(self._job_released(job, result))  # type: ignore[misc]
+        if self._result_waiters:
+            self._serve_waiters(job, result)
+        return True
+
     async def _release_job(self, job: Job, result: JobResult) -> None:
         if self._retry.temporary_errors:  # what _call does, without a call of its own
             await self._call(
@@ -191,27 +227,34 @@ class JobRunner(SchedulerCore):
             await self.data_store.release_job(self.identity, job, result)
         has_subscribers = self._has_subscribers  # _wants, without a call of its own
         if has_subscribers is None or has_subscribers(JobReleased):
-            exc = result.exception
-            event = _new_job_released(
-                result.finished_at,  # timestamp
-                job.id,
-                self.identity,  # scheduler_id
-                job.task_id,
-                job.schedule_id,
-                job.scheduled_start_time,  # scheduled_start
-                result.started_at,
-                result.finished_at,
-                result.outcome,
-                None if exc is None else type(exc).__qualname__,  # exception_type
-                None if exc is None else str(exc),  # exception_message
-                result.traceback,  # exception_traceback
-            )
+            event = self._job_released(job, result)
             publish_now = self._publish_now
             if publish_now is not None:
                 publish_now(event)
             else:
                 await self.event_broker.publish(event)
-        waiters = self._result_waiters.pop(job.id, None) if self._result_waiters else None
+        if self._result_waiters:
+            self._serve_waiters(job, result)
+
+    def _job_released(self, job: Job, result: JobResult) -> JobReleased:
+        exc = result.exception
+        return _new_job_released(
+            result.finished_at,  # timestamp
+            job.id,
+            self.identity,  # scheduler_id
+            job.task_id,
+            job.schedule_id,
+            job.scheduled_start_time,  # scheduled_start
+            result.started_at,
+            result.finished_at,
+            result.outcome,
+            None if exc is None else type(exc).__qualname__,  # exception_type
+            None if exc is None else str(exc),  # exception_message
+            result.traceback,  # exception_traceback
+        )
+
+    def _serve_waiters(self, job: Job, result: JobResult) -> None:
+        waiters = self._result_waiters.pop(job.id, None)
         if waiters:
             for waiter in waiters:
                 if not waiter.done():

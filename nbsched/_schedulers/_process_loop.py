@@ -7,14 +7,13 @@ are the pure functions of :mod:`._processing`."""
 from __future__ import annotations
 
 import asyncio
-import os
-import random
 import threading
 from datetime import datetime, timedelta
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
 from .._clock import SystemClock
 from .._exceptions import DeserializationError, TaskLookupError
+from .._ids import new_uuid
 from .._positional import positional_builder
 from .._structures import Job, Schedule, ScheduleResult
 from ..events import Event, JobAcquired, JobReleased, ScheduleAdded, ScheduleUpdated
@@ -24,10 +23,6 @@ from ._trigger_errors import pause_for_trigger_error, unchanged_result
 
 __all__ = ["ProcessingLoop"]
 
-_rng = random.Random()  # seeded from os.urandom; reseeded in forked children
-_getrandbits = _rng.getrandbits
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_rng.seed)
 _SCHEDULE_CHANGES = (ScheduleAdded, ScheduleUpdated)
 _ZERO = timedelta(0)
 # built once per due schedule or fire: positionally, every field in field order
@@ -38,24 +33,6 @@ _new_schedule_result = positional_builder(ScheduleResult)
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-_new_object = object.__new__
-_set_attribute = object.__setattr__
-_SAFE_UNKNOWN = SafeUUID.unknown
-
-
-def _new_uuid() -> UUID:
-    """A random (version 4) UUID from the ``random`` module: job ids need to be unique, not
-    unpredictable, and this avoids a system call per job. Built as ``UUID.__init__`` builds
-    one, without its argument checks (a third of a job's id cost)."""
-    value = (_getrandbits(128) & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (
-        0x8000 << 48
-    )
-    uuid = _new_object(UUID)
-    _set_attribute(uuid, "int", value)
-    _set_attribute(uuid, "is_safe", _SAFE_UNKNOWN)
-    return uuid
 
 
 def _job_of(
@@ -69,7 +46,7 @@ def _job_of(
         pick_jitter(schedule.max_jitter, fire_time, upcoming) if schedule.max_jitter else _ZERO
     )
     return _new_job(  # positionally: one per fire
-        _new_uuid(),  # id
+        new_uuid(),  # id
         schedule.task_id,
         schedule.args,
         schedule.kwargs,
@@ -248,8 +225,8 @@ class ProcessingLoop(SchedulerCore):
             jobs: list[Job] = []
             if room > 0:
                 jobs, now = await call("acquire_jobs", self._acquire_jobs_now, room)
-                for job in jobs:
-                    self._start_job(job)
+                if jobs:
+                    self._start_jobs(jobs)
                 for job in jobs if self._wants(JobAcquired) else ():
                     await self.event_broker.publish(
                         JobAcquired(

@@ -22,6 +22,7 @@ __all__ = [
 
 _ZERO = timedelta(0)
 _UTC = timezone.utc
+_UNSET = object()  # _past_pending: no value given
 
 #: the most jobs one schedule gets per wake-up (``CoalescePolicy.all``); the rest of its due
 #: fire times become jobs on the following wake-ups, so one schedule that missed a million
@@ -42,11 +43,13 @@ def first_fire_time(trigger: Trigger) -> datetime | None:
     return _checked(value, None, 1)
 
 
-def _past_pending(trigger: Trigger, pending: datetime) -> object:
-    """``trigger.next()``, once more if it returned ``pending`` itself: a schedule built by
-    hand (``Schedule(trigger=t, next_fire_time=first)`` without advancing ``t``) holds a
-    trigger that has not passed its pending fire time yet. A second repeat is an error."""
-    value = trigger.next()
+def _past_pending(trigger: Trigger, pending: datetime, value: object = _UNSET) -> object:
+    """``trigger.next()`` (or ``value``, what it returned already), once more if it returned
+    ``pending`` itself: a schedule built by hand (``Schedule(trigger=t,
+    next_fire_time=first)`` without advancing ``t``) holds a trigger that has not passed its
+    pending fire time yet. A second repeat is an error."""
+    if value is _UNSET:
+        value = trigger.next()
     if (
         isinstance(value, datetime)
         and value.utcoffset() is not None
@@ -104,11 +107,16 @@ def due_fire_times(
     :raises TriggerContractError: the trigger returned something other than a datetime or
         None, a naive datetime, or a fire time not later than the one before it
     """
+    value = trigger.next()
+    if value is None:
+        # the trigger ran out (a date trigger fires once): what the loop below returns then
+        earliest_done = continuing and coalesce is CoalescePolicy.earliest
+        return [] if earliest_done else [next_fire_time], next_fire_time, None, False
     last = next_fire_time
     chosen = [] if continuing and coalesce is not CoalescePolicy.all else [next_fire_time]
     limit = max_jobs if coalesce is CoalescePolicy.all else max_steps
     steps = 0
-    upcoming = _checked(_past_pending(trigger, next_fire_time), last, 1)
+    upcoming = _checked(_past_pending(trigger, next_fire_time, value), last, 1)
     while upcoming is not None and upcoming <= now:
         last = upcoming
         if coalesce is CoalescePolicy.all:

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
+from .._copiers import attribute_copier
 from .._enums import JobOutcome
 from .._structures import Job, JobResult, Task
 
@@ -20,18 +20,9 @@ __all__ = ["JobTable", "copy_job"]
 _ZERO = timedelta(0)
 
 
-def _make_copier(cls: type) -> Callable[[Any], Any]:
-    """A fast shallow copy for a slotted dataclass (``dataclasses.replace`` re-runs
-    ``__init__`` and costs several times more; the store copies on every acquisition)."""
-    names = [f.name for f in fields(cls)]
-    body = "".join(f"    new.{name} = obj.{name}\n" for name in names)
-    source = f"def copy(obj):\n    new = new_instance(cls)\n{body}    return new\n"
-    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
-    exec(source, namespace)
-    return namespace["copy"]  # type: ignore[no-any-return]
-
-
-copy_job: Callable[[Job], Job] = _make_copier(Job)
+#: a shallow copy of a job (``dataclasses.replace`` re-runs ``__init__`` and costs several
+#: times more; the store copies on every acquisition)
+copy_job: Callable[[Job], Job] = attribute_copier(Job, [f.name for f in fields(Job)])
 
 
 def _detached_job(job: Job) -> Job:
@@ -54,8 +45,9 @@ class JobTable:
     """
 
     def __init__(self) -> None:
-        # every stored job with its place in line, oldest first
-        self.jobs: dict[UUID, tuple[int, Job]] = {}
+        # every stored job with its place in line, oldest first, keyed by its id's int (a
+        # UUID hashes in Python code: three times a job)
+        self.jobs: dict[int, tuple[int, Job]] = {}
         self.running: dict[str, int] = {}  # task id -> jobs leased (running or taken over)
         self.results: dict[UUID, JobResult] = {}
         self._seq = itertools.count()
@@ -83,7 +75,7 @@ class JobTable:
             stored.metadata = deepcopy(stored.metadata)
         stored.acquired_by = stored.acquired_until = None
         entry = (next(self._seq), stored)
-        self.jobs[stored.id] = entry
+        self.jobs[stored.id.int] = entry
         queue = self._pending.get(stored.task_id)
         if queue is None:
             queue = self._pending[stored.task_id] = deque()
@@ -193,7 +185,7 @@ class JobTable:
         return acquired
 
     def _remove(self, job: Job) -> None:
-        del self.jobs[job.id]
+        del self.jobs[job.id.int]
         task_id = job.task_id
         count = self.running.get(task_id, 0) - 1
         if count > 0:
@@ -205,11 +197,12 @@ class JobTable:
         """Finish a job this scheduler holds; returns it, or ``None`` if it does not hold
         it (it was abandoned, taken over by another scheduler, or never acquired)."""
         jobs = self.jobs
-        entry = jobs.get(job_id)
+        key = job_id.int
+        entry = jobs.get(key)
         if entry is None or entry[1].acquired_by != scheduler_id:
             return None
         stored = entry[1]
-        del jobs[job_id]  # what _remove does, inline: once per job
+        del jobs[key]  # what _remove does, inline: once per job
         task_id = stored.task_id
         count = self.running.get(task_id, 0) - 1
         if count > 0:
@@ -222,7 +215,7 @@ class JobTable:
 
     def extend(self, scheduler_id: str, job_ids: Iterable[UUID], until: datetime) -> None:
         for job_id in job_ids:
-            entry = self.jobs.get(job_id)
+            entry = self.jobs.get(job_id.int)
             if entry is not None and entry[1].acquired_by == scheduler_id:
                 entry[1].acquired_until = until
 

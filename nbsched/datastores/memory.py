@@ -191,6 +191,7 @@ class MemoryDataStore(AsyncDataStore):
         self._running = self._job_table.running
         self._overrides_add_schedule = type(self).add_schedule is not MemoryDataStore.add_schedule
         self._overrides_add_job = type(self).add_job is not MemoryDataStore.add_job
+        self._overrides_release_job = type(self).release_job is not MemoryDataStore.release_job
 
     # --- lifecycle ---
 
@@ -584,17 +585,34 @@ class MemoryDataStore(AsyncDataStore):
     ) -> list[Job]:
         return self._job_table.acquire(scheduler_id, lease_duration, limit, now, self._tasks)
 
+    def release_job_now(self, scheduler_id: str, job: Job, result: JobResult) -> bool:
+        """:meth:`release_job` without a coroutine, when it has nothing to await (see
+        :class:`~nbsched.abc.JobReleaser`); False, having done nothing, when it has (a
+        ``JobRemoved`` to publish) or a subclass overrides :meth:`release_job`."""
+        has_subscribers = self._has_subscribers
+        if self._overrides_release_job or has_subscribers is None or has_subscribers(JobRemoved):
+            return False
+        self._release(scheduler_id, job, result)
+        return True
+
     async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
+        if not self._release(scheduler_id, job, result):
+            return
+        has_subscribers = self._has_subscribers  # _wants, without a call per job
+        if has_subscribers is None or has_subscribers(JobRemoved):
+            await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
+
+    def _release(self, scheduler_id: str, job: Job, result: JobResult) -> bool:
+        """The release itself; False if this scheduler does not hold the job (abandoned,
+        taken over by another scheduler, or never acquired)."""
         if self._job_table.release(scheduler_id, job.id, result) is None:
-            return  # abandoned, taken over by another scheduler, or never acquired by this one
+            return False
         if self.history_retention is not None:
             self._history.add(run_record(job, result, scheduler_id))
         waiting = self._job_table.has_pending()
         for listener in self._listeners:
             listener.job_released(job.id, scheduler_id, waiting)
-        has_subscribers = self._has_subscribers  # _wants, without a call per job
-        if has_subscribers is None or has_subscribers(JobRemoved):
-            await self._publish(JobRemoved(job_id=job.id, task_id=job.task_id))
+        return True
 
     async def get_job_result(self, job_id: UUID) -> JobResult | None:
         return self._job_table.results.pop(job_id, None)

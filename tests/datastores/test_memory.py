@@ -312,3 +312,59 @@ async def test_a_subclass_overriding_add_schedule_gets_the_adopted_schedules_too
     assert added == ["a"]
     [got] = await store.acquire_schedules("me", LEASE, 10, T0 + timedelta(seconds=10))
     assert got.trigger is not given.trigger  # through add_schedule: copied
+
+
+async def test_release_job_now_releases_as_release_job_does(store: MemoryDataStore) -> None:
+    """release_job_now (JobReleaser: the scheduler's release without a coroutine) keeps the
+    result and the history record, and tells the listeners, as release_job does; with a
+    JobRemoved subscriber it does nothing and says so (that event is awaited)."""
+    await store.add_task(Task(id="t", func="m:f"))
+    released: list[tuple[object, str, bool]] = []
+
+    class Listener:
+        def schedule_changed(self, next_fire_time: datetime | None) -> None:
+            pass
+
+        def job_added(self) -> None:
+            pass
+
+        def job_released(self, job_id: object, scheduler_id: str, waiting: bool) -> None:
+            released.append((job_id, scheduler_id, waiting))
+
+    store.add_listener(Listener())
+    jobs = [Job(task_id="t", result_expiration_time=timedelta(minutes=1)) for _ in range(3)]
+    for job in jobs:
+        await store.add_job(job)
+    first, second = await store.acquire_jobs("me", LEASE, 2, T0)
+    result = JobResult(
+        job_id=first.id, outcome=JobOutcome.success, finished_at=T0, expires_at=T0 + LEASE
+    )
+    assert store.release_job_now("me", first, result)
+    assert released == [(first.id, "me", True)]
+    assert await store.get_job_result(first.id) == result
+    [record] = await store.get_run_history()
+    assert record.job_id == first.id and record.outcome is JobOutcome.success
+    assert store.release_job_now("other", second, result)  # not its job: nothing happens
+    assert len(released) == 1 and len(await store.get_jobs()) == 2
+
+    removed: list[Event] = []
+    assert store._broker is not None
+    store._broker.subscribe(removed.append, {JobRemoved})
+    assert not store.release_job_now("me", second, result)
+    assert len(released) == 1 and len(await store.get_jobs()) == 2  # untouched
+    await store.release_job("me", second, result)
+    assert [e.job_id for e in removed] == [second.id]  # type: ignore[attr-defined]
+
+
+async def test_a_subclass_overriding_release_job_is_not_bypassed() -> None:
+    class Counting(MemoryDataStore):
+        async def release_job(self, scheduler_id: str, job: Job, result: JobResult) -> None:
+            await super().release_job(scheduler_id, job, result)
+
+    store = Counting()
+    await store.start(LocalEventBroker())
+    await store.add_job(Job(task_id="t"))
+    [job] = await store.acquire_jobs("me", LEASE, 1, T0)
+    result = JobResult(job_id=job.id, outcome=JobOutcome.success, finished_at=T0, expires_at=T0)
+    assert not store.release_job_now("me", job, result)
+    assert len(await store.get_jobs()) == 1

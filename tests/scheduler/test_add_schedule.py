@@ -105,8 +105,8 @@ async def test_the_stored_schedule_holds_what_was_given(scheduler: AsyncSchedule
 
 
 def test_the_schedule_add_schedule_builds_sets_every_field() -> None:
-    """add_schedule builds its Schedule through the slots (_new_schedule): a field added to
-    Schedule must be set there too."""
+    """add_schedule builds its Schedule positionally (_new_schedule): a field added to
+    Schedule must be passed there too."""
     trigger = IntervalTrigger(seconds=30, start_time=START)
     values: dict[str, Any] = {
         "id": "s",
@@ -121,14 +121,13 @@ def test_the_schedule_add_schedule_builds_sets_every_field() -> None:
         "job_result_expiration_time": seconds(60),
         "metadata": {"m": 3},
         "next_fire_time": START,
+        "last_fire_time": START - seconds(30),
+        "acquired_by": "scheduler",
+        "acquired_until": START,
     }
     built = _new_schedule(*values.values())
     assert built == Schedule(**values)
-    assert {f.name for f in fields(Schedule)} == set(values) | {
-        "last_fire_time",
-        "acquired_by",
-        "acquired_until",
-    }
+    assert [f.name for f in fields(Schedule)] == list(values)
 
 
 async def test_settings_are_checked_on_every_add_not_only_the_first(

@@ -143,3 +143,23 @@ def test_skipping_on_resume_catches_a_repeating_trigger() -> None:
     with pytest.raises(TriggerContractError, match="strictly increase"):
         skip_fire_times_before(Scripted([at(1)]), at(0), at(100))
     assert skip_fire_times_before(Scripted([at(1), at(2), at(200)]), at(0), at(100)) == at(200)
+
+
+@pytest.mark.parametrize(
+    ("policy", "continuing", "expected"),
+    [
+        (CoalescePolicy.earliest, False, [at(1)]),
+        (CoalescePolicy.earliest, True, []),  # its coalesced job exists already
+        (CoalescePolicy.latest, False, [at(1)]),
+        (CoalescePolicy.latest, True, [at(1)]),
+        (CoalescePolicy.all, False, [at(1)]),
+        (CoalescePolicy.all, True, [at(1)]),
+    ],
+)
+def test_a_trigger_that_ran_out_gives_its_last_fire_time(
+    policy: CoalescePolicy, continuing: bool, expected: list[datetime]
+) -> None:
+    trigger = Scripted([None])
+    got = due_fire_times(trigger, at(1), at(5), policy, continuing=continuing)
+    assert got == (expected, at(1), None, False)
+    assert trigger.calls == 1

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Coroutine
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -275,3 +278,31 @@ async def test_a_backlog_of_due_schedules_runs_batch_by_batch(clock: FakeClock) 
         await start(s, clock)
         assert sorted(ran) == list(range(10))
     assert store.most_jobs == 2  # one batch: before, the other 8 waited as pending jobs
+
+
+async def test_a_jobs_task_comes_from_the_loops_task_factory(
+    scheduler: AsyncScheduler, clock: FakeClock
+) -> None:
+    """Job tasks are made without loop.create_task only when that changes nothing: a task
+    factory set on the loop makes every job's task."""
+    loop = asyncio.get_running_loop()
+    made: list[asyncio.Task[Any]] = []
+
+    def factory(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
+    ) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        made.append(task)
+        return task
+
+    loop.set_task_factory(factory)  # type: ignore[arg-type]
+    try:
+        await start(scheduler, clock)
+        made.clear()
+        assert await scheduler.run_job(double, args=[4], job_executor="loop") == 8
+        assert any(
+            task.get_coro().__qualname__ == "JobRunner._run_job"  # type: ignore[union-attr]
+            for task in made
+        )
+    finally:
+        loop.set_task_factory(None)
