@@ -45,8 +45,9 @@ class JobTable:
     """
 
     def __init__(self) -> None:
-        # every stored job with its place in line, oldest first
-        self.jobs: dict[UUID, tuple[int, Job]] = {}
+        # every stored job with its place in line, oldest first, keyed by its id's int (a
+        # UUID hashes in Python code: three times a job)
+        self.jobs: dict[int, tuple[int, Job]] = {}
         self.running: dict[str, int] = {}  # task id -> jobs leased (running or taken over)
         self.results: dict[UUID, JobResult] = {}
         self._seq = itertools.count()
@@ -74,7 +75,7 @@ class JobTable:
             stored.metadata = deepcopy(stored.metadata)
         stored.acquired_by = stored.acquired_until = None
         entry = (next(self._seq), stored)
-        self.jobs[stored.id] = entry
+        self.jobs[stored.id.int] = entry
         queue = self._pending.get(stored.task_id)
         if queue is None:
             queue = self._pending[stored.task_id] = deque()
@@ -184,7 +185,7 @@ class JobTable:
         return acquired
 
     def _remove(self, job: Job) -> None:
-        del self.jobs[job.id]
+        del self.jobs[job.id.int]
         task_id = job.task_id
         count = self.running.get(task_id, 0) - 1
         if count > 0:
@@ -196,11 +197,12 @@ class JobTable:
         """Finish a job this scheduler holds; returns it, or ``None`` if it does not hold
         it (it was abandoned, taken over by another scheduler, or never acquired)."""
         jobs = self.jobs
-        entry = jobs.get(job_id)
+        key = job_id.int
+        entry = jobs.get(key)
         if entry is None or entry[1].acquired_by != scheduler_id:
             return None
         stored = entry[1]
-        del jobs[job_id]  # what _remove does, inline: once per job
+        del jobs[key]  # what _remove does, inline: once per job
         task_id = stored.task_id
         count = self.running.get(task_id, 0) - 1
         if count > 0:
@@ -213,7 +215,7 @@ class JobTable:
 
     def extend(self, scheduler_id: str, job_ids: Iterable[UUID], until: datetime) -> None:
         for job_id in job_ids:
-            entry = self.jobs.get(job_id)
+            entry = self.jobs.get(job_id.int)
             if entry is not None and entry[1].acquired_by == scheduler_id:
                 entry[1].acquired_until = until
 
