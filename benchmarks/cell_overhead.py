@@ -87,6 +87,7 @@ class BenchKernel:
             },
             metadata={"cellId": str(uuid4())},
         )
+        mark = len(self.messages)  # not the last n: a busy kernel's later messages bury idle
         self.client.shell_channel.send(request)
         msg_id = request["header"]["msg_id"]
         while True:
@@ -99,7 +100,7 @@ class BenchKernel:
             m["msg_type"] == "status"
             and m["content"]["execution_state"] == "idle"
             and m["parent_header"].get("msg_id") == msg_id
-            for m in self.messages[-50:]
+            for m in self.messages[mark:]
         ):
             self.pump(0.05)
         if expression is None:
