@@ -374,7 +374,8 @@ def _interval_trigger_nbsched(start: datetime) -> Any:
 #: "now"); cron in a zone with DST; cron with starts 7 minutes apart, so that no trigger can
 #: take its first fire time from the search made for the one before (as for an add now and
 #: then): one starting on a day an earlier search found takes it from that day's times of day
-#: (``CronSpec.recent_day``), the others search
+#: (``CronSpec.recent_day``), the others search; and a day and 7 minutes apart, so that every
+#: trigger searches on its own
 ADD_KINDS = (
     "interval",
     "cron",
