@@ -374,8 +374,15 @@ def _interval_trigger_nbsched(start: datetime) -> Any:
 #: "now"); cron in a zone with DST; cron with starts 7 minutes apart, so that no trigger can
 #: take its first fire time from the search made for the one before (as for an add now and
 #: then): one starting on a day an earlier search found takes it from that day's times of day
-#: (``CronSpec.recent_day``), the others search
-ADD_KINDS = ("interval", "cron", "cron, Europe/Berlin", "cron, starts apart")
+#: (``CronSpec.recent_day``), the others search; and a day and 7 minutes apart, so that every
+#: trigger searches on its own
+ADD_KINDS = (
+    "interval",
+    "cron",
+    "cron, Europe/Berlin",
+    "cron, starts apart",
+    "cron, starts a day apart",
+)
 
 
 def _add_triggers(kind: str, n: int, start: datetime) -> list[Any]:
@@ -389,7 +396,9 @@ def _add_triggers(kind: str, n: int, start: datetime) -> list[Any]:
     if kind == "cron, Europe/Berlin":
         return [CronTrigger(**fields, timezone="Europe/Berlin") for _ in range(n)]
     now = datetime.now(timezone.utc)
-    step = timedelta(minutes=7)
+    # a day and 7 minutes apart: no trigger starts on a day an earlier search found, so each
+    # pays for a first-fire search of its own (as a trigger unlike any other does)
+    step = timedelta(days=1, minutes=7) if kind.endswith("a day apart") else timedelta(minutes=7)
     return [CronTrigger(**fields, timezone="UTC", start_time=now + i * step) for i in range(n)]
 
 

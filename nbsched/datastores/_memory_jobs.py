@@ -13,11 +13,23 @@ from uuid import UUID
 
 from .._copiers import attribute_copier
 from .._enums import JobOutcome
-from .._structures import Job, JobResult, Task
+from .._structures import Job, JobResult, Schedule, Task
 
-__all__ = ["JobTable", "copy_job"]
+__all__ = ["JobTable", "copy_job", "own_call_data"]
 
 _ZERO = timedelta(0)
+
+
+def own_call_data(item: Job | Schedule) -> None:
+    """Give ``item`` (a job or schedule the store keeps) its own copies of its arguments and
+    metadata, so that nothing its caller still holds can change them; empty ones are kept as
+    they are (copying them costs more than sharing an empty container nothing writes to)."""
+    if item.args:
+        item.args = deepcopy(item.args)
+    if item.kwargs:
+        item.kwargs = deepcopy(item.kwargs)
+    if item.metadata:
+        item.metadata = deepcopy(item.metadata)
 
 
 #: a shallow copy of a job (``dataclasses.replace`` re-runs ``__init__`` and costs several
@@ -67,12 +79,7 @@ class JobTable:
         """Keep ``stored`` itself (see ``MemoryDataStore.adopt_jobs``), its arguments and
         metadata replaced by copies of their own (empty ones are kept: nothing else holds
         the empty containers of a job built for ``adopt_jobs``)."""
-        if stored.args:
-            stored.args = deepcopy(stored.args)
-        if stored.kwargs:
-            stored.kwargs = deepcopy(stored.kwargs)
-        if stored.metadata:
-            stored.metadata = deepcopy(stored.metadata)
+        own_call_data(stored)
         stored.acquired_by = stored.acquired_until = None
         entry = (next(self._seq), stored)
         self.jobs[stored.id.int] = entry

@@ -37,7 +37,7 @@ from ..events import (
 )
 from ._history_memory import MemoryHistory
 from ._listeners import StoreListener
-from ._memory_jobs import JobTable
+from ._memory_jobs import JobTable, own_call_data
 
 __all__ = ["MemoryDataStore"]
 
@@ -132,12 +132,7 @@ def _detached(schedule: Schedule) -> Schedule:
     """``schedule`` (built by :func:`_schedule_of`) made to share no mutable state with the
     store: its own trigger, arguments and metadata."""
     schedule.trigger = clone_trigger(schedule.trigger)
-    if schedule.args:
-        schedule.args = deepcopy(schedule.args)
-    if schedule.kwargs:
-        schedule.kwargs = deepcopy(schedule.kwargs)
-    if schedule.metadata:
-        schedule.metadata = deepcopy(schedule.metadata)
+    own_call_data(schedule)
     return schedule
 
 
