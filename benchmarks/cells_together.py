@@ -116,9 +116,9 @@ def _report(title: str, results: list[dict[str, float]]) -> dict[str, float]:
     medians = {}
     for key in results[0]:
         values = [r[key] for r in results]
-        each = ", ".join(f"{v:.1f}" for v in values)
+        each = ", ".join(f"{v:.2f}" for v in values)
         medians[key] = statistics.median(values)
-        print(f"  {key:12} {medians[key]:8.1f}   ({each})")
+        print(f"  {key:12} {medians[key]:8.2f}   ({each})")
     return medians
 
 
