@@ -26,6 +26,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -232,14 +234,15 @@ def _commit() -> str:
         return "?"
 
 
-def _measure_with(path: str | None, seconds: float, interval: str) -> dict[str, float]:
-    """:func:`measure` with the kernel importing nbsched from ``path`` (a checkout's root;
-    ``None``: this one)."""
+@contextmanager
+def nbsched_from(path: str | None) -> Iterator[Path]:
+    """Within the block, kernels started import nbsched from ``path`` (a checkout's root;
+    ``None``: this one), which it yields; ``PYTHONPATH`` is restored after."""
     root = ROOT if path is None else Path(path).resolve()
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = str(root)
     try:
-        return measure(seconds, interval, root)
+        yield root
     finally:
         if saved is None:
             os.environ.pop("PYTHONPATH", None)
@@ -247,15 +250,25 @@ def _measure_with(path: str | None, seconds: float, interval: str) -> dict[str, 
             os.environ["PYTHONPATH"] = saved
 
 
-def _report(title: str, results: list[dict[str, float]]) -> dict[str, float]:
+def report_medians(
+    title: str, results: list[dict[str, float]], digits: int = 3
+) -> dict[str, float]:
+    """Print ``title``, then each figure's median over ``results`` with every value; return
+    the medians."""
     print(title)
     medians = {}
     for key in results[0]:
         values = [r[key] for r in results]
-        each = ", ".join(f"{v:.3f}" for v in values)
+        each = ", ".join(f"{v:.{digits}f}" for v in values)
         medians[key] = statistics.median(values)
-        print(f"  {key:20} {medians[key]:10.3f}   ({each})")
+        print(f"  {key:20} {medians[key]:10.{digits}f}   ({each})")
     return medians
+
+
+def _measure_with(path: str | None, seconds: float, interval: str) -> dict[str, float]:
+    """:func:`measure` with the kernel importing nbsched from ``path``."""
+    with nbsched_from(path) as root:
+        return measure(seconds, interval, root)
 
 
 def main() -> None:
@@ -279,9 +292,9 @@ def main() -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {_commit()}")
     print(f"silent cell, %%every {args.interval}, {args.seconds:g} s windows, ", end="")
     print(f"median of {args.repeat}")
-    now = _report("this checkout", mine)
+    now = report_medians("this checkout", mine)
     if args.against:
-        before = _report(f"against {args.against}", theirs)
+        before = report_medians(f"against {args.against}", theirs)
         ratio = now["cpu_ms_per_run"] / before["cpu_ms_per_run"]
         print(f"cpu_ms_per_run, this checkout / against: {ratio:.2f}")
 

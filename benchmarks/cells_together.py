@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from cell_overhead import ROOT, BenchKernel, _commit
+from cell_overhead import ROOT, BenchKernel, _commit, nbsched_from, report_medians
 
 from nbsched.notebook._durations import parse_duration
 
@@ -97,29 +97,9 @@ def measure(cells: int, rounds: int, interval: str, root: Path = ROOT) -> dict[s
 
 
 def _measure_with(path: str | None, cells: int, rounds: int, interval: str) -> dict[str, float]:
-    """:func:`measure` with the kernel importing nbsched from ``path`` (a checkout's root;
-    ``None``: this one)."""
-    root = ROOT if path is None else Path(path).resolve()
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = str(root)
-    try:
+    """:func:`measure` with the kernel importing nbsched from ``path``."""
+    with nbsched_from(path) as root:
         return measure(cells, rounds, interval, root)
-    finally:
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
-
-
-def _report(title: str, results: list[dict[str, float]]) -> dict[str, float]:
-    print(title)
-    medians = {}
-    for key in results[0]:
-        values = [r[key] for r in results]
-        each = ", ".join(f"{v:.2f}" for v in values)
-        medians[key] = statistics.median(values)
-        print(f"  {key:12} {medians[key]:8.2f}   ({each})")
-    return medians
 
 
 def main() -> None:
@@ -145,9 +125,9 @@ def main() -> None:
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{args.cells} cells, %%every {args.interval}, {args.rounds} rounds, ", end="")
     print(f"median of {args.repeat} kernels")
-    now = _report("this checkout", mine)
+    now = report_medians("this checkout", mine, digits=2)
     if args.against:
-        before = _report(f"against {args.against}", theirs)
+        before = report_medians(f"against {args.against}", theirs, digits=2)
         ratio = now["p99_ms"] / before["p99_ms"]
         print(f"p99_ms, this checkout / against: {ratio:.2f}")
 
