@@ -44,6 +44,14 @@ STATUS_INTERVAL = 0.5
 #: has its line rewritten every ``ROUTINE_INTERVAL`` seconds, not on every run. A change of
 #: state (an error, a pause, the end, a slow run starting, the store lost) is not held back.
 ROUTINE_INTERVAL = 2.0
+#: Seconds before a status line is due within which a change is written at once (in the loop
+#: pass of the run that made it, not on a wake-up of its own a moment later).
+STATUS_SLACK = 0.1
+#: A routine line that is due goes out with the next change (a quick cell's next run), in that
+#: change's pass of the loop; a timer writes it only if no change comes within this many
+#: seconds. So the writes of a cell that runs every second keep time with its runs and cost
+#: the kernel no wake-up of their own.
+ROUTINE_GRACE = 1.0
 #: A cell whose last run took at least this long shows "running" before its next run (the
 #: kernel is blocked while a scheduled cell runs); a quicker one shows only the outcome.
 SLOW_RUN = 0.05
@@ -113,33 +121,41 @@ class CellOutput:
 
         The line is written once the loop has handled what is ready now, and at most every
         :data:`STATUS_INTERVAL`, so the changes of one run (or of several quick runs) go out
-        as one update (the last one). ``html`` may be a function that writes the line then
-        (``None``: leave the line as it is).
+        as one update (the last one); one due within :data:`STATUS_SLACK` is written now.
+        ``html`` may be a function that writes the line then (``None``: leave the line as it
+        is).
 
         ``state`` is what the line says apart from its routine parts (see
         :func:`~nbsched.notebook._status_line.line_state`); a change that leaves it as it was
         when the line was last written is routine and waits until :data:`ROUTINE_INTERVAL`
-        after that write (``None``: every change counts as a change of state).
+        after that write, then for the next change, at most :data:`ROUTINE_GRACE` more
+        (``None``: every change counts as a change of state).
 
         ``running`` says the line announces a run (queued or running): for a cell whose runs
         are quick it is not sent at all (the line written after the run replaces it); for a
         slow one, or before the first run, it is sent just before the run blocks the kernel
         (:meth:`run_starts`).
         """
+        if self._pending_status is None:  # (a WeakSet makes a weak reference on each add)
+            _unsent.add(self)
         self._pending_status = html
         self._pending_state = state
-        _unsent.add(self)
         self._hold_status = running and self._quick()
         if self._hold_status:
             return
         routine = state is not None and state == self._sent_state
         due = status_due(self._status_sent, routine=routine)
+        now = _monotonic()
+        if due - now < STATUS_SLACK:
+            due = now
+        elif routine:
+            due += ROUTINE_GRACE  # the timer only writes it if no change comes to carry it
         if self._status_call is not None:
             if self._status_due <= due:
                 return  # written soon enough, and it writes the latest line
             self._status_call.cancel()  # a change of state: sooner than the routine one
         try:
-            self._status_call = _call_later(due - _monotonic(), self._flush_soon)
+            self._status_call = _call_later(due - now, self._flush_soon)
         except RuntimeError:  # no loop to wait on: show it now
             self._status_call = None
             self.flush_status()
@@ -189,6 +205,7 @@ class CellOutput:
     def close(self) -> None:
         """Close the widgets (when the cell's schedule is replaced by a new definition)."""
         _unsent.discard(self)
+        self._pending_status = None
         if self._status_call is not None:
             self._status_call.cancel()
             self._status_call = None

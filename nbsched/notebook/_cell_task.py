@@ -23,6 +23,10 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
+from IPython.core.getipython import get_ipython
+
+from ._current import current
+from ._trust import current_signer
 
 try:  # the C functions under signal's own, which convert to and from enums on every call:
     # that took a third of a quick scheduled run's own CPU time (two swaps of SIGINT a run)
@@ -48,6 +52,8 @@ __all__ = [
 #: The id of the task that runs scheduled cells.
 TASK_ID = "nbsched.notebook:cell"
 _SIGINT = int(signal.SIGINT)
+_get_ident = threading.get_ident
+_MAIN_THREAD = threading.main_thread().ident
 #: How many compiled cells are kept (a scheduled cell is compiled once, not on every run).
 COMPILED_CELLS_KEPT = 256
 
@@ -151,11 +157,8 @@ def run_cell(
     A run that falls due while ``%load_ext`` (or ``%sched store``) is still restoring the
     store's cell schedules returns a coroutine that runs the cell once its output area exists.
     """
-    from IPython import get_ipython
-
-    from ._current import current
-    from ._trust import current_signer
-
+    # (imported at the top: an import in here costs a pass through the import machinery on
+    # every run, and ``IPython.get_ipython`` another through IPython's module __getattr__)
     if not current_signer().code_is_signed(schedule_id, source, signature):
         raise UntrustedCellError(
             f"cell schedule {schedule_id!r} was not run: its code is not signed by you (it "
@@ -232,7 +235,7 @@ class _interruptible:
 
     def __enter__(self) -> None:
         self._previous = None
-        if threading.current_thread() is threading.main_thread():
+        if _get_ident() == _MAIN_THREAD:
             self._previous = _get_handler(_SIGINT)
             _set_handler(_SIGINT, signal.default_int_handler)
 

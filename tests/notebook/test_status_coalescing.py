@@ -19,7 +19,12 @@ from nbsched import FakeClock
 from nbsched._enums import JobOutcome
 from nbsched._runs import RunStats
 from nbsched.notebook import _cell_output
-from nbsched.notebook._cell_output import STATUS_INTERVAL, CellOutput
+from nbsched.notebook._cell_output import (
+    ROUTINE_GRACE,
+    STATUS_INTERVAL,
+    STATUS_SLACK,
+    CellOutput,
+)
 from nbsched.notebook._status_line import RouteInfo, line_state, status_html
 
 START = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
@@ -47,6 +52,10 @@ class Ticks:
         handle = asyncio.Handle(callback, (), loop)
         heapq.heappush(self.timers, (self.now + delay, id(handle), handle))
         return handle
+
+    def pending(self) -> list[float]:
+        """When the timers not run nor cancelled yet are due."""
+        return [due for due, _, handle in self.timers if not handle.cancelled()]
 
     def advance(self, seconds: float) -> None:
         end = self.now + seconds
@@ -101,7 +110,8 @@ async def test_a_routine_change_waits_and_a_change_of_state_goes_out_at_once(
     ticks.advance(0.5)  # ROUTINE_INTERVAL after the last write is 0.5 s away
     assert written == ["1 run ✓", "2 runs ✗"]
     route.set_status("4 runs ✗", state="error")
-    ticks.advance(0.5)  # the waiting update goes out with the latest line
+    # due: it waits for a change that would carry it, at most ROUTINE_GRACE
+    ticks.advance(0.5 + ROUTINE_GRACE)
     assert written == ["1 run ✓", "2 runs ✗", "4 runs ✗"]
 
     ticks.advance(1)
@@ -110,6 +120,55 @@ async def test_a_routine_change_waits_and_a_change_of_state_goes_out_at_once(
     assert written == ["1 run ✓", "2 runs ✗", "4 runs ✗"]
     route.flush_status()  # what settle() and the end of a schedule do: the latest line
     assert written == ["1 run ✓", "2 runs ✗", "4 runs ✗", "5 runs ✗"]
+
+
+@pytest.mark.anyio
+async def test_a_due_routine_line_goes_out_with_the_next_run_not_on_a_wake_up_of_its_own(
+    ticks: Ticks,
+) -> None:
+    # a cell that runs every second, its line last written half a second after a run (its
+    # first outcome came then): the routine line falls due half a second after a run again,
+    # and is written by the next run's pass of the loop instead of a timer waking the kernel
+    # on its own; from then on the writes keep time with the runs
+    route = CellOutput("job")
+    written = _writes(route)
+    route.set_status("1 run ✓", state="ok")
+    await _let_the_loop_run()
+    ticks.advance(0.5)
+    route.set_status("2 runs ✓", state="ok")
+    await _let_the_loop_run()
+    ticks.advance(1)
+    route.set_status("3 runs ✓", state="ok")
+    await _let_the_loop_run()
+    ticks.advance(0.5)  # 2 s after the first write: due, but no run comes now
+    await _let_the_loop_run()
+    assert written == ["1 run ✓"]
+    ticks.advance(0.5)
+    route.set_status("4 runs ✓", state="ok")
+    await _let_the_loop_run()
+    assert written == ["1 run ✓", "4 runs ✓"]
+    ticks.advance(1)
+    route.set_status("5 runs ✓", state="ok")
+    await _let_the_loop_run()
+    ticks.advance(1 - STATUS_SLACK / 2)  # run 6 comes a moment before 2 s after run 4's line
+    route.set_status("6 runs ✓", state="ok")
+    await _let_the_loop_run()
+    assert written == ["1 run ✓", "4 runs ✓", "6 runs ✓"]
+    assert not ticks.pending(), "a timer was left waiting"
+
+
+@pytest.mark.anyio
+async def test_a_routine_line_without_a_later_change_is_written_by_a_timer(ticks: Ticks) -> None:
+    route = CellOutput("job")
+    written = _writes(route)
+    route.set_status("1 run ✓", state="ok")
+    await _let_the_loop_run()
+    ticks.advance(1)
+    route.set_status("2 runs ✓", state="ok")  # the last run: no change comes after it
+    await _let_the_loop_run()
+    assert ticks.pending() == [ticks.now + 1 + ROUTINE_GRACE]
+    ticks.advance(1 + ROUTINE_GRACE)
+    assert written == ["1 run ✓", "2 runs ✓"]
 
 
 @pytest.mark.anyio
