@@ -47,6 +47,10 @@ _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zul
 #: the steps of a run by day (see _start_day_run), shared by every trigger
 _DAY_STEPS = tuple(timedelta(days=n) for n in range(LOOK_AHEAD_DAYS + 1))
 _LAST_ORDINAL = date.max.toordinal()
+#: the cursor that stands for the wall time of the last fire time (an empty tuple, shared):
+#: a first fire holds it instead of a tuple of its own, so 100,000 stored schedules do not
+#: each keep one more object for the garbage collector to visit
+_AT_LAST: WallTime = ()  # type: ignore[assignment]
 
 
 class CronTrigger(ComparedByState, Trigger):
@@ -298,6 +302,10 @@ class CronTrigger(ComparedByState, Trigger):
         found: tuple[datetime, WallTime | None] | None
         if cursor is not None:
             # fast path: the previous fire was an ordinary wall time that matched
+            if cursor is _AT_LAST:
+                last = self._last
+                assert last is not None
+                cursor = (last.year, last.month, last.day, last.hour, last.minute, last.second)
             spec = self._spec
             wall = spec.search.after(*cursor)
             if wall is None:
@@ -457,11 +465,10 @@ class CronTrigger(ComparedByState, Trigger):
         if day is not None and day[0] is tz and day[1] <= key <= day[2]:
             # on a matching day without DST change, up to its last fire: its next time of day
             # (a fraction of a second rounds up; the day's span is wall-clock time)
-            clock_seconds, clock_times = spec.search.clock_table
+            clock_seconds = spec.search.clock_table[0]
             delta = key - day[1]
             i = bisect_left(clock_seconds, delta.seconds + (delta.microseconds > 0))
-            h, mi, s = clock_times[i]
-            return day[3] + spec.search.clock_offsets[i], (day[4], day[5], day[6], h, mi, s)
+            return day[3] + spec.search.clock_offsets[i], _AT_LAST
         if key.year < 1970 and instant < _EARLIEST:  # (years start at 1970 in any zone)
             instant = _EARLIEST
             key = _EARLIEST.astimezone(tz) if fixed else _EARLIEST
@@ -505,13 +512,14 @@ class CronTrigger(ComparedByState, Trigger):
                 spec = self._spec
                 if spec.runs_through_days and found[0] < 9999:
                     recent = spec.recent_first
-                    if recent is not None and recent[3][1] is not None:
-                        if recent[3][1][:3] == found[:3]:
+                    if recent is not None and recent[0] is tz:
+                        before = recent[3][0]
+                        if (before.day, before.month, before.year) == found[2::-1]:
                             # the search before found this day too: triggers starting
                             # through it are likely to follow (added now and then), so its
                             # times are shared
                             self._remember_day(found)
-                return datetime(*found, 0, tz), found
+                return datetime(*found, 0, tz), _AT_LAST
         utc = key  # (a zone that is not fixed)
         if utc.microsecond:
             utc = utc.replace(microsecond=0) + _SECOND
