@@ -26,6 +26,7 @@ from ._exceptions import JobCancelled as JobCancelled
 from ._exceptions import JobDeadlineMissed as JobDeadlineMissed
 from ._exceptions import JobLookupError as JobLookupError
 from ._exceptions import JobResultNotReady as JobResultNotReady
+from ._exceptions import MaxIterationsReached as MaxIterationsReached
 from ._exceptions import NbschedError as NbschedError
 from ._exceptions import ScheduleLookupError as ScheduleLookupError
 from ._exceptions import SchedulerNotRunningError as SchedulerNotRunningError

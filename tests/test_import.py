@@ -127,3 +127,19 @@ def test_from_crontab() -> None:
 
     parameters = list(inspect.signature(CronTrigger.from_crontab).parameters)
     assert parameters[:2] == ["expr", "timezone"]
+
+
+# APScheduler 4's own top-level names (``from apscheduler import ...``) that nbsched has the
+# concept of: code moving over changes only the import.
+APSCHEDULER_TOP_LEVEL = [
+    "CoalescePolicy", "ConflictPolicy", "ConflictingIdError", "DeserializationError", "Job",
+    "JobCancelled", "JobDeadlineMissed", "JobLookupError", "JobOutcome", "JobResult",
+    "JobResultNotReady", "MaxIterationsReached", "RunState", "Schedule", "ScheduleLookupError",
+    "SerializationError", "Task", "TaskLookupError",
+]  # fmt: skip
+
+
+def test_apscheduler_top_level_names() -> None:
+    import nbsched
+
+    assert [name for name in APSCHEDULER_TOP_LEVEL if not hasattr(nbsched, name)] == []
