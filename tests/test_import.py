@@ -135,7 +135,13 @@ APSCHEDULER_TOP_LEVEL = [
     "CoalescePolicy", "ConflictPolicy", "ConflictingIdError", "DeserializationError", "Job",
     "JobCancelled", "JobDeadlineMissed", "JobLookupError", "JobOutcome", "JobResult",
     "JobResultNotReady", "MaxIterationsReached", "RunState", "Schedule", "ScheduleLookupError",
-    "SerializationError", "Task", "TaskLookupError",
+    "SerializationError", "Task", "TaskLookupError", "current_async_scheduler", "current_job",
+    "current_scheduler",
+    # the event classes (APScheduler 4 exports them at the top too)
+    "DataStoreEvent", "Event", "JobAcquired", "JobAdded", "JobDeserializationFailed",
+    "JobReleased", "JobRemoved", "ScheduleAdded", "ScheduleDeserializationFailed",
+    "ScheduleRemoved", "SchedulerEvent", "SchedulerStarted", "SchedulerStopped",
+    "ScheduleUpdated", "TaskAdded", "TaskRemoved", "TaskUpdated",
 ]  # fmt: skip
 
 
@@ -143,3 +149,15 @@ def test_apscheduler_top_level_names() -> None:
     import nbsched
 
     assert [name for name in APSCHEDULER_TOP_LEVEL if not hasattr(nbsched, name)] == []
+
+
+def test_every_event_class_at_top_level() -> None:
+    import nbsched
+    import nbsched.events
+
+    event_classes = {
+        name: value
+        for name, value in vars(nbsched.events).items()
+        if isinstance(value, type) and issubclass(value, nbsched.events.Event)
+    }
+    assert {name: getattr(nbsched, name, None) for name in event_classes} == event_classes
