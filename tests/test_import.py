@@ -161,3 +161,19 @@ def test_every_event_class_at_top_level() -> None:
         if isinstance(value, type) and issubclass(value, nbsched.events.Event)
     }
     assert {name: getattr(nbsched, name, None) for name in event_classes} == event_classes
+
+
+# APScheduler 4's module paths for the executors (``apscheduler.executors.thread`` ...).
+APSCHEDULER_EXECUTOR_MODULES = {
+    "nbsched.executors.async_": ("AsyncJobExecutor", "nbsched.executors.async_"),
+    "nbsched.executors.thread": ("ThreadPoolJobExecutor", "nbsched.executors.threadpool"),
+    "nbsched.executors.subprocess": ("ProcessPoolJobExecutor", "nbsched.executors.processpool"),
+}
+
+
+@pytest.mark.parametrize(("module", "where"), APSCHEDULER_EXECUTOR_MODULES.items())
+def test_apscheduler_executor_modules(module: str, where: tuple[str, str]) -> None:
+    name, home = where
+    assert getattr(importlib.import_module(module), name) is getattr(
+        importlib.import_module(home), name
+    )
