@@ -150,6 +150,12 @@ class Job:
             return None
         return self.scheduled_fire_time + self.jitter
 
+    @property
+    def original_scheduled_time(self) -> datetime | None:
+        """The fire time without jitter (APScheduler 4's name; here the same as
+        ``scheduled_fire_time``, which in nbsched never includes the jitter)."""
+        return self.scheduled_fire_time
+
     def copy(self, **changes: Any) -> Job:
         return replace(self, **changes)
 

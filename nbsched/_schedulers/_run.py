@@ -5,7 +5,9 @@ processing loop, and stopping. The state of a run is kept by :class:`._lifecycle
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import TypeVar
 
@@ -28,6 +30,15 @@ __all__ = ["SchedulerRun"]
 _S = TypeVar("_S", bound="SchedulerRun")
 # the events that can make the sleeping processing loop look at the store again
 _WAKE_EVENTS = (ScheduleAdded, ScheduleUpdated, JobAdded, JobReleased)
+
+
+def _shielded_from_cancel_scopes() -> AbstractContextManager[object]:
+    """A shielding anyio cancel scope when anyio is loaded (nothing to shield from otherwise;
+    importing anyio here would slow down ``import nbsched`` users who never use it)."""
+    anyio = sys.modules.get("anyio")
+    if anyio is None:
+        return nullcontext()
+    return anyio.CancelScope(shield=True)  # type: ignore[no-any-return]
 
 
 class SchedulerRun(SchedulerCore):
@@ -256,25 +267,31 @@ class SchedulerRun(SchedulerCore):
                 self.logger.exception("the scheduler's processing loop failed")
             raise
         finally:
-            lifecycle.mark_stopping(run)
-            for task in aux_tasks:
-                task.cancel()
-            await self._stop_running_jobs()
-            await asyncio.gather(*aux_tasks, return_exceptions=True)
-            await self._release_unstarted_jobs()
-            for task in (current, *aux_tasks):
-                activity.untrack(task)
-            self.clock.unregister_activity(activity)
-            lifecycle.mark_stopped(run)
-            reason = None
-            if failure is not None and not isinstance(failure, asyncio.CancelledError):
-                reason = f"{type(failure).__name__}: {failure}"
-            try:
-                await self.event_broker.publish(
-                    SchedulerStopped(
-                        timestamp=self.clock.now(), scheduler_id=self.identity, exception=reason
+            # An anyio cancel scope (move_on_after(), fail_after() around this call) cancels
+            # again at every await until it is left: unshielded, the winding down would stop
+            # at its first await and the scheduler would stay "stopping" for good.
+            with _shielded_from_cancel_scopes():
+                lifecycle.mark_stopping(run)
+                for task in aux_tasks:
+                    task.cancel()
+                await self._stop_running_jobs()
+                await asyncio.gather(*aux_tasks, return_exceptions=True)
+                await self._release_unstarted_jobs()
+                for task in (current, *aux_tasks):
+                    activity.untrack(task)
+                self.clock.unregister_activity(activity)
+                lifecycle.mark_stopped(run)
+                reason = None
+                if failure is not None and not isinstance(failure, asyncio.CancelledError):
+                    reason = f"{type(failure).__name__}: {failure}"
+                try:
+                    await self.event_broker.publish(
+                        SchedulerStopped(
+                            timestamp=self.clock.now(),
+                            scheduler_id=self.identity,
+                            exception=reason,
+                        )
                     )
-                )
-            except Exception:
-                self.logger.exception("could not publish SchedulerStopped")
-            lifecycle.end(run, failure if isinstance(failure, Exception) else None)
+                except Exception:
+                    self.logger.exception("could not publish SchedulerStopped")
+                lifecycle.end(run, failure if isinstance(failure, Exception) else None)

@@ -126,6 +126,11 @@ class Scheduler:
     def state(self) -> RunState:
         return self._async.state
 
+    @property
+    def event_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the scheduler's own thread runs (``None`` until that thread starts)."""
+        return self._loop
+
     max_concurrent_jobs = _setting("max_concurrent_jobs")
     lease_duration = _setting("lease_duration")
     cleanup_interval = _setting("cleanup_interval")
