@@ -5,12 +5,11 @@ processing loop, and stopping. The state of a run is kept by :class:`._lifecycle
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
-from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import TypeVar
 
+from .._cancel_scopes import shielded_from_cancel_scopes
 from .._context import current_job
 from .._enums import RunState
 from .._exceptions import DataStoreUnavailableError, SchedulerNotRunningError
@@ -30,15 +29,6 @@ __all__ = ["SchedulerRun"]
 _S = TypeVar("_S", bound="SchedulerRun")
 # the events that can make the sleeping processing loop look at the store again
 _WAKE_EVENTS = (ScheduleAdded, ScheduleUpdated, JobAdded, JobReleased)
-
-
-def _shielded_from_cancel_scopes() -> AbstractContextManager[object]:
-    """A shielding anyio cancel scope when anyio is loaded (nothing to shield from otherwise;
-    importing anyio here would slow down ``import nbsched`` users who never use it)."""
-    anyio = sys.modules.get("anyio")
-    if anyio is None:
-        return nullcontext()
-    return anyio.CancelScope(shield=True)  # type: ignore[no-any-return]
 
 
 class SchedulerRun(SchedulerCore):
@@ -267,10 +257,9 @@ class SchedulerRun(SchedulerCore):
                 self.logger.exception("the scheduler's processing loop failed")
             raise
         finally:
-            # An anyio cancel scope (move_on_after(), fail_after() around this call) cancels
-            # again at every await until it is left: unshielded, the winding down would stop
-            # at its first await and the scheduler would stay "stopping" for good.
-            with _shielded_from_cancel_scopes():
+            # under a cancelled anyio scope (move_on_after() around this call) the winding
+            # down would otherwise stop at its first await, leaving the run "stopping" for good
+            with shielded_from_cancel_scopes():
                 lifecycle.mark_stopping(run)
                 for task in aux_tasks:
                     task.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
@@ -250,8 +251,16 @@ class Scheduler:
         """Start processing schedules and jobs on the scheduler's thread; return once started
         (``SchedulerStarted`` published).
 
+        :raises RuntimeError: under uWSGI started without ``--enable-threads`` (the scheduler's
+            thread would never run)
         :raises: what made the start fail
         """
+        uwsgi = sys.modules.get("uwsgi")
+        if uwsgi is not None and not getattr(uwsgi, "has_threads", True):
+            raise RuntimeError(
+                "this process runs under uWSGI with threads disabled, so the scheduler's thread "
+                "would never run: start uWSGI with --enable-threads"
+            )
 
         async def start() -> None:
             current_scheduler.set(self)  # the run's tasks, and so its jobs, start from here
