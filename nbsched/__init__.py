@@ -26,6 +26,7 @@ from ._exceptions import JobCancelled as JobCancelled
 from ._exceptions import JobDeadlineMissed as JobDeadlineMissed
 from ._exceptions import JobLookupError as JobLookupError
 from ._exceptions import JobResultNotReady as JobResultNotReady
+from ._exceptions import MaxIterationsReached as MaxIterationsReached
 from ._exceptions import NbschedError as NbschedError
 from ._exceptions import ScheduleLookupError as ScheduleLookupError
 from ._exceptions import SchedulerNotRunningError as SchedulerNotRunningError
@@ -50,6 +51,27 @@ if TYPE_CHECKING:
     from ._history_frame import history as history
     from ._schedulers.async_ import AsyncScheduler as AsyncScheduler
     from ._schedulers.sync import Scheduler as Scheduler
+    from .events import DataStoreEvent as DataStoreEvent
+    from .events import DataStoreRecovered as DataStoreRecovered
+    from .events import DataStoreRetryGaveUp as DataStoreRetryGaveUp
+    from .events import DataStoreUnavailable as DataStoreUnavailable
+    from .events import Event as Event
+    from .events import JobAcquired as JobAcquired
+    from .events import JobAdded as JobAdded
+    from .events import JobDeserializationFailed as JobDeserializationFailed
+    from .events import JobReleased as JobReleased
+    from .events import JobRemoved as JobRemoved
+    from .events import ScheduleAdded as ScheduleAdded
+    from .events import ScheduleDeserializationFailed as ScheduleDeserializationFailed
+    from .events import ScheduleRemoved as ScheduleRemoved
+    from .events import SchedulerEvent as SchedulerEvent
+    from .events import SchedulerStarted as SchedulerStarted
+    from .events import SchedulerStopped as SchedulerStopped
+    from .events import ScheduleTriggerFailed as ScheduleTriggerFailed
+    from .events import ScheduleUpdated as ScheduleUpdated
+    from .events import TaskAdded as TaskAdded
+    from .events import TaskRemoved as TaskRemoved
+    from .events import TaskUpdated as TaskUpdated
     from .simulation import asimulate as asimulate
     from .simulation import simulate as simulate
     from .simulation import simulation_chart as simulation_chart
@@ -77,6 +99,29 @@ _LAZY = {
     "simulate": ".simulation",
     "asimulate": ".simulation",
     "simulation_chart": ".simulation",
+    # the event classes, at the top as in APScheduler 4 (``from nbsched import JobReleased``);
+    # defining them costs more than the rest of ``import nbsched``
+    "DataStoreEvent": ".events",
+    "DataStoreRecovered": ".events",
+    "DataStoreRetryGaveUp": ".events",
+    "DataStoreUnavailable": ".events",
+    "Event": ".events",
+    "JobAcquired": ".events",
+    "JobAdded": ".events",
+    "JobDeserializationFailed": ".events",
+    "JobReleased": ".events",
+    "JobRemoved": ".events",
+    "ScheduleAdded": ".events",
+    "ScheduleDeserializationFailed": ".events",
+    "ScheduleRemoved": ".events",
+    "ScheduleTriggerFailed": ".events",
+    "ScheduleUpdated": ".events",
+    "SchedulerEvent": ".events",
+    "SchedulerStarted": ".events",
+    "SchedulerStopped": ".events",
+    "TaskAdded": ".events",
+    "TaskRemoved": ".events",
+    "TaskUpdated": ".events",
 }
 
 

@@ -7,7 +7,7 @@ live instance with a store, so a store may keep its own copies or rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
@@ -150,6 +150,12 @@ class Job:
             return None
         return self.scheduled_fire_time + self.jitter
 
+    @property
+    def original_scheduled_time(self) -> datetime | None:
+        """The fire time without jitter (APScheduler 4's name; here the same as
+        ``scheduled_fire_time``, which in nbsched never includes the jitter)."""
+        return self.scheduled_fire_time
+
     def copy(self, **changes: Any) -> Job:
         return replace(self, **changes)
 
@@ -178,3 +184,28 @@ class JobResult:
     exception: BaseException | None = None
     traceback: str | None = None
     scheduler_id: str | None = None
+
+    @classmethod
+    def from_job(
+        cls,
+        job: Job,
+        outcome: JobOutcome,
+        *,
+        finished_at: datetime | None = None,
+        started_at: datetime | None = None,
+        exception: BaseException | None = None,
+        return_value: Any = None,
+    ) -> JobResult:
+        """The result of ``job`` (APScheduler 4's constructor): kept until ``finished_at`` (the
+        current time when not given) plus the job's ``result_expiration_time``."""
+        if finished_at is None:
+            finished_at = datetime.now(timezone.utc)
+        return cls(
+            job_id=job.id,
+            outcome=outcome,
+            started_at=started_at,
+            finished_at=finished_at,
+            expires_at=finished_at + job.result_expiration_time,
+            return_value=return_value,
+            exception=exception,
+        )

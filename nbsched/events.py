@@ -7,9 +7,12 @@ enums), so brokers that cross process boundaries can serialize them. Subscribe w
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ._enums import JobOutcome
@@ -24,6 +27,31 @@ class Event:
     """Base class of every event. ``timestamp`` is when it happened (UTC)."""
 
     timestamp: datetime = field(default_factory=_utcnow)
+
+    def marshal(self) -> dict[str, Any]:
+        """The event's fields as a dict of plain values (an enum by its value), for a broker
+        to send with a serializer; ``type(event).unmarshal()`` rebuilds the event from it (as
+        in APScheduler 4)."""
+        return {
+            item.name: value.value
+            if isinstance(value := getattr(self, item.name), Enum)
+            else value
+            for item in fields(self)
+        }
+
+    @classmethod
+    def unmarshal(cls: type[_E], marshalled: Mapping[str, Any]) -> _E:
+        """Rebuild an event of this class from what :meth:`marshal` returned.
+
+        :raises TypeError: for a missing or unknown field
+        :raises ValueError: for a value that is not one of its enum's
+        """
+        values = dict(marshalled)
+        for name, enum_type in _enum_fields(cls).items():
+            value = values.get(name)
+            if value is not None and not isinstance(value, enum_type):
+                values[name] = enum_type(value)
+        return cls(**values)
 
 
 # --- data store events -------------------------------------------------------------------------
@@ -126,7 +154,7 @@ class JobAcquired(SchedulerEvent):
     scheduler_id: str
     task_id: str
     schedule_id: str | None
-    scheduled_start: datetime | None
+    scheduled_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,8 +165,8 @@ class JobReleased(SchedulerEvent):
     scheduler_id: str
     task_id: str
     schedule_id: str | None
-    scheduled_start: datetime | None
-    started_at: datetime | None
+    scheduled_start: datetime | None = None
+    started_at: datetime | None = None
     finished_at: datetime | None = None
     outcome: JobOutcome
     exception_type: str | None = None
@@ -195,6 +223,24 @@ class DataStoreRecovered(SchedulerEvent):
 
 
 # --- construction ------------------------------------------------------------------------------
+
+_E = TypeVar("_E", bound=Event)
+
+#: event class -> its fields typed with an enum (or an optional one), and that enum
+_enum_fields_of: dict[type[Event], dict[str, type[Enum]]] = {}
+
+
+def _enum_fields(cls: type[Event]) -> dict[str, type[Enum]]:
+    found = _enum_fields_of.get(cls)
+    if found is None:
+        found = {}
+        for name, hint in typing.get_type_hints(cls).items():
+            for candidate in typing.get_args(hint) or (hint,):
+                if isinstance(candidate, type) and issubclass(candidate, Enum):
+                    found[name] = candidate
+                    break
+        _enum_fields_of[cls] = found
+    return found
 
 
 def _with_fast_init(cls: type[Event]) -> None:

@@ -127,3 +127,53 @@ def test_from_crontab() -> None:
 
     parameters = list(inspect.signature(CronTrigger.from_crontab).parameters)
     assert parameters[:2] == ["expr", "timezone"]
+
+
+# APScheduler 4's own top-level names (``from apscheduler import ...``) that nbsched has the
+# concept of: code moving over changes only the import.
+APSCHEDULER_TOP_LEVEL = [
+    "CoalescePolicy", "ConflictPolicy", "ConflictingIdError", "DeserializationError", "Job",
+    "JobCancelled", "JobDeadlineMissed", "JobLookupError", "JobOutcome", "JobResult",
+    "JobResultNotReady", "MaxIterationsReached", "RunState", "Schedule", "ScheduleLookupError",
+    "SerializationError", "Task", "TaskLookupError", "current_async_scheduler", "current_job",
+    "current_scheduler",
+    # the event classes (APScheduler 4 exports them at the top too)
+    "DataStoreEvent", "Event", "JobAcquired", "JobAdded", "JobDeserializationFailed",
+    "JobReleased", "JobRemoved", "ScheduleAdded", "ScheduleDeserializationFailed",
+    "ScheduleRemoved", "SchedulerEvent", "SchedulerStarted", "SchedulerStopped",
+    "ScheduleUpdated", "TaskAdded", "TaskRemoved", "TaskUpdated",
+]  # fmt: skip
+
+
+def test_apscheduler_top_level_names() -> None:
+    import nbsched
+
+    assert [name for name in APSCHEDULER_TOP_LEVEL if not hasattr(nbsched, name)] == []
+
+
+def test_every_event_class_at_top_level() -> None:
+    import nbsched
+    import nbsched.events
+
+    event_classes = {
+        name: value
+        for name, value in vars(nbsched.events).items()
+        if isinstance(value, type) and issubclass(value, nbsched.events.Event)
+    }
+    assert {name: getattr(nbsched, name, None) for name in event_classes} == event_classes
+
+
+# APScheduler 4's module paths for the executors (``apscheduler.executors.thread`` ...).
+APSCHEDULER_EXECUTOR_MODULES = {
+    "nbsched.executors.async_": ("AsyncJobExecutor", "nbsched.executors.async_"),
+    "nbsched.executors.thread": ("ThreadPoolJobExecutor", "nbsched.executors.threadpool"),
+    "nbsched.executors.subprocess": ("ProcessPoolJobExecutor", "nbsched.executors.processpool"),
+}
+
+
+@pytest.mark.parametrize(("module", "where"), APSCHEDULER_EXECUTOR_MODULES.items())
+def test_apscheduler_executor_modules(module: str, where: tuple[str, str]) -> None:
+    name, home = where
+    assert getattr(importlib.import_module(module), name) is getattr(
+        importlib.import_module(home), name
+    )

@@ -9,6 +9,7 @@ import threading
 from types import TracebackType
 from typing import TypeVar
 
+from .._cancel_scopes import shielded_from_cancel_scopes
 from .._context import current_job
 from .._enums import RunState
 from .._exceptions import DataStoreUnavailableError, SchedulerNotRunningError
@@ -256,25 +257,30 @@ class SchedulerRun(SchedulerCore):
                 self.logger.exception("the scheduler's processing loop failed")
             raise
         finally:
-            lifecycle.mark_stopping(run)
-            for task in aux_tasks:
-                task.cancel()
-            await self._stop_running_jobs()
-            await asyncio.gather(*aux_tasks, return_exceptions=True)
-            await self._release_unstarted_jobs()
-            for task in (current, *aux_tasks):
-                activity.untrack(task)
-            self.clock.unregister_activity(activity)
-            lifecycle.mark_stopped(run)
-            reason = None
-            if failure is not None and not isinstance(failure, asyncio.CancelledError):
-                reason = f"{type(failure).__name__}: {failure}"
-            try:
-                await self.event_broker.publish(
-                    SchedulerStopped(
-                        timestamp=self.clock.now(), scheduler_id=self.identity, exception=reason
+            # under a cancelled anyio scope (move_on_after() around this call) the winding
+            # down would otherwise stop at its first await, leaving the run "stopping" for good
+            with shielded_from_cancel_scopes():
+                lifecycle.mark_stopping(run)
+                for task in aux_tasks:
+                    task.cancel()
+                await self._stop_running_jobs()
+                await asyncio.gather(*aux_tasks, return_exceptions=True)
+                await self._release_unstarted_jobs()
+                for task in (current, *aux_tasks):
+                    activity.untrack(task)
+                self.clock.unregister_activity(activity)
+                lifecycle.mark_stopped(run)
+                reason = None
+                if failure is not None and not isinstance(failure, asyncio.CancelledError):
+                    reason = f"{type(failure).__name__}: {failure}"
+                try:
+                    await self.event_broker.publish(
+                        SchedulerStopped(
+                            timestamp=self.clock.now(),
+                            scheduler_id=self.identity,
+                            exception=reason,
+                        )
                     )
-                )
-            except Exception:
-                self.logger.exception("could not publish SchedulerStopped")
-            lifecycle.end(run, failure if isinstance(failure, Exception) else None)
+                except Exception:
+                    self.logger.exception("could not publish SchedulerStopped")
+                lifecycle.end(run, failure if isinstance(failure, Exception) else None)

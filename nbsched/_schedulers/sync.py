@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
@@ -126,6 +127,11 @@ class Scheduler:
     def state(self) -> RunState:
         return self._async.state
 
+    @property
+    def event_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the scheduler's own thread runs (``None`` until that thread starts)."""
+        return self._loop
+
     max_concurrent_jobs = _setting("max_concurrent_jobs")
     lease_duration = _setting("lease_duration")
     cleanup_interval = _setting("cleanup_interval")
@@ -245,8 +251,16 @@ class Scheduler:
         """Start processing schedules and jobs on the scheduler's thread; return once started
         (``SchedulerStarted`` published).
 
+        :raises RuntimeError: under uWSGI started without ``--enable-threads`` (the scheduler's
+            thread would never run)
         :raises: what made the start fail
         """
+        uwsgi = sys.modules.get("uwsgi")
+        if uwsgi is not None and not getattr(uwsgi, "has_threads", True):
+            raise RuntimeError(
+                "this process runs under uWSGI with threads disabled, so the scheduler's thread "
+                "would never run: start uWSGI with --enable-threads"
+            )
 
         async def start() -> None:
             current_scheduler.set(self)  # the run's tasks, and so its jobs, start from here

@@ -73,20 +73,26 @@ class JobTable:
             stored.kwargs = {}
         if not stored.metadata:
             stored.metadata = {}
-        self.adopt(stored)
+        self.adopt([stored])
 
-    def adopt(self, stored: Job) -> None:
-        """Keep ``stored`` itself (see ``MemoryDataStore.adopt_jobs``), its arguments and
-        metadata replaced by copies of their own (empty ones are kept: nothing else holds
-        the empty containers of a job built for ``adopt_jobs``)."""
-        own_call_data(stored)
-        stored.acquired_by = stored.acquired_until = None
-        entry = (next(self._seq), stored)
-        self.jobs[stored.id.int] = entry
-        queue = self._pending.get(stored.task_id)
-        if queue is None:
-            queue = self._pending[stored.task_id] = deque()
-        queue.append(entry)
+    def adopt(self, jobs: list[Job]) -> None:
+        """Keep ``jobs`` themselves (see ``MemoryDataStore.adopt_jobs``), in line in this
+        order, their arguments and metadata replaced by copies of their own (empty ones are
+        kept: nothing else holds the empty containers of a job built for ``adopt_jobs``). A
+        lease a job carries is not the store's: it is pending."""
+        seq = self._seq
+        stored_jobs = self.jobs
+        pending = self._pending
+        for stored in jobs:
+            own_call_data(stored)
+            stored.acquired_by = stored.acquired_until = None
+            entry = (next(seq), stored)
+            stored_jobs[stored.id.int] = entry
+            task_id = stored.task_id
+            queue = pending.get(task_id)
+            if queue is None:
+                queue = pending[task_id] = deque()
+            queue.append(entry)
 
     def has_pending(self) -> bool:
         """Whether a job waits to be acquired (its lease, if it had one, not yet expired)."""

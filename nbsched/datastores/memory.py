@@ -551,19 +551,19 @@ class MemoryDataStore(AsyncDataStore):
         instead of copies: for a caller that built them for this call and never touches them
         again (the scheduler, for the jobs of due schedules; see
         :class:`~nbsched.abc.JobAdopter`). Arguments and metadata are still copied. The
-        listeners hear of the batch once. A subclass that overrides :meth:`add_job` gets
-        every job through its override."""
+        listeners hear of the batch once. Nothing is adopted if one of ``jobs`` is not a
+        ``Job``. A subclass that overrides :meth:`add_job` gets every job through its
+        override."""
+        for job in jobs:
+            if not isinstance(job, Job):
+                raise TypeError(f"job: expected a Job, got {type(job).__name__}")
         if self._overrides_add_job:
             for job in jobs:
                 await self.add_job(job)
             return
-        adopt = self._job_table.adopt
-        for job in jobs:
-            if not isinstance(job, Job):
-                raise TypeError(f"job: expected a Job, got {type(job).__name__}")
-            adopt(job)
         if not jobs:
             return
+        self._job_table.adopt(jobs)
         for listener in self._listeners:
             listener.job_added()
         if self._wants(JobAdded):

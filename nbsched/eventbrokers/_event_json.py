@@ -1,18 +1,15 @@
 """Events as JSON text and back, for brokers that carry events between processes.
 
 An event is written as ``{"type": "<module>:<Class>", "fields": {...}}`` through
-:class:`~nbsched.serializers.json.JSONSerializer` (which tags datetimes and UUIDs); enum fields
-are stored by value and restored from the event class's type hints. Reading looks the class up
-among the loaded subclasses of :class:`~nbsched.events.Event`: a payload can never make this
-process import a module.
+:class:`~nbsched.serializers.json.JSONSerializer` (which tags datetimes and UUIDs); the fields
+are :meth:`~nbsched.events.Event.marshal`'s (enums by value), read back by its ``unmarshal``.
+Reading looks the class up among the loaded subclasses of :class:`~nbsched.events.Event`: a
+payload can never make this process import a module.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-import typing
-from enum import Enum
 from typing import Any
 
 from .._exceptions import DeserializationError
@@ -30,11 +27,7 @@ def _ref(cls: type) -> str:
 
 def event_to_json(event: Event) -> str:
     """Return ``event`` as JSON text (raises ``SerializationError`` for unsupported fields)."""
-    fields: dict[str, Any] = {}
-    for field in dataclasses.fields(event):
-        value = getattr(event, field.name)
-        fields[field.name] = value.value if isinstance(value, Enum) else value
-    return _serializer.serialize({"type": _ref(type(event)), "fields": fields}).decode()
+    return _serializer.serialize({"type": _ref(type(event)), "fields": event.marshal()}).decode()
 
 
 def _event_classes() -> dict[str, type[Event]]:
@@ -50,26 +43,6 @@ def _event_classes() -> dict[str, type[Event]]:
             exported = getattr(exported, part, None)
         found[_ref(cls)] = exported if exported is not None else cls
     return found
-
-
-_enum_fields_of: dict[type[Event], dict[str, type[Enum]]] = {}
-
-
-def _enum_fields(cls: type[Event]) -> dict[str, type[Enum]]:
-    """The fields of ``cls`` typed with an enum (or an optional enum), and that enum."""
-    cached = _enum_fields_of.get(cls)
-    if cached is not None:
-        return cached
-    hints = typing.get_type_hints(cls)
-    result: dict[str, type[Enum]] = {}
-    for name, hint in hints.items():
-        candidates = typing.get_args(hint) or (hint,)
-        for candidate in candidates:
-            if isinstance(candidate, type) and issubclass(candidate, Enum):
-                result[name] = candidate
-                break
-    _enum_fields_of[cls] = result
-    return result
 
 
 _classes: dict[str, type[Event]] = {}
@@ -94,11 +67,7 @@ def event_from_json(text: str | bytes) -> Event:
             raise DeserializationError(
                 f"unknown event class {type_ref!r} (not loaded in this process)"
             )
-    fields = data["fields"]
     try:
-        for name, enum_type in _enum_fields(cls).items():
-            if fields.get(name) is not None:
-                fields[name] = enum_type(fields[name])
-        return cls(**fields)
+        return cls.unmarshal(data["fields"])
     except (TypeError, ValueError) as exc:
         raise DeserializationError(f"cannot rebuild {type_ref}: {exc}") from exc

@@ -15,6 +15,7 @@ from uuid import uuid4
 import psycopg
 from psycopg import sql
 
+from .._cancel_scopes import shielded_from_cancel_scopes
 from .._exceptions import DataStoreError, DeserializationError
 from ..abc import AsyncEventBroker, EventCallback, Subscription
 from ..datastores._postgresql_connect import connect, describe_dsn
@@ -119,32 +120,34 @@ class PostgreSQLEventBroker(AsyncEventBroker):
 
     async def stop(self, *, force: bool = False) -> None:
         """Stop listening; unless ``force``, first send the events still queued (waiting at
-        most 5 seconds for the server)."""
-        self._stopping = True
-        if self._send_task is not None:
-            if not force:
-                try:
-                    await asyncio.wait_for(self._outbox.join(), 5)
-                except asyncio.TimeoutError:
-                    _logger.warning(
-                        "%r stopped with %d events not sent", self, self._outbox.qsize()
-                    )
-            self._send_task.cancel()
-        if self._listen_task is not None:
-            self._listen_task.cancel()
-        for task in (self._send_task, self._listen_task):
-            if task is not None:
-                await asyncio.gather(task, return_exceptions=True)
-        self._send_task = self._listen_task = None
-        for conn in (self._listen_conn, self._send_conn):
-            if conn is not None:
-                try:
-                    await conn.close()
-                except Exception:  # already gone
-                    pass
-        self._listen_conn = self._send_conn = None
-        self.listening.clear()
-        await self._local.stop(force=force)
+        most 5 seconds for the server). Inside a cancelled anyio cancel scope it still closes
+        everything before the cancellation goes on."""
+        with shielded_from_cancel_scopes():
+            self._stopping = True
+            if self._send_task is not None:
+                if not force:
+                    try:
+                        await asyncio.wait_for(self._outbox.join(), 5)
+                    except asyncio.TimeoutError:
+                        _logger.warning(
+                            "%r stopped with %d events not sent", self, self._outbox.qsize()
+                        )
+                self._send_task.cancel()
+            if self._listen_task is not None:
+                self._listen_task.cancel()
+            for task in (self._send_task, self._listen_task):
+                if task is not None:
+                    await asyncio.gather(task, return_exceptions=True)
+            self._send_task = self._listen_task = None
+            for conn in (self._listen_conn, self._send_conn):
+                if conn is not None:
+                    try:
+                        await conn.close()
+                    except Exception:  # already gone
+                        pass
+            self._listen_conn = self._send_conn = None
+            self.listening.clear()
+            await self._local.stop(force=force)
 
     # --- subscribing and publishing ---
 

@@ -13,12 +13,14 @@ stored as themselves. Everything else the serializer knows is stored as a tagged
 ``Decimal``, ``UUID``              the string form
 ``bytes``, ``bytearray``           base64
 exceptions                         the import path of the class, its args and its message
+triggers                           the import path of the class and its ``__getstate__()``
 =================================  =======================================================
 
 Reading never runs stored code and imports nothing: an exception's class is looked up among the
 modules this process has already imported; one whose class is not there (never imported, gone,
 or not an exception class) comes back as :class:`UnresolvedException` carrying the original type
-name and message.
+name and message. A trigger's class is looked up the same way (nbsched's own trigger modules
+are imported when needed), then given its state through ``__setstate__``.
 """
 
 from __future__ import annotations
@@ -33,8 +35,14 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._exceptions import DeserializationError, SerializationError
-from .._marshalling import UnknownStoredType, callable_to_ref, stored_class
-from ..abc import Serializer
+from .._marshalling import (
+    UnknownStoredType,
+    callable_to_ref,
+    stored_class,
+    trigger_from_state,
+    trigger_to_state,
+)
+from ..abc import Serializer, Trigger
 
 TAG = "__nbsched__"
 
@@ -150,6 +158,8 @@ def _encode(obj: Any, path: str, depth: int = 0) -> Any:
         except SerializationError:
             args = [str(arg) for arg in obj.args]
         return {TAG: "exception", "v": type_ref, "args": args, "message": str(obj)}
+    if isinstance(obj, Trigger):
+        return _encode_trigger(obj, path, depth)
     if isinstance(obj, (str, int, float, list, dict)):
         # subclasses of plain types (not enums): store as the plain type
         base: Any = next(b for b in (bool, int, float, str, list, dict) if isinstance(obj, b))
@@ -157,9 +167,27 @@ def _encode(obj: Any, path: str, depth: int = 0) -> Any:
     raise SerializationError(
         f"{path}: cannot serialize {cls.__module__}.{cls.__qualname__} value {obj!r:.100} as "
         f"JSON (supported: None, bool, int, float, str, list, tuple, dict, set, frozenset, "
-        f"datetime, date, time, timedelta, Decimal, UUID, bytes, exceptions); use "
+        f"datetime, date, time, timedelta, Decimal, UUID, bytes, exceptions, triggers); use "
         f"PickleSerializer to store other types"
     )
+
+
+def _encode_trigger(trigger: Trigger, path: str, depth: int) -> dict[str, Any]:
+    try:
+        data = trigger_to_state(trigger)
+    except ValueError as exc:  # a class that cannot be imported back by its path
+        raise SerializationError(f"{path}: {exc}") from exc
+    state = _encode(data["state"], f"{path} state", depth + 1)
+    return _tag("trigger", {"type": data["type"], "state": state})
+
+
+def _decode_trigger(obj: dict[str, Any]) -> Trigger:
+    data = obj["v"]
+    try:
+        return trigger_from_state(data, fresh=True)
+    except (UnknownStoredType, ValueError, TypeError, KeyError) as exc:
+        type_ref = data.get("type") if isinstance(data, dict) else None
+        raise DeserializationError(f"cannot read stored trigger {type_ref!r}: {exc}") from exc
 
 
 def _decode_datetime(obj: dict[str, Any]) -> datetime:
@@ -210,6 +238,7 @@ _DECODERS = {
     "uuid": lambda obj: UUID(obj["v"]),
     "bytes": lambda obj: base64.b64decode(obj["v"], validate=True),
     "exception": _decode_exception,
+    "trigger": _decode_trigger,
 }
 
 

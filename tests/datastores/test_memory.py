@@ -282,6 +282,26 @@ async def test_adopted_jobs_are_added_in_order_with_arguments_of_their_own(
     assert got[0].kwargs == {"k": [1]} and got[0].metadata == {"m": [1]}
 
 
+async def test_adopting_a_batch_with_something_not_a_job_adopts_none_of_it(
+    store: MemoryDataStore,
+) -> None:
+    """Bad input raises before anything is changed, for a batch as for one job."""
+    with pytest.raises(TypeError, match="job: expected a Job, got str"):
+        await store.adopt_jobs([Job(task_id="t"), "not a job"])  # type: ignore[list-item]
+    assert await store.get_jobs() == []
+    assert await store.acquire_jobs("me", LEASE, None, T0) == []
+
+    class Overriding(MemoryDataStore):  # adopt_jobs goes through its add_job
+        async def add_job(self, job: Job) -> None:
+            await super().add_job(job)
+
+    overriding = Overriding()
+    await overriding.start(LocalEventBroker())
+    with pytest.raises(TypeError, match="job: expected a Job, got str"):
+        await overriding.adopt_jobs([Job(task_id="t"), "not a job"])  # type: ignore[list-item]
+    assert await overriding.get_jobs() == []
+
+
 async def test_a_subclass_overriding_add_job_gets_the_adopted_jobs_too() -> None:
     added: list[Job] = []
 

@@ -687,3 +687,109 @@ async def test_an_added_job_is_pending_whatever_lease_it_carries(sut):
     [stored] = await store.get_jobs()
     assert (stored.acquired_by, stored.acquired_until) == (None, None)
     assert [j.id for j in await store.acquire_jobs("s1", LEASE, None, T0)] == [job.id]
+
+
+# --- an acquired job: what its holder changes, and what the store changes later ----------------
+
+
+async def test_a_holder_changing_its_acquired_job_changes_neither_lease_nor_task(sut):
+    """The scheduler sets ``started_at`` on the job it runs, and a job's own code gets the
+    same object (``current_job``): the store keeps the lease, the task and the job's
+    ``started_at`` as added, whatever the holder does to its ``Job``."""
+    store = sut.store
+    await store.add_task(Task(id="task", func="os.path:join", max_running_jobs=1))
+    await store.add_task(Task(id="other", func="os.path:join"))
+    job = make_job(result_expiration_time=timedelta(hours=1))
+    later = make_job(created_at=T0 + timedelta(seconds=1))
+    await store.add_job(job)
+    await store.add_job(later)
+    [held] = await store.acquire_jobs("s1", LEASE, None, T0)
+    held.task_id = "other"
+    held.acquired_by = "s2"
+    held.acquired_until = T0 - timedelta(days=1)
+    held.started_at = T0
+    [stored] = await store.get_jobs([job.id])
+    assert (stored.task_id, stored.acquired_by, stored.acquired_until, stored.started_at) == (
+        "task",
+        "s1",
+        T0 + LEASE,
+        None,
+    )
+    assert (await store.get_task("task")).running_jobs == 1
+    assert (await store.get_task("other")).running_jobs == 0
+    # the lease still holds: nobody takes the job over, and the task is still full
+    assert await store.acquire_jobs("s2", LEASE, None, T0 + timedelta(seconds=1)) == []
+    await store.release_job("s2", held, result_for(held, return_value="s2"))  # not s2's
+    assert [j.id for j in await store.get_jobs()] == [job.id, later.id]
+    await store.extend_acquired_job_leases("s1", {job.id}, timedelta(hours=1), T0)
+    await store.cleanup(T0 + LEASE + MICROSECOND)  # within the extended lease
+    assert [j.id for j in await store.get_jobs()] == [job.id, later.id]
+    await store.release_job("s1", held, result_for(held, return_value="s1"))
+    assert (await store.get_job_result(job.id)).return_value == "s1"
+    assert (await store.get_task("task")).running_jobs == 0
+    assert (await store.get_task("other")).running_jobs == 0
+    assert [j.id for j in await store.acquire_jobs("s2", LEASE, None, T0)] == [later.id]
+
+
+async def test_an_abandoned_job_is_recorded_with_its_lease_and_task_as_stored(sut):
+    store = sut.store
+    await store.add_task(Task(id="task", func="os.path:join"))
+    job = make_job(result_expiration_time=timedelta(hours=1), schedule_id="sched")
+    await store.add_job(job)
+    [held] = await store.acquire_jobs("s1", LEASE, None, T0)
+    held.task_id = "other"
+    held.acquired_by = "s2"
+    held.acquired_until = T0 + timedelta(days=1)
+    now = T0 + LEASE + MICROSECOND
+    await store.cleanup(now)
+    assert await store.get_jobs() == []
+    assert (await store.get_task("task")).running_jobs == 0
+    [released] = sut.of_type(JobReleased)
+    assert (released.job_id, released.scheduler_id, released.task_id, released.outcome) == (
+        job.id,
+        "s1",
+        "task",
+        JobOutcome.abandoned,
+    )
+    assert [(e.job_id, e.task_id) for e in sut.of_type(JobRemoved)] == [(job.id, "task")]
+    assert (await store.get_job_result(job.id)).scheduler_id == "s1"
+    history = await store.get_run_history()
+    assert [(r.job_id, r.task_id, r.scheduler_id, r.outcome) for r in history] == [
+        (job.id, "task", "s1", JobOutcome.abandoned)
+    ]
+
+
+async def test_the_store_changes_no_job_its_holder_has(sut):
+    """A lease extension or a take-over changes what the store says of the job, not the
+    ``Job`` its (old) holder got from ``acquire_jobs``; the new holder gets one of its own,
+    not started yet."""
+    store = sut.store
+    job = make_job(kwargs={"a": 1})
+    await store.add_job(job)
+    [held] = await store.acquire_jobs("s1", LEASE, None, T0)
+    held.started_at = T0
+    await store.extend_acquired_job_leases("s1", {job.id}, LEASE, T0 + LEASE)
+    assert (held.acquired_by, held.acquired_until) == ("s1", T0 + LEASE)
+    assert (await store.get_jobs())[0].acquired_until == T0 + 2 * LEASE
+    now = T0 + 2 * LEASE + MICROSECOND
+    [taken] = await store.acquire_jobs("s2", LEASE, None, now)
+    assert taken is not held
+    assert (taken.id, taken.acquired_by, taken.acquired_until) == (job.id, "s2", now + LEASE)
+    assert taken.started_at is None
+    assert taken.kwargs == {"a": 1}
+    assert (held.acquired_by, held.acquired_until, held.started_at) == ("s1", T0 + LEASE, T0)
+    held.kwargs = {"a": 2}  # the old holder's changes reach neither the new one nor the store
+    held.acquired_by = "s2"
+    assert taken.kwargs == {"a": 1}
+    [stored] = await store.get_jobs()
+    assert (stored.kwargs, stored.acquired_by, stored.acquired_until) == (
+        {"a": 1},
+        "s2",
+        now + LEASE,
+    )
+    stored.kwargs["a"] = 3  # nor do those of a caller of get_jobs
+    stored.acquired_by = "s3"
+    assert (taken.kwargs, taken.acquired_by) == ({"a": 1}, "s2")
+    assert (await store.get_jobs())[0].kwargs == {"a": 1}
+    await store.release_job("s2", taken, result_for(taken))
+    assert await store.get_jobs() == []

@@ -188,3 +188,19 @@ def test_the_sync_facade_offers_every_public_coroutine_method_with_its_signature
         assert blocking.__qualname__ == f"Scheduler.{name}"
         assert not inspect.iscoroutinefunction(blocking)
     assert lifecycle <= set(vars(Scheduler))
+
+
+def test_the_sync_facade_has_every_public_attribute_of_the_async_scheduler() -> None:
+    # APScheduler 4 checks the same parity (properties included) between its two schedulers
+    public = {name for name in dir(AsyncScheduler) if not name.startswith("_")}
+    assert sorted(public - set(dir(Scheduler))) == []
+
+
+def test_the_sync_facade_event_loop_is_the_one_its_thread_runs() -> None:
+    scheduler = Scheduler()
+    assert scheduler.event_loop is None
+    with scheduler:
+        scheduler.start_in_background()
+        loop = scheduler.event_loop
+        assert loop is not None
+        assert scheduler.run_job(asyncio.get_running_loop, job_executor="async") is loop

@@ -25,6 +25,7 @@ def describe_current_job() -> dict[str, Any]:
         "task_id": job.task_id,
         "schedule_id": job.schedule_id,
         "scheduled_fire_time": job.scheduled_fire_time,
+        "original_scheduled_time": job.original_scheduled_time,  # APScheduler 4's name
         "jitter": job.jitter,
         "start_deadline": job.start_deadline,
         "pid": os.getpid(),
@@ -64,6 +65,7 @@ async def test_a_scheduled_job_sees_its_own_job(clock: FakeClock, executor: str)
     assert seen["task_id"] == f"{__name__}:{func.__qualname__}"
     assert seen["schedule_id"] == "period"
     assert seen["scheduled_fire_time"] == START + seconds(10)
+    assert seen["original_scheduled_time"] == START + seconds(10)  # the fire time, no jitter
     jitter = seen["jitter"]
     assert timedelta(0) <= jitter <= seconds(4)
     assert seen["start_deadline"] == START + seconds(10) + jitter + seconds(30)
@@ -78,6 +80,7 @@ async def test_run_job_sees_its_own_job(clock: FakeClock, executor: str) -> None
         seen = await scheduler.run_job(func, job_executor=executor)
         await scheduler.stop()
     assert seen["schedule_id"] is None and seen["scheduled_fire_time"] is None
+    assert seen["original_scheduled_time"] is None
     assert seen["task_id"] == f"{__name__}:{func.__qualname__}"
 
 

@@ -198,6 +198,30 @@ def test_a_stopped_scheduler_starts_again_and_a_stop_is_not_carried_over() -> No
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("clock_name", list(CLOCKS))
+def test_run_until_stopped_ended_by_an_anyio_cancel_scope_stops(clock_name: str) -> None:
+    # APScheduler 4's own tests bound a run with anyio's move_on_after(); such a scope cancels
+    # again at every await until it is left, the run's winding down included
+    async def main() -> list[str]:
+        scheduler = AsyncScheduler(clock=CLOCKS[clock_name]())
+        recorder = Recorder()
+        scheduler.subscribe(recorder, [SchedulerStarted, SchedulerStopped])
+
+        async def bounded_run() -> None:
+            async with scheduler:
+                with anyio.CancelScope() as scope:
+                    scheduler.subscribe(lambda event: scope.cancel(), SchedulerStarted)
+                    await scheduler.run_until_stopped()
+                assert scope.cancelled_caught
+                assert scheduler.state is RunState.stopped
+
+        await _guarded(bounded_run(), "a run ended by a cancel scope")
+        assert _leftover_tasks() == []
+        return recorder.names()
+
+    assert asyncio.run(main()) == ["SchedulerStarted", "SchedulerStopped"]
+
+
 # --- start_in_background(): awaited and fire-and-forget ---------------------------------------
 
 

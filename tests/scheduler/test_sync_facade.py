@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import types
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -97,3 +99,22 @@ def test_a_call_still_waiting_when_with_ends_raises_instead_of_hanging() -> None
     (error,) = outcome
     assert isinstance(error, SchedulerNotRunningError)
     assert "closed" in str(error)
+
+
+@pytest.mark.parametrize("has_threads", [False, True])
+def test_start_in_background_under_uwsgi_needs_its_threads(
+    monkeypatch: pytest.MonkeyPatch, has_threads: bool
+) -> None:
+    # uWSGI without --enable-threads never runs the scheduler's thread: jobs would silently
+    # never run (APScheduler 4 refuses to start there too)
+    uwsgi = types.ModuleType("uwsgi")
+    uwsgi.has_threads = has_threads  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "uwsgi", uwsgi)
+    with Scheduler() as scheduler:
+        if has_threads:
+            scheduler.start_in_background()
+            assert scheduler.state is RunState.started
+        else:
+            with pytest.raises(RuntimeError, match="uWSGI.*--enable-threads"):
+                scheduler.start_in_background()
+            assert scheduler.state is RunState.stopped

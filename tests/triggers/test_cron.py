@@ -474,3 +474,33 @@ def test_a_tzinfo_that_cannot_be_stored_is_refused() -> None:
 
     with pytest.raises(ValueError, match=r"timezone: time zone .*Custom.* cannot be stored"):
         CronTrigger(hour=9, timezone=Custom())
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [timezone(timedelta(hours=-12)), "Etc/GMT+12", "America/Adak", timezone(timedelta(hours=14))],
+    ids=str,
+)
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(1969, 1, 1, 5, tzinfo=timezone.utc),
+        datetime(1969, 1, 1, 5, 30, 0, 5, tzinfo=timezone.utc),
+        datetime(1968, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+    ],
+    ids=str,
+)
+def test_a_start_in_1969_fires_at_its_zones_next_match_not_before(
+    zone: tzinfo | str, start: datetime
+) -> None:
+    """Instants before 1969 are searched from 1969-01-01 UTC (the year field starts at
+    1970); a start after that, whose wall time in the zone is still in 1968, is searched from
+    itself."""
+    trigger = CronTrigger(hour="*/7", timezone=zone, start_time=start)
+    tz = trigger.timezone
+    local = start.astimezone(tz)
+    expected = local.replace(minute=0, second=0, microsecond=0)
+    while expected < local or expected.hour % 7:
+        expected = (expected.astimezone(timezone.utc) + timedelta(hours=1)).astimezone(tz)
+    first = trigger.next()
+    assert first == expected and first >= start

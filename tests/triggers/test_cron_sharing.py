@@ -99,6 +99,10 @@ def test_a_shared_first_search_answers_for_the_second_before_it_only_after_its_s
     ("zone", "day"),
     [
         (UTC, datetime(2026, 1, 2)),
+        # fixed zones compare instants in the zone itself
+        (ZoneInfo("UTC"), datetime(2026, 1, 2)),
+        (timezone(timedelta(hours=-5)), datetime(2026, 1, 2)),
+        (ZoneInfo("Etc/GMT-14"), datetime(2026, 12, 30)),
         (BERLIN, datetime(2026, 3, 27)),  # spring forward on the 29th, at 02:00
         (BERLIN, datetime(2026, 10, 23)),  # fall back on the 25th, at 03:00
         (ZoneInfo("America/Santiago"), datetime(2026, 4, 3)),  # back at midnight, 5 Apr

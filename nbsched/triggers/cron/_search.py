@@ -170,6 +170,7 @@ class WallSearch:
             self.seconds,
         )
         month_days = self.month_days
+        clock = self._clock_seconds
         while True:
             if y > _MAX_YEAR:
                 return None
@@ -192,6 +193,13 @@ class WallSearch:
                 continue
             if days[i] != d:
                 d, h, mi, s = days[i], 0, 0, 0
+            if clock is not None:
+                # one bisect in the listed times of day (h:mi:s may overflow: 23:59:60)
+                i = bisect_left(clock, h * 3600 + mi * 60 + s)
+                if i == len(clock):
+                    d, h, mi, s = d + 1, 0, 0, 0
+                    continue
+                return (y, mo, d, *self._clock_times[i])
             i = bisect_left(hours, h)
             if i == len(hours):
                 d, h, mi, s = d + 1, 0, 0, 0

@@ -66,16 +66,18 @@ class CronSpec:
     #: a zone): worth it when fires are close together, so one look-ahead serves many of them
     looks_ahead: bool
     #: the last first-fire search done for a trigger of this spec: (zone, a second before the
-    #: instant searched from, the fire time found in UTC, what the search found). Every
-    #: instant after the first and up to the second has the same answer, so triggers built
-    #: alike at about the same time (their start is "now") share one search instead of one
-    #: each (see ``CronTrigger._first_from``)
+    #: instant searched from, the fire time found, what the search found), the two instants
+    #: in UTC, or in the zone itself when it is a fixed one. Every instant after the first
+    #: and up to the second has the same answer, so triggers built alike at about the same
+    #: time (their start is "now") share one search instead of one each (see
+    #: ``CronTrigger._first_from``)
     recent_first: tuple[tzinfo, datetime, datetime, tuple[datetime, WallTime | None]] | None
     #: the last matching day without DST change that a first-fire search found in a zone:
-    #: (zone, its midnight in UTC, its last fire time in UTC, its midnight in the zone, year,
-    #: month, day). The first fire from any instant between the first two is that day's next
-    #: time of day, one bisect away, so triggers of this spec starting on the same day (added
-    #: now and then through it) need no search of their own (see ``CronTrigger._first_from``)
+    #: (zone, its midnight and its last fire time in UTC or in a fixed zone itself, its
+    #: midnight in the zone, year, month, day). The first fire from any instant between the
+    #: first two is that day's next time of day, one bisect away, so triggers of this spec
+    #: starting on the same day (added now and then through it) need no search of their own
+    #: (see ``CronTrigger._first_from``)
     recent_day: tuple[tzinfo, datetime, datetime, datetime, int, int, int] | None
 
     def __init__(

@@ -47,6 +47,10 @@ _FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zul
 #: the steps of a run by day (see _start_day_run), shared by every trigger
 _DAY_STEPS = tuple(timedelta(days=n) for n in range(LOOK_AHEAD_DAYS + 1))
 _LAST_ORDINAL = date.max.toordinal()
+#: the cursor that stands for the wall time of the last fire time (an empty tuple, shared):
+#: a first fire holds it instead of a tuple of its own, so 100,000 stored schedules do not
+#: each keep one more object for the garbage collector to visit
+_AT_LAST: WallTime = ()  # type: ignore[assignment]
 
 
 class CronTrigger(ComparedByState, Trigger):
@@ -298,6 +302,10 @@ class CronTrigger(ComparedByState, Trigger):
         found: tuple[datetime, WallTime | None] | None
         if cursor is not None:
             # fast path: the previous fire was an ordinary wall time that matched
+            if cursor is _AT_LAST:
+                last = self._last
+                assert last is not None
+                cursor = (last.year, last.month, last.day, last.hour, last.minute, last.second)
             spec = self._spec
             wall = spec.search.after(*cursor)
             if wall is None:
@@ -439,50 +447,84 @@ class CronTrigger(ComparedByState, Trigger):
         spec = self._spec
         tz = self._tz
         recent = spec.recent_first
-        # the first fire at or after any instant between the one searched from last and the
+        fixed = self._fixed
+        # The first fire at or after any instant between the one searched from last and the
         # fire time found is that fire time: a trigger built alike at about the same moment
-        # (or a schedule added many times) need not search again. The search starts from a
-        # whole second, so it answers for the second before it too. (Compared in UTC: two
-        # datetimes of one zone compare by wall time, and one of two zones costs more.)
-        instant = instant.astimezone(_UTC)
-        if recent is not None and recent[0] is tz and recent[1] < instant <= recent[2]:
+        # (or a schedule added many times) need not search again. Instants are compared in
+        # UTC, or in a fixed zone in the zone itself (where wall-time order is instant
+        # order): two datetimes of one zone compare by wall time, and of two zones cost more.
+        if not fixed:
+            key = instant.astimezone(_UTC)
+        elif instant.tzinfo is tz:
+            key = instant
+        else:
+            key = instant.astimezone(tz)
+        if recent is not None and recent[0] is tz and recent[1] < key <= recent[2]:
             return recent[3]
         day = spec.recent_day
-        if day is not None and day[0] is tz and day[1] <= instant <= day[2]:
+        if day is not None and day[0] is tz and day[1] <= key <= day[2]:
             # on a matching day without DST change, up to its last fire: its next time of day
             # (a fraction of a second rounds up; the day's span is wall-clock time)
-            clock_seconds, clock_times = spec.search.clock_table
-            delta = instant - day[1]
+            clock_seconds = spec.search.clock_table[0]
+            delta = key - day[1]
             i = bisect_left(clock_seconds, delta.seconds + (delta.microseconds > 0))
-            h, mi, s = clock_times[i]
-            return day[3] + spec.search.clock_offsets[i], (day[4], day[5], day[6], h, mi, s)
-        instant = max(instant, _EARLIEST)
-        if instant.microsecond:
-            instant = instant.replace(microsecond=0) + _SECOND
-        found = self._search_first_from(instant)
+            return day[3] + spec.search.clock_offsets[i], _AT_LAST
+        if key.year < 1970 and instant < _EARLIEST:  # (years start at 1970 in any zone)
+            instant = _EARLIEST
+            key = _EARLIEST.astimezone(tz) if fixed else _EARLIEST
+        found = self._search_first_from(instant, key)
         if found is not None and not found[0].microsecond:  # (always whole seconds, in fact)
-            spec.recent_first = (tz, instant - _SECOND, found[0].astimezone(_UTC), found)
+            # the search started from the whole second at or after ``key``: it answers for
+            # every instant after the whole second before that one
+            fraction = key.microsecond
+            after = key - timedelta(0, 0, fraction) if fraction else key - _SECOND
+            fire_time = found[0] if fixed else found[0].astimezone(_UTC)
+            spec.recent_first = (tz, after, fire_time, found)
         return found
 
-    def _search_first_from(self, instant: datetime) -> tuple[datetime, WallTime | None] | None:
-        """:meth:`_first_from` without the shared answer: ``instant`` is in UTC, whole
-        seconds, not before the year 1969."""
+    def _search_first_from(
+        self, instant: datetime, key: datetime
+    ) -> tuple[datetime, WallTime | None] | None:
+        """:meth:`_first_from` without the shared answers: ``instant`` is the instant to
+        search from, not before the year 1969, and ``key`` the same in UTC (in the zone
+        itself if it is a fixed one)."""
         tz = self._tz
-        local = instant.astimezone(tz)
-        day = (local.year, local.month, local.day)
-        until = None if self._fixed else plain_days_until(day, tz)
-        if self._fixed or until is not None:
+        fixed = self._fixed
+        # the wall time of ``instant`` (in the trigger's zone already when it is a start time)
+        if fixed:
+            local = key
+        elif instant.tzinfo is tz:
+            local = instant
+        else:
+            local = key.astimezone(tz)
+        y, mo, d = local.year, local.month, local.day
+        until = None if fixed else plain_days_until((y, mo, d), tz)
+        if fixed or until is not None:
             # no DST change from this day on (for a while): wall times are plain, the first
-            # match is the fire time (unless it falls on a day that may have a change)
-            found = self._search.at_or_after(*day, local.hour, local.minute, local.second)
+            # match is the fire time (unless it falls on a day that may have a change). A
+            # fraction of a second rounds up (the search takes a second of 60).
+            found = self._search.at_or_after(
+                y, mo, d, local.hour, local.minute, local.second + (local.microsecond > 0)
+            )
             if found is None:
                 return None
             if until is None or found[:3] < until:
                 spec = self._spec
-                # (not for a spec's first search: a spec of one trigger would not use it)
-                if spec.runs_through_days and spec.recent_first is not None and found[0] < 9999:
-                    self._remember_day(found)
-                return datetime(*found, 0, tz), found
+                if spec.runs_through_days and found[0] < 9999:
+                    recent = spec.recent_first
+                    if recent is not None and recent[0] is tz:
+                        before = recent[3][0]
+                        if (before.day, before.month, before.year) == found[2::-1]:
+                            # the search before found this day too: triggers starting
+                            # through it are likely to follow (added now and then), so its
+                            # times are shared
+                            self._remember_day(found)
+                return datetime(*found, 0, tz), _AT_LAST
+        utc = key  # (a zone that is not fixed)
+        if utc.microsecond:
+            utc = utc.replace(microsecond=0) + _SECOND
+        instant = utc
+        local = instant.astimezone(tz)
         wall = local.replace(tzinfo=None, fold=0)
         just_before = (instant - _SECOND).astimezone(tz).replace(tzinfo=None, fold=0) + _SECOND
         if just_before < wall:
@@ -526,7 +568,8 @@ class CronTrigger(ComparedByState, Trigger):
         tz = self._tz
         y, mo, d = found[0], found[1], found[2]
         midnight = datetime(y, mo, d, 0, 0, 0, 0, tz)
-        start = midnight.astimezone(_UTC)
+        # (compared as _first_from compares: in UTC, or in a fixed zone itself)
+        start = midnight if self._fixed else midnight.astimezone(_UTC)
         last = start + spec.search.clock_offsets[-1]
         spec.recent_day = (tz, start, last, midnight, y, mo, d)
 
