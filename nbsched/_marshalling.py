@@ -44,6 +44,27 @@ def callable_to_ref(func: Any) -> str:
     return f"{module}:{qualname}"
 
 
+def func_as_read(func: Any) -> Any:
+    """What a store hands out as ``Task.func`` for the ``func`` it was given: the import
+    reference ``"module:qualname"`` when that names ``func`` itself in the module already
+    loaded (nothing is imported), else ``func`` (a lambda, a nested function, a bound method, a
+    partial, a callable instance, or a name since bound to something else: it runs as given).
+    """
+    if not callable(func):
+        return func  # a reference already, or None
+    module = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
+        return func
+    found: Any = sys.modules.get(module)
+    try:
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except Exception:  # not there, or an attribute that fails when read: no reference
+        return func
+    return f"{module}:{qualname}" if found is func else func
+
+
 def ref_to_callable(ref: str) -> Any:
     """Import and return the object named by ``"module:qualname"``.
 

@@ -24,8 +24,10 @@ class Task:
     """A unit of work that schedules and jobs refer to by id.
 
     :ivar id: unique identifier of the task
-    :ivar func: the callable, or its import reference (``"package.module:function"``); ``None``
-        when the task is only known by reference from another process
+    :ivar func: the callable, or its import reference (``"package.module:function"``). Stores
+        (and so :meth:`~nbsched.AsyncScheduler.get_tasks`) hand out the reference; only a
+        callable with none (a lambda, a nested function, a bound method... which only the
+        memory store keeps) comes back as the callable itself
     :ivar job_executor: name of the executor that runs the task's jobs (``"async"``,
         ``"threadpool"``, ``"processpool"`` or ``"loop"``, or a name the user registered)
     :ivar max_running_jobs: how many jobs of this task may run at once (``None``: no limit)

@@ -24,7 +24,7 @@ __all__ = ["Lifecycle", "Run", "StartInBackground"]
 class Run:
     """One run of a scheduler: whether it was asked to stop, and how its start ended."""
 
-    __slots__ = ("started", "stopped", "stop_requested", "ended")
+    __slots__ = ("started", "stopped", "stop_requested", "ended", "holds", "unheld")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         #: resolved when the start sequence is over: ``None`` once started (or stopped before
@@ -34,6 +34,33 @@ class Run:
         self.stopped = asyncio.Event()
         self.stop_requested = False
         self.ended = False
+        #: how many callers hold the first processing round back (see :meth:`hold`); set
+        #: while none does
+        self.holds = 0
+        self.unheld = asyncio.Event()
+        self.unheld.set()
+
+    def hold(self) -> Callable[[], None]:
+        """Keep the first processing round back until the returned function is called (on the
+        loop's thread; calling it again does nothing). A stop request lets it go too."""
+        self.holds += 1
+        self.unheld.clear()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self.holds -= 1
+            if not self.holds:
+                self.unheld.set()
+
+        return release
+
+
+def _nothing() -> None:
+    pass
 
 
 class StartInBackground:
@@ -41,8 +68,10 @@ class StartInBackground:
 
     ``await`` it to wait until the scheduler has started (``SchedulerStarted`` published); it
     raises what made the start fail, and returns at once if the scheduler was stopped before it
-    started. Leaving it unawaited (a notebook cell's fire-and-forget call) is fine: it is not a
-    coroutine and warns about nothing.
+    started. Awaited, it holds the first processing round back until the awaiting code runs
+    again, so that the jobs already due do not run before the caller can subscribe. Leaving it
+    unawaited (a notebook cell's fire-and-forget call) is fine: it is not a coroutine and warns
+    about nothing.
     """
 
     __slots__ = ("_run",)
@@ -54,9 +83,24 @@ class StartInBackground:
         return self._wait().__await__()
 
     async def _wait(self) -> None:
-        failure = await asyncio.shield(self._run.started)
+        # let the first round go only once the awaiting code is running again: whatever it
+        # does before its next await (subscribe()) comes before the jobs already due run
+        (await self.held())()
+
+    async def held(self) -> Callable[[], None]:
+        """Wait as ``await`` does, holding the first processing round back meanwhile; return
+        what lets it go (the caller must call it, on the loop's thread)."""
+        run = self._run
+        release = _nothing if run.started.done() else run.hold()
+        try:
+            failure = await asyncio.shield(run.started)
+        except BaseException:
+            release()
+            raise
         if failure is not None:
+            release()
             raise failure
+        return release
 
     def done(self) -> bool:
         """Whether the start sequence is over (started, failed or stopped before starting)."""
@@ -132,6 +176,12 @@ class Lifecycle:
         if not run.started.done():
             run.started.set_result(None)
 
+    async def wait_unheld(self, run: Run) -> None:
+        """Before the first processing round: wait until those who awaited the start have
+        gone on (see :meth:`StartInBackground.held`), or a stop is requested."""
+        if run.holds and not run.stop_requested:
+            await run.unheld.wait()
+
     def mark_stopping(self, run: Run) -> None:
         if self.run is run:
             self.state = RunState.stopping
@@ -185,6 +235,7 @@ class Lifecycle:
         if run is None or run.stop_requested:
             return
         run.stop_requested = True
+        run.unheld.set()
         self._wake()
 
     async def wait_until_stopped(self) -> None:

@@ -125,7 +125,9 @@ class SchedulerRun(SchedulerCore):
 
         :return: an awaitable that completes once the scheduler has started (``SchedulerStarted``
             published), or has been stopped before it started; it raises what made the start
-            fail. Leaving it unawaited warns about nothing.
+            fail. Leaving it unawaited warns about nothing. The jobs already due run only after
+            the awaiting code has gone on to its next ``await``, so a :meth:`subscribe` right
+            after it sees all their events, as in APScheduler 4.
         :raises RuntimeError: when no event loop is running in this thread (use
             :class:`nbsched.Scheduler`, or :meth:`run_until_stopped` under ``asyncio.run``),
             or the scheduler is already running
@@ -245,6 +247,7 @@ class SchedulerRun(SchedulerCore):
                 SchedulerStarted(timestamp=self.clock.now(), scheduler_id=self.identity)
             )
             lifecycle.announce_started(run)
+            await lifecycle.wait_unheld(run)
             try:
                 await self._process_loop()
             except DataStoreUnavailableError:

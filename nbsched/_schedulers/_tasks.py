@@ -17,6 +17,7 @@ from typing import Any
 
 from .._converters import as_timedelta
 from .._exceptions import TaskLookupError
+from .._marshalling import func_as_read
 from .._structures import Task
 from ._core import SchedulerCore
 
@@ -95,7 +96,8 @@ class TaskConfig(SchedulerCore):
         :param max_running_jobs: how many jobs of the task may run at once
         :param misfire_grace_time: default for the task's schedules: how late a job may start
         :param metadata: JSON-compatible key-value pairs
-        :return: the stored task
+        :return: the stored task, as :meth:`get_tasks` shows it (``func`` as its import reference
+            when it has one)
         """
         await self._usable()
         if callable(func_or_task_id):
@@ -162,7 +164,7 @@ class TaskConfig(SchedulerCore):
         await self._call("add_task", self.data_store.add_task, task)
         self._tasks[task_id] = task
         self._runnables.pop(task_id, None)
-        return task.copy()
+        return task.copy(func=func_as_read(task.func))  # as get_tasks() shows it
 
     def _cached_task_id(
         self,

@@ -49,6 +49,10 @@ def _setting(name: str) -> Any:
     )
 
 
+# how long (in seconds) the first processing round after start_in_background() waits for the
+# caller's next call, at most
+_FIRST_ROUND_WAIT = 0.05
+
 _CLOSED = (
     "this Scheduler was closed when its `with Scheduler()` block ended; create a new "
     "Scheduler (or enter this one again with `with`)"
@@ -99,6 +103,8 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._in_context = False
         self._closed = False  # its `with` block has ended: nothing may start the thread again
+        # lets the first processing round of a start go (see start_in_background)
+        self._first_round: Callable[[], None] | None = None
 
     # --- attributes of the wrapped scheduler ---
 
@@ -199,6 +205,7 @@ class Scheduler:
                 "event callback or a 'loop' job); use the AsyncScheduler methods there "
                 "(scheduler.async_scheduler)"
             )
+        self._let_first_round_go()
         try:
             # under the lock: a call is submitted before a shutdown begins (and is cancelled by
             # it if still waiting) or after it has ended (and then refused), never during it
@@ -228,6 +235,7 @@ class Scheduler:
                 loop.call_soon_threadsafe(loop.stop)
                 thread.join()
                 self._loop = self._thread = None
+                self._first_round = None
 
     def __enter__(self) -> Scheduler:
         self._closed = False
@@ -251,6 +259,9 @@ class Scheduler:
         """Start processing schedules and jobs on the scheduler's thread; return once started
         (``SchedulerStarted`` published).
 
+        The jobs already due wait for this thread's next call on the scheduler (at most 50 ms),
+        so a :meth:`subscribe` right after this call sees all their events.
+
         :raises RuntimeError: under uWSGI started without ``--enable-threads`` (the scheduler's
             thread would never run)
         :raises: what made the start fail
@@ -262,11 +273,30 @@ class Scheduler:
                 "would never run: start uWSGI with --enable-threads"
             )
 
-        async def start() -> None:
+        # The first processing round waits for this thread's next call on the scheduler (a
+        # subscribe() goes in first), or _FIRST_ROUND_WAIT at most: letting it go from here,
+        # as the async start does, would race the caller's subscribe() on the other thread.
+        async def start() -> Callable[[], None]:
             current_scheduler.set(self)  # the run's tasks, and so its jobs, start from here
-            await self._async.start_in_background()
+            release = await self._async.start_in_background().held()
+            timer = asyncio.get_running_loop().call_later(_FIRST_ROUND_WAIT, release)
 
-        self._run(start())
+            def let_go() -> None:
+                timer.cancel()
+                release()
+
+            return let_go
+
+        self._first_round = self._run(start())
+
+    def _let_first_round_go(self) -> None:
+        let_go, self._first_round = self._first_round, None
+        loop = self._loop
+        if let_go is not None and loop is not None:
+            try:
+                loop.call_soon_threadsafe(let_go)
+            except RuntimeError:  # the loop has closed: nothing is held any more
+                pass
 
     def run_until_stopped(self) -> None:
         """Process schedules and jobs until :meth:`stop` is called (from another thread, a
@@ -325,7 +355,9 @@ class Scheduler:
         one_shot: bool = False,
     ) -> Subscription:
         """See :meth:`AsyncScheduler.subscribe`. Callbacks run on the scheduler's thread."""
-        return self._async.subscribe(callback, event_types, one_shot=one_shot)
+        subscription = self._async.subscribe(callback, event_types, one_shot=one_shot)
+        self._let_first_round_go()
+        return subscription
 
 
 def run_blocking(scheduler: Scheduler, coro: Coroutine[Any, Any, T]) -> T:

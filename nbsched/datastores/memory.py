@@ -19,7 +19,7 @@ from .._history import (
     as_history_retention,
     run_record,
 )
-from .._marshalling import clone_trigger
+from .._marshalling import clone_trigger, func_as_read
 from .._protocols import SubscriberAware
 from .._structures import Job, JobResult, Schedule, ScheduleResult, Task
 from ..abc import AsyncDataStore, AsyncEventBroker, Trigger
@@ -247,13 +247,16 @@ class MemoryDataStore(AsyncDataStore):
             task = self._tasks[task_id]
         except KeyError:
             raise TaskLookupError(task_id) from None
-        return task.copy(running_jobs=self._running.get(task_id, 0))
+        return self._task_as_read(task)
 
     async def get_tasks(self) -> list[Task]:
-        return [
-            self._tasks[task_id].copy(running_jobs=self._running.get(task_id, 0))
-            for task_id in sorted(self._tasks)
-        ]
+        return [self._task_as_read(self._tasks[task_id]) for task_id in sorted(self._tasks)]
+
+    def _task_as_read(self, task: Task) -> Task:
+        # func as the persistent stores hand it out (and APScheduler 4): its import reference;
+        # the scheduler imports it back, which gives this very object. A callable with no
+        # reference naming it comes back as given.
+        return task.copy(func=func_as_read(task.func), running_jobs=self._running.get(task.id, 0))
 
     # --- schedules ---
 

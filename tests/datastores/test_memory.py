@@ -4,10 +4,12 @@ leases are taken over. The contract shared by every store is in test_store_contr
 
 from __future__ import annotations
 
+import functools
 import gc
 import random
 import tracemalloc
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -388,3 +390,31 @@ async def test_a_subclass_overriding_release_job_is_not_bypassed() -> None:
     result = JobResult(job_id=job.id, outcome=JobOutcome.success, finished_at=T0, expires_at=T0)
     assert not store.release_job_now("me", job, result)
     assert len(await store.get_jobs()) == 1
+
+
+class _Callable:
+    def __call__(self) -> None:
+        pass
+
+    def method(self) -> None:
+        pass
+
+
+def _outer() -> Any:
+    def nested() -> None:
+        pass
+
+    return nested
+
+
+async def test_a_task_func_with_no_import_path_naming_it_reads_back_as_given(
+    store: MemoryDataStore,
+) -> None:
+    """Lambdas, nested functions, bound methods, partials and callable instances have no
+    import reference that names them: the store hands back the object itself, to run it."""
+    funcs = [lambda: None, _outer(), _Callable().method, functools.partial(print, 1), _Callable()]
+    for number, func in enumerate(funcs):
+        await store.add_task(Task(id=f"t{number}", func=func))
+    for number, func in enumerate(funcs):
+        assert (await store.get_task(f"t{number}")).func is func
+    assert [t.func for t in await store.get_tasks()] == funcs

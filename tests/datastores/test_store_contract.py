@@ -102,6 +102,18 @@ async def test_tasks_round_trip_sorted_and_events(sut):
     ]
 
 
+def module_level_job() -> None:
+    """A task function with an import path."""
+
+
+async def test_a_task_func_given_as_a_callable_reads_back_as_its_import_reference(sut):
+    store = sut.store
+    await store.add_task(Task(id="t", func=module_level_job))
+    ref = f"{__name__}:module_level_job"
+    assert (await store.get_task("t")).func == ref
+    assert [t.func for t in await store.get_tasks()] == [ref]
+
+
 async def test_task_update_keeps_running_jobs(sut):
     store = sut.store
     await store.add_task(Task(id="task", func="os.path:join"))

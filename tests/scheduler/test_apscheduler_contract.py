@@ -159,9 +159,11 @@ async def test_configure_task_then_update_it(clock: FakeClock) -> None:
         recorder = Recorder()
         scheduler.subscribe(recorder, [TaskAdded, TaskUpdated])
         await scheduler.configure_task("mytask", func=async_job)
-        await scheduler.configure_task("mytask", misfire_grace_time=2)
+        configured = await scheduler.configure_task("mytask", misfire_grace_time=2)
+        assert configured.func == f"{__name__}:async_job"
         (task,) = await scheduler.get_tasks()
         assert task.id == "mytask"
+        assert task.func == f"{__name__}:async_job"  # the import reference, in every store
         assert task.misfire_grace_time == timedelta(seconds=2)
     assert recorder.names() == ["TaskAdded", "TaskUpdated"]
 
@@ -268,9 +270,8 @@ async def test_callable_types(
     assert result.return_value == expected
 
 
-async def test_different_callables_with_one_name_each_run_their_own(clock: FakeClock) -> None:
-    # lambdas, partials, bound methods and callable instances share "module:qualname"
-    targets: list[Callable[..., Any]] = [
+def _one_name_targets() -> list[Callable[..., Any]]:
+    return [
         lambda: "first lambda",
         lambda: "second lambda",
         functools.partial(str, "first partial"),
@@ -280,6 +281,11 @@ async def test_different_callables_with_one_name_each_run_their_own(clock: FakeC
         Holder(3),
         Holder(4),
     ]
+
+
+async def test_different_callables_with_one_name_each_run_their_own(clock: FakeClock) -> None:
+    # lambdas, partials, bound methods and callable instances share "module:qualname"
+    targets = _one_name_targets()
     async with entered(clock) as scheduler:
         await start(scheduler, clock)
         job_ids = [await scheduler.add_job(t, result_expiration_time=10) for t in targets]
@@ -523,3 +529,38 @@ def test_sync_explicit_cleanup() -> None:
         scheduler.start_in_background()
         scheduler.cleanup()
         assert scheduler.get_tasks() == []
+
+
+async def test_callables_without_an_import_path_run_as_given_from_the_memory_store(
+    clock: FakeClock,
+) -> None:
+    """The memory store hands these back as given (there is no reference to hand back), so a
+    scheduler that did not configure them itself (here: entered again, its task cache gone)
+    still runs them."""
+    targets = [*_one_name_targets(), sync_job]  # and one read back by reference, imported
+    store = MemoryDataStore()
+    scheduler = AsyncScheduler(store, clock=clock)
+    async with scheduler:
+        for target in targets:
+            await scheduler.configure_task(target)
+    async with scheduler:
+        tasks = {task.func: task for task in await scheduler.get_tasks()}
+        tasks[sync_job] = tasks.pop(f"{__name__}:sync_job")
+        await start(scheduler, clock)
+        job_ids = [
+            await scheduler.add_job(tasks[t].id, result_expiration_time=10) for t in targets
+        ]
+        await clock.settle()
+        values = [(await scheduler.get_job_result(j)).return_value for j in job_ids]
+        await scheduler.stop()
+    assert values == [
+        "first lambda",
+        "second lambda",
+        "first partial",
+        "second partial",
+        1,
+        2,
+        3,
+        4,
+        "returnvalue",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,11 +19,14 @@ from nbsched.datastores.memory import MemoryDataStore
 from nbsched.eventbrokers.local import LocalEventBroker
 from nbsched.events import (
     Event,
+    JobAcquired,
     JobAdded,
+    JobReleased,
     SchedulerStarted,
     SchedulerStopped,
     TaskAdded,
 )
+from nbsched.triggers.date import DateTrigger
 
 CLOCKS = {"fake clock": lambda: FakeClock(START), "real loop": SystemClock}
 
@@ -337,3 +341,59 @@ def test_sync_start_in_background_returns_once_started() -> None:
         assert scheduler.state is RunState.started
         assert recorder.names() == ["SchedulerStarted"]
     assert scheduler.state is RunState.stopped
+
+
+def _quick() -> str:
+    return "done"
+
+
+@pytest.mark.parametrize("job", [_double, _quick], ids=["coroutine function", "plain function"])
+def test_a_subscriber_added_right_after_awaiting_the_start_sees_the_due_jobs_events(
+    job: Callable[..., Any],
+) -> None:
+    """As in APScheduler 4, ``await start_in_background()`` returns before the first round of
+    processing runs the jobs already due: subscribing next misses none of their events."""
+
+    async def main() -> list[Event]:
+        clock = FakeClock(START)
+        async with AsyncScheduler(clock=clock) as scheduler:
+            job_id = await scheduler.add_job(job, args=[1] if job is _double else [])
+            await scheduler.add_schedule(
+                job, DateTrigger(START), args=[1] if job is _double else [], id="due"
+            )
+            await _guarded(scheduler.start_in_background(), "await start_in_background()")
+            recorder = Recorder()
+            scheduler.subscribe(recorder)
+            await clock.settle()
+            await scheduler.stop()
+        assert any(isinstance(e, JobReleased) and e.job_id == job_id for e in recorder.events)
+        return recorder.events
+
+    events = asyncio.run(main())
+    names = [type(e).__name__ for e in events]
+    assert names.count("JobAcquired") == 2 and names.count("JobReleased") == 2, names
+    assert [e.schedule_id for e in events if isinstance(e, JobAdded)] == ["due"]
+
+
+def test_a_subscriber_added_right_after_the_sync_start_sees_the_due_jobs_events() -> None:
+    with Scheduler() as scheduler:
+        job_id = scheduler.add_job(_quick, result_expiration_time=10)
+        scheduler.start_in_background()
+        recorder = Recorder()
+        scheduler.subscribe(recorder)
+        assert scheduler.get_job_result(job_id).return_value == "done"
+        scheduler.stop()
+    assert [type(e).__name__ for e in recorder.of(JobAcquired, JobReleased)] == [
+        "JobAcquired",
+        "JobReleased",
+    ]
+
+
+def test_after_the_sync_start_the_due_jobs_run_without_any_further_call() -> None:
+    """The first round waits for the caller's next call only briefly: a script that starts
+    the scheduler and then only sleeps still gets its jobs run."""
+    ran = threading.Event()
+    with Scheduler() as scheduler:
+        scheduler.add_job(ran.set)
+        scheduler.start_in_background()
+        assert ran.wait(30), "the job due at the start never ran"
