@@ -16,7 +16,7 @@ import copy
 import sys
 from collections.abc import Callable
 from importlib import import_module
-from types import ModuleType
+from types import MethodType, ModuleType
 from typing import Any, TypeVar
 
 from ._copiers import attribute_copier
@@ -40,6 +40,13 @@ def callable_to_ref(func: Any) -> str:
         raise ValueError(
             f"func: {func!r} cannot be referred to by an import path (lambdas, nested functions "
             f"and bound methods of local objects can't); define it at module level"
+        )
+    bound_to = getattr(func, "__self__", None)
+    if bound_to is not None and not isinstance(bound_to, type) and isinstance(func, MethodType):
+        # its path names the class's function: imported back, it would lack its instance
+        raise ValueError(
+            f"func: {func!r} is bound to an object, which an import path cannot carry; "
+            f"schedule a module-level function (pass the object in args)"
         )
     return f"{module}:{qualname}"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from types import MethodType
 from typing import Any
 from uuid import UUID
 
@@ -139,10 +140,14 @@ def func_to_ref(func: Any) -> str | None:
     try:
         return callable_to_ref(func)
     except ValueError as exc:
+        if isinstance(func, MethodType) and not isinstance(func.__self__, type):
+            reason = "it is bound to an object, which an import path cannot carry"
+        else:
+            reason = "it has no import path (lambdas and nested functions have none)"
         raise SerializationError(
-            f"func: {func!r:.100} cannot be stored in a persistent data store: it has no import "
-            f"path (lambdas and nested functions have none); define it at module level or "
-            f"pass an import reference such as 'package.module:function'"
+            f"func: {func!r:.100} cannot be stored in a persistent data store: {reason}; "
+            f"define a function at module level (an object it needs can go in args) or pass "
+            f"an import reference such as 'package.module:function'"
         ) from exc
 
 

@@ -294,6 +294,26 @@ def test_unstorable_values_store_nothing(store, broker):
     assert broker.events == []
 
 
+class Greeter:  # a method of one of these names its class's function, not the instance
+    def hello(self) -> str:
+        return "hello"
+
+    @classmethod
+    def make(cls) -> Greeter:
+        return cls()
+
+
+def test_a_method_bound_to_an_object_is_refused_and_one_bound_to_a_class_kept(store, broker):
+    """A method bound to an instance has no import path that leads back to it: its reference
+    would name the class's function, which another process would call without the instance.
+    A classmethod's reference leads back to it, bound to its class."""
+    with pytest.raises(SerializationError, match="func: .*Greeter.hello.* bound to an object"):
+        store.add_task(Task(id="bound", func=Greeter().hello))
+    assert store.get_tasks() == []
+    store.add_task(Task(id="classmethod", func=Greeter.make))
+    assert store.get_task("classmethod").func == f"{__name__}:Greeter.make"
+
+
 def test_pickle_serializer_is_opt_in(db_path):
     store = SQLiteDataStore(db_path, serializer=PickleSerializer())
     store.start(RecordingBroker())
