@@ -189,6 +189,12 @@ def _window(kernel: BenchKernel, seconds: float) -> tuple[int, float, int, int]:
     return runs, cpu, count, size
 
 
+def _wait_for_runs(kernel: BenchKernel, runs: int, deadline: float) -> None:
+    """Pump iopub until the cell (id ``quiet``) has run ``runs`` times (or ``deadline``)."""
+    while kernel.evaluate("_bench_released.count('quiet')") < runs and time.monotonic() < deadline:
+        kernel.pump(0.2)
+
+
 def measure(seconds: float, interval: str, root: Path = ROOT) -> dict[str, float]:
     """Three windows in one kernel: idle; a schedule of a function that does nothing (the
     scheduler's own cost, the floor); then the silent cell instead."""
@@ -211,7 +217,10 @@ def measure(seconds: float, interval: str, root: Path = ROOT) -> dict[str, float
         kernel.execute("await get_scheduler().remove_schedule('noop')")
 
         kernel.execute(f"%%every {interval} --id quiet\n_quiet = 1")
-        kernel.pump(2.0)  # the first runs: widgets opened, caches warm
+        # the first two runs before the window (widgets opened, the first run's changes of
+        # state written, caches warm): a window of a long interval must not count them
+        _wait_for_runs(kernel, 2, deadline=time.monotonic() + 3 * every + 10)
+        kernel.pump(min(2.0, every / 2))
         runs, cpu, count, size = _window(kernel, seconds)
     finally:
         kernel.close()
