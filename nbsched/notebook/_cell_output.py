@@ -43,7 +43,7 @@ STATUS_INTERVAL = 0.5
 #: count, the last run's duration, the next fire time): a quick cell that runs every second
 #: has its line rewritten every ``ROUTINE_INTERVAL`` seconds, not on every run. A change of
 #: state (an error, a pause, the end, a slow run starting, the store lost) is not held back.
-ROUTINE_INTERVAL = 2.0
+ROUTINE_INTERVAL = 5.0
 #: Seconds before a status line is due within which a change is written at once (in the loop
 #: pass of the run that made it, not on a wake-up of its own a moment later).
 STATUS_SLACK = 0.1
