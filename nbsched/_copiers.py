@@ -6,9 +6,33 @@ acquisition (triggers, jobs)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from copy import deepcopy
+from typing import Any, TypeVar
 
-__all__ = ["attribute_copier"]
+__all__ = ["attribute_copier", "private_copy"]
+
+_T = TypeVar("_T")
+#: types whose instances cannot change (a subclass may: its instances are deep-copied)
+_UNCHANGING = frozenset({str, int, float, bool, bytes, type(None)})
+
+
+def private_copy(value: _T) -> _T:
+    """``copy.deepcopy(value)``, without its machinery for the usual arguments of a job: a
+    tuple of strings and numbers is returned as it is (nothing can change it), a dict of them
+    is copied shallowly (a new dict, the same keys and values). Anything else, or anything
+    nested, goes through ``deepcopy``."""
+    kind = type(value)
+    if kind is tuple:
+        for item in value:  # type: ignore[attr-defined]
+            if type(item) not in _UNCHANGING:
+                return deepcopy(value)
+        return value
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(item) not in _UNCHANGING or type(key) not in _UNCHANGING:
+                return deepcopy(value)
+        return value.copy()  # type: ignore[attr-defined,no-any-return]
+    return deepcopy(value)
 
 
 def attribute_copier(cls: type, names: Iterable[str]) -> Callable[[Any], Any]:

@@ -6,12 +6,11 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from copy import deepcopy
 from dataclasses import fields
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from .._copiers import attribute_copier
+from .._copiers import attribute_copier, private_copy
 from .._enums import JobOutcome
 from .._structures import Job, JobResult, Schedule, Task
 
@@ -25,11 +24,11 @@ def own_call_data(item: Job | Schedule) -> None:
     metadata, so that nothing its caller still holds can change them; empty ones are kept as
     they are (copying them costs more than sharing an empty container nothing writes to)."""
     if item.args:
-        item.args = deepcopy(item.args)
+        item.args = private_copy(item.args)
     if item.kwargs:
-        item.kwargs = deepcopy(item.kwargs)
+        item.kwargs = private_copy(item.kwargs)
     if item.metadata:
-        item.metadata = deepcopy(item.metadata)
+        item.metadata = private_copy(item.metadata)
 
 
 #: a shallow copy of a job (``dataclasses.replace`` re-runs ``__init__`` and costs several
@@ -39,10 +38,10 @@ copy_job: Callable[[Job], Job] = attribute_copier(Job, [f.name for f in fields(J
 
 def _detached_job(job: Job) -> Job:
     copy = copy_job(job)
-    copy.kwargs = deepcopy(job.kwargs) if job.kwargs else {}
-    copy.metadata = deepcopy(job.metadata) if job.metadata else {}
+    copy.kwargs = private_copy(job.kwargs) if job.kwargs else {}
+    copy.metadata = private_copy(job.metadata) if job.metadata else {}
     if job.args:
-        copy.args = deepcopy(job.args)
+        copy.args = private_copy(job.args)
     return copy
 
 

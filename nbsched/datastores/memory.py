@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
-from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from .._copiers import private_copy
 from .._enums import ConflictPolicy, JobOutcome
 from .._exceptions import ConflictingIdError, TaskLookupError
 from .._history import (
@@ -359,9 +359,11 @@ class MemoryDataStore(AsyncDataStore):
             record = _RecordWithArgs(
                 options, trigger, schedule.next_fire_time, schedule.last_fire_time
             )
-            record.args = deepcopy(schedule.args) if schedule.args else ()
-            record.kwargs = deepcopy(schedule.kwargs) if schedule.kwargs else _EMPTY_KWARGS
-            record.metadata = deepcopy(schedule.metadata) if schedule.metadata else _EMPTY_METADATA
+            record.args = private_copy(schedule.args) if schedule.args else ()
+            record.kwargs = private_copy(schedule.kwargs) if schedule.kwargs else _EMPTY_KWARGS
+            record.metadata = (
+                private_copy(schedule.metadata) if schedule.metadata else _EMPTY_METADATA
+            )
         else:  # (the __init__ written out: a frame less per add)
             record = _new_object(_Record)
             record.options = options
