@@ -7,7 +7,9 @@ process (all its threads, from ``/proc/<pid>/task/*/schedstat``) and the iopub w
 (``comm_open/msg/close``) and the bytes of their content. The same window with no schedule
 gives the idle kernel's CPU time, which is subtracted; a window with a schedule of a function
 that does nothing (same interval, on the loop) gives the floor: what the scheduler itself costs
-per run in this kernel, before any notebook machinery.
+per run in this kernel, before any notebook machinery; and a window with only a timer of the
+kernel's event loop re-armed at the same interval gives what waking the kernel costs at all
+(the tick), with no scheduler.
 
 Run: ``.venv/bin/python benchmarks/cell_overhead.py [--seconds 10] [--interval 100ms]
 [--against DIR]``; with ``--against`` another checkout's nbsched (``git worktree add DIR
@@ -195,9 +197,21 @@ def _wait_for_runs(kernel: BenchKernel, runs: int, deadline: float) -> None:
         kernel.pump(0.2)
 
 
+TICK = """
+import asyncio
+_bench_ticks = []
+def _bench_tick():
+    global _bench_tick_handle
+    _bench_ticks.append(None)
+    _bench_tick_handle = asyncio.get_running_loop().call_later({every}, _bench_tick)
+_bench_tick_handle = asyncio.get_running_loop().call_later({every}, _bench_tick)
+"""
+
+
 def measure(seconds: float, interval: str, root: Path = ROOT) -> dict[str, float]:
-    """Three windows in one kernel: idle; a schedule of a function that does nothing (the
-    scheduler's own cost, the floor); then the silent cell instead."""
+    """Four windows in one kernel: idle; a bare timer of the event loop (the tick); a
+    schedule of a function that does nothing (the scheduler's own cost, the floor); then the
+    silent cell instead."""
     kernel = BenchKernel(root)
     try:
         kernel.execute(SETUP)
@@ -205,6 +219,15 @@ def measure(seconds: float, interval: str, root: Path = ROOT) -> dict[str, float
         _runs, idle_cpu, _count, _size = _window(kernel, seconds)
 
         every = parse_duration(interval).total_seconds()
+        kernel.execute(TICK.format(every=every))
+        kernel.pump(1.0)
+        ticks_before = kernel.evaluate("len(_bench_ticks)")
+        kernel.start_window()
+        kernel.pump(seconds)
+        tick_cpu = kernel.cpu_seconds()
+        ticks = kernel.evaluate("len(_bench_ticks)") - ticks_before
+        kernel.execute("_bench_tick_handle.cancel()")
+
         kernel.execute(
             "from nbsched.triggers import IntervalTrigger\n"
             "def _bench_noop(): pass\n"
@@ -227,6 +250,7 @@ def measure(seconds: float, interval: str, root: Path = ROOT) -> dict[str, float
     return {
         "runs": runs,
         "idle_cpu_ms_per_s": idle_cpu / seconds * 1000,
+        "tick_cpu_ms_per_run": (tick_cpu - idle_cpu) / max(ticks, 1) * 1000,
         "floor_cpu_ms_per_run": (floor_cpu - idle_cpu) / floor_runs * 1000,
         "cpu_ms_per_run": (cpu - idle_cpu) / runs * 1000,
         "messages_per_run": count / runs,

@@ -53,7 +53,9 @@ def _containers(original: Any, copied: Any) -> list[tuple[Any, Any]]:
         ]
     if isinstance(original, (list, tuple)):
         found = [(original, copied)] if isinstance(original, list) else []
-        return found + [pair for a, b in zip(original, copied) for pair in _containers(a, b)]
+        return found + [
+            pair for a, b in zip(original, copied, strict=True) for pair in _containers(a, b)
+        ]
     if type(original) is Text:
         return [(original, copied)]
     return []

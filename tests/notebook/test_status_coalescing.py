@@ -319,4 +319,6 @@ async def test_a_cell_running_every_second_has_its_line_written_every_five_runs(
     assert runs == 30
     assert 5 <= len(written) <= 7, [_plain(line) for line in written]
     counts = [int(m.group(1)) for line in written if (m := re.search(r"(\d+) runs", _plain(line)))]
-    assert all(later - earlier >= 5 for earlier, later in zip(counts, counts[1:])), counts
+    assert all(later - earlier >= 5 for earlier, later in zip(counts, counts[1:], strict=False)), (
+        counts
+    )
