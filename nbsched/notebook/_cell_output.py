@@ -41,9 +41,14 @@ FLUSH_INTERVAL = 0.2
 STATUS_INTERVAL = 0.5
 #: Seconds between two updates of a status line that only move its routine parts on (the run
 #: count, the last run's duration, the next fire time): a quick cell that runs every second
-#: has its line rewritten every ``ROUTINE_INTERVAL`` seconds, not on every run. A change of
-#: state (an error, a pause, the end, a slow run starting, the store lost) is not held back.
+#: has its line rewritten every ``ROUTINE_INTERVAL`` seconds, not on every run (each write is
+#: a widget message, which wakes two of the kernel's threads). A change of state (an error, a
+#: pause, the end, a slow run starting, the store lost) is not held back.
 ROUTINE_INTERVAL = 5.0
+#: After a change of state, the first routine update may come this many seconds after it, and
+#: each next one twice as long after the one before, up to :data:`ROUTINE_INTERVAL`: the
+#: count of a cell just scheduled (or just recovered) is seen moving on.
+FIRST_ROUTINE_INTERVAL = 2.0
 #: Seconds before a status line is due within which a change is written at once (in the loop
 #: pass of the run that made it, not on a wake-up of its own a moment later).
 STATUS_SLACK = 0.1
@@ -70,11 +75,11 @@ def _call_later(delay: float, callback: Callable[[], None]) -> asyncio.Handle:
     return loop.call_later(delay, callback) if delay > 0 else loop.call_soon(callback)
 
 
-def status_due(sent_at: float, *, routine: bool) -> float:
+def status_due(sent_at: float, *, routine: bool, routine_gap: float = ROUTINE_INTERVAL) -> float:
     """When (on :data:`_monotonic`'s clock) a status line last written at ``sent_at`` may be
-    written again: :data:`ROUTINE_INTERVAL` later for a ``routine`` change,
-    :data:`STATUS_INTERVAL` later for any other."""
-    return sent_at + (ROUTINE_INTERVAL if routine else STATUS_INTERVAL)
+    written again: ``routine_gap`` later for a ``routine`` change, :data:`STATUS_INTERVAL`
+    later for any other."""
+    return sent_at + (routine_gap if routine else STATUS_INTERVAL)
 
 
 class CellOutput:
@@ -109,6 +114,8 @@ class CellOutput:
         self._status_due = 0.0  # when the scheduled call writes the line
         self._status_sent = -ROUTINE_INTERVAL
         self._sent_state: Hashable = None
+        #: how long after the last write a routine change waits (grows to ROUTINE_INTERVAL)
+        self._routine_gap = FIRST_ROUTINE_INTERVAL
 
     def set_status(
         self,
@@ -144,7 +151,7 @@ class CellOutput:
         if self._hold_status:
             return
         routine = state is not None and state == self._sent_state
-        due = status_due(self._status_sent, routine=routine)
+        due = status_due(self._status_sent, routine=routine, routine_gap=self._routine_gap)
         now = _monotonic()
         if due - now < STATUS_SLACK:
             due = now
@@ -181,7 +188,12 @@ class CellOutput:
             html = html()
         if html is None:
             return
-        self._sent_state = self._pending_state
+        state = self._pending_state
+        if state is not None and state == self._sent_state:  # routine: the next waits longer
+            self._routine_gap = min(self._routine_gap * 2, ROUTINE_INTERVAL)
+        else:
+            self._routine_gap = FIRST_ROUTINE_INTERVAL
+        self._sent_state = state
         if self.status.value != html:
             self.status.value = html
             self._status_sent = _monotonic()

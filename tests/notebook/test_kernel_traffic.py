@@ -41,8 +41,9 @@ def test_a_silent_scheduled_cell_sends_its_routine_status_every_few_seconds_not_
 ) -> None:
     # each run moves the status line's count on; for a quick cell that is a routine change,
     # written at most every ROUTINE_INTERVAL (it was once a run at 1 s: 1 message a run, and
-    # before that "queued" and the outcome half a second later, 1.5)
-    from nbsched.notebook._cell_output import ROUTINE_INTERVAL
+    # before that "queued" and the outcome half a second later, 1.5), once the first
+    # rewrites after its first outcome (FIRST_ROUTINE_INTERVAL, then twice that) are done
+    from nbsched.notebook._cell_output import FIRST_ROUTINE_INTERVAL, ROUTINE_INTERVAL
 
     kernel.execute("%load_ext nbsched")
     kernel.execute(
@@ -53,6 +54,7 @@ def test_a_silent_scheduled_cell_sends_its_routine_status_every_few_seconds_not_
         timeout=20,
         what="the first runs",
     )
+    kernel.pump(3 * FIRST_ROUTINE_INTERVAL)
     first = value_of(kernel, "_quiet_runs")
     start = len(kernel.messages)
     kernel.pump(seconds)

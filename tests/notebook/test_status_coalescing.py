@@ -20,6 +20,7 @@ from nbsched._enums import JobOutcome
 from nbsched._runs import RunStats
 from nbsched.notebook import _cell_output
 from nbsched.notebook._cell_output import (
+    FIRST_ROUTINE_INTERVAL,
     ROUTINE_GRACE,
     ROUTINE_INTERVAL,
     STATUS_INTERVAL,
@@ -108,7 +109,9 @@ async def test_a_routine_change_waits_and_a_change_of_state_goes_out_at_once(
     ticks.advance(1)
     route.set_status("3 runs ✗", state="error")
     await _let_the_loop_run()
-    ticks.advance(ROUTINE_INTERVAL - 1.5)  # ROUTINE_INTERVAL after the last write is 0.5 s away
+    # the first routine change after a change of state may go out FIRST_ROUTINE_INTERVAL after
+    # it: 0.5 s away
+    ticks.advance(FIRST_ROUTINE_INTERVAL - 1.5)
     assert written == ["1 run ✓", "2 runs ✗"]
     route.set_status("4 runs ✗", state="error")
     # due: it waits for a change that would carry it, at most ROUTINE_GRACE
@@ -133,31 +136,33 @@ async def test_a_due_routine_line_goes_out_with_the_next_run_not_on_a_wake_up_of
     # on its own; from then on the writes keep time with the runs
     route = CellOutput("job")
     written = _writes(route)
+    first_gap = FIRST_ROUTINE_INTERVAL  # after the first line, a change of state
+    second_gap = min(2 * first_gap, ROUTINE_INTERVAL)  # after the first routine line
     runs = 1
     route.set_status("1 run ✓", state="ok")
     await _let_the_loop_run()
     elapsed = 0.0
-    for at in [k + 0.5 for k in range(int(ROUTINE_INTERVAL))]:  # the runs before it is due
+    for at in [k + 0.5 for k in range(int(first_gap))]:  # the runs before it is due
         ticks.advance(at - elapsed)
         elapsed = at
         runs += 1
         route.set_status(f"{runs} runs ✓", state="ok")
         await _let_the_loop_run()
-    ticks.advance(ROUTINE_INTERVAL - elapsed)  # ROUTINE_INTERVAL after the first write: due,
-    await _let_the_loop_run()  # but no run comes now
+    ticks.advance(first_gap - elapsed)  # due now, but no run comes now
+    await _let_the_loop_run()
     assert written == ["1 run ✓"]
     ticks.advance(0.5)
     runs += 1
     route.set_status(f"{runs} runs ✓", state="ok")
     await _let_the_loop_run()
     assert written == ["1 run ✓", f"{runs} runs ✓"]
-    for _ in range(int(ROUTINE_INTERVAL) - 1):
+    for _ in range(int(second_gap) - 1):
         ticks.advance(1)
         runs += 1
         route.set_status(f"{runs} runs ✓", state="ok")
         await _let_the_loop_run()
     assert len(written) == 2
-    # the next run comes a moment before ROUTINE_INTERVAL after that line: it goes out now
+    # the next run comes a moment before that line's gap is over: it goes out now
     ticks.advance(1 - STATUS_SLACK / 2)
     runs += 1
     route.set_status(f"{runs} runs ✓", state="ok")
@@ -175,8 +180,8 @@ async def test_a_routine_line_without_a_later_change_is_written_by_a_timer(ticks
     ticks.advance(1)
     route.set_status("2 runs ✓", state="ok")  # the last run: no change comes after it
     await _let_the_loop_run()
-    assert ticks.pending() == [ticks.now + ROUTINE_INTERVAL - 1 + ROUTINE_GRACE]
-    ticks.advance(ROUTINE_INTERVAL - 1 + ROUTINE_GRACE)
+    assert ticks.pending() == [ticks.now + FIRST_ROUTINE_INTERVAL - 1 + ROUTINE_GRACE]
+    ticks.advance(FIRST_ROUTINE_INTERVAL - 1 + ROUTINE_GRACE)
     assert written == ["1 run ✓", "2 runs ✓"]
 
 
@@ -311,7 +316,7 @@ async def test_a_cell_running_every_second_has_its_line_written_every_five_runs(
     notebook.cell("%%every 1s --id quick\n_r = globals().get('_r', 0) + 1")
     await notebook.settle()
     route = notebook.holder.outputs["quick"]
-    await _run_for(notebook, clock, 3, ticks)
+    await _run_for(notebook, clock, 10, ticks)  # past the first, quicker rewrites
     written = _writes(route)
     before = notebook.shell.user_ns["_r"]
     await _run_for(notebook, clock, 30, ticks)
@@ -322,3 +327,26 @@ async def test_a_cell_running_every_second_has_its_line_written_every_five_runs(
     assert all(later - earlier >= 5 for earlier, later in zip(counts, counts[1:], strict=False)), (
         counts
     )
+
+
+@pytest.mark.anyio
+async def test_a_new_schedules_count_is_seen_moving_before_its_line_slows_to_every_five_s(
+    notebook: Notebook, clock: FakeClock, ticks: Ticks
+) -> None:
+    # the first routine rewrites come 2 s and then 4 s apart, then every ROUTINE_INTERVAL: a
+    # reader watching a cell just scheduled sees its count move on as before, and a cell that
+    # runs for hours still costs 0.2 messages a run at 1 s
+    notebook.cell("%%every 1s --id fresh\n_f = globals().get('_f', 0) + 1")
+    route = notebook.holder.outputs["fresh"]
+    written = _writes(route)
+    await notebook.settle()
+    await _run_for(notebook, clock, 30, ticks)
+    counts = [
+        int(m.group(1)) for line in written if (m := re.search(r"(\d+) runs?", _plain(line)))
+    ]
+    counts = [count for count in counts if count]  # from the first outcome on
+    gaps = [later - earlier for earlier, later in zip(counts, counts[1:], strict=False)]
+    # (the first outcome waited STATUS_INTERVAL after the line's "scheduling" state: the first
+    # routine line comes a run later than 2 s after it)
+    assert gaps[0] <= 3 and gaps[1] == 4, counts
+    assert set(gaps[2:]) == {5}, counts
