@@ -75,7 +75,7 @@ def _call_later(delay: float, callback: Callable[[], None]) -> asyncio.Handle:
     return loop.call_later(delay, callback) if delay > 0 else loop.call_soon(callback)
 
 
-def status_due(sent_at: float, *, routine: bool, routine_gap: float = ROUTINE_INTERVAL) -> float:
+def status_due(sent_at: float, *, routine: bool, routine_gap: float) -> float:
     """When (on :data:`_monotonic`'s clock) a status line last written at ``sent_at`` may be
     written again: ``routine_gap`` later for a ``routine`` change, :data:`STATUS_INTERVAL`
     later for any other."""
@@ -134,9 +134,11 @@ class CellOutput:
 
         ``state`` is what the line says apart from its routine parts (see
         :func:`~nbsched.notebook._status_line.line_state`); a change that leaves it as it was
-        when the line was last written is routine and waits until :data:`ROUTINE_INTERVAL`
-        after that write, then for the next change, at most :data:`ROUTINE_GRACE` more
-        (``None``: every change counts as a change of state).
+        when the line was last written is routine and waits until the line's routine gap after
+        that write (:data:`FIRST_ROUTINE_INTERVAL` after a change of state, twice as long
+        after each routine write, up to :data:`ROUTINE_INTERVAL`), then for the next change,
+        at most :data:`ROUTINE_GRACE` more (``None``: every change counts as a change of
+        state).
 
         ``running`` says the line announces a run (queued or running): for a cell whose runs
         are quick it is not sent at all (the line written after the run replaces it); for a
@@ -189,14 +191,15 @@ class CellOutput:
         if html is None:
             return
         state = self._pending_state
-        if state is not None and state == self._sent_state:  # routine: the next waits longer
-            self._routine_gap = min(self._routine_gap * 2, ROUTINE_INTERVAL)
-        else:
-            self._routine_gap = FIRST_ROUTINE_INTERVAL
+        routine = state is not None and state == self._sent_state
         self._sent_state = state
         if self.status.value != html:
             self.status.value = html
             self._status_sent = _monotonic()
+            # after a routine write the next one waits longer; after a change of state, less
+            self._routine_gap = (
+                min(self._routine_gap * 2, ROUTINE_INTERVAL) if routine else FIRST_ROUTINE_INTERVAL
+            )
 
     def run_starts(self) -> None:
         """A run is about to block the kernel: unless its runs are quick, send every status
