@@ -81,6 +81,12 @@ async def _let_the_loop_run() -> None:
         await asyncio.sleep(0)
 
 
+async def _change(route: CellOutput, html: str, state: str | None = None) -> None:
+    """Set the line as a run's end would, then let the loop run what that made ready."""
+    route.set_status(html, state=state)
+    await _let_the_loop_run()
+
+
 def _writes(route: CellOutput) -> list[str]:
     written: list[str] = []
     route.status.observe(lambda change: written.append(change["new"]), "value")
@@ -93,8 +99,7 @@ async def test_a_routine_change_waits_and_a_change_of_state_goes_out_at_once(
 ) -> None:
     route = CellOutput("job")
     written = _writes(route)
-    route.set_status("1 run ✓", state="ok")
-    await _let_the_loop_run()
+    await _change(route, "1 run ✓", state="ok")
     assert written == ["1 run ✓"]  # the first line: at once
 
     ticks.advance(1)
@@ -107,8 +112,7 @@ async def test_a_routine_change_waits_and_a_change_of_state_goes_out_at_once(
     assert written == ["1 run ✓", "2 runs ✗"]
 
     ticks.advance(1)
-    route.set_status("3 runs ✗", state="error")
-    await _let_the_loop_run()
+    await _change(route, "3 runs ✗", state="error")
     # the first routine change after a change of state may go out FIRST_ROUTINE_INTERVAL after
     # it: 0.5 s away
     ticks.advance(FIRST_ROUTINE_INTERVAL - 1.5)
@@ -119,8 +123,7 @@ async def test_a_routine_change_waits_and_a_change_of_state_goes_out_at_once(
     assert written == ["1 run ✓", "2 runs ✗", "4 runs ✗"]
 
     ticks.advance(1)
-    route.set_status("5 runs ✗", state="error")
-    await _let_the_loop_run()
+    await _change(route, "5 runs ✗", state="error")
     assert written == ["1 run ✓", "2 runs ✗", "4 runs ✗"]
     route.flush_status()  # what settle() and the end of a schedule do: the latest line
     assert written == ["1 run ✓", "2 runs ✗", "4 runs ✗", "5 runs ✗"]
@@ -139,34 +142,29 @@ async def test_a_due_routine_line_goes_out_with_the_next_run_not_on_a_wake_up_of
     first_gap = FIRST_ROUTINE_INTERVAL  # after the first line, a change of state
     second_gap = min(2 * first_gap, ROUTINE_INTERVAL)  # after the first routine line
     runs = 1
-    route.set_status("1 run ✓", state="ok")
-    await _let_the_loop_run()
+    await _change(route, "1 run ✓", state="ok")
     elapsed = 0.0
     for at in [k + 0.5 for k in range(int(first_gap))]:  # the runs before it is due
         ticks.advance(at - elapsed)
         elapsed = at
         runs += 1
-        route.set_status(f"{runs} runs ✓", state="ok")
-        await _let_the_loop_run()
+        await _change(route, f"{runs} runs ✓", state="ok")
     ticks.advance(first_gap - elapsed)  # due now, but no run comes now
     await _let_the_loop_run()
     assert written == ["1 run ✓"]
     ticks.advance(0.5)
     runs += 1
-    route.set_status(f"{runs} runs ✓", state="ok")
-    await _let_the_loop_run()
+    await _change(route, f"{runs} runs ✓", state="ok")
     assert written == ["1 run ✓", f"{runs} runs ✓"]
     for _ in range(int(second_gap) - 1):
         ticks.advance(1)
         runs += 1
-        route.set_status(f"{runs} runs ✓", state="ok")
-        await _let_the_loop_run()
+        await _change(route, f"{runs} runs ✓", state="ok")
     assert len(written) == 2
     # the next run comes a moment before that line's gap is over: it goes out now
     ticks.advance(1 - STATUS_SLACK / 2)
     runs += 1
-    route.set_status(f"{runs} runs ✓", state="ok")
-    await _let_the_loop_run()
+    await _change(route, f"{runs} runs ✓", state="ok")
     assert written[2:] == [f"{runs} runs ✓"]
     assert not ticks.pending(), "a timer was left waiting"
 
@@ -175,8 +173,7 @@ async def test_a_due_routine_line_goes_out_with_the_next_run_not_on_a_wake_up_of
 async def test_a_routine_line_without_a_later_change_is_written_by_a_timer(ticks: Ticks) -> None:
     route = CellOutput("job")
     written = _writes(route)
-    route.set_status("1 run ✓", state="ok")
-    await _let_the_loop_run()
+    await _change(route, "1 run ✓", state="ok")
     ticks.advance(1)
     route.set_status("2 runs ✓", state="ok")  # the last run: no change comes after it
     await _let_the_loop_run()
@@ -189,11 +186,9 @@ async def test_a_routine_line_without_a_later_change_is_written_by_a_timer(ticks
 async def test_changes_of_state_still_wait_the_status_interval(ticks: Ticks) -> None:
     route = CellOutput("job")
     written = _writes(route)
-    route.set_status("a", state="a")
-    await _let_the_loop_run()
+    await _change(route, "a", state="a")
     ticks.advance(STATUS_INTERVAL / 2)
-    route.set_status("b", state="b")
-    await _let_the_loop_run()
+    await _change(route, "b", state="b")
     assert written == ["a"]  # half a STATUS_INTERVAL after "a": it waits the other half
     route.flush_status()
     assert written == ["a", "b"]
@@ -203,8 +198,7 @@ async def test_changes_of_state_still_wait_the_status_interval(ticks: Ticks) -> 
 async def test_a_line_without_a_state_is_never_routine(ticks: Ticks) -> None:
     route = CellOutput("job")
     written = _writes(route)
-    route.set_status("a")
-    await _let_the_loop_run()
+    await _change(route, "a")
     ticks.advance(1)
     route.set_status("b")  # e.g. "could not run: ..." from the magic
     await _let_the_loop_run()
