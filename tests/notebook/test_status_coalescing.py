@@ -300,6 +300,14 @@ async def test_a_paused_quick_cell_shows_it_at_once_with_its_count(
     assert "paused" in line and f"{notebook.shell.user_ns['_p']} runs" in line, line
 
 
+def _run_counts(written: list[str]) -> tuple[list[int], list[int]]:
+    """The run count each written line shows (from the first outcome on: lines before it say
+    0 runs) and how far each moved on from the one before."""
+    found = (re.search(r"(\d+) runs?", _plain(line)) for line in written)
+    counts = [int(match.group(1)) for match in found if match and int(match.group(1))]
+    return counts, [later - earlier for earlier, later in zip(counts, counts[1:], strict=False)]
+
+
 @pytest.mark.anyio
 async def test_a_cell_running_every_second_has_its_line_written_every_five_runs(
     notebook: Notebook, clock: FakeClock, ticks: Ticks
@@ -317,10 +325,8 @@ async def test_a_cell_running_every_second_has_its_line_written_every_five_runs(
     runs = notebook.shell.user_ns["_r"] - before
     assert runs == 30
     assert 5 <= len(written) <= 7, [_plain(line) for line in written]
-    counts = [int(m.group(1)) for line in written if (m := re.search(r"(\d+) runs", _plain(line)))]
-    assert all(later - earlier >= 5 for earlier, later in zip(counts, counts[1:], strict=False)), (
-        counts
-    )
+    counts, gaps = _run_counts(written)
+    assert all(gap >= 5 for gap in gaps), counts
 
 
 @pytest.mark.anyio
@@ -335,11 +341,7 @@ async def test_a_new_schedules_count_is_seen_moving_before_its_line_slows_to_eve
     written = _writes(route)
     await notebook.settle()
     await _run_for(notebook, clock, 30, ticks)
-    counts = [
-        int(m.group(1)) for line in written if (m := re.search(r"(\d+) runs?", _plain(line)))
-    ]
-    counts = [count for count in counts if count]  # from the first outcome on
-    gaps = [later - earlier for earlier, later in zip(counts, counts[1:], strict=False)]
+    counts, gaps = _run_counts(written)
     # (the first outcome waited STATUS_INTERVAL after the line's "scheduling" state: the first
     # routine line comes a run later than 2 s after it)
     assert gaps[0] <= 3 and gaps[1] == 4, counts
